@@ -1,0 +1,183 @@
+#include "src/common/time.hpp"
+
+#include <charconv>
+#include <sstream>
+
+#include <date/date.h>
+#include <date/tz.h>
+#include <fmt/format.h>
+
+namespace fg {
+namespace {
+
+bool ParseInt(std::string_view text, int& out) {
+    if (text.empty()) {
+        return false;
+    }
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+    return ec == std::errc{} && end == text.data() + text.size();
+}
+
+bool IsDigits(std::string_view text) {
+    for (char c : text) {
+        if (c < '0' || c > '9') {
+            return false;
+        }
+    }
+    return !text.empty();
+}
+
+}  // namespace
+
+std::optional<Timestamp> ParseIso8601(std::string_view text) {
+    // YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM|+HHMM)
+    if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') ||
+        text[13] != ':' || text[16] != ':') {
+        return std::nullopt;
+    }
+    int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+    if (!IsDigits(text.substr(0, 4)) || !ParseInt(text.substr(0, 4), year) ||
+        !IsDigits(text.substr(5, 2)) || !ParseInt(text.substr(5, 2), month) ||
+        !IsDigits(text.substr(8, 2)) || !ParseInt(text.substr(8, 2), day) ||
+        !IsDigits(text.substr(11, 2)) || !ParseInt(text.substr(11, 2), hour) ||
+        !IsDigits(text.substr(14, 2)) || !ParseInt(text.substr(14, 2), minute) ||
+        !IsDigits(text.substr(17, 2)) || !ParseInt(text.substr(17, 2), second)) {
+        return std::nullopt;
+    }
+    std::string_view rest = text.substr(19);
+    if (!rest.empty() && rest[0] == '.') {
+        std::size_t i = 1;
+        while (i < rest.size() && rest[i] >= '0' && rest[i] <= '9') {
+            ++i;
+        }
+        if (i == 1) {
+            return std::nullopt;
+        }
+        rest = rest.substr(i);
+    }
+    int offset_seconds = 0;
+    if (rest == "Z" || rest == "z") {
+        offset_seconds = 0;
+    } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
+        int oh = 0, om = 0;
+        if (!IsDigits(rest.substr(1, 2)) || !ParseInt(rest.substr(1, 2), oh) ||
+            !IsDigits(rest.substr(4, 2)) || !ParseInt(rest.substr(4, 2), om)) {
+            return std::nullopt;
+        }
+        offset_seconds = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
+    } else if (rest.size() == 5 && (rest[0] == '+' || rest[0] == '-')) {
+        int oh = 0, om = 0;
+        if (!IsDigits(rest.substr(1, 4)) || !ParseInt(rest.substr(1, 2), oh) ||
+            !ParseInt(rest.substr(3, 2), om)) {
+            return std::nullopt;
+        }
+        offset_seconds = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
+    } else {
+        return std::nullopt;
+    }
+    const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
+                                   date::day{static_cast<unsigned>(day)}};
+    if (!ymd.ok() || hour > 23 || minute > 59 || second > 60) {
+        return std::nullopt;
+    }
+    const auto days = date::sys_days{ymd};
+    return Timestamp{days.time_since_epoch()} + std::chrono::hours{hour} +
+           std::chrono::minutes{minute} + Duration{second} - Duration{offset_seconds};
+}
+
+std::string FormatIso8601(Timestamp t) { return date::format("%FT%TZ", t); }
+
+std::string FormatIso8601(Timestamp t, const std::string& time_zone) {
+    try {
+        const auto* zone = date::locate_zone(time_zone);
+        const auto local = date::make_zoned(zone, t);
+        std::string text = date::format("%FT%T%z", local);
+        // %z gives +0300; ISO 8601 in our API uses +03:00.
+        if (text.size() >= 5) {
+            text.insert(text.size() - 2, ":");
+        }
+        return text;
+    } catch (const std::exception&) {
+        return FormatIso8601(t);
+    }
+}
+
+bool IsKnownTimeZone(const std::string& name) {
+    try {
+        return date::locate_zone(name) != nullptr;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+std::optional<Duration> ParseDuration(std::string_view text) {
+    if (text.size() < 2) {
+        return std::nullopt;
+    }
+    const char unit = text.back();
+    const std::string_view number = text.substr(0, text.size() - 1);
+    if (!IsDigits(number)) {
+        return std::nullopt;
+    }
+    long long value = 0;
+    const auto [end, ec] = std::from_chars(number.data(), number.data() + number.size(), value);
+    if (ec != std::errc{} || end != number.data() + number.size() || value > 100LL * 365 * 86400) {
+        return std::nullopt;
+    }
+    switch (unit) {
+        case 's':
+            return Duration{value};
+        case 'm':
+            return Duration{value * 60};
+        case 'h':
+            return Duration{value * 3600};
+        case 'd':
+            return Duration{value * 86400};
+        default:
+            return std::nullopt;
+    }
+}
+
+std::string FormatDuration(Duration d) {
+    const long long s = d.count();
+    if (s != 0 && s % 86400 == 0) {
+        return fmt::format("{}d", s / 86400);
+    }
+    if (s != 0 && s % 3600 == 0) {
+        return fmt::format("{}h", s / 3600);
+    }
+    if (s % 60 == 0) {
+        return fmt::format("{}m", s / 60);
+    }
+    return fmt::format("{}s", s);
+}
+
+std::string HumanDuration(Duration d, std::string_view locale) {
+    const bool ru = locale != "en";
+    long long s = d.count() < 0 ? -d.count() : d.count();
+    const long long days = s / 86400;
+    const long long hours = (s % 86400) / 3600;
+    const long long minutes = (s % 3600) / 60;
+    std::string out;
+    auto add = [&out](long long n, std::string_view unit) {
+        if (!out.empty()) {
+            out += ' ';
+        }
+        out += fmt::format("{} {}", n, unit);
+    };
+    if (days > 0) {
+        add(days, ru ? "дн" : "d");
+    }
+    if (hours > 0) {
+        add(hours, ru ? "ч" : "h");
+    }
+    if (minutes > 0 && days == 0) {
+        add(minutes, ru ? "мин" : "min");
+    }
+    if (out.empty()) {
+        add(s, ru ? "с" : "s");
+    }
+    return out;
+}
+
+}  // namespace fg

@@ -1,0 +1,35 @@
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace fg {
+
+/// CRM time and funnelguard time alike: UTC, whole seconds.
+using Timestamp = std::chrono::sys_seconds;
+using Duration = std::chrono::seconds;
+
+inline std::int64_t ToEpoch(Timestamp t) { return t.time_since_epoch().count(); }
+inline Timestamp FromEpoch(std::int64_t s) { return Timestamp{Duration{s}}; }
+
+/// ISO 8601 with an offset or Z ("2026-11-02T09:00:00+03:00", "2026-11-02T06:00:00Z",
+/// fractional seconds ignored). A time without an offset is rejected: the CRM's zone is unknowable.
+std::optional<Timestamp> ParseIso8601(std::string_view text);
+/// "2026-11-02T06:00:00Z".
+std::string FormatIso8601(Timestamp t);
+/// Local time in an IANA zone, "2026-11-02T09:00:00+03:00"; falls back to UTC for an unknown zone.
+std::string FormatIso8601(Timestamp t, const std::string& time_zone);
+/// Whether `name` is a time zone the tz database knows.
+bool IsKnownTimeZone(const std::string& name);
+
+/// "30s", "15m", "4h", "14d" (also "0m"). Anything else is nullopt.
+std::optional<Duration> ParseDuration(std::string_view text);
+/// The shortest exact form: 900 s -> "15m", 90 s -> "90s".
+std::string FormatDuration(Duration d);
+/// A human form for messages: "2 ч 15 мин" / "2 h 15 min".
+std::string HumanDuration(Duration d, std::string_view locale);
+
+}  // namespace fg

@@ -1,0 +1,145 @@
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/common/result.hpp"
+#include "src/common/time.hpp"
+#include "src/domain/model.hpp"
+
+namespace fg::config {
+
+enum class ActionKind { kNote, kTask, kRevert, kNotify, kEscalate };
+enum class Mode { kObserve, kWarn, kEnforce };
+
+/// What every rule section has.
+struct RuleCommon {
+    bool enabled = true;
+    std::vector<ActionKind> actions{};
+    /// Escalate to the head of sales once a violation has been open this long (absent = never,
+    /// unless `escalate` is among the actions: then 24h).
+    std::optional<Duration> escalate_after{};
+};
+
+struct StageOrderConfig {
+    RuleCommon common{};
+    bool allow_backward = true;
+    bool lost_from_any = true;
+    std::vector<std::string> create_in{};  // stages a deal may be created in without a skip
+};
+
+struct DealWithoutTaskConfig {
+    RuleCommon common{};
+    Duration grace = std::chrono::minutes{15};
+};
+
+struct ConsistencyCheck {
+    enum class Kind { kFilled, kEquals, kAtLeast };
+    Kind kind = Kind::kFilled;
+    std::string field{};
+    std::string value{};   // kEquals
+    double number = 0;     // kAtLeast
+    std::string stage_at_least{};
+};
+
+struct ActualStageConfig {
+    RuleCommon common{};
+    std::optional<Duration> max_age_default{};
+    std::map<std::string, Duration> max_age{};  // per stage name
+    std::vector<ConsistencyCheck> consistency{};
+};
+
+struct CardFilledConfig {
+    RuleCommon common{};
+    std::map<std::string, std::vector<std::string>> required{};  // stage -> fields
+    bool note_per_stage = false;
+    int min_note_chars = 10;
+};
+
+struct OverdueTaskConfig {
+    RuleCommon common{};
+    Duration grace{0};
+};
+
+struct RulesConfig {
+    StageOrderConfig stage_order{};
+    DealWithoutTaskConfig deal_without_task{};
+    ActualStageConfig actual_stage{};
+    CardFilledConfig card_filled{};
+    OverdueTaskConfig overdue_task{};
+};
+
+struct GenericConfig {
+    std::string actions_url{};  // empty: nothing is sent
+    double rps = 5;             // outbound calls per second to actions_url
+};
+
+struct TenantConfig {
+    std::string id{};
+    std::string crm = "generic";
+    std::string secret{};
+    std::string timezone = "Europe/Moscow";
+    std::string locale = "ru";
+    Mode mode = Mode::kWarn;
+    std::string reconcile_at = "03:00";  // local time of the nightly run
+    std::vector<domain::Pipeline> pipelines{};
+    RulesConfig rules{};
+    GenericConfig generic{};
+    std::map<std::string, std::string> templates{};  // message template overrides, by key
+    std::string source_file{};  // where it was defined, for messages
+};
+
+struct ServerConfig {
+    std::string listen = "127.0.0.1:8080";
+    std::string public_url{};
+    std::string admin_token{};
+    std::size_t max_body_bytes = 1048576;
+    int threads = 8;
+};
+
+struct StorageConfig {
+    std::string path = "funnelguard.db";
+};
+
+struct LogConfig {
+    std::string level = "info";
+};
+
+struct AppConfig {
+    ServerConfig server{};
+    StorageConfig storage{};
+    LogConfig log{};
+    std::string tenants_dir{};
+    std::vector<TenantConfig> tenants{};
+
+    const TenantConfig* FindTenant(const std::string& id) const;
+};
+
+/// One problem found in a config file.
+struct ConfigProblem {
+    std::string file{};
+    int line = 0;      // 0 when unknown
+    std::string key{};  // dotted path, e.g. "tenant[0].rules.deal_without_task.grace"
+    std::string message{};
+};
+
+std::string FormatProblem(const ConfigProblem& problem);
+
+/// Loads `path` and every *.toml in its `tenants_dir` (relative to the file's folder), expands
+/// ${ENV}, validates everything and returns every problem found, not just the first.
+struct LoadResult {
+    AppConfig config{};
+    std::vector<ConfigProblem> problems{};
+    bool ok() const { return problems.empty(); }
+};
+LoadResult LoadConfig(const std::string& path);
+/// The same from text (tests); `file` names it in problems; tenants_dir resolves against `base_dir`.
+LoadResult LoadConfigFromString(const std::string& text, const std::string& file,
+                                const std::string& base_dir = ".");
+
+std::string_view ToString(ActionKind kind);
+std::string_view ToString(Mode mode);
+
+}  // namespace fg::config

@@ -1,0 +1,36 @@
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "src/common/result.hpp"
+#include "src/domain/model.hpp"
+
+namespace fg::crm {
+
+/// A webhook as the HTTP layer received it (already authenticated).
+struct WebhookRequest {
+    std::string tenant{};
+    std::string content_type{};
+    std::string body{};
+};
+
+/// The inbound half of an adapter. Pure: no network, no database, no clock; safe to call
+/// concurrently. CRM ids and JSON stay inside; only domain events come out.
+class WebhookDecoder {
+public:
+    virtual ~WebhookDecoder() = default;
+    /// Lower-case CRM name, the config value and the URL segment ("generic", "amocrm").
+    virtual std::string_view Name() const = 0;
+    /// Checks the body's shape without decoding it into events: run before the 200, so that a
+    /// malformed body is refused with a reason (kInvalidInput) instead of being stored.
+    virtual Result<void> Validate(std::string_view body) const = 0;
+    /// Normalized events; kInvalidInput with a reason naming the offending element.
+    virtual Result<std::vector<domain::Event>> Decode(const WebhookRequest& request) const = 0;
+    /// A key that is equal for two deliveries of the same webhook (stored in the inbox).
+    virtual std::string DedupeKey(std::string_view body) const = 0;
+};
+
+}  // namespace fg::crm

@@ -1,0 +1,37 @@
+#pragma once
+
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string_view>
+
+#include "src/common/time.hpp"
+
+namespace fg::outbox {
+
+/// Capped exponential backoff with full jitter: uniform in [0, min(cap, base * 2^(attempt-1))],
+/// never less than `floor` (so a receiver is not hammered by zero-length waits).
+Duration Backoff(int attempt, std::mt19937_64& random, Duration base = Duration{2},
+                 Duration cap = Duration{600}, Duration floor = Duration{1});
+
+/// Retry-After as delay-seconds ("7") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"),
+/// relative to `now`. nullopt when absent or unparsable; a date in the past gives 0.
+std::optional<Duration> ParseRetryAfter(std::string_view value, Timestamp now);
+
+/// A token bucket: `rate` tokens per second, at most `burst` saved up. Thread-safe.
+class RateLimiter {
+public:
+    RateLimiter(double rate, double burst);
+    /// Takes a token if one is available at steady time `now_seconds`; otherwise returns how many
+    /// seconds until one will be.
+    std::optional<double> TryAcquire(double now_seconds);
+
+private:
+    std::mutex mutex_;
+    double rate_;
+    double burst_;
+    double tokens_;
+    double last_ = -1;
+};
+
+}  // namespace fg::outbox

@@ -1,0 +1,187 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <nlohmann/json.hpp>
+
+#include "src/common/result.hpp"
+#include "src/common/time.hpp"
+#include "src/domain/model.hpp"
+
+/// SQLite persistence: the inbox, the mirror, violations, the outbox. Every function takes the
+/// connection to use; the caller owns transactions (one unit of work = one transaction). All SQL
+/// binds its values. Functions throw SQLite::Exception on database errors; the caller decides.
+namespace fg::storage {
+
+/// Opens (creating if needed) the database: WAL, synchronous=FULL, busy_timeout=5000,
+/// foreign_keys=ON, then applies the embedded migrations that have not run yet.
+/// A read-only connection skips migrations.
+Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
+                                                      bool read_only = false);
+/// Number of embedded migrations (the schema version after OpenDatabase).
+int SchemaVersion();
+
+// ---------------------------------------------------------------- inbox
+
+struct InboxItem {
+    std::int64_t seq = 0;
+    std::string tenant{};
+    std::string crm{};         // "generic", "amocrm", ...
+    std::string dedupe_key{};  // per (tenant, crm); a second insert with it is a no-op
+    std::string body{};        // as received (already redacted by the adapter if it holds secrets)
+    Timestamp received_at{};
+};
+
+/// Inserts unless (tenant, crm, dedupe_key) exists. Returns true when inserted.
+bool InsertInbox(SQLite::Database& db, const InboxItem& item);
+/// Unprocessed items in arrival order.
+std::vector<InboxItem> PendingInbox(SQLite::Database& db, int limit);
+/// Marks an item processed; `error` records why it could not be (it is then not retried).
+void MarkInboxProcessed(SQLite::Database& db, std::int64_t seq, Timestamp at,
+                        const std::string& error = {});
+struct InboxStats {
+    std::int64_t pending = 0;
+    std::optional<Timestamp> oldest_pending{};
+};
+InboxStats GetInboxStats(SQLite::Database& db);
+
+// ---------------------------------------------------------------- mirror
+
+/// Records that an event id was seen; false when it had been seen before (then ignore the event).
+bool MarkEventSeen(SQLite::Database& db, const std::string& tenant, const std::string& event_id);
+
+/// Applies one normalized event to the mirror in CRM time (DESIGN.md §3):
+/// - deal.upserted: inserts or, if `at` is not older than the stored card, overwrites the card;
+///   either way the (at, pipeline, stage) observation takes its place in the stage history
+///   (collapsed: an observation equal to its predecessor in time adds nothing; one that makes its
+///   successor redundant removes it). created_at is the earliest `at` seen.
+/// - task.upserted: older than the stored task = ignored; done false->true sets closed_at = at;
+///   a due time moved later increments reschedules.
+/// - task.deleted / deal.deleted: marks deleted (closed_at = at for tasks).
+/// - note.added: inserted once.
+/// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the record.
+/// Returns the ids of the deals whose snapshot changed (usually one).
+std::vector<std::string> ApplyEvent(SQLite::Database& db, const std::string& tenant,
+                                    const domain::Event& event);
+
+enum class OwnWriteKind { kRevert, kTask, kNote };
+/// Remembers something funnelguard asked the CRM to do, so that its echo is recognised:
+/// kRevert matches a deal.upserted moving `deal_id` to stage `fingerprint`; kTask a new task on the
+/// deal whose text equals `fingerprint`; kNote a note whose text equals `fingerprint`.
+void RecordOwnWrite(SQLite::Database& db, const std::string& tenant, const std::string& deal_id,
+                    OwnWriteKind kind, const std::string& fingerprint, Timestamp expires_at);
+
+std::optional<domain::DealSnapshot> LoadSnapshot(SQLite::Database& db, const std::string& tenant,
+                                                 const std::string& deal_id);
+/// Streams every deal's snapshot (of one tenant, or all when `tenant` is empty), in (tenant, id)
+/// order, without holding the whole mirror in memory. Deleted deals are skipped.
+void ForEachSnapshot(SQLite::Database& db, const std::string& tenant,
+                     const std::function<void(const domain::DealSnapshot&)>& visit);
+
+/// When the minute timer should next evaluate a deal (nullopt: only on events).
+void SetWakeAt(SQLite::Database& db, const std::string& tenant, const std::string& deal_id,
+               std::optional<Timestamp> wake_at);
+struct DealRef {
+    std::string tenant{};
+    std::string deal_id{};
+};
+std::vector<DealRef> DealsToWake(SQLite::Database& db, Timestamp now, int limit);
+/// Every non-deleted deal (for the nightly re-evaluation).
+std::vector<DealRef> AllDeals(SQLite::Database& db, const std::string& tenant);
+
+// ---------------------------------------------------------------- violations
+
+struct Violation {
+    std::int64_t id = 0;
+    std::string tenant{};
+    std::string deal_id{};
+    std::string rule{};
+    std::string key{};
+    std::string responsible{};
+    Timestamp opened_at{};
+    std::optional<Timestamp> resolved_at{};
+    std::string resolution{};  // empty while open
+    nlohmann::json details = nlohmann::json::object();
+    std::string message{};
+    std::optional<Timestamp> escalated_at{};
+    std::string deal_title{};  // filled by queries that join the mirror
+};
+
+/// All violations of one deal, open and resolved, oldest first.
+std::vector<Violation> ViolationsForDeal(SQLite::Database& db, const std::string& tenant,
+                                         const std::string& deal_id);
+/// Inserts an open violation; returns its id.
+std::int64_t InsertViolation(SQLite::Database& db, const Violation& violation);
+void UpdateViolation(SQLite::Database& db, std::int64_t id, const nlohmann::json& details,
+                     const std::string& message, const std::string& responsible);
+/// Resolves an open violation; false if it was not open.
+bool ResolveViolation(SQLite::Database& db, std::int64_t id, Timestamp at,
+                      const std::string& resolution);
+std::optional<Violation> GetViolation(SQLite::Database& db, std::int64_t id);
+
+struct ViolationFilter {
+    std::string tenant{};  // empty: all
+    enum class State { kOpen, kResolved, kAll } state = State::kOpen;
+    std::string rule{};
+    std::string deal_id{};
+    int limit = 1000;
+};
+std::vector<Violation> ListViolations(SQLite::Database& db, const ViolationFilter& filter);
+/// Open violations not escalated yet (of one tenant, or all when empty); the caller applies
+/// each rule's escalate_after.
+std::vector<Violation> OpenNotEscalated(SQLite::Database& db, const std::string& tenant);
+void MarkEscalated(SQLite::Database& db, std::int64_t id, Timestamp at);
+/// Open violation counts by (tenant, rule), for /metrics.
+std::vector<std::tuple<std::string, std::string, std::int64_t>> OpenViolationCounts(
+    SQLite::Database& db);
+
+// ---------------------------------------------------------------- outbox
+
+enum class OutboxStatus { kPending, kDone, kDead };
+
+struct OutboxItem {
+    std::int64_t id = 0;
+    std::string tenant{};
+    std::string kind{};             // note | task | revert | notify | escalate
+    std::string idempotency_key{};  // unique; a second enqueue with it is a no-op
+    std::string payload{};          // JSON document sent as is
+    std::optional<std::int64_t> violation_id{};
+    OutboxStatus status = OutboxStatus::kPending;
+    int attempts = 0;
+    Timestamp next_attempt_at{};
+    Timestamp created_at{};
+    std::string last_error{};
+};
+
+/// Returns true when enqueued, false when the key existed.
+bool EnqueueOutbox(SQLite::Database& db, const OutboxItem& item);
+/// Pending items whose next_attempt_at <= now, oldest first.
+std::vector<OutboxItem> DueOutbox(SQLite::Database& db, Timestamp now, int limit);
+/// The earliest next_attempt_at of a pending item.
+std::optional<Timestamp> NextOutboxAttempt(SQLite::Database& db);
+void MarkOutboxDone(SQLite::Database& db, std::int64_t id, Timestamp at);
+void MarkOutboxRetry(SQLite::Database& db, std::int64_t id, Timestamp next_attempt_at,
+                     const std::string& error);
+void MarkOutboxDead(SQLite::Database& db, std::int64_t id, Timestamp at, const std::string& error);
+std::vector<OutboxItem> OutboxForViolation(SQLite::Database& db, std::int64_t violation_id);
+struct OutboxStats {
+    std::int64_t pending = 0;
+    std::int64_t done = 0;
+    std::int64_t dead = 0;
+};
+OutboxStats GetOutboxStats(SQLite::Database& db);
+
+// ---------------------------------------------------------------- small state
+
+std::optional<std::string> GetMeta(SQLite::Database& db, const std::string& tenant,
+                                   const std::string& key);
+void SetMeta(SQLite::Database& db, const std::string& tenant, const std::string& key,
+             const std::string& value);
+
+}  // namespace fg::storage

@@ -1,0 +1,27 @@
+# Fails when a module includes what it must not (DESIGN.md §5: dependencies point inward).
+# Usage: cmake -DROOT=<repo> -P check_includes.cmake
+set(failures "")
+function(forbid glob pattern why)
+  file(GLOB_RECURSE files ${ROOT}/${glob})
+  foreach(file ${files})
+    file(STRINGS ${file} lines REGEX "^#include")
+    foreach(line ${lines})
+      if(line MATCHES "${pattern}")
+        file(RELATIVE_PATH rel ${ROOT} ${file})
+        set(failures "${failures}\n  ${rel}: ${line} (${why})" PARENT_SCOPE)
+      endif()
+    endforeach()
+  endforeach()
+endfunction()
+
+forbid("src/rules/*" "src/(storage|http|engine|app|cli|outbox)/|adapters/|httplib|SQLite" "rules are pure")
+forbid("src/domain/*" "src/(config|rules|storage|http|engine|app)/|adapters/|httplib|SQLite|nlohmann" "the domain is plain data")
+forbid("src/config/*" "src/(rules|storage|http|engine|app)/|adapters/|httplib|SQLite" "config knows no I/O but files")
+forbid("src/storage/*" "src/(rules|http|engine|app)/|adapters/|httplib" "storage knows no rules or HTTP")
+forbid("adapters/*" "src/(storage|engine|app|http)/" "adapters never reach storage or the core")
+forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
+
+if(failures)
+  message(FATAL_ERROR "Layering violations:${failures}")
+endif()
+message(STATUS "layering: ok")
