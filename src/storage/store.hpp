@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include <SQLiteCpp/SQLiteCpp.h>
@@ -19,11 +21,29 @@
 /// binds its values. Functions throw SQLite::Exception on database errors; the caller decides.
 namespace fg::storage {
 
+/// One connection plus its prepared-statement cache (hot paths must not re-prepare SQL).
+/// Not thread-safe: one Db per thread.
+class Db {
+public:
+    explicit Db(std::unique_ptr<SQLite::Database> sql);
+    ~Db();
+    Db(const Db&) = delete;
+    Db& operator=(const Db&) = delete;
+
+    SQLite::Database& sql() { return *sql_; }
+    /// The statement for `sql_text` (a string literal), prepared once per connection and reset
+    /// (bindings cleared) before it is returned.
+    SQLite::Statement& Prepared(const char* sql_text);
+
+private:
+    std::unique_ptr<SQLite::Database> sql_;
+    std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
+};
+
 /// Opens (creating if needed) the database: WAL, synchronous=FULL, busy_timeout=5000,
 /// foreign_keys=ON, then applies the embedded migrations that have not run yet.
 /// A read-only connection skips migrations.
-Result<std::unique_ptr<SQLite::Database>> OpenDatabase(const std::string& path,
-                                                      bool read_only = false);
+Result<std::unique_ptr<Db>> OpenDatabase(const std::string& path, bool read_only = false);
 /// Number of embedded migrations (the schema version after OpenDatabase).
 int SchemaVersion();
 
@@ -39,22 +59,22 @@ struct InboxItem {
 };
 
 /// Inserts unless (tenant, crm, dedupe_key) exists. Returns true when inserted.
-bool InsertInbox(SQLite::Database& db, const InboxItem& item);
+bool InsertInbox(Db& db, const InboxItem& item);
 /// Unprocessed items in arrival order.
-std::vector<InboxItem> PendingInbox(SQLite::Database& db, int limit);
+std::vector<InboxItem> PendingInbox(Db& db, int limit);
 /// Marks an item processed; `error` records why it could not be (it is then not retried).
-void MarkInboxProcessed(SQLite::Database& db, std::int64_t seq, Timestamp at,
+void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at,
                         const std::string& error = {});
 struct InboxStats {
     std::int64_t pending = 0;
     std::optional<Timestamp> oldest_pending{};
 };
-InboxStats GetInboxStats(SQLite::Database& db);
+InboxStats GetInboxStats(Db& db);
 
 // ---------------------------------------------------------------- mirror
 
 /// Records that an event id was seen; false when it had been seen before (then ignore the event).
-bool MarkEventSeen(SQLite::Database& db, const std::string& tenant, const std::string& event_id);
+bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_id);
 
 /// Applies one normalized event to the mirror in CRM time (DESIGN.md §3):
 /// - deal.upserted: inserts or, if `at` is not older than the stored card, overwrites the card;
@@ -67,33 +87,33 @@ bool MarkEventSeen(SQLite::Database& db, const std::string& tenant, const std::s
 /// - note.added: inserted once.
 /// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the record.
 /// Returns the ids of the deals whose snapshot changed (usually one).
-std::vector<std::string> ApplyEvent(SQLite::Database& db, const std::string& tenant,
+std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant,
                                     const domain::Event& event);
 
 enum class OwnWriteKind { kRevert, kTask, kNote };
 /// Remembers something funnelguard asked the CRM to do, so that its echo is recognised:
 /// kRevert matches a deal.upserted moving `deal_id` to stage `fingerprint`; kTask a new task on the
 /// deal whose text equals `fingerprint`; kNote a note whose text equals `fingerprint`.
-void RecordOwnWrite(SQLite::Database& db, const std::string& tenant, const std::string& deal_id,
+void RecordOwnWrite(Db& db, const std::string& tenant, const std::string& deal_id,
                     OwnWriteKind kind, const std::string& fingerprint, Timestamp expires_at);
 
-std::optional<domain::DealSnapshot> LoadSnapshot(SQLite::Database& db, const std::string& tenant,
+std::optional<domain::DealSnapshot> LoadSnapshot(Db& db, const std::string& tenant,
                                                  const std::string& deal_id);
 /// Streams every deal's snapshot (of one tenant, or all when `tenant` is empty), in (tenant, id)
 /// order, without holding the whole mirror in memory. Deleted deals are skipped.
-void ForEachSnapshot(SQLite::Database& db, const std::string& tenant,
+void ForEachSnapshot(Db& db, const std::string& tenant,
                      const std::function<void(const domain::DealSnapshot&)>& visit);
 
 /// When the minute timer should next evaluate a deal (nullopt: only on events).
-void SetWakeAt(SQLite::Database& db, const std::string& tenant, const std::string& deal_id,
+void SetWakeAt(Db& db, const std::string& tenant, const std::string& deal_id,
                std::optional<Timestamp> wake_at);
 struct DealRef {
     std::string tenant{};
     std::string deal_id{};
 };
-std::vector<DealRef> DealsToWake(SQLite::Database& db, Timestamp now, int limit);
+std::vector<DealRef> DealsToWake(Db& db, Timestamp now, int limit);
 /// Every non-deleted deal (for the nightly re-evaluation).
-std::vector<DealRef> AllDeals(SQLite::Database& db, const std::string& tenant);
+std::vector<DealRef> AllDeals(Db& db, const std::string& tenant);
 
 // ---------------------------------------------------------------- violations
 
@@ -114,16 +134,16 @@ struct Violation {
 };
 
 /// All violations of one deal, open and resolved, oldest first.
-std::vector<Violation> ViolationsForDeal(SQLite::Database& db, const std::string& tenant,
+std::vector<Violation> ViolationsForDeal(Db& db, const std::string& tenant,
                                          const std::string& deal_id);
 /// Inserts an open violation; returns its id.
-std::int64_t InsertViolation(SQLite::Database& db, const Violation& violation);
-void UpdateViolation(SQLite::Database& db, std::int64_t id, const nlohmann::json& details,
+std::int64_t InsertViolation(Db& db, const Violation& violation);
+void UpdateViolation(Db& db, std::int64_t id, const nlohmann::json& details,
                      const std::string& message, const std::string& responsible);
 /// Resolves an open violation; false if it was not open.
-bool ResolveViolation(SQLite::Database& db, std::int64_t id, Timestamp at,
+bool ResolveViolation(Db& db, std::int64_t id, Timestamp at,
                       const std::string& resolution);
-std::optional<Violation> GetViolation(SQLite::Database& db, std::int64_t id);
+std::optional<Violation> GetViolation(Db& db, std::int64_t id);
 
 struct ViolationFilter {
     std::string tenant{};  // empty: all
@@ -132,14 +152,14 @@ struct ViolationFilter {
     std::string deal_id{};
     int limit = 1000;
 };
-std::vector<Violation> ListViolations(SQLite::Database& db, const ViolationFilter& filter);
+std::vector<Violation> ListViolations(Db& db, const ViolationFilter& filter);
 /// Open violations not escalated yet (of one tenant, or all when empty); the caller applies
 /// each rule's escalate_after.
-std::vector<Violation> OpenNotEscalated(SQLite::Database& db, const std::string& tenant);
-void MarkEscalated(SQLite::Database& db, std::int64_t id, Timestamp at);
+std::vector<Violation> OpenNotEscalated(Db& db, const std::string& tenant);
+void MarkEscalated(Db& db, std::int64_t id, Timestamp at);
 /// Open violation counts by (tenant, rule), for /metrics.
 std::vector<std::tuple<std::string, std::string, std::int64_t>> OpenViolationCounts(
-    SQLite::Database& db);
+    Db& db);
 
 // ---------------------------------------------------------------- outbox
 
@@ -160,28 +180,28 @@ struct OutboxItem {
 };
 
 /// Returns true when enqueued, false when the key existed.
-bool EnqueueOutbox(SQLite::Database& db, const OutboxItem& item);
+bool EnqueueOutbox(Db& db, const OutboxItem& item);
 /// Pending items whose next_attempt_at <= now, oldest first.
-std::vector<OutboxItem> DueOutbox(SQLite::Database& db, Timestamp now, int limit);
+std::vector<OutboxItem> DueOutbox(Db& db, Timestamp now, int limit);
 /// The earliest next_attempt_at of a pending item.
-std::optional<Timestamp> NextOutboxAttempt(SQLite::Database& db);
-void MarkOutboxDone(SQLite::Database& db, std::int64_t id, Timestamp at);
-void MarkOutboxRetry(SQLite::Database& db, std::int64_t id, Timestamp next_attempt_at,
+std::optional<Timestamp> NextOutboxAttempt(Db& db);
+void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
+void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at,
                      const std::string& error);
-void MarkOutboxDead(SQLite::Database& db, std::int64_t id, Timestamp at, const std::string& error);
-std::vector<OutboxItem> OutboxForViolation(SQLite::Database& db, std::int64_t violation_id);
+void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);
+std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id);
 struct OutboxStats {
     std::int64_t pending = 0;
     std::int64_t done = 0;
     std::int64_t dead = 0;
 };
-OutboxStats GetOutboxStats(SQLite::Database& db);
+OutboxStats GetOutboxStats(Db& db);
 
 // ---------------------------------------------------------------- small state
 
-std::optional<std::string> GetMeta(SQLite::Database& db, const std::string& tenant,
+std::optional<std::string> GetMeta(Db& db, const std::string& tenant,
                                    const std::string& key);
-void SetMeta(SQLite::Database& db, const std::string& tenant, const std::string& key,
+void SetMeta(Db& db, const std::string& tenant, const std::string& key,
              const std::string& value);
 
 }  // namespace fg::storage
