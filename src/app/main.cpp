@@ -1,1 +1,79 @@
-int main() { return 0; }
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "src/app/commands.hpp"
+
+int main(int argc, char** argv) {
+    CLI::App app{"funnelguard: keeps a sales team's CRM honest (five pipeline rules)"};
+    app.require_subcommand(1);
+    app.set_help_all_flag("--help-all", "Help for every command");
+
+    fg::app::CheckOptions check;
+    auto* check_cmd = app.add_subcommand(
+        "check", "Evaluate every rule over the mirror as of --now and print what holds");
+    check_cmd->add_option("--config", check.config, "Config file")->required();
+    check_cmd->add_option("--tenant", check.tenant, "Only this tenant");
+    check_cmd->add_option("--now", check.now, "ISO 8601 time to judge at (default: now)");
+    check_cmd->add_option("--format", check.format, "table or json")
+        ->check(CLI::IsMember({"table", "json"}));
+
+    fg::app::ReplayOptions replay;
+    auto* replay_cmd = app.add_subcommand(
+        "replay", "Feed recorded webhook bodies through the inbox, mirror and rules");
+    replay_cmd->add_option("--config", replay.config, "Config file")->required();
+    replay_cmd->add_option("--tenant", replay.tenant, "Tenant id")->required();
+    replay_cmd->add_option("--crm", replay.crm, "Body format (default: the tenant's crm)");
+    replay_cmd->add_option("files", replay.files, "Webhook body files")->required();
+
+    std::string serve_config;
+    auto* serve_cmd = app.add_subcommand("serve", "Run the service");
+    serve_cmd->add_option("--config", serve_config, "Config file")->required();
+
+    std::string reconcile_config;
+    std::string reconcile_tenant;
+    auto* reconcile_cmd =
+        app.add_subcommand("reconcile", "The nightly run, now: re-evaluate the mirror");
+    reconcile_cmd->add_option("--config", reconcile_config, "Config file")->required();
+    reconcile_cmd->add_option("--tenant", reconcile_tenant, "Only this tenant");
+
+    std::string config_path;
+    auto* config_cmd = app.add_subcommand("config", "Config tools");
+    auto* config_check_cmd = config_cmd->add_subcommand(
+        "check", "Validate the config; report every problem with file, line and key");
+    config_check_cmd->add_option("--config", config_path, "Config file")->required();
+    config_cmd->require_subcommand(1);
+
+    fg::app::DemoOptions demo;
+    auto* demo_cmd = app.add_subcommand(
+        "demo", "Replay a bundled day of a sales team on a fast clock and show what it finds");
+    demo_cmd->add_option("--speed", demo.speed, "Clock seconds per real second")
+        ->check(CLI::PositiveNumber);
+    demo_cmd->add_option("--db", demo.db, "Keep the demo database at this path");
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& error) {
+        const int code = app.exit(error);
+        return code == 0 ? 0 : 2;
+    }
+    if (*check_cmd) {
+        return fg::app::RunCheck(check);
+    }
+    if (*replay_cmd) {
+        return fg::app::RunReplay(replay);
+    }
+    if (*serve_cmd) {
+        return fg::app::RunServe(serve_config);
+    }
+    if (*reconcile_cmd) {
+        return fg::app::RunReconcile(reconcile_config, reconcile_tenant);
+    }
+    if (*config_check_cmd) {
+        return fg::app::RunConfigCheck(config_path);
+    }
+    if (*demo_cmd) {
+        return fg::app::RunDemo(demo);
+    }
+    return 2;
+}

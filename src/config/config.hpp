@@ -39,8 +39,8 @@ struct ConsistencyCheck {
     enum class Kind { kFilled, kEquals, kAtLeast };
     Kind kind = Kind::kFilled;
     std::string field{};
-    std::string value{};   // kEquals
-    double number = 0;     // kAtLeast
+    std::string value{};  // kEquals
+    double number = 0;    // kAtLeast
     std::string stage_at_least{};
 };
 
@@ -88,7 +88,7 @@ struct TenantConfig {
     RulesConfig rules{};
     GenericConfig generic{};
     std::map<std::string, std::string> templates{};  // message template overrides, by key
-    std::string source_file{};  // where it was defined, for messages
+    std::string source_file{};                       // where it was defined, for messages
 };
 
 struct ServerConfig {
@@ -120,11 +120,12 @@ struct AppConfig {
 /// One problem found in a config file.
 struct ConfigProblem {
     std::string file{};
-    int line = 0;      // 0 when unknown
+    int line = 0;       // 0 when unknown
     std::string key{};  // dotted path, e.g. "tenant[0].rules.deal_without_task.grace"
     std::string message{};
 };
 
+/// "file:line: key: message"; the line and the key are left out when unknown (0 / empty).
 std::string FormatProblem(const ConfigProblem& problem);
 
 /// Loads `path` and every *.toml in its `tenants_dir` (relative to the file's folder), expands
@@ -135,7 +136,8 @@ struct LoadResult {
     bool ok() const { return problems.empty(); }
 };
 LoadResult LoadConfig(const std::string& path);
-/// The same from text (tests); `file` names it in problems; tenants_dir resolves against `base_dir`.
+/// The same from text (tests); `file` names it in problems; tenants_dir resolves against
+/// `base_dir`.
 LoadResult LoadConfigFromString(const std::string& text, const std::string& file,
                                 const std::string& base_dir = ".");
 

@@ -1,1 +1,216 @@
-// placeholder
+// card_filled: the card is filled before the deal moves on (DESIGN.md §1): (a) fields required
+// from a stage on, accumulating along the funnel; (b) with note_per_stage, a note in every stage
+// the deal left forward.
+#include <algorithm>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "src/rules/catalog.hpp"
+#include "src/rules/support.hpp"
+
+namespace fg::rules {
+namespace {
+
+using domain::Stage;
+using domain::StageChange;
+
+constexpr std::string_view kRuleId = "card_filled";
+
+/// The stage whose requirements apply: the current one when it is open or won; for a lost deal
+/// the last open or won stage it reached, so closing a deal does not clear what it skipped.
+std::optional<std::string> EffectiveStage(const domain::DealSnapshot& snapshot,
+                                          const domain::Pipeline& pipeline,
+                                          const std::vector<StageChange>& history) {
+    const Stage* current = pipeline.Find(snapshot.deal.stage);
+    if (current == nullptr) {
+        return std::nullopt;
+    }
+    if (support::IsOrdered(*current)) {
+        return current->name;
+    }
+    if (current->kind != domain::StageKind::kLost) {
+        return std::nullopt;
+    }
+    for (auto it = history.rbegin(); it != history.rend(); ++it) {
+        const Stage* stage = support::StageIn(pipeline, *it);
+        if (stage != nullptr && support::IsOrdered(*stage)) {
+            return stage->name;
+        }
+    }
+    return std::nullopt;
+}
+
+/// When the deal last reached `order` or later: the first entry of the latest run of entries at
+/// that order or later (lost entries and other pipelines neither start nor end a run).
+Timestamp ReachedAt(const domain::DealSnapshot& snapshot, const domain::Pipeline& pipeline,
+                    const std::vector<StageChange>& history, int order) {
+    std::optional<Timestamp> run_start;
+    for (const StageChange& entry : history) {
+        const Stage* stage = support::StageIn(pipeline, entry);
+        if (stage == nullptr || stage->kind == domain::StageKind::kLost) {
+            continue;
+        }
+        const std::optional<int> entry_order = pipeline.OrderOf(stage->name);
+        if (!entry_order || *entry_order < order) {
+            run_start.reset();  // intake, or before the stage
+        } else if (!run_start) {
+            run_start = entry.at;
+        }
+    }
+    return run_start.value_or(snapshot.deal.created_at);
+}
+
+void CheckRequired(const RuleInput& input, const std::vector<StageChange>& history,
+                   Evaluation& evaluation) {
+    const domain::Pipeline& pipeline = *input.pipeline;
+    const domain::Deal& deal = input.snapshot.deal;
+    const std::optional<std::string> stage = EffectiveStage(input.snapshot, pipeline, history);
+    if (!stage) {
+        return;
+    }
+    const int current = *pipeline.OrderOf(*stage);
+    const std::vector<const Stage*> ordered = pipeline.Ordered();
+    // Walk the funnel so findings come out in pipeline order.
+    for (int order = 0; order <= current; ++order) {
+        const std::string& requiring = ordered[static_cast<std::size_t>(order)]->name;
+        const auto required = input.config.card_filled.required.find(requiring);
+        if (required == input.config.card_filled.required.end()) {
+            continue;
+        }
+        std::vector<std::string> missing;
+        for (const std::string& field : required->second) {
+            const auto value = deal.fields.find(field);
+            if (value == deal.fields.end() || support::IsBlank(value->second)) {
+                missing.push_back(field);
+            }
+        }
+        if (missing.empty()) {
+            continue;
+        }
+        Finding finding{
+            .rule = std::string(kRuleId),
+            .key = fmt::format("required:{}", requiring),
+            .responsible = deal.responsible,
+            .since = ReachedAt(input.snapshot, pipeline, history, order),
+            .details = {{"kind", "required"},
+                        {"stage", requiring},
+                        {"missing", missing},
+                        {"current_stage", deal.stage},
+                        {"reason", fmt::format("с этапа «{}» должны быть заполнены поля: {}",
+                                               requiring, support::Join(missing))},
+                        {"reason_en", fmt::format("from “{}” on these fields must be filled: {}",
+                                                  requiring, support::Join(missing))}},
+        };
+        if (order > 0) {
+            finding.revert_to = ordered[static_cast<std::size_t>(order - 1)]->name;
+            finding.details["revert_to"] = *finding.revert_to;
+        }
+        evaluation.findings.push_back(std::move(finding));
+    }
+}
+
+bool QualifyingNote(const domain::Note& note, const RuleInput& input) {
+    return !note.own && note.at <= input.now &&
+           Utf8Length(support::Trim(note.text)) >=
+               static_cast<std::size_t>(std::max(input.config.card_filled.min_note_chars, 0));
+}
+
+void CheckNotes(const RuleInput& input, const std::vector<StageChange>& history,
+                Evaluation& evaluation) {
+    const domain::Pipeline& pipeline = *input.pipeline;
+    const int min_chars = input.config.card_filled.min_note_chars;
+    std::size_t enter = 0;  // first entry of the current run in one stage
+    for (std::size_t i = 1; i < history.size(); ++i) {
+        const StageChange& previous = history[i - 1];
+        const StageChange& next = history[i];
+        if (next.stage == previous.stage && next.pipeline == previous.pipeline) {
+            continue;  // the same stage reported again: still the same stay
+        }
+        const StageChange& entered = history[enter];
+        enter = i;
+        const Stage* from = support::StageIn(pipeline, previous);
+        const Stage* to = support::StageIn(pipeline, next);
+        if (from == nullptr || to == nullptr || from->kind != domain::StageKind::kOpen ||
+            !support::IsOrdered(*to) || next.own) {
+            continue;
+        }
+        if (*pipeline.OrderOf(to->name) <= *pipeline.OrderOf(from->name)) {
+            continue;  // only leaving forward needs the note
+        }
+        const Timestamp left = next.at;
+        bool noted = false;
+        for (const domain::Note& note : input.snapshot.notes) {
+            // A note written while in the stage, or a late one written after leaving it.
+            if (QualifyingNote(note, input) && note.at >= entered.at) {
+                noted = true;
+                break;
+            }
+        }
+        if (noted) {
+            continue;
+        }
+        Finding finding{
+            .rule = std::string(kRuleId),
+            .key = fmt::format("note:{}:{}", from->name, ToEpoch(left)),
+            .responsible = input.snapshot.deal.responsible,
+            .since = left,
+            .details = {{"kind", "note"},
+                        {"stage", from->name},
+                        {"next_stage", to->name},
+                        {"left_at", FormatIso8601(left)},
+                        {"min_note_chars", min_chars},
+                        {"reason", fmt::format("этап «{}» пройден без комментария (нужна заметка "
+                                               "не короче {} символов)",
+                                               from->name, min_chars)},
+                        {"reason_en", fmt::format("the deal left “{}” without a note (at least {} "
+                                                  "characters)",
+                                                  from->name, min_chars)}},
+        };
+        // Reverting only makes sense while the deal still sits where that move took it.
+        if (i + 1 == history.size() && next.stage == input.snapshot.deal.stage) {
+            finding.revert_to = from->name;
+            finding.details["revert_to"] = from->name;
+        }
+        evaluation.findings.push_back(std::move(finding));
+    }
+}
+
+Evaluation Evaluate(const RuleInput& input) {
+    Evaluation evaluation;
+    if (input.pipeline == nullptr) {
+        return evaluation;
+    }
+    const std::vector<StageChange> history = support::HistoryAsOf(input.snapshot, input.now);
+    CheckRequired(input, history, evaluation);
+    if (input.config.card_filled.note_per_stage) {
+        CheckNotes(input, history, evaluation);
+    }
+    return evaluation;
+}
+
+const config::RuleCommon& Common(const config::RulesConfig& config) {
+    return config.card_filled.common;
+}
+
+}  // namespace
+
+const RuleSpec kCardFilled{
+    .id = kRuleId,
+    .evaluate = &Evaluate,
+    .common = &Common,
+    .texts =
+        {
+            .message_ru = "Сделка «{deal}»: {reason}. Заполните карточку, прежде чем двигать "
+                          "сделку дальше.",
+            .message_en = "Deal “{deal}”: {reason_en}. Fill in the card before moving the deal on.",
+            .task_ru = "Заполните карточку сделки «{deal}»: {reason}",
+            .task_en = "Fill in the card of deal “{deal}”: {reason_en}",
+        },
+    .open_deals_only = false,
+    .resolution = "cleared",
+};
+
+}  // namespace fg::rules

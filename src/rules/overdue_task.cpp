@@ -1,1 +1,80 @@
-// placeholder
+// overdue_task: no open deal with overdue tasks (DESIGN.md §1); one finding per task.
+#include <string>
+
+#include <fmt/format.h>
+
+#include "src/rules/catalog.hpp"
+#include "src/rules/support.hpp"
+
+namespace fg::rules {
+namespace {
+
+constexpr std::string_view kRuleId = "overdue_task";
+
+Evaluation Evaluate(const RuleInput& input) {
+    Evaluation evaluation;
+    if (!IsOpen(input.snapshot, input.pipeline)) {
+        return evaluation;
+    }
+    const Duration grace = input.config.overdue_task.grace;
+    for (const domain::Task& task : input.snapshot.tasks) {
+        if (!task.due || !support::TaskOpenAt(task, input.now)) {
+            continue;
+        }
+        const Timestamp overdue_from = *task.due + grace;
+        if (input.now <= overdue_from) {
+            // Not overdue yet (or rescheduled into the future): wake when it becomes overdue.
+            const Timestamp wake = overdue_from + Duration{1};
+            if (!evaluation.wake_at || wake < *evaluation.wake_at) {
+                evaluation.wake_at = wake;
+            }
+            continue;
+        }
+        const Duration overdue_for = input.now - *task.due;
+        evaluation.findings.push_back(Finding{
+            .rule = std::string(kRuleId),
+            .key = fmt::format("task:{}", task.id),
+            .responsible =
+                task.responsible.empty() ? input.snapshot.deal.responsible : task.responsible,
+            .since = overdue_from,
+            .details = {{"task_id", task.id},
+                        {"text", task.text},
+                        {"due", FormatIso8601(*task.due)},
+                        {"overdue_for", FormatDuration(overdue_for)},
+                        {"grace", FormatDuration(grace)},
+                        {"reschedules", task.reschedules},
+                        {"reason",
+                         fmt::format("задача «{}» просрочена на {} (срок {})", task.text,
+                                     HumanDuration(overdue_for, "ru"), FormatIso8601(*task.due))},
+                        {"reason_en",
+                         fmt::format("task “{}” is {} overdue (due {})", task.text,
+                                     HumanDuration(overdue_for, "en"), FormatIso8601(*task.due))}},
+        });
+    }
+    return evaluation;
+}
+
+const config::RuleCommon& Common(const config::RulesConfig& config) {
+    return config.overdue_task.common;
+}
+
+}  // namespace
+
+const RuleSpec kOverdueTask{
+    .id = kRuleId,
+    .evaluate = &Evaluate,
+    .common = &Common,
+    .texts =
+        {
+            .message_ru = "Сделка «{deal}»: {reason}. Выполните задачу или перенесите её на "
+                          "реальный срок.",
+            .message_en = "Deal “{deal}”: {reason_en}. Complete the task or move it to a real due "
+                          "date.",
+            .task_ru = "Выполните или перенесите просроченную задачу «{text}» по сделке «{deal}»",
+            .task_en = "Complete or reschedule the overdue task “{text}” of deal “{deal}”",
+        },
+    .open_deals_only = true,
+    .resolution = "cleared",
+};
+
+}  // namespace fg::rules

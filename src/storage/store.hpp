@@ -40,9 +40,27 @@ private:
     std::unordered_map<const char*, std::unique_ptr<SQLite::Statement>> statements_;
 };
 
+/// A write transaction on `db`: BEGIN IMMEDIATE now (so a busy database waits busy_timeout
+/// instead of failing when a deferred transaction upgrades), COMMIT on Commit(), ROLLBACK when
+/// destroyed uncommitted. Throws SQLite::Exception from the constructor and Commit().
+class WriteTransaction {
+public:
+    explicit WriteTransaction(Db& db);
+    ~WriteTransaction();
+    WriteTransaction(const WriteTransaction&) = delete;
+    WriteTransaction& operator=(const WriteTransaction&) = delete;
+
+    void Commit();
+
+private:
+    Db& db_;
+    bool open_ = true;
+};
+
 /// Opens (creating if needed) the database: WAL, synchronous=FULL, busy_timeout=5000,
-/// foreign_keys=ON, then applies the embedded migrations that have not run yet.
-/// A read-only connection skips migrations.
+/// foreign_keys=ON, then applies the embedded migrations that have not run yet, each in its own
+/// transaction (PRAGMA user_version counts them). A read-only connection skips migrations and
+/// requires a database at exactly SchemaVersion(). Errors name the path.
 Result<std::unique_ptr<Db>> OpenDatabase(const std::string& path, bool read_only = false);
 /// Number of embedded migrations (the schema version after OpenDatabase).
 int SchemaVersion();
@@ -63,8 +81,7 @@ bool InsertInbox(Db& db, const InboxItem& item);
 /// Unprocessed items in arrival order.
 std::vector<InboxItem> PendingInbox(Db& db, int limit);
 /// Marks an item processed; `error` records why it could not be (it is then not retried).
-void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at,
-                        const std::string& error = {});
+void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error = {});
 struct InboxStats {
     std::int64_t pending = 0;
     std::optional<Timestamp> oldest_pending{};
@@ -76,31 +93,44 @@ InboxStats GetInboxStats(Db& db);
 /// Records that an event id was seen; false when it had been seen before (then ignore the event).
 bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_id);
 
-/// Applies one normalized event to the mirror in CRM time (DESIGN.md §3):
+/// Applies one normalized event to the mirror in CRM time (DESIGN.md §3). The event's `at` is the
+/// time used throughout (times inside the body, e.g. Note::at, are ignored).
 /// - deal.upserted: inserts or, if `at` is not older than the stored card, overwrites the card;
 ///   either way the (at, pipeline, stage) observation takes its place in the stage history
 ///   (collapsed: an observation equal to its predecessor in time adds nothing; one that makes its
-///   successor redundant removes it). created_at is the earliest `at` seen.
+///   successor redundant removes it; observations with the same `at` keep their arrival order).
+///   created_at is the earliest `at` seen.
+/// - deal.deleted: marks deleted. Only an upsert strictly newer than the deletion restores the
+///   deal (a tie goes to the deletion); an older one still takes its place in the history (and
+///   replaces the card if newer than it). A deletion of a deal never seen is remembered.
 /// - task.upserted: older than the stored task = ignored; done false->true sets closed_at = at;
-///   a due time moved later increments reschedules.
-/// - task.deleted / deal.deleted: marks deleted (closed_at = at for tasks).
+///   a due time moved later increments reschedules; a task may arrive before its deal, and may
+///   move to another deal (then both deals are returned).
+/// - task.deleted: marks deleted, closed_at = at unless already closed; ignored when older than the
+///   stored task. A deletion that arrives before the task is remembered.
 /// - note.added: inserted once.
-/// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the record.
-/// Returns the ids of the deals whose snapshot changed (usually one).
-std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant,
-                                    const domain::Event& event);
+/// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the
+/// record. Returns the ids of the deals whose snapshot changed (usually one).
+std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant, const domain::Event& event);
 
 enum class OwnWriteKind { kRevert, kTask, kNote };
 /// Remembers something funnelguard asked the CRM to do, so that its echo is recognised:
 /// kRevert matches a deal.upserted moving `deal_id` to stage `fingerprint`; kTask a new task on the
 /// deal whose text equals `fingerprint`; kNote a note whose text equals `fingerprint`.
+/// A record matches only events with `at` <= expires_at.
 void RecordOwnWrite(Db& db, const std::string& tenant, const std::string& deal_id,
                     OwnWriteKind kind, const std::string& fingerprint, Timestamp expires_at);
+/// Forgets own-write records that expired before `now` (their echo never came); returns how many.
+int PruneOwnWrites(Db& db, Timestamp now);
 
+/// The deal's snapshot; a deleted deal comes with deal.deleted set. nullopt for a deal never seen
+/// (tasks or notes that arrived before it do not count).
 std::optional<domain::DealSnapshot> LoadSnapshot(Db& db, const std::string& tenant,
                                                  const std::string& deal_id);
 /// Streams every deal's snapshot (of one tenant, or all when `tenant` is empty), in (tenant, id)
-/// order, without holding the whole mirror in memory. Deleted deals are skipped.
+/// order, without holding the whole mirror in memory. Deleted deals are skipped. Each snapshot
+/// equals LoadSnapshot's (tasks in id order, notes in (at, id) order). The reference passed to
+/// `visit` is reused for the next deal; `visit` must not write the mirror through this `db`.
 void ForEachSnapshot(Db& db, const std::string& tenant,
                      const std::function<void(const domain::DealSnapshot&)>& visit);
 
@@ -111,8 +141,9 @@ struct DealRef {
     std::string tenant{};
     std::string deal_id{};
 };
+/// Deals whose wake_at <= now, earliest first (deleting a deal clears its wake_at).
 std::vector<DealRef> DealsToWake(Db& db, Timestamp now, int limit);
-/// Every non-deleted deal (for the nightly re-evaluation).
+/// Every non-deleted deal (of one tenant, or all when empty), for the nightly re-evaluation.
 std::vector<DealRef> AllDeals(Db& db, const std::string& tenant);
 
 // ---------------------------------------------------------------- violations
@@ -136,13 +167,14 @@ struct Violation {
 /// All violations of one deal, open and resolved, oldest first.
 std::vector<Violation> ViolationsForDeal(Db& db, const std::string& tenant,
                                          const std::string& deal_id);
-/// Inserts an open violation; returns its id.
+/// Inserts an open violation; returns its id. At most one violation per (tenant, rule, deal, key)
+/// is open: a second one throws SQLite::Exception (a constraint error).
 std::int64_t InsertViolation(Db& db, const Violation& violation);
+/// Updates an open violation (resolved ones are history and stay as they are).
 void UpdateViolation(Db& db, std::int64_t id, const nlohmann::json& details,
                      const std::string& message, const std::string& responsible);
 /// Resolves an open violation; false if it was not open.
-bool ResolveViolation(Db& db, std::int64_t id, Timestamp at,
-                      const std::string& resolution);
+bool ResolveViolation(Db& db, std::int64_t id, Timestamp at, const std::string& resolution);
 std::optional<Violation> GetViolation(Db& db, std::int64_t id);
 
 struct ViolationFilter {
@@ -152,14 +184,14 @@ struct ViolationFilter {
     std::string deal_id{};
     int limit = 1000;
 };
+/// Newest first, at most `limit`.
 std::vector<Violation> ListViolations(Db& db, const ViolationFilter& filter);
 /// Open violations not escalated yet (of one tenant, or all when empty); the caller applies
 /// each rule's escalate_after.
 std::vector<Violation> OpenNotEscalated(Db& db, const std::string& tenant);
 void MarkEscalated(Db& db, std::int64_t id, Timestamp at);
 /// Open violation counts by (tenant, rule), for /metrics.
-std::vector<std::tuple<std::string, std::string, std::int64_t>> OpenViolationCounts(
-    Db& db);
+std::vector<std::tuple<std::string, std::string, std::int64_t>> OpenViolationCounts(Db& db);
 
 // ---------------------------------------------------------------- outbox
 
@@ -179,15 +211,16 @@ struct OutboxItem {
     std::string last_error{};
 };
 
-/// Returns true when enqueued, false when the key existed.
+/// Returns true when enqueued, false when the key existed. The item starts pending with no
+/// attempts (its status, attempts and last_error are not read).
 bool EnqueueOutbox(Db& db, const OutboxItem& item);
-/// Pending items whose next_attempt_at <= now, oldest first.
+/// Pending items whose next_attempt_at <= now, earliest due first (creation order among equals).
 std::vector<OutboxItem> DueOutbox(Db& db, Timestamp now, int limit);
 /// The earliest next_attempt_at of a pending item.
 std::optional<Timestamp> NextOutboxAttempt(Db& db);
+/// Done, retry and dead each count one attempt and apply to pending items only.
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
-void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at,
-                     const std::string& error);
+void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);
 std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id);
 struct OutboxStats {
@@ -199,9 +232,7 @@ OutboxStats GetOutboxStats(Db& db);
 
 // ---------------------------------------------------------------- small state
 
-std::optional<std::string> GetMeta(Db& db, const std::string& tenant,
-                                   const std::string& key);
-void SetMeta(Db& db, const std::string& tenant, const std::string& key,
-             const std::string& value);
+std::optional<std::string> GetMeta(Db& db, const std::string& tenant, const std::string& key);
+void SetMeta(Db& db, const std::string& tenant, const std::string& key, const std::string& value);
 
 }  // namespace fg::storage

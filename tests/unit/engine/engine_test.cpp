@@ -1,1 +1,300 @@
+// The engine over a real SQLite file: inbox -> mirror -> rules -> violations -> outbox.
 #include <doctest/doctest.h>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/generic/decoder.hpp"
+#include "src/engine/engine.hpp"
+#include "src/engine/messages.hpp"
+#include "src/engine/schedule.hpp"
+#include "tests/support/process.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const fg::Timestamp kMonday = *fg::ParseIso8601("2026-11-02T09:00:00+03:00");
+
+std::string At(fg::Duration offset) { return fg::FormatIso8601(kMonday + offset, "Europe/Moscow"); }
+
+std::string ConfigText(const std::string& db, const std::string& mode,
+                       const std::string& extra = "") {
+    return fmt::format(R"(
+[storage]
+path = "{}"
+[[tenant]]
+id = "acme"
+secret = "s"
+mode = "{}"
+  [[tenant.pipeline]]
+  id = "main"
+  stages = ["Новая", "Квалификация", "КП отправлено", "Успешно"]
+  won = ["Успешно"]
+  lost = ["Отказ"]
+  [tenant.rules.stage_order]
+  actions = ["note", "revert", "notify"]
+  [tenant.rules.deal_without_task]
+  grace = "15m"
+  actions = ["task"]
+  [tenant.rules.overdue_task]
+  escalate_after = "1h"
+  actions = ["note"]
+{}
+)",
+                       db, mode, extra);
+}
+
+json Deal(const std::string& event_id, const std::string& deal, const std::string& stage,
+          fg::Duration at) {
+    return {{"id", event_id},
+            {"type", "deal.upserted"},
+            {"at", At(at)},
+            {"deal",
+             {{"id", deal},
+              {"title", "ООО «" + deal + "»"},
+              {"pipeline", "main"},
+              {"stage", stage},
+              {"responsible", "ivanova"}}}};
+}
+
+json Task(const std::string& event_id, const std::string& task, const std::string& deal,
+          fg::Duration due, bool done, fg::Duration at) {
+    return {{"id", event_id},
+            {"type", "task.upserted"},
+            {"at", At(at)},
+            {"task",
+             {{"id", task},
+              {"deal", deal},
+              {"due", At(due)},
+              {"done", done},
+              {"responsible", "ivanova"},
+              {"text", "Позвонить"}}}};
+}
+
+// A sink that accepts everything (the engine only enqueues for tenants that have one).
+class NullSink final : public fg::outbox::ActionSink {
+public:
+    fg::outbox::DeliveryResult Deliver(const fg::outbox::Action&) override {
+        return {.status = fg::outbox::DeliveryStatus::kDelivered, .retry_after = {}, .error = {}};
+    }
+};
+
+struct Harness {
+    explicit Harness(const std::string& mode, const std::string& extra = "",
+                     fg::Duration start = fg::Duration{0})
+        : clock(kMonday + start) {
+        auto loaded = fg::config::LoadConfigFromString(
+            ConfigText(dir.File("fg.db"), mode, extra), "test.toml", dir.path());
+        for (const auto& problem : loaded.problems) {
+            FAIL(fg::config::FormatProblem(problem));
+        }
+        config = std::move(loaded.config);
+        fg::engine::EngineOptions options;
+        options.config = &config;
+        options.clock = &clock;
+        auto decoder = std::make_unique<fg::adapters::generic::GenericDecoder>();
+        options.decoders.emplace("generic", std::move(decoder));
+        options.make_sink = [](const fg::config::TenantConfig&) {
+            return std::make_unique<NullSink>();
+        };
+        options.timers = false;
+        options.deliver = false;
+        options.observer.on_violation = [this](const std::string&,
+                                               const fg::engine::ViolationChange& change) {
+            (change.opened ? opened : resolved).push_back(change.violation);
+        };
+        engine = std::make_unique<fg::engine::Engine>(std::move(options));
+        REQUIRE(engine->Start());
+    }
+
+    void Post(const json& events) {
+        auto stored = engine->Intake("acme", "generic", json{{"events", events}}.dump()).get();
+        REQUIRE(stored);
+        REQUIRE(engine->Drain());
+    }
+
+    std::vector<fg::storage::OutboxItem> Outbox() {
+        auto db = engine->OpenReader();
+        REQUIRE(db);
+        return fg::storage::DueOutbox(**db, clock.Now() + 1000h, 1000);
+    }
+
+    std::vector<fg::storage::Violation> Violations(fg::storage::ViolationFilter::State state) {
+        auto db = engine->OpenReader();
+        REQUIRE(db);
+        fg::storage::ViolationFilter filter;
+        filter.state = state;
+        return fg::storage::ListViolations(**db, filter);
+    }
+
+    fg::testing::TempDir dir;
+    fg::ManualClock clock;
+    fg::config::AppConfig config;
+    std::unique_ptr<fg::engine::Engine> engine;
+    std::vector<fg::storage::Violation> opened;
+    std::vector<fg::storage::Violation> resolved;
+};
+
+std::vector<std::string> Kinds(const std::vector<fg::storage::OutboxItem>& items) {
+    std::vector<std::string> kinds;
+    for (const auto& item : items) {
+        kinds.push_back(item.kind);
+    }
+    std::sort(kinds.begin(), kinds.end());
+    return kinds;
+}
+
+}  // namespace
+
+TEST_CASE("Engine: a grace period expiring with no event opens the violation on time") {
+    Harness h("warn");
+    h.Post(json::array({Deal("e1", "101", "Новая", 0min)}));
+    CHECK(h.opened.empty());
+    h.clock.Advance(14min);
+    REQUIRE(h.engine->Sweep());
+    CHECK(h.opened.empty());
+    h.clock.Advance(2min);
+    REQUIRE(h.engine->Sweep());
+    REQUIRE(h.opened.size() == 1);
+    CHECK(h.opened[0].rule == "deal_without_task");
+    CHECK(h.opened[0].opened_at == kMonday + 15min);
+    CHECK(Kinds(h.Outbox()) == std::vector<std::string>{"task"});
+
+    SUBCASE("a task clears it, and a second sweep plans nothing new") {
+        h.Post(json::array({Task("e2", "t1", "101", 3h, false, 16min)}));
+        REQUIRE(h.resolved.size() == 1);
+        CHECK(h.resolved[0].resolution == "cleared");
+        REQUIRE(h.engine->Sweep());
+        CHECK(h.Outbox().size() == 1);
+    }
+    SUBCASE("closing the deal resolves it as deal_closed") {
+        h.Post(json::array({Deal("e2", "101", "Отказ", 16min)}));
+        REQUIRE(h.resolved.size() == 1);
+        CHECK(h.resolved[0].resolution == "deal_closed");
+    }
+    SUBCASE("deleting the deal resolves it as deal_deleted") {
+        h.Post(json::array(
+            {{{"id", "e2"}, {"type", "deal.deleted"}, {"at", At(16min)}, {"deal", {{"id", "101"}}}}}));
+        REQUIRE(h.resolved.size() == 1);
+        CHECK(h.resolved[0].resolution == "deal_deleted");
+    }
+}
+
+TEST_CASE("Engine: modes decide which actions are planned") {
+    const json skip = json::array({Deal("e1", "7", "Новая", 0min),
+                                   Task("e2", "t7", "7", 5h, false, 1min),
+                                   Deal("e3", "7", "КП отправлено", 2min)});
+    SUBCASE("enforce: note, revert and notify") {
+        Harness h("enforce", "", 5min);
+        h.Post(skip);
+        REQUIRE(Kinds(h.Outbox()) == std::vector<std::string>{"note", "notify", "revert"});
+        const json payload = json::parse(h.Outbox()[0].payload);
+        CHECK(payload["violation"]["rule"] == "stage_order");
+        for (const auto& item : h.Outbox()) {
+            if (item.kind == "revert") {
+                CHECK(json::parse(item.payload)["revert"]["to"] == "Квалификация");
+            }
+        }
+    }
+    SUBCASE("warn: everything but the revert") {
+        Harness h("warn", "", 5min);
+        h.Post(skip);
+        CHECK(Kinds(h.Outbox()) == std::vector<std::string>{"note", "notify"});
+    }
+    SUBCASE("observe: records the violation, writes nothing back") {
+        Harness h("observe", "", 5min);
+        h.Post(skip);
+        CHECK(h.opened.size() == 1);
+        CHECK(h.Outbox().empty());
+    }
+}
+
+TEST_CASE("Engine: duplicates and redelivered bodies change nothing") {
+    Harness h("enforce", "", 5min);
+    const json events = json::array({Deal("e1", "7", "Новая", 0min), Deal("e2", "7", "КП отправлено", 2min)});
+    h.Post(events);
+    h.Post(events);
+    h.Post(json::array({events[1]}));
+    CHECK(h.opened.size() == 1);
+    CHECK(h.Violations(fg::storage::ViolationFilter::State::kAll).size() == 1);
+    CHECK(h.Outbox().size() == 3);  // note, revert, notify: planned once
+}
+
+TEST_CASE("Engine: out-of-order delivery is judged in CRM time") {
+    Harness h("warn", "", 11min);
+    // The move to "КП отправлено" arrives before the move through "Квалификация".
+    h.Post(json::array({Deal("e1", "8", "Новая", 0min), Deal("e3", "8", "КП отправлено", 10min)}));
+    CHECK(h.opened.size() == 1);
+    h.Post(json::array({Deal("e2", "8", "Квалификация", 5min)}));
+    // The late event fills the gap: the skip never happened.
+    const auto open = h.Violations(fg::storage::ViolationFilter::State::kOpen);
+    bool skip_open = false;
+    for (const auto& v : open) {
+        skip_open = skip_open || v.rule == "stage_order";
+    }
+    CHECK_FALSE(skip_open);
+}
+
+TEST_CASE("Engine: acknowledged violations stay settled; stage_order survives closing") {
+    Harness h("warn", "", 5min);
+    h.Post(json::array({Deal("e1", "9", "Новая", 0min), Task("e2", "t9", "9", 5h, false, 1min),
+                        Deal("e3", "9", "КП отправлено", 2min)}));
+    REQUIRE(h.opened.size() == 1);
+    const std::int64_t id = h.opened[0].id;
+    h.Post(json::array({Deal("e4", "9", "Успешно", 3min)}));
+    CHECK(h.resolved.empty());  // a deal won by skipping still counts
+    REQUIRE(h.engine->Acknowledge(id));
+    CHECK(h.engine->Acknowledge(id).error().code == fg::ErrorCode::kConflict);
+    CHECK(h.engine->Acknowledge(424242).error().code == fg::ErrorCode::kNotFound);
+    REQUIRE(h.engine->JudgeAll(""));
+    CHECK(h.opened.size() == 1);  // not reopened
+}
+
+TEST_CASE("Engine: overdue tasks escalate after escalate_after, once") {
+    Harness h("warn", "", 2min);
+    h.Post(json::array({Deal("e1", "5", "Новая", 0min), Task("e2", "t5", "5", 30min, false, 1min)}));
+    h.clock.Advance(31min);
+    REQUIRE(h.engine->Sweep());
+    REQUIRE(h.opened.size() == 1);
+    CHECK(h.opened[0].rule == "overdue_task");
+    h.clock.Advance(1h);
+    REQUIRE(h.engine->Sweep());
+    REQUIRE(h.engine->Sweep());
+    const auto kinds = Kinds(h.Outbox());
+    CHECK(std::count(kinds.begin(), kinds.end(), "escalate") == 1);
+    CHECK(std::count(kinds.begin(), kinds.end(), "note") == 1);
+}
+
+TEST_CASE("Engine: templates can be overridden per tenant") {
+    Harness h("warn", "  [tenant.templates]\n  \"stage_order.message\" = \"Skip in {deal}: {skipped}\"\n",
+              5min);
+    h.Post(json::array({Deal("e1", "7", "Новая", 0min), Deal("e2", "7", "КП отправлено", 2min)}));
+    REQUIRE_FALSE(h.opened.empty());
+    bool found = false;
+    for (const auto& v : h.opened) {
+        if (v.rule == "stage_order") {
+            CHECK(v.message == "Skip in ООО «7»: Квалификация");
+            found = true;
+        }
+    }
+    CHECK(found);
+}
+
+TEST_CASE("RenderTemplate fills placeholders and keeps unknown ones visible") {
+    const json vars = {{"deal", "Ромашка"}, {"skipped", {"A", "B"}}, {"n", 3}};
+    CHECK(fg::engine::RenderTemplate("{deal}: {skipped} ({n}) {nope}", vars) ==
+          "Ромашка: A, B (3) {nope}");
+    CHECK(fg::engine::RenderTemplate("{unclosed", vars) == "{unclosed");
+}
+
+TEST_CASE("NextLocalTime schedules the nightly run in the tenant's zone") {
+    const auto next = fg::engine::NextLocalTime(kMonday, "Europe/Moscow", "03:00");
+    REQUIRE(next);
+    CHECK(fg::FormatIso8601(*next, "Europe/Moscow") == "2026-11-03T03:00:00+03:00");
+    const auto same_day = fg::engine::NextLocalTime(kMonday, "Asia/Vladivostok", "23:30");
+    REQUIRE(same_day);
+    CHECK(fg::FormatIso8601(*same_day, "Asia/Vladivostok") == "2026-11-02T23:30:00+10:00");
+    CHECK_FALSE(fg::engine::NextLocalTime(kMonday, "Europe/Moscow", "3am"));
+}

@@ -1,0 +1,52 @@
+#pragma once
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "src/common/clock.hpp"
+#include "src/common/result.hpp"
+#include "src/common/time.hpp"
+#include "src/outbox/action.hpp"
+
+namespace httplib {
+class Client;
+}  // namespace httplib
+
+namespace fg::adapters::generic {
+
+/// Delivers actions to a tenant's `actions_url` as `POST <path>` with the action's JSON payload,
+/// `Idempotency-Key` and `X-Funnelguard-Attempt` headers, over one reused keep-alive connection.
+///
+/// Classification: 2xx is kDelivered; 408, 429 and 5xx are kRetry with `retry_after` from a
+/// Retry-After header; transport failures (refused, reset, timeout) are kRetry; any other status
+/// is kRejected with "HTTP <status>: <start of the body>". Errors never contain the URL, so its
+/// userinfo (sent as Basic auth) and query (sent as is) may carry secrets.
+///
+/// Thread-compatible: one instance per worker, as outbox::ActionSink requires.
+class ActionSender final : public outbox::ActionSink {
+public:
+    /// `actions_url` should have passed ValidateUrl; if it did not, every delivery is kRejected.
+    /// `clock` (for HTTP-date Retry-After values) must outlive the sender; nullptr means the
+    /// system clock.
+    explicit ActionSender(std::string_view actions_url, Duration connect_timeout = Duration{5},
+                          Duration read_timeout = Duration{10}, const Clock* clock = nullptr);
+    ~ActionSender() override;
+    ActionSender(const ActionSender&) = delete;
+    ActionSender& operator=(const ActionSender&) = delete;
+
+    /// Accepts `http://host[:port][/path][?query]` and the https form, with optional
+    /// `user:password@` (sent as Basic auth). kInvalidInput otherwise; the reason never repeats
+    /// the URL's userinfo or query.
+    static Result<void> ValidateUrl(std::string_view url);
+
+    outbox::DeliveryResult Deliver(const outbox::Action& action) override;
+
+private:
+    std::unique_ptr<httplib::Client> client_;
+    std::string target_;       // path and query, the request-target
+    std::string setup_error_;  // why client_ is null
+    const Clock* clock_;
+};
+
+}  // namespace fg::adapters::generic

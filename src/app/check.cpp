@@ -1,0 +1,149 @@
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "src/app/commands.hpp"
+#include "src/app/table.hpp"
+#include "src/app/wiring.hpp"
+#include "src/engine/judge.hpp"
+#include "src/engine/messages.hpp"
+#include "src/rules/catalog.hpp"
+
+namespace fg::app {
+namespace {
+
+struct Row {
+    std::string tenant{};
+    std::string deal{};
+    std::string title{};
+    std::string rule{};
+    std::string responsible{};
+    Timestamp since{};
+    nlohmann::json details{};
+    std::string message{};
+};
+
+// Violations the head of sales acknowledged are settled: check does not print them again.
+std::set<std::string> AcknowledgedKeys(storage::Db& db, const std::string& tenant) {
+    storage::ViolationFilter filter;
+    filter.tenant = tenant;
+    filter.state = storage::ViolationFilter::State::kResolved;
+    filter.limit = std::numeric_limits<int>::max();
+    std::set<std::string> keys;
+    for (const storage::Violation& v : storage::ListViolations(db, filter)) {
+        if (v.resolution == "acknowledged") {
+            keys.insert(fmt::format("{}\x1f{}\x1f{}\x1f{}", v.tenant, v.deal_id, v.rule, v.key));
+        }
+    }
+    return keys;
+}
+
+}  // namespace
+
+int RunCheck(const CheckOptions& options) {
+    const auto config = LoadOrReport(options.config);
+    if (!config) {
+        return 2;
+    }
+    if (!options.tenant.empty() && config->FindTenant(options.tenant) == nullptr) {
+        std::cerr << "check: unknown tenant \"" << options.tenant << "\"\n";
+        return 2;
+    }
+    Timestamp now = SystemClock().Now();
+    if (!options.now.empty()) {
+        const auto parsed = ParseIso8601(options.now);
+        if (!parsed) {
+            std::cerr << "check: --now \"" << options.now
+                      << "\" is not ISO 8601 with an offset (e.g. 2026-11-02T18:00:00+03:00)\n";
+            return 2;
+        }
+        now = *parsed;
+    }
+    if (!std::filesystem::exists(config->storage.path)) {
+        std::cerr << "check: the database " << config->storage.path
+                  << " does not exist yet (run serve or replay first)\n";
+        return 1;
+    }
+    auto db = storage::OpenDatabase(config->storage.path, /*read_only=*/true);
+    if (!db) {
+        std::cerr << "check: " << db.error().message << "\n";
+        return 1;
+    }
+    const std::set<std::string> acknowledged = AcknowledgedKeys(**db, options.tenant);
+    std::vector<Row> rows;
+    std::size_t deals = 0;
+    storage::ForEachSnapshot(**db, options.tenant, [&](const domain::DealSnapshot& snapshot) {
+        const config::TenantConfig* tenant = config->FindTenant(snapshot.deal.tenant);
+        if (tenant == nullptr) {
+            return;
+        }
+        ++deals;
+        for (rules::Finding& finding : engine::EvaluateSnapshot(snapshot, *tenant, now).findings) {
+            if (!acknowledged.empty() &&
+                acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id,
+                                               snapshot.deal.id, finding.rule, finding.key))) {
+                continue;
+            }
+            const rules::RuleSpec* spec = rules::FindRule(finding.rule);
+            std::string message = engine::RenderFindingText(*spec, finding, snapshot.deal,
+                                                            *tenant, engine::TextKind::kMessage);
+            rows.push_back(Row{
+                .tenant = tenant->id,
+                .deal = snapshot.deal.id,
+                .title = snapshot.deal.title,
+                .rule = finding.rule,
+                .responsible = finding.responsible,
+                .since = std::min(finding.since, now),
+                .details = std::move(finding.details),
+                .message = std::move(message),
+            });
+        }
+    });
+
+    if (options.format == "json") {
+        nlohmann::json items = nlohmann::json::array();
+        for (Row& row : rows) {
+            const config::TenantConfig* tenant = config->FindTenant(row.tenant);
+            items.push_back({{"tenant", row.tenant},
+                             {"deal", row.deal},
+                             {"deal_title", row.title},
+                             {"rule", row.rule},
+                             {"responsible", row.responsible},
+                             {"opened_at", FormatIso8601(row.since, tenant->timezone)},
+                             {"details", std::move(row.details)},
+                             {"message", row.message}});
+        }
+        std::cout << nlohmann::json{{"violations", std::move(items)}}.dump(2) << "\n";
+        return 0;
+    }
+
+    Table table({"TENANT", "RULE", "DEAL", "TITLE", "RESPONSIBLE", "SINCE", "MESSAGE"});
+    std::map<std::string, int> by_rule;
+    std::map<std::string, int> by_manager;
+    for (const Row& row : rows) {
+        const config::TenantConfig* tenant = config->FindTenant(row.tenant);
+        table.Add({row.tenant, row.rule, row.deal, row.title, row.responsible,
+                   FormatIso8601(row.since, tenant->timezone).substr(0, 16), row.message});
+        ++by_rule[row.rule];
+        ++by_manager[row.responsible.empty() ? "(nobody)" : row.responsible];
+    }
+    std::cout << table.Render();
+    std::cout << fmt::format("\n{} violation(s) in {} deal(s) as of {}\n", rows.size(), deals,
+                             FormatIso8601(now));
+    for (const rules::RuleSpec* spec : rules::AllRules()) {
+        std::cout << fmt::format("  {:<18} {}\n", spec->id, by_rule[std::string(spec->id)]);
+    }
+    if (!by_manager.empty()) {
+        std::cout << "by responsible:\n";
+        for (const auto& [manager, count] : by_manager) {
+            std::cout << fmt::format("  {:<18} {}\n", manager, count);
+        }
+    }
+    return 0;
+}
+
+}  // namespace fg::app

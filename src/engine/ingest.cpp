@@ -1,0 +1,139 @@
+#include "src/engine/ingest.hpp"
+
+#include <set>
+
+#include "src/common/log.hpp"
+
+namespace fg::engine {
+namespace {
+
+spdlog::logger& Log() {
+    static const auto logger = ModuleLogger("ingest");
+    return *logger;
+}
+
+void Append(JudgeOutcome& into, JudgeOutcome&& from) {
+    for (auto& change : from.changes) {
+        into.changes.push_back(std::move(change));
+    }
+    for (auto& action : from.actions) {
+        into.actions.push_back(std::move(action));
+    }
+}
+
+// Applies items; returns the affected deals by tenant. Throws on storage errors.
+std::map<std::string, std::set<std::string>> ApplyItems(
+    storage::Db& db, const std::vector<storage::InboxItem>& items,
+    const config::AppConfig& config, const Decoders& decoders, Timestamp now,
+    IngestOutcome& outcome) {
+    std::map<std::string, std::set<std::string>> affected;
+    for (const storage::InboxItem& item : items) {
+        ++outcome.items;
+        const config::TenantConfig* tenant = config.FindTenant(item.tenant);
+        const auto decoder = decoders.find(item.crm);
+        std::string error;
+        if (tenant == nullptr) {
+            error = "tenant is no longer configured";
+        } else if (decoder == decoders.end()) {
+            error = fmt::format("no decoder for crm {}", item.crm);
+        } else {
+            auto events = decoder->second->Decode(
+                crm::WebhookRequest{.tenant = item.tenant, .content_type = {}, .body = item.body});
+            if (!events) {
+                error = events.error().message;
+            } else {
+                for (const domain::Event& event : *events) {
+                    if (!storage::MarkEventSeen(db, item.tenant, event.id)) {
+                        continue;  // delivered before
+                    }
+                    ++outcome.events;
+                    for (std::string& deal : storage::ApplyEvent(db, item.tenant, event)) {
+                        affected[item.tenant].insert(std::move(deal));
+                    }
+                }
+            }
+        }
+        if (!error.empty()) {
+            ++outcome.failed;
+            Log().error("Inbox item could not be processed; kept with the reason. seq={} tenant={} "
+                        "error={}",
+                        item.seq, item.tenant, LogSafe(error));
+        }
+        storage::MarkInboxProcessed(db, item.seq, now, error);
+    }
+    return affected;
+}
+
+void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::string>>& affected,
+                   const config::AppConfig& config, const SinkCheck& has_sink, Timestamp now,
+                   IngestOutcome& outcome) {
+    for (const auto& [tenant_id, deals] : affected) {
+        const config::TenantConfig* tenant = config.FindTenant(tenant_id);
+        if (tenant == nullptr) {
+            continue;
+        }
+        const JudgeContext context{.tenant = *tenant,
+                                   .enqueue_actions = has_sink && has_sink(tenant_id),
+                                   .now = now};
+        JudgeOutcome judged;
+        for (const std::string& deal : deals) {
+            Append(judged, JudgeDeal(db, context, deal));
+        }
+        outcome.judged.emplace_back(tenant_id, std::move(judged));
+    }
+}
+
+}  // namespace
+
+IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
+                          const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
+                          int limit) {
+    const std::vector<storage::InboxItem> items = storage::PendingInbox(db, limit);
+    if (items.empty()) {
+        return {};
+    }
+    try {
+        IngestOutcome outcome;
+        storage::WriteTransaction transaction(db);
+        const auto affected = ApplyItems(db, items, config, decoders, now, outcome);
+        JudgeAffected(db, affected, config, has_sink, now, outcome);
+        transaction.Commit();
+        return outcome;
+    } catch (const std::exception& error) {
+        Log().warn("Inbox batch failed, retrying item by item. items={} error={}", items.size(),
+                   error.what());
+    }
+    IngestOutcome total;
+    for (const storage::InboxItem& item : items) {
+        try {
+            IngestOutcome one;
+            storage::WriteTransaction transaction(db);
+            const auto affected = ApplyItems(db, {item}, config, decoders, now, one);
+            JudgeAffected(db, affected, config, has_sink, now, one);
+            transaction.Commit();
+            total.items += one.items;
+            total.events += one.events;
+            total.failed += one.failed;
+            for (auto& judged : one.judged) {
+                total.judged.push_back(std::move(judged));
+            }
+        } catch (const std::exception& error) {
+            // Left pending: an acknowledged webhook is never dropped; the next kick retries it.
+            Log().error("Inbox item failed to apply; it stays pending. seq={} error={}", item.seq,
+                        error.what());
+            break;
+        }
+    }
+    return total;
+}
+
+JudgeOutcome JudgeDeals(storage::Db& db, const JudgeContext& context,
+                        const std::vector<std::string>& deal_ids) {
+    JudgeOutcome outcome;
+    for (const std::string& deal : deal_ids) {
+        Append(outcome, JudgeDeal(db, context, deal));
+    }
+    return outcome;
+}
+
+}  // namespace fg::engine

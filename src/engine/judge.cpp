@@ -1,0 +1,308 @@
+#include "src/engine/judge.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "src/engine/messages.hpp"
+#include "src/rules/catalog.hpp"
+
+namespace fg::engine {
+namespace {
+
+using config::ActionKind;
+
+// How long an expected echo of our own write is remembered.
+constexpr Duration kEchoWindow = std::chrono::hours{24 * 7};
+// Due time of the tasks funnelguard creates.
+constexpr Duration kTaskDueIn = std::chrono::hours{1};
+// Escalation delay when `escalate` is listed without escalate_after.
+constexpr Duration kDefaultEscalateAfter = std::chrono::hours{24};
+
+const domain::Pipeline* FindPipeline(const config::TenantConfig& tenant, const std::string& id) {
+    for (const domain::Pipeline& pipeline : tenant.pipelines) {
+        if (pipeline.id == id) {
+            return &pipeline;
+        }
+    }
+    return nullptr;
+}
+
+bool HasAction(const config::RuleCommon& common, ActionKind kind) {
+    return std::find(common.actions.begin(), common.actions.end(), kind) != common.actions.end();
+}
+
+std::optional<Duration> EscalateAfter(const config::RuleCommon& common) {
+    if (common.escalate_after) {
+        return common.escalate_after;
+    }
+    if (HasAction(common, ActionKind::kEscalate)) {
+        return kDefaultEscalateAfter;
+    }
+    return std::nullopt;
+}
+
+bool DealIsOpen(const domain::DealSnapshot& snapshot, const config::TenantConfig& tenant) {
+    return rules::IsOpen(snapshot, FindPipeline(tenant, snapshot.deal.pipeline));
+}
+
+std::string ResolutionFor(const rules::RuleSpec& spec, const domain::DealSnapshot& snapshot,
+                          const config::TenantConfig& tenant) {
+    if (snapshot.deal.deleted) {
+        return "deal_deleted";
+    }
+    if (spec.open_deals_only && !DealIsOpen(snapshot, tenant)) {
+        return "deal_closed";
+    }
+    return std::string(spec.resolution);
+}
+
+nlohmann::json ViolationJson(const storage::Violation& violation) {
+    return {{"id", violation.id},
+            {"rule", violation.rule},
+            {"opened_at", FormatIso8601(violation.opened_at)},
+            {"details", violation.details},
+            {"message", violation.message}};
+}
+
+PlannedAction MakeAction(const storage::Violation& violation, std::string_view kind,
+                         const domain::Deal& deal) {
+    PlannedAction action;
+    action.kind = std::string(kind);
+    action.idempotency_key = fmt::format("{}:v{}:{}", violation.tenant, violation.id, kind);
+    action.payload = {{"idempotency_key", action.idempotency_key},
+                      {"kind", action.kind},
+                      {"tenant", violation.tenant},
+                      {"deal", violation.deal_id},
+                      {"deal_title", deal.title},
+                      {"responsible", violation.responsible},
+                      {"violation", ViolationJson(violation)}};
+    return action;
+}
+
+void Enqueue(storage::Db& db, const PlannedAction& action, const std::string& tenant,
+             std::int64_t violation_id, Timestamp now, std::vector<PlannedAction>& out) {
+    storage::OutboxItem item;
+    item.tenant = tenant;
+    item.kind = action.kind;
+    item.idempotency_key = action.idempotency_key;
+    item.payload = action.payload.dump();
+    item.violation_id = violation_id;
+    item.next_attempt_at = now;
+    item.created_at = now;
+    if (storage::EnqueueOutbox(db, item)) {
+        out.push_back(action);
+    }
+}
+
+void RecordEchoes(storage::Db& db, const std::string& tenant, const PlannedAction& action,
+                  Timestamp now) {
+    const std::string deal = action.payload.value("deal", "");
+    if (action.kind == "note") {
+        storage::RecordOwnWrite(db, tenant, deal, storage::OwnWriteKind::kNote,
+                                action.payload.value("text", ""), now + kEchoWindow);
+    } else if (action.kind == "task") {
+        storage::RecordOwnWrite(db, tenant, deal, storage::OwnWriteKind::kTask,
+                                action.payload["task"].value("text", ""), now + kEchoWindow);
+    } else if (action.kind == "revert") {
+        storage::RecordOwnWrite(db, tenant, deal, storage::OwnWriteKind::kRevert,
+                                action.payload["revert"].value("to", ""), now + kEchoWindow);
+    }
+}
+
+}  // namespace
+
+rules::Evaluation EvaluateSnapshot(const domain::DealSnapshot& snapshot,
+                                   const config::TenantConfig& tenant, Timestamp now) {
+    const rules::RuleInput input{
+        .snapshot = snapshot,
+        .pipeline = FindPipeline(tenant, snapshot.deal.pipeline),
+        .config = tenant.rules,
+        .now = now,
+    };
+    return rules::EvaluateAll(input);
+}
+
+std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
+                                       const rules::RuleSpec& spec,
+                                       const storage::Violation& violation,
+                                       const rules::Finding& finding, const domain::Deal& deal,
+                                       Timestamp now) {
+    std::vector<PlannedAction> actions;
+    if (tenant.mode == config::Mode::kObserve) {
+        return actions;
+    }
+    const config::RuleCommon& common = spec.common(tenant.rules);
+    for (ActionKind kind : common.actions) {
+        switch (kind) {
+            case ActionKind::kNote: {
+                PlannedAction action = MakeAction(violation, "note", deal);
+                action.payload["text"] = violation.message;
+                actions.push_back(std::move(action));
+                break;
+            }
+            case ActionKind::kTask: {
+                PlannedAction action = MakeAction(violation, "task", deal);
+                action.payload["task"] = {
+                    {"text", RenderFindingText(spec, finding, deal, tenant, TextKind::kTask)},
+                    {"responsible", violation.responsible},
+                    {"due", FormatIso8601(now + kTaskDueIn)}};
+                action.payload["text"] = action.payload["task"]["text"];
+                actions.push_back(std::move(action));
+                break;
+            }
+            case ActionKind::kRevert: {
+                // Only enforce mode moves deals, only to a stage the deal is not already at, and
+                // only open deals: reopening a won or lost deal would set off other rules, and
+                // the violation counts in the history either way.
+                if (tenant.mode != config::Mode::kEnforce || !finding.revert_to ||
+                    *finding.revert_to == deal.stage || deal.deleted) {
+                    break;
+                }
+                const domain::Pipeline* pipeline = FindPipeline(tenant, deal.pipeline);
+                const domain::Stage* current = pipeline ? pipeline->Find(deal.stage) : nullptr;
+                if (current == nullptr || current->kind != domain::StageKind::kOpen) {
+                    break;
+                }
+                PlannedAction action = MakeAction(violation, "revert", deal);
+                action.payload["revert"] = {{"pipeline", deal.pipeline},
+                                            {"from", deal.stage},
+                                            {"to", *finding.revert_to}};
+                action.payload["text"] = violation.message;
+                actions.push_back(std::move(action));
+                break;
+            }
+            case ActionKind::kNotify: {
+                PlannedAction action = MakeAction(violation, "notify", deal);
+                action.payload["to"] = violation.responsible;
+                action.payload["text"] = violation.message;
+                actions.push_back(std::move(action));
+                break;
+            }
+            case ActionKind::kEscalate:
+                break;  // planned by EscalateDue once the violation has been open long enough
+        }
+    }
+    return actions;
+}
+
+JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::string& deal_id) {
+    JudgeOutcome outcome;
+    const config::TenantConfig& tenant = context.tenant;
+    std::optional<domain::DealSnapshot> snapshot = storage::LoadSnapshot(db, tenant.id, deal_id);
+    if (!snapshot) {
+        return outcome;  // tasks or notes of a deal the mirror has not seen yet
+    }
+    std::vector<storage::Violation> existing = storage::ViolationsForDeal(db, tenant.id, deal_id);
+
+    rules::Evaluation evaluation;
+    if (!snapshot->deal.deleted) {
+        evaluation = EvaluateSnapshot(*snapshot, tenant, context.now);
+    }
+    std::map<std::pair<std::string, std::string>, const rules::Finding*> found;
+    for (const rules::Finding& finding : evaluation.findings) {
+        found.emplace(std::make_pair(finding.rule, finding.key), &finding);
+    }
+
+    // Resolve or refresh what is open.
+    std::map<std::pair<std::string, std::string>, const storage::Violation*> known;
+    for (const storage::Violation& violation : existing) {
+        const auto id = std::make_pair(violation.rule, violation.key);
+        const bool open = !violation.resolved_at.has_value();
+        if (open || violation.resolution == "acknowledged") {
+            known[id] = &violation;
+        }
+        if (!open) {
+            continue;
+        }
+        const rules::RuleSpec* spec = rules::FindRule(violation.rule);
+        if (spec == nullptr || (!spec->common(tenant.rules).enabled && !snapshot->deal.deleted)) {
+            continue;  // a rule switched off keeps its history as it was
+        }
+        const auto hit = found.find(id);
+        if (hit == found.end()) {
+            const std::string resolution = ResolutionFor(*spec, *snapshot, tenant);
+            if (storage::ResolveViolation(db, violation.id, context.now, resolution)) {
+                storage::Violation resolved = violation;
+                resolved.resolved_at = context.now;
+                resolved.resolution = resolution;
+                resolved.deal_title = snapshot->deal.title;
+                outcome.changes.push_back({.violation = std::move(resolved), .opened = false});
+            }
+            continue;
+        }
+        const rules::Finding& finding = *hit->second;
+        const std::string message =
+            RenderFindingText(*spec, finding, snapshot->deal, tenant, TextKind::kMessage);
+        if (finding.details != violation.details || message != violation.message ||
+            finding.responsible != violation.responsible) {
+            storage::UpdateViolation(db, violation.id, finding.details, message,
+                                     finding.responsible);
+        }
+    }
+
+    // Open what newly holds.
+    for (const rules::Finding& finding : evaluation.findings) {
+        if (known.count({finding.rule, finding.key}) != 0) {
+            continue;
+        }
+        const rules::RuleSpec* spec = rules::FindRule(finding.rule);
+        if (spec == nullptr) {
+            continue;
+        }
+        storage::Violation violation;
+        violation.tenant = tenant.id;
+        violation.deal_id = deal_id;
+        violation.rule = finding.rule;
+        violation.key = finding.key;
+        violation.responsible = finding.responsible;
+        violation.opened_at = std::min(finding.since, context.now);
+        violation.details = finding.details;
+        violation.message =
+            RenderFindingText(*spec, finding, snapshot->deal, tenant, TextKind::kMessage);
+        violation.deal_title = snapshot->deal.title;
+        violation.id = storage::InsertViolation(db, violation);
+        if (context.enqueue_actions) {
+            for (const PlannedAction& action :
+                 PlanActions(tenant, *spec, violation, finding, snapshot->deal, context.now)) {
+                Enqueue(db, action, tenant.id, violation.id, context.now, outcome.actions);
+                RecordEchoes(db, tenant.id, action, context.now);
+            }
+        }
+        outcome.changes.push_back({.violation = std::move(violation), .opened = true});
+    }
+
+    storage::SetWakeAt(db, tenant.id, deal_id, evaluation.wake_at);
+    return outcome;
+}
+
+JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
+    JudgeOutcome outcome;
+    const config::TenantConfig& tenant = context.tenant;
+    if (tenant.mode == config::Mode::kObserve || !context.enqueue_actions) {
+        return outcome;
+    }
+    for (const storage::Violation& violation : storage::OpenNotEscalated(db, tenant.id)) {
+        const rules::RuleSpec* spec = rules::FindRule(violation.rule);
+        if (spec == nullptr) {
+            continue;
+        }
+        const auto after = EscalateAfter(spec->common(tenant.rules));
+        if (!after || violation.opened_at + *after > context.now) {
+            continue;
+        }
+        domain::Deal deal;
+        deal.id = violation.deal_id;
+        deal.title = violation.deal_title;
+        PlannedAction action = MakeAction(violation, "escalate", deal);
+        action.payload["to"] = "head_of_sales";
+        action.payload["text"] = RenderEscalation(violation.message, violation.responsible,
+                                                  context.now - violation.opened_at, tenant);
+        Enqueue(db, action, tenant.id, violation.id, context.now, outcome.actions);
+        storage::MarkEscalated(db, violation.id, context.now);
+    }
+    return outcome;
+}
+
+}  // namespace fg::engine

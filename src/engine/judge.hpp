@@ -1,0 +1,57 @@
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "src/config/config.hpp"
+#include "src/rules/rule.hpp"
+#include "src/storage/store.hpp"
+
+namespace fg::engine {
+
+/// Runs every enabled rule of the tenant over one deal snapshot as of `now` (pure).
+rules::Evaluation EvaluateSnapshot(const domain::DealSnapshot& snapshot,
+                                   const config::TenantConfig& tenant, Timestamp now);
+
+/// A violation whose state changed, for logs, the demo and metrics.
+struct ViolationChange {
+    storage::Violation violation{};
+    bool opened = false;  // false: resolved (violation.resolution says how)
+};
+
+struct PlannedAction {
+    std::string kind{};
+    std::string idempotency_key{};
+    nlohmann::json payload = nlohmann::json::object();
+};
+
+struct JudgeOutcome {
+    std::vector<ViolationChange> changes{};
+    std::vector<PlannedAction> actions{};  // enqueued in the outbox
+};
+
+struct JudgeContext {
+    const config::TenantConfig& tenant;
+    bool enqueue_actions = true;  // false: the tenant has nowhere to send them
+    Timestamp now{};
+};
+
+/// Brings one deal's violations in line with the rules as of `now`: opens what newly holds,
+/// resolves what stopped holding (cleared / corrected / deal_closed / deal_deleted), plans the
+/// actions of newly opened violations into the outbox (with idempotency keys), records the echoes
+/// to expect, and sets the deal's wake-up time. Runs inside the caller's write transaction.
+JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::string& deal_id);
+
+/// Escalates the tenant's open violations that have been open for their rule's escalate_after.
+JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context);
+
+/// The actions a violation triggers when it opens (pure; exposed for tests).
+std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
+                                       const rules::RuleSpec& spec,
+                                       const storage::Violation& violation,
+                                       const rules::Finding& finding, const domain::Deal& deal,
+                                       Timestamp now);
+
+}  // namespace fg::engine

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <mutex>
+#include <string>
+
+namespace fg::engine {
+
+/// Process counters for /metrics. Gauges (inbox lag, open violations) are read from the
+/// database at scrape time instead.
+class Metrics {
+public:
+    void WebhookReceived(const std::string& crm);
+    void WebhookRejected(const std::string& crm, const std::string& reason);
+    void EventsApplied(std::int64_t n) { events_applied_ += n; }
+    void ActionDelivered(const std::string& kind, const std::string& outcome);
+
+    /// Prometheus text lines for the counters.
+    std::string Render() const;
+
+private:
+    mutable std::mutex mutex_;
+    std::map<std::string, std::int64_t> received_;                          // by crm
+    std::map<std::pair<std::string, std::string>, std::int64_t> rejected_;  // crm, reason
+    std::map<std::pair<std::string, std::string>, std::int64_t> delivered_; // kind, outcome
+    std::atomic<std::int64_t> events_applied_{0};
+};
+
+}  // namespace fg::engine

@@ -1,0 +1,80 @@
+#include "src/engine/views.hpp"
+
+namespace fg::engine {
+namespace {
+
+std::string Time(Timestamp t, const std::string& time_zone) {
+    return time_zone.empty() ? FormatIso8601(t) : FormatIso8601(t, time_zone);
+}
+
+nlohmann::json OptionalTime(const std::optional<Timestamp>& t, const std::string& time_zone) {
+    return t ? nlohmann::json(Time(*t, time_zone)) : nlohmann::json(nullptr);
+}
+
+}  // namespace
+
+nlohmann::json ViolationToJson(const storage::Violation& v, const std::string& time_zone) {
+    return {
+        {"id", v.id},
+        {"tenant", v.tenant},
+        {"deal", v.deal_id},
+        {"deal_title", v.deal_title},
+        {"rule", v.rule},
+        {"responsible", v.responsible},
+        {"state", v.resolved_at ? "resolved" : "open"},
+        {"opened_at", Time(v.opened_at, time_zone)},
+        {"resolved_at", OptionalTime(v.resolved_at, time_zone)},
+        {"resolution", v.resolution.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.resolution)},
+        {"escalated_at", OptionalTime(v.escalated_at, time_zone)},
+        {"details", v.details},
+        {"message", v.message},
+    };
+}
+
+nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::string& time_zone) {
+    const domain::Deal& deal = snapshot.deal;
+    nlohmann::json out = {
+        {"tenant", deal.tenant},
+        {"id", deal.id},
+        {"title", deal.title},
+        {"pipeline", deal.pipeline},
+        {"stage", deal.stage},
+        {"responsible", deal.responsible},
+        {"fields", deal.fields},
+        {"created_at", Time(deal.created_at, time_zone)},
+        {"updated_at", Time(deal.updated_at, time_zone)},
+        {"deleted", deal.deleted},
+    };
+    nlohmann::json history = nlohmann::json::array();
+    for (const domain::StageChange& change : snapshot.history) {
+        history.push_back({{"at", Time(change.at, time_zone)},
+                           {"pipeline", change.pipeline},
+                           {"stage", change.stage},
+                           {"by_funnelguard", change.own}});
+    }
+    out["stage_history"] = std::move(history);
+    nlohmann::json tasks = nlohmann::json::array();
+    for (const domain::Task& task : snapshot.tasks) {
+        tasks.push_back({{"id", task.id},
+                         {"text", task.text},
+                         {"responsible", task.responsible},
+                         {"due", OptionalTime(task.due, time_zone)},
+                         {"done", task.done},
+                         {"deleted", task.deleted},
+                         {"closed_at", OptionalTime(task.closed_at, time_zone)},
+                         {"reschedules", task.reschedules},
+                         {"by_funnelguard", task.own}});
+    }
+    out["tasks"] = std::move(tasks);
+    nlohmann::json notes = nlohmann::json::array();
+    for (const domain::Note& note : snapshot.notes) {
+        notes.push_back({{"id", note.id},
+                         {"at", Time(note.at, time_zone)},
+                         {"text", note.text},
+                         {"by_funnelguard", note.own}});
+    }
+    out["notes"] = std::move(notes);
+    return out;
+}
+
+}  // namespace fg::engine

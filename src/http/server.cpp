@@ -1,0 +1,336 @@
+#include "src/http/server.hpp"
+
+#include <chrono>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "src/common/log.hpp"
+#include "src/common/secret.hpp"
+#include "src/engine/views.hpp"
+
+namespace fg::http {
+namespace {
+
+spdlog::logger& Log() {
+    static const auto logger = ModuleLogger("http");
+    return *logger;
+}
+
+// How long a webhook waits for its inbox commit before it is refused with 503.
+constexpr auto kCommitWait = std::chrono::seconds{10};
+
+void Reply(httplib::Response& response, int status, const nlohmann::json& body) {
+    response.status = status;
+    response.set_content(body.dump(), "application/json; charset=utf-8");
+}
+
+void ReplyError(httplib::Response& response, int status, const std::string& reason) {
+    Reply(response, status, {{"error", reason}});
+}
+
+std::string BearerToken(const httplib::Request& request) {
+    const std::string header = request.get_header_value("Authorization");
+    constexpr std::string_view kPrefix = "Bearer ";
+    if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0) {
+        return {};
+    }
+    return header.substr(kPrefix.size());
+}
+
+std::string TimeZoneOf(const config::AppConfig& config, const std::string& tenant) {
+    const config::TenantConfig* found = config.FindTenant(tenant);
+    return found ? found->timezone : std::string{};
+}
+
+}  // namespace
+
+Server::Server(engine::Engine& engine)
+    : engine_(engine), server_(std::make_unique<httplib::Server>()) {
+    const config::ServerConfig& settings = engine_.config().server;
+    // Without TCP_NODELAY a keep-alive client waits ~40 ms per request (reliability.md).
+    server_->set_tcp_nodelay(true);
+    server_->set_payload_max_length(settings.max_body_bytes);
+    server_->set_read_timeout(10, 0);
+    server_->set_write_timeout(10, 0);
+    server_->set_keep_alive_max_count(1000);
+    const int threads = std::max(2, settings.threads);
+    server_->new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
+    Routes();
+}
+
+Server::~Server() { Stop(); }
+
+Result<int> Server::Bind(const std::string& listen) {
+    const auto colon = listen.rfind(':');
+    if (colon == std::string::npos) {
+        return MakeError(ErrorCode::kInvalidInput, "listen \"{}\" is not host:port", listen);
+    }
+    const std::string host = listen.substr(0, colon);
+    int port = 0;
+    try {
+        port = std::stoi(listen.substr(colon + 1));
+    } catch (const std::exception&) {
+        return MakeError(ErrorCode::kInvalidInput, "listen \"{}\" has no valid port", listen);
+    }
+    if (port == 0) {
+        const int bound = server_->bind_to_any_port(host);
+        if (bound <= 0) {
+            return MakeError(ErrorCode::kUnavailable, "cannot listen on {}", listen);
+        }
+        return bound;
+    }
+    if (!server_->bind_to_port(host, port)) {
+        return MakeError(ErrorCode::kUnavailable, "cannot listen on {} (in use?)", listen);
+    }
+    return port;
+}
+
+void Server::Start() {
+    thread_ = std::thread([this] { server_->listen_after_bind(); });
+}
+
+void Server::Stop() {
+    if (server_) {
+        server_->stop();
+    }
+    if (thread_.joinable()) {
+        thread_.join();
+    }
+}
+
+void Server::Routes() {
+    httplib::Server& server = *server_;
+    engine::Engine& engine = engine_;
+
+    server.set_exception_handler(
+        [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
+            std::string what = "unknown";
+            try {
+                std::rethrow_exception(error);
+            } catch (const std::exception& e) {
+                what = e.what();
+            } catch (...) {
+            }
+            Log().error("Request failed. path={} error={}", LogSafe(request.path), LogSafe(what));
+            ReplyError(response, 500, "internal error");
+        });
+    server.set_error_handler([&engine](const httplib::Request& request,
+                                       httplib::Response& response) {
+        if (!response.body.empty()) {
+            return;
+        }
+        if (response.status == 413) {
+            if (request.path.rfind("/hooks/", 0) == 0) {
+                engine.metrics().WebhookRejected("any", "too_large");
+            }
+            ReplyError(response, 413, "body too large");
+        } else if (response.status == 404) {
+            ReplyError(response, 404, "no such route");
+        }
+    });
+
+    // Generic normalized events. A ContentReader route: Debian's cpp-httplib refuses form bodies
+    // over 8 KB on plain routes, and every webhook route is written the same way.
+    server.Post(R"(/hooks/generic/([^/]+))", [&engine](const httplib::Request& request,
+                                                        httplib::Response& response,
+                                                        const httplib::ContentReader& reader) {
+        const std::string crm = "generic";
+        const std::string tenant_id = request.matches[1];
+        const config::TenantConfig* tenant = engine.config().FindTenant(tenant_id);
+        if (tenant == nullptr) {
+            engine.metrics().WebhookRejected(crm, "unknown_tenant");
+            return ReplyError(response, 404, "unknown tenant");
+        }
+        if (!SecretEquals(BearerToken(request), tenant->secret)) {
+            engine.metrics().WebhookRejected(crm, "unauthorized");
+            response.set_header("WWW-Authenticate", "Bearer");
+            return ReplyError(response, 401, "missing or wrong bearer token");
+        }
+        const std::size_t limit = engine.config().server.max_body_bytes;
+        // httplib refuses an over-long Content-Length without calling the receiver, so the
+        // declared length is checked first; the receiver catches chunked bodies.
+        bool too_large = request.get_header_value<std::uint64_t>("Content-Length") > limit;
+        std::string body;
+        const bool read = too_large || reader([&](const char* data, std::size_t length) {
+            if (body.size() + length > limit) {
+                too_large = true;
+                return false;
+            }
+            body.append(data, length);
+            return true;
+        });
+        if (too_large) {
+            engine.metrics().WebhookRejected(crm, "too_large");
+            return ReplyError(response, 413,
+                              fmt::format("body over the {} bytes limit", limit));
+        }
+        if (!read) {
+            engine.metrics().WebhookRejected(crm, "bad_request");
+            return ReplyError(response, 400, "the body could not be read");
+        }
+        if (auto valid = engine.Decoder(crm).Validate(body); !valid) {
+            engine.metrics().WebhookRejected(crm, "bad_request");
+            return ReplyError(response, 400, valid.error().message);
+        }
+        auto stored = engine.Intake(tenant_id, crm, body);
+        if (stored.wait_for(kCommitWait) != std::future_status::ready) {
+            engine.metrics().WebhookRejected(crm, "unavailable");
+            response.set_header("Retry-After", "5");
+            return ReplyError(response, 503, "storage is too slow; retry later");
+        }
+        const Result<bool> result = stored.get();
+        if (!result) {
+            engine.metrics().WebhookRejected(crm, "unavailable");
+            response.set_header("Retry-After", "5");
+            return ReplyError(response, 503, result.error().message);
+        }
+        engine.metrics().WebhookReceived(crm);
+        Reply(response, 200, {{"status", *result ? "stored" : "duplicate"}});
+    });
+    server.Post(R"(/hooks/(amocrm|bitrix24)/.*)",
+                [](const httplib::Request&, httplib::Response& response,
+                   const httplib::ContentReader& reader) {
+                    reader([](const char*, std::size_t) { return true; });
+                    ReplyError(response, 404, "this adapter is not available in this build yet");
+                });
+
+    auto admin = [&engine](const httplib::Request& request, httplib::Response& response) {
+        const std::string& token = engine.config().server.admin_token;
+        if (token.empty()) {
+            ReplyError(response, 403, "the API is disabled: set server.admin_token");
+            return false;
+        }
+        if (!SecretEquals(BearerToken(request), token)) {
+            response.set_header("WWW-Authenticate", "Bearer");
+            ReplyError(response, 401, "missing or wrong admin token");
+            return false;
+        }
+        return true;
+    };
+
+    server.Get("/api/v1/violations", [&engine, admin](const httplib::Request& request,
+                                                      httplib::Response& response) {
+        if (!admin(request, response)) {
+            return;
+        }
+        storage::ViolationFilter filter;
+        filter.tenant = request.get_param_value("tenant");
+        filter.rule = request.get_param_value("rule");
+        filter.deal_id = request.get_param_value("deal");
+        const std::string state = request.get_param_value("state");
+        if (state.empty() || state == "open") {
+            filter.state = storage::ViolationFilter::State::kOpen;
+        } else if (state == "resolved") {
+            filter.state = storage::ViolationFilter::State::kResolved;
+        } else if (state == "all") {
+            filter.state = storage::ViolationFilter::State::kAll;
+        } else {
+            return ReplyError(response, 400, "state must be open, resolved or all");
+        }
+        if (request.has_param("limit")) {
+            try {
+                filter.limit = std::clamp(std::stoi(request.get_param_value("limit")), 1, 100000);
+            } catch (const std::exception&) {
+                return ReplyError(response, 400, "limit must be a number");
+            }
+        }
+        auto db = engine.OpenReader();
+        if (!db) {
+            return ReplyError(response, 503, "storage unavailable");
+        }
+        nlohmann::json items = nlohmann::json::array();
+        for (const storage::Violation& v : storage::ListViolations(**db, filter)) {
+            items.push_back(engine::ViolationToJson(v, TimeZoneOf(engine.config(), v.tenant)));
+        }
+        Reply(response, 200, {{"violations", std::move(items)}});
+    });
+
+    server.Get(R"(/api/v1/deals/([^/]+)/([^/]+))", [&engine, admin](const httplib::Request& request,
+                                                                   httplib::Response& response) {
+        if (!admin(request, response)) {
+            return;
+        }
+        const std::string tenant = request.matches[1];
+        const std::string deal = request.matches[2];
+        auto db = engine.OpenReader();
+        if (!db) {
+            return ReplyError(response, 503, "storage unavailable");
+        }
+        const auto snapshot = storage::LoadSnapshot(**db, tenant, deal);
+        if (!snapshot) {
+            return ReplyError(response, 404, "no such deal");
+        }
+        const std::string time_zone = TimeZoneOf(engine.config(), tenant);
+        nlohmann::json body = engine::SnapshotToJson(*snapshot, time_zone);
+        nlohmann::json violations = nlohmann::json::array();
+        for (storage::Violation& v : storage::ViolationsForDeal(**db, tenant, deal)) {
+            v.deal_title = snapshot->deal.title;
+            violations.push_back(engine::ViolationToJson(v, time_zone));
+        }
+        body["violations"] = std::move(violations);
+        Reply(response, 200, body);
+    });
+
+    server.Post(R"(/api/v1/violations/(\d+)/ack)", [&engine, admin](const httplib::Request& request,
+                                                                    httplib::Response& response) {
+        if (!admin(request, response)) {
+            return;
+        }
+        std::int64_t id = 0;
+        try {
+            id = std::stoll(request.matches[1]);
+        } catch (const std::exception&) {
+            return ReplyError(response, 400, "bad violation id");
+        }
+        const Result<bool> acknowledged = engine.Acknowledge(id);
+        if (!acknowledged) {
+            const ErrorCode code = acknowledged.error().code;
+            const int status = code == ErrorCode::kNotFound   ? 404
+                               : code == ErrorCode::kConflict ? 409
+                                                              : 503;
+            return ReplyError(response, status, acknowledged.error().message);
+        }
+        Reply(response, 200, {{"id", id}, {"resolution", "acknowledged"}});
+    });
+
+    server.Get("/healthz", [&engine](const httplib::Request&, httplib::Response& response) {
+        if (!engine.Healthy()) {
+            return Reply(response, 503, {{"status", "storage failing"}});
+        }
+        Reply(response, 200, {{"status", "ok"}});
+    });
+
+    server.Get("/metrics", [&engine](const httplib::Request&, httplib::Response& response) {
+        std::string text = engine.metrics().Render();
+        if (auto db = engine.OpenReader(); db) {
+            const storage::InboxStats inbox = storage::GetInboxStats(**db);
+            const Timestamp now = engine.clock().Now();
+            text += "# HELP funnelguard_inbox_pending Webhooks stored but not processed yet.\n";
+            text += "# TYPE funnelguard_inbox_pending gauge\n";
+            text += fmt::format("funnelguard_inbox_pending {}\n", inbox.pending);
+            text += "# HELP funnelguard_inbox_lag_seconds Age of the oldest unprocessed webhook.\n";
+            text += "# TYPE funnelguard_inbox_lag_seconds gauge\n";
+            text += fmt::format("funnelguard_inbox_lag_seconds {}\n",
+                                inbox.oldest_pending
+                                    ? std::max<long long>(0, (now - *inbox.oldest_pending).count())
+                                    : 0);
+            text += "# HELP funnelguard_violations_open Open violations by tenant and rule.\n";
+            text += "# TYPE funnelguard_violations_open gauge\n";
+            for (const auto& [tenant, rule, count] : storage::OpenViolationCounts(**db)) {
+                text += fmt::format("funnelguard_violations_open{{tenant=\"{}\",rule=\"{}\"}} {}\n",
+                                    tenant, rule, count);
+            }
+            const storage::OutboxStats outbox = storage::GetOutboxStats(**db);
+            text += "# HELP funnelguard_outbox_items Outbox items by status.\n";
+            text += "# TYPE funnelguard_outbox_items gauge\n";
+            text += fmt::format("funnelguard_outbox_items{{status=\"pending\"}} {}\n",
+                                outbox.pending);
+            text += fmt::format("funnelguard_outbox_items{{status=\"dead\"}} {}\n", outbox.dead);
+        }
+        text += fmt::format("funnelguard_up {}\n", engine.Healthy() ? 1 : 0);
+        response.set_content(text, "text/plain; version=0.0.4");
+    });
+}
+
+}  // namespace fg::http

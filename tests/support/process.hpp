@@ -1,0 +1,52 @@
+#pragma once
+
+#include <signal.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace fg::testing {
+
+/// A child process with its stdout captured line by line (stderr passes through).
+class ChildProcess {
+public:
+    explicit ChildProcess(std::vector<std::string> argv);
+    ~ChildProcess();
+    ChildProcess(const ChildProcess&) = delete;
+    ChildProcess& operator=(const ChildProcess&) = delete;
+
+    /// The next stdout line, or nullopt on EOF or when `timeout` passes.
+    std::optional<std::string> ReadLine(std::chrono::milliseconds timeout);
+    /// Sends `signal` and waits for the exit; returns the exit status (128+signal if killed).
+    int Stop(int signal = SIGTERM);
+
+private:
+    pid_t pid_ = -1;
+    int stdout_fd_ = -1;
+    std::string buffer_;
+};
+
+/// Runs a command to completion; returns its exit status and stdout.
+struct RunResult {
+    int status = -1;
+    std::string out{};
+};
+RunResult Run(const std::vector<std::string>& argv);
+
+/// A fresh temporary directory, removed with its contents on destruction.
+class TempDir {
+public:
+    TempDir();
+    ~TempDir();
+    const std::string& path() const { return path_; }
+    std::string File(const std::string& name) const { return path_ + "/" + name; }
+    void Write(const std::string& name, const std::string& content) const;
+
+private:
+    std::string path_;
+};
+
+}  // namespace fg::testing
