@@ -72,7 +72,9 @@ public:
         return ReadString(key, /*non_empty=*/false);
     }
     std::string Id(std::string_view key) { return ReadString(key, /*non_empty=*/true); }
-    std::string RequiredString(std::string_view key) { return ReadString(key, /*non_empty=*/false); }
+    std::string RequiredString(std::string_view key) {
+        return ReadString(key, /*non_empty=*/false);
+    }
 
     bool Bool(std::string_view key) {
         const Json* value = Find(key);

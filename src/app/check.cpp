@@ -84,13 +84,13 @@ int RunCheck(const CheckOptions& options) {
         ++deals;
         for (rules::Finding& finding : engine::EvaluateSnapshot(snapshot, *tenant, now).findings) {
             if (!acknowledged.empty() &&
-                acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id,
-                                               snapshot.deal.id, finding.rule, finding.key))) {
+                acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id, snapshot.deal.id,
+                                               finding.rule, finding.key))) {
                 continue;
             }
             const rules::RuleSpec* spec = rules::FindRule(finding.rule);
-            std::string message = engine::RenderFindingText(*spec, finding, snapshot.deal,
-                                                            *tenant, engine::TextKind::kMessage);
+            std::string message = engine::RenderFindingText(*spec, finding, snapshot.deal, *tenant,
+                                                            engine::TextKind::kMessage);
             rows.push_back(Row{
                 .tenant = tenant->id,
                 .deal = snapshot.deal.id,

@@ -1,6 +1,7 @@
+#include "src/demo/demo.hpp"
+
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
-#include "src/demo/demo.hpp"
 
 namespace fg::app {
 

@@ -56,8 +56,8 @@ int RunServe(const std::string& config_path) {
     server.Start();
     // Tests and scripts read the bound port from this line.
     std::cout << fmt::format("funnelguard listening on {}:{}", host, *port) << std::endl;
-    Log().info("Serving. listen={}:{} tenants={} database={}", host, *port,
-               config->tenants.size(), config->storage.path);
+    Log().info("Serving. listen={}:{} tenants={} database={}", host, *port, config->tenants.size(),
+               config->storage.path);
     int received = 0;
     sigwait(&signals, &received);
     Log().info("Stopping. signal={}", received);
@@ -104,8 +104,8 @@ int RunReconcile(const std::string& config_path, const std::string& tenant) {
         std::cerr << "reconcile: " << judged.error().message << "\n";
         return 1;
     }
-    std::cout << fmt::format("reconciled {} deal(s): violations opened {}, resolved {}\n",
-                             *judged, opened, resolved);
+    std::cout << fmt::format("reconciled {} deal(s): violations opened {}, resolved {}\n", *judged,
+                             opened, resolved);
     return 0;
 }
 

@@ -34,9 +34,8 @@ std::shared_ptr<spdlog::logger> ModuleLogger(const std::string& module) {
 void SetupLogging(std::string_view level) {
     std::lock_guard lock(LoggerMutex());
     DefaultLevel() = spdlog::level::from_str(std::string(level));
-    spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& logger) {
-        logger->set_level(DefaultLevel());
-    });
+    spdlog::apply_all(
+        [](const std::shared_ptr<spdlog::logger>& logger) { logger->set_level(DefaultLevel()); });
 }
 
 std::string LogSafe(std::string_view text, std::size_t max_chars) {

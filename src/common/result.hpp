@@ -32,7 +32,7 @@ Error MakeError(ErrorCode code, fmt::format_string<Args...> format, Args&&... ar
 template <typename T>
 class [[nodiscard]] Result {
 public:
-    Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor)
+    Result(T value) : state_(std::move(value)) {}      // NOLINT(google-explicit-constructor)
     Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
     bool has_value() const { return state_.index() == 0; }

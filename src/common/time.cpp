@@ -31,8 +31,8 @@ bool IsDigits(std::string_view text) {
 
 std::optional<Timestamp> ParseIso8601(std::string_view text) {
     // YYYY-MM-DDTHH:MM:SS[.fff](Z|+HH:MM|-HH:MM|+HHMM)
-    if (text.size() < 20 || text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != ' ') ||
-        text[13] != ':' || text[16] != ':') {
+    if (text.size() < 20 || text[4] != '-' || text[7] != '-' ||
+        (text[10] != 'T' && text[10] != ' ') || text[13] != ':' || text[16] != ':') {
         return std::nullopt;
     }
     int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;

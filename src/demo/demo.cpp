@@ -1,7 +1,5 @@
 #include "src/demo/demo.hpp"
 
-#include <unistd.h>
-
 #include <deque>
 #include <filesystem>
 #include <iostream>
@@ -12,6 +10,7 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "src/common/log.hpp"
 #include "src/rules/catalog.hpp"
@@ -111,8 +110,8 @@ int RunDemo(const DemoSettings& settings, engine::Decoders decoders) {
                                      v.message);
         } else {
             ++tally.resolutions[v.resolution];
-            std::cout << fmt::format("{}  ✓ {:<17} {:<10} «{}» — {}\n", at, v.rule,
-                                     v.responsible, v.deal_title, v.resolution);
+            std::cout << fmt::format("{}  ✓ {:<17} {:<10} «{}» — {}\n", at, v.rule, v.responsible,
+                                     v.deal_title, v.resolution);
         }
     };
     options.observer.on_delivery = [&](const outbox::Action& action,
@@ -167,8 +166,8 @@ int RunDemo(const DemoSettings& settings, engine::Decoders decoders) {
             nlohmann::json card = cards[deal];
             card["stage"] = action["revert"].value("to", "");
             cards[deal] = card;
-            return nlohmann::json{{"id", id}, {"type", "deal.upserted"}, {"at", now},
-                                  {"deal", card}};
+            return nlohmann::json{
+                {"id", id}, {"type", "deal.upserted"}, {"at", now}, {"deal", card}};
         }
         if (kind == "task") {
             return nlohmann::json{{"id", id},
@@ -227,6 +226,11 @@ int RunDemo(const DemoSettings& settings, engine::Decoders decoders) {
                 cards[event["deal"].value("id", "")] = event["deal"];
             }
         }
+        std::cout << fmt::format(
+                         "Loading {} events from the weeks before: {} deals already in "
+                         "the funnel\n\n",
+                         before_day.size(), cards.size())
+                  << std::flush;
         auto stored = engine.Intake(std::string(kTenant), "generic",
                                     nlohmann::json{{"events", before_day}}.dump());
         if (auto result = stored.get(); !result) {
@@ -234,9 +238,7 @@ int RunDemo(const DemoSettings& settings, engine::Decoders decoders) {
             return 1;
         }
         (void)engine.Drain();
-        std::cout << fmt::format("{} events from the weeks before loaded: {} deals already in the "
-                                 "funnel\n\n",
-                                 before_day.size(), cards.size());
+        std::cout << "\nThe day begins\n\n";
     }
     for (std::size_t i = first_of_day; i < events.size(); ++i) {
         nlohmann::json& event = events[i];

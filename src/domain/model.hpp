@@ -45,8 +45,8 @@ struct Task {
     bool deleted = false;
     std::string responsible{};
     std::string text{};
-    Timestamp created_at{};  // CRM time the mirror first saw it
-    Timestamp updated_at{};  // CRM time of the latest change
+    Timestamp created_at{};                // CRM time the mirror first saw it
+    Timestamp updated_at{};                // CRM time of the latest change
     std::optional<Timestamp> closed_at{};  // completed or deleted, CRM time
     int reschedules = 0;                   // times the due time moved into the future
     bool own = false;                      // funnelguard created it

@@ -19,6 +19,7 @@ constexpr Duration kSweepEvery = std::chrono::minutes{1};
 // An action that still fails after this long goes dead instead of being retried forever.
 constexpr Duration kGiveUpAfter = std::chrono::hours{72};
 constexpr int kWakeBatch = 1000;
+constexpr auto kCheckpointEvery = std::chrono::minutes{5};
 
 double SteadySeconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -144,33 +145,30 @@ Result<int> Engine::Sweep() {
     const Timestamp now = options_.clock->Now();
     int judged_deals = 0;
     for (;;) {
-        auto result = writer_
-                          ->Transact([this, now](storage::Db& db) {
-                              std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
-                              const auto due = storage::DealsToWake(db, now, kWakeBatch);
-                              std::map<std::string, std::vector<std::string>> by_tenant;
-                              for (const storage::DealRef& ref : due) {
-                                  by_tenant[ref.tenant].push_back(ref.deal_id);
-                              }
-                              for (const auto& [tenant_id, deals] : by_tenant) {
-                                  const config::TenantConfig* tenant =
-                                      options_.config->FindTenant(tenant_id);
-                                  if (tenant == nullptr) {
-                                      for (const std::string& deal : deals) {
-                                          storage::SetWakeAt(db, tenant_id, deal, std::nullopt);
-                                      }
-                                      continue;
-                                  }
-                                  const JudgeContext context{.tenant = *tenant,
-                                                             .enqueue_actions = HasSink(tenant_id),
-                                                             .now = now};
-                                  outcomes.emplace_back(tenant_id,
-                                                        JudgeDeals(db, context, deals));
-                              }
-                              return std::make_pair(static_cast<int>(due.size()),
-                                                    std::move(outcomes));
-                          })
-                          .get();
+        auto result =
+            writer_
+                ->Transact([this, now](storage::Db& db) {
+                    std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
+                    const auto due = storage::DealsToWake(db, now, kWakeBatch);
+                    std::map<std::string, std::vector<std::string>> by_tenant;
+                    for (const storage::DealRef& ref : due) {
+                        by_tenant[ref.tenant].push_back(ref.deal_id);
+                    }
+                    for (const auto& [tenant_id, deals] : by_tenant) {
+                        const config::TenantConfig* tenant = options_.config->FindTenant(tenant_id);
+                        if (tenant == nullptr) {
+                            for (const std::string& deal : deals) {
+                                storage::SetWakeAt(db, tenant_id, deal, std::nullopt);
+                            }
+                            continue;
+                        }
+                        const JudgeContext context{
+                            .tenant = *tenant, .enqueue_actions = HasSink(tenant_id), .now = now};
+                        outcomes.emplace_back(tenant_id, JudgeDeals(db, context, deals));
+                    }
+                    return std::make_pair(static_cast<int>(due.size()), std::move(outcomes));
+                })
+                .get();
         if (!result) {
             return result.error();
         }
@@ -183,18 +181,19 @@ Result<int> Engine::Sweep() {
         }
     }
     // Escalations of violations that stayed open too long.
-    auto escalated = writer_
-                         ->Transact([this, now](storage::Db& db) {
-                             std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
-                             for (const config::TenantConfig& tenant : options_.config->tenants) {
-                                 const JudgeContext context{.tenant = tenant,
-                                                            .enqueue_actions = HasSink(tenant.id),
-                                                            .now = now};
-                                 outcomes.emplace_back(tenant.id, EscalateDue(db, context));
-                             }
-                             return outcomes;
-                         })
-                         .get();
+    auto escalated =
+        writer_
+            ->Transact([this, now](storage::Db& db) {
+                std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
+                for (const config::TenantConfig& tenant : options_.config->tenants) {
+                    const JudgeContext context{
+                        .tenant = tenant, .enqueue_actions = HasSink(tenant.id), .now = now};
+                    outcomes.emplace_back(tenant.id, EscalateDue(db, context));
+                }
+                storage::PruneOwnWrites(db, now);
+                return outcomes;
+            })
+            .get();
     if (!escalated) {
         return escalated.error();
     }
@@ -274,6 +273,7 @@ void Engine::TimerLoop() {
             next_nightly[tenant.id] = *at;
         }
     }
+    auto next_checkpoint = std::chrono::steady_clock::now() + kCheckpointEvery;
     std::unique_lock lock(stop_mutex_);
     while (!stopping_) {
         stop_cv_.wait_for(lock, kTimerPoll);
@@ -289,6 +289,10 @@ void Engine::TimerLoop() {
             }
             writer_->Kick();  // also retries inbox items a storage error left pending
         }
+        if (std::chrono::steady_clock::now() >= next_checkpoint) {
+            next_checkpoint = std::chrono::steady_clock::now() + kCheckpointEvery;
+            Checkpoint();
+        }
         for (auto& [tenant, at] : next_nightly) {
             if (now < at) {
                 continue;
@@ -301,9 +305,26 @@ void Engine::TimerLoop() {
                             judged.error().message);
             }
             const config::TenantConfig* config = options_.config->FindTenant(tenant);
-            at = NextLocalTime(now, config->timezone, config->reconcile_at).value_or(now + Duration{86400});
+            at = NextLocalTime(now, config->timezone, config->reconcile_at)
+                     .value_or(now + Duration{86400});
         }
         lock.lock();
+    }
+}
+
+void Engine::Checkpoint() {
+    // Readers (API, check, a long sweep) can keep the WAL from being recycled; a periodic
+    // TRUNCATE checkpoint keeps it bounded (reliability.md §2.2).
+    try {
+        writer_
+            ->Call([](storage::Db& db) {
+                SQLite::Statement checkpoint(db.sql(), "PRAGMA wal_checkpoint(TRUNCATE)");
+                checkpoint.executeStep();
+                return checkpoint.getColumn(0).getInt();
+            })
+            .get();
+    } catch (const std::exception& error) {
+        Log().warn("WAL checkpoint failed, will retry. error={}", error.what());
     }
 }
 
@@ -368,13 +389,14 @@ int Engine::DeliverDue(storage::Db& reader) {
                 const bool give_up = after - item.created_at > kGiveUpAfter;
                 const Duration delay =
                     result.retry_after.value_or(outbox::Backoff(item.attempts + 1, random));
-                Log().warn("Action delivery failed, will retry. tenant={} kind={} key={} "
-                           "attempt={} retry_in={} error={}",
-                           item.tenant, item.kind, item.idempotency_key, item.attempts + 1,
-                           FormatDuration(delay), LogSafe(result.error));
+                Log().warn(
+                    "Action delivery failed, will retry. tenant={} kind={} key={} "
+                    "attempt={} retry_in={} error={}",
+                    item.tenant, item.kind, item.idempotency_key, item.attempts + 1,
+                    FormatDuration(delay), LogSafe(result.error));
                 marked = writer_
-                             ->Transact([id, after, delay, give_up, error = result.error](
-                                            storage::Db& db) {
+                             ->Transact([id, after, delay, give_up,
+                                         error = result.error](storage::Db& db) {
                                  if (give_up) {
                                      storage::MarkOutboxDead(db, id, after,
                                                              "gave up after 72h: " + error);
@@ -387,9 +409,10 @@ int Engine::DeliverDue(storage::Db& reader) {
                 break;
             }
             case outbox::DeliveryStatus::kRejected:
-                Log().error("Action rejected by the receiver; it will not be retried. tenant={} "
-                            "kind={} key={} error={}",
-                            item.tenant, item.kind, item.idempotency_key, LogSafe(result.error));
+                Log().error(
+                    "Action rejected by the receiver; it will not be retried. tenant={} "
+                    "kind={} key={} error={}",
+                    item.tenant, item.kind, item.idempotency_key, LogSafe(result.error));
                 marked = writer_
                              ->Transact([id, after, error = result.error](storage::Db& db) {
                                  storage::MarkOutboxDead(db, id, after, error);

@@ -35,9 +35,9 @@ struct EngineOptions {
     Decoders decoders{};
     SinkFactory make_sink{};  // returns null for a tenant with nowhere to send actions
     Observer observer{};
-    bool timers = true;       // the minute sweep and the nightly run
-    bool deliver = true;      // run the outbox worker
-    int ingest_batch = 64;    // inbox items per processing transaction
+    bool timers = true;     // the minute sweep and the nightly run
+    bool deliver = true;    // run the outbox worker
+    int ingest_batch = 64;  // inbox items per processing transaction
 };
 
 /// The running core: the single writer with inbox processing, the minute timer, the nightly
@@ -80,6 +80,7 @@ private:
     bool IngestInBackground(storage::Db& db);
     void Report(const std::string& tenant, const JudgeOutcome& outcome);
     void TimerLoop();
+    void Checkpoint();
     void OutboxLoop();
     int DeliverDue(storage::Db& reader);
 

@@ -23,9 +23,8 @@ void Append(JudgeOutcome& into, JudgeOutcome&& from) {
 
 // Applies items; returns the affected deals by tenant. Throws on storage errors.
 std::map<std::string, std::set<std::string>> ApplyItems(
-    storage::Db& db, const std::vector<storage::InboxItem>& items,
-    const config::AppConfig& config, const Decoders& decoders, Timestamp now,
-    IngestOutcome& outcome) {
+    storage::Db& db, const std::vector<storage::InboxItem>& items, const config::AppConfig& config,
+    const Decoders& decoders, Timestamp now, IngestOutcome& outcome) {
     std::map<std::string, std::set<std::string>> affected;
     for (const storage::InboxItem& item : items) {
         ++outcome.items;
@@ -55,9 +54,10 @@ std::map<std::string, std::set<std::string>> ApplyItems(
         }
         if (!error.empty()) {
             ++outcome.failed;
-            Log().error("Inbox item could not be processed; kept with the reason. seq={} tenant={} "
-                        "error={}",
-                        item.seq, item.tenant, LogSafe(error));
+            Log().error(
+                "Inbox item could not be processed; kept with the reason. seq={} tenant={} "
+                "error={}",
+                item.seq, item.tenant, LogSafe(error));
         }
         storage::MarkInboxProcessed(db, item.seq, now, error);
     }
@@ -72,9 +72,8 @@ void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::st
         if (tenant == nullptr) {
             continue;
         }
-        const JudgeContext context{.tenant = *tenant,
-                                   .enqueue_actions = has_sink && has_sink(tenant_id),
-                                   .now = now};
+        const JudgeContext context{
+            .tenant = *tenant, .enqueue_actions = has_sink && has_sink(tenant_id), .now = now};
         JudgeOutcome judged;
         for (const std::string& deal : deals) {
             Append(judged, JudgeDeal(db, context, deal));

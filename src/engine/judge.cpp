@@ -166,9 +166,8 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                     break;
                 }
                 PlannedAction action = MakeAction(violation, "revert", deal);
-                action.payload["revert"] = {{"pipeline", deal.pipeline},
-                                            {"from", deal.stage},
-                                            {"to", *finding.revert_to}};
+                action.payload["revert"] = {
+                    {"pipeline", deal.pipeline}, {"from", deal.stage}, {"to", *finding.revert_to}};
                 action.payload["text"] = violation.message;
                 actions.push_back(std::move(action));
                 break;

@@ -27,6 +27,15 @@ std::string ValueText(const nlohmann::json& value) {
 
 }  // namespace
 
+std::string LocalTime(Timestamp at, const config::TenantConfig& tenant) {
+    const std::string iso = FormatIso8601(at, tenant.timezone);  // 2026-11-02T10:00:00+03:00
+    if (tenant.locale == "en") {
+        return iso.substr(0, 10) + " " + iso.substr(11, 5);
+    }
+    return iso.substr(8, 2) + "." + iso.substr(5, 2) + "." + iso.substr(0, 4) + " " +
+           iso.substr(11, 5);
+}
+
 std::string RenderTemplate(std::string_view text, const nlohmann::json& vars) {
     std::string out;
     out.reserve(text.size() + 64);
@@ -68,6 +77,14 @@ std::string RenderFindingText(const rules::RuleSpec& spec, const rules::Finding&
         text = found->second;
     }
     nlohmann::json vars = finding.details.is_object() ? finding.details : nlohmann::json::object();
+    // Rules speak UTC; people read their own wall clock.
+    for (auto& [name, value] : vars.items()) {
+        if (value.is_string()) {
+            if (const auto at = ParseIso8601(value.get_ref<const std::string&>())) {
+                value = LocalTime(*at, tenant);
+            }
+        }
+    }
     vars["deal"] = deal.title.empty() ? deal.id : deal.title;
     vars["deal_id"] = deal.id;
     vars["stage"] = deal.stage;
@@ -81,8 +98,8 @@ std::string RenderFindingText(const rules::RuleSpec& spec, const rules::Finding&
 std::string RenderEscalation(const std::string& message, const std::string& responsible,
                              Duration open_for, const config::TenantConfig& tenant) {
     if (tenant.locale == "en") {
-        return fmt::format("Not fixed for {} (responsible: {}). {}",
-                           HumanDuration(open_for, "en"), responsible, message);
+        return fmt::format("Not fixed for {} (responsible: {}). {}", HumanDuration(open_for, "en"),
+                           responsible, message);
     }
     return fmt::format("Не исправлено уже {} (ответственный: {}). {}",
                        HumanDuration(open_for, "ru"), responsible, message);

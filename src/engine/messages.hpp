@@ -16,6 +16,9 @@ namespace fg::engine {
 /// template shows up in the message instead of vanishing.
 std::string RenderTemplate(std::string_view text, const nlohmann::json& vars);
 
+/// A time as people of the tenant read it: "02.11.2026 10:00" (ru), "2026-11-02 10:00" (en).
+std::string LocalTime(Timestamp at, const config::TenantConfig& tenant);
+
 enum class TextKind { kMessage, kTask };
 
 /// The text people see for a finding: the tenant's override ("<rule>.message" / "<rule>.task")

@@ -22,9 +22,9 @@ public:
 
 private:
     mutable std::mutex mutex_;
-    std::map<std::string, std::int64_t> received_;                          // by crm
-    std::map<std::pair<std::string, std::string>, std::int64_t> rejected_;  // crm, reason
-    std::map<std::pair<std::string, std::string>, std::int64_t> delivered_; // kind, outcome
+    std::map<std::string, std::int64_t> received_;                           // by crm
+    std::map<std::pair<std::string, std::string>, std::int64_t> rejected_;   // crm, reason
+    std::map<std::pair<std::string, std::string>, std::int64_t> delivered_;  // kind, outcome
     std::atomic<std::int64_t> events_applied_{0};
 };
 

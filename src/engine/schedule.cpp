@@ -18,8 +18,8 @@ std::optional<Timestamp> NextLocalTime(Timestamp after, const std::string& time_
         for (int i = 0; i < 3; ++i, day += date::days{1}) {
             const date::local_seconds local =
                 day + std::chrono::hours{hour} + std::chrono::minutes{minute};
-            const Timestamp at = std::chrono::time_point_cast<Duration>(
-                zone->to_sys(local, date::choose::earliest));
+            const Timestamp at =
+                std::chrono::time_point_cast<Duration>(zone->to_sys(local, date::choose::earliest));
             if (at > after) {
                 return at;
             }

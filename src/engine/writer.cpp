@@ -39,7 +39,8 @@ std::future<Result<bool>> Writer::AppendInbox(storage::InboxItem item) {
     {
         std::lock_guard lock(mutex_);
         if (stopping_ || !healthy_) {
-            promise.set_value(MakeError(ErrorCode::kUnavailable, "storage is not accepting writes"));
+            promise.set_value(
+                MakeError(ErrorCode::kUnavailable, "storage is not accepting writes"));
             return future;
         }
         inbox_.emplace_back(std::move(item), std::move(promise));
@@ -102,9 +103,8 @@ void Writer::Run() {
         bool run_background = false;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(lock, [this] {
-                return stopping_ || !inbox_.empty() || !jobs_.empty() || kicked_;
-            });
+            wake_.wait(
+                lock, [this] { return stopping_ || !inbox_.empty() || !jobs_.empty() || kicked_; });
             if (stopping_ && inbox_.empty() && jobs_.empty()) {
                 return;
             }

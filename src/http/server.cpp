@@ -115,26 +115,26 @@ void Server::Routes() {
             Log().error("Request failed. path={} error={}", LogSafe(request.path), LogSafe(what));
             ReplyError(response, 500, "internal error");
         });
-    server.set_error_handler([&engine](const httplib::Request& request,
-                                       httplib::Response& response) {
-        if (!response.body.empty()) {
-            return;
-        }
-        if (response.status == 413) {
-            if (request.path.rfind("/hooks/", 0) == 0) {
-                engine.metrics().WebhookRejected("any", "too_large");
+    server.set_error_handler(
+        [&engine](const httplib::Request& request, httplib::Response& response) {
+            if (!response.body.empty()) {
+                return;
             }
-            ReplyError(response, 413, "body too large");
-        } else if (response.status == 404) {
-            ReplyError(response, 404, "no such route");
-        }
-    });
+            if (response.status == 413) {
+                if (request.path.rfind("/hooks/", 0) == 0) {
+                    engine.metrics().WebhookRejected("any", "too_large");
+                }
+                ReplyError(response, 413, "body too large");
+            } else if (response.status == 404) {
+                ReplyError(response, 404, "no such route");
+            }
+        });
 
     // Generic normalized events. A ContentReader route: Debian's cpp-httplib refuses form bodies
     // over 8 KB on plain routes, and every webhook route is written the same way.
     server.Post(R"(/hooks/generic/([^/]+))", [&engine](const httplib::Request& request,
-                                                        httplib::Response& response,
-                                                        const httplib::ContentReader& reader) {
+                                                       httplib::Response& response,
+                                                       const httplib::ContentReader& reader) {
         const std::string crm = "generic";
         const std::string tenant_id = request.matches[1];
         const config::TenantConfig* tenant = engine.config().FindTenant(tenant_id);
@@ -153,17 +153,16 @@ void Server::Routes() {
         bool too_large = request.get_header_value<std::uint64_t>("Content-Length") > limit;
         std::string body;
         const bool read = too_large || reader([&](const char* data, std::size_t length) {
-            if (body.size() + length > limit) {
-                too_large = true;
-                return false;
-            }
-            body.append(data, length);
-            return true;
-        });
+                              if (body.size() + length > limit) {
+                                  too_large = true;
+                                  return false;
+                              }
+                              body.append(data, length);
+                              return true;
+                          });
         if (too_large) {
             engine.metrics().WebhookRejected(crm, "too_large");
-            return ReplyError(response, 413,
-                              fmt::format("body over the {} bytes limit", limit));
+            return ReplyError(response, 413, fmt::format("body over the {} bytes limit", limit));
         }
         if (!read) {
             engine.metrics().WebhookRejected(crm, "bad_request");
@@ -246,53 +245,53 @@ void Server::Routes() {
         Reply(response, 200, {{"violations", std::move(items)}});
     });
 
-    server.Get(R"(/api/v1/deals/([^/]+)/([^/]+))", [&engine, admin](const httplib::Request& request,
-                                                                   httplib::Response& response) {
-        if (!admin(request, response)) {
-            return;
-        }
-        const std::string tenant = request.matches[1];
-        const std::string deal = request.matches[2];
-        auto db = engine.OpenReader();
-        if (!db) {
-            return ReplyError(response, 503, "storage unavailable");
-        }
-        const auto snapshot = storage::LoadSnapshot(**db, tenant, deal);
-        if (!snapshot) {
-            return ReplyError(response, 404, "no such deal");
-        }
-        const std::string time_zone = TimeZoneOf(engine.config(), tenant);
-        nlohmann::json body = engine::SnapshotToJson(*snapshot, time_zone);
-        nlohmann::json violations = nlohmann::json::array();
-        for (storage::Violation& v : storage::ViolationsForDeal(**db, tenant, deal)) {
-            v.deal_title = snapshot->deal.title;
-            violations.push_back(engine::ViolationToJson(v, time_zone));
-        }
-        body["violations"] = std::move(violations);
-        Reply(response, 200, body);
-    });
+    server.Get(R"(/api/v1/deals/([^/]+)/([^/]+))",
+               [&engine, admin](const httplib::Request& request, httplib::Response& response) {
+                   if (!admin(request, response)) {
+                       return;
+                   }
+                   const std::string tenant = request.matches[1];
+                   const std::string deal = request.matches[2];
+                   auto db = engine.OpenReader();
+                   if (!db) {
+                       return ReplyError(response, 503, "storage unavailable");
+                   }
+                   const auto snapshot = storage::LoadSnapshot(**db, tenant, deal);
+                   if (!snapshot) {
+                       return ReplyError(response, 404, "no such deal");
+                   }
+                   const std::string time_zone = TimeZoneOf(engine.config(), tenant);
+                   nlohmann::json body = engine::SnapshotToJson(*snapshot, time_zone);
+                   nlohmann::json violations = nlohmann::json::array();
+                   for (storage::Violation& v : storage::ViolationsForDeal(**db, tenant, deal)) {
+                       v.deal_title = snapshot->deal.title;
+                       violations.push_back(engine::ViolationToJson(v, time_zone));
+                   }
+                   body["violations"] = std::move(violations);
+                   Reply(response, 200, body);
+               });
 
-    server.Post(R"(/api/v1/violations/(\d+)/ack)", [&engine, admin](const httplib::Request& request,
-                                                                    httplib::Response& response) {
-        if (!admin(request, response)) {
-            return;
-        }
-        std::int64_t id = 0;
-        try {
-            id = std::stoll(request.matches[1]);
-        } catch (const std::exception&) {
-            return ReplyError(response, 400, "bad violation id");
-        }
-        const Result<bool> acknowledged = engine.Acknowledge(id);
-        if (!acknowledged) {
-            const ErrorCode code = acknowledged.error().code;
-            const int status = code == ErrorCode::kNotFound   ? 404
-                               : code == ErrorCode::kConflict ? 409
-                                                              : 503;
-            return ReplyError(response, status, acknowledged.error().message);
-        }
-        Reply(response, 200, {{"id", id}, {"resolution", "acknowledged"}});
-    });
+    server.Post(R"(/api/v1/violations/(\d+)/ack)",
+                [&engine, admin](const httplib::Request& request, httplib::Response& response) {
+                    if (!admin(request, response)) {
+                        return;
+                    }
+                    std::int64_t id = 0;
+                    try {
+                        id = std::stoll(request.matches[1]);
+                    } catch (const std::exception&) {
+                        return ReplyError(response, 400, "bad violation id");
+                    }
+                    const Result<bool> acknowledged = engine.Acknowledge(id);
+                    if (!acknowledged) {
+                        const ErrorCode code = acknowledged.error().code;
+                        const int status = code == ErrorCode::kNotFound   ? 404
+                                           : code == ErrorCode::kConflict ? 409
+                                                                          : 503;
+                        return ReplyError(response, status, acknowledged.error().message);
+                    }
+                    Reply(response, 200, {{"id", id}, {"resolution", "acknowledged"}});
+                });
 
     server.Get("/healthz", [&engine](const httplib::Request&, httplib::Response& response) {
         if (!engine.Healthy()) {
@@ -324,8 +323,8 @@ void Server::Routes() {
             const storage::OutboxStats outbox = storage::GetOutboxStats(**db);
             text += "# HELP funnelguard_outbox_items Outbox items by status.\n";
             text += "# TYPE funnelguard_outbox_items gauge\n";
-            text += fmt::format("funnelguard_outbox_items{{status=\"pending\"}} {}\n",
-                                outbox.pending);
+            text +=
+                fmt::format("funnelguard_outbox_items{{status=\"pending\"}} {}\n", outbox.pending);
             text += fmt::format("funnelguard_outbox_items{{status=\"dead\"}} {}\n", outbox.dead);
         }
         text += fmt::format("funnelguard_up {}\n", engine.Healthy() ? 1 : 0);

@@ -1157,6 +1157,10 @@ Result<std::unique_ptr<Db>> OpenDatabase(const std::string& path, bool read_only
         auto db = std::make_unique<Db>(std::make_unique<SQLite::Database>(path, flags, 5000));
         SQLite::Database& sql = db->sql();
         if (!read_only) {
+            // Deal rows run to about a kilobyte: 8 KiB pages hold them with less slack and fewer
+            // overflow pages than the default 4 KiB, and a full sweep reads measurably faster.
+            // Takes effect only when the database is created (before WAL mode writes a header).
+            sql.exec("PRAGMA page_size = 8192");
             const std::string mode = sql.execAndGet("PRAGMA journal_mode = WAL").getString();
             if (mode != "wal" && !IsMemoryPath(path)) {
                 return MakeError(ErrorCode::kUnavailable,

@@ -1,13 +1,12 @@
 // End to end: `funnelguard serve` as a real process, webhooks over HTTP, violations through the
 // API, actions at a fake receiver, and a kill -9 in the middle.
-#include <doctest/doctest.h>
-#include <httplib.h>
-
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <httplib.h>
 #include <nlohmann/json.hpp>
 
 #include "src/common/time.hpp"
@@ -25,22 +24,22 @@ constexpr const char* kAdmin = "admin-token-0123456789";
 class ActionsReceiver {
 public:
     ActionsReceiver() {
-        server_.Post("/actions", [this](const httplib::Request& request,
-                                        httplib::Response& response) {
-            std::lock_guard lock(mutex_);
-            const json body = json::parse(request.body);
-            const std::string key = request.get_header_value("Idempotency-Key");
-            if (body.value("kind", "") == "revert" && !failed_revert_) {
-                failed_revert_ = true;
-                response.status = 503;
-                response.set_header("Retry-After", "1");
-                return;
-            }
-            ++acknowledged_[key];
-            kinds_[key] = body.value("kind", "");
-            bodies_.push_back(body);
-            response.status = 200;
-        });
+        server_.Post("/actions",
+                     [this](const httplib::Request& request, httplib::Response& response) {
+                         std::lock_guard lock(mutex_);
+                         const json body = json::parse(request.body);
+                         const std::string key = request.get_header_value("Idempotency-Key");
+                         if (body.value("kind", "") == "revert" && !failed_revert_) {
+                             failed_revert_ = true;
+                             response.status = 503;
+                             response.set_header("Retry-After", "1");
+                             return;
+                         }
+                         ++acknowledged_[key];
+                         kinds_[key] = body.value("kind", "");
+                         bodies_.push_back(body);
+                         response.status = 200;
+                     });
         port_ = server_.bind_to_any_port("127.0.0.1");
         thread_ = std::thread([this] { server_.listen_after_bind(); });
     }
@@ -211,12 +210,13 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
     {
         Service service(config);
 
-
         // Refusals store nothing and say why.
-        auto unauthorized = service.PostEvents(json::array({DealEvent("x1", "999", "Новая", Ago(1min))}), "");
+        auto unauthorized =
+            service.PostEvents(json::array({DealEvent("x1", "999", "Новая", Ago(1min))}), "");
         REQUIRE(unauthorized);
         CHECK(unauthorized->status == 401);
-        auto wrong = service.PostEvents(json::array({DealEvent("x1", "999", "Новая", Ago(1min))}), "nope");
+        auto wrong =
+            service.PostEvents(json::array({DealEvent("x1", "999", "Новая", Ago(1min))}), "nope");
         REQUIRE(wrong);
         CHECK(wrong->status == 401);
         auto garbage = service.client().Post("/hooks/generic/acme",
@@ -230,9 +230,9 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
         CHECK(misfit->status == 400);
         CHECK(json::parse(misfit->body)["error"].get<std::string>().find("events[0]") !=
               std::string::npos);
-        auto huge = service.client().Post(
-            "/hooks/generic/acme", {{"Authorization", std::string("Bearer ") + kSecret}},
-            std::string(70000, ' '), "application/json");
+        auto huge = service.client().Post("/hooks/generic/acme",
+                                          {{"Authorization", std::string("Bearer ") + kSecret}},
+                                          std::string(70000, ' '), "application/json");
         REQUIRE(huge);
         CHECK(huge->status == 413);
         CHECK(service.Api("/api/v1/deals/acme/999")->status == 404);
@@ -256,8 +256,7 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
 
         REQUIRE(Eventually([&] { return service.Violations("tenant=acme").size() == 2; }));
         const json open = service.Violations("tenant=acme");
-        CHECK(Rules(open) ==
-              std::vector<std::string>{"deal_without_task:101", "stage_order:102"});
+        CHECK(Rules(open) == std::vector<std::string>{"deal_without_task:101", "stage_order:102"});
         for (const json& v : open) {
             if (v["rule"] == "stage_order") {
                 CHECK(v["details"]["skipped"] == json::array({"Квалификация"}));
@@ -284,7 +283,8 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
 
         // The revert comes back as a webhook: recognised as our own, it raises nothing and
         // corrects the skip.
-        auto echo = service.PostEvents(json::array({DealEvent("e5", "102", "Квалификация", Ago(0min))}));
+        auto echo =
+            service.PostEvents(json::array({DealEvent("e5", "102", "Квалификация", Ago(0min))}));
         REQUIRE(echo);
         CHECK(echo->status == 200);
         REQUIRE(Eventually([&] {
@@ -361,7 +361,8 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
     CHECK(restarted.Kill(SIGTERM) == 0);
 
     // `check` reads the same mirror, writes nothing, and agrees on what is open.
-    const auto checked = fg::testing::Run({FG_BINARY, "check", "--config", config, "--format", "json"});
+    const auto checked =
+        fg::testing::Run({FG_BINARY, "check", "--config", config, "--format", "json"});
     CHECK(checked.status == 0);
     const json found = json::parse(checked.out)["violations"];
     bool has_task_rule = false;

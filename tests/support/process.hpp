@@ -1,12 +1,12 @@
 #pragma once
 
-#include <signal.h>
-#include <sys/types.h>
-
 #include <chrono>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include <signal.h>
+#include <sys/types.h>
 
 namespace fg::testing {
 

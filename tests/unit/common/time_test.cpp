@@ -1,8 +1,9 @@
+#include "src/common/time.hpp"
+
 #include <doctest/doctest.h>
 
-#include "src/common/secret.hpp"
 #include "src/common/log.hpp"
-#include "src/common/time.hpp"
+#include "src/common/secret.hpp"
 
 using fg::Duration;
 

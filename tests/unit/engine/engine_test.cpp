@@ -1,11 +1,11 @@
 // The engine over a real SQLite file: inbox -> mirror -> rules -> violations -> outbox.
-#include <doctest/doctest.h>
+#include "src/engine/engine.hpp"
 
+#include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/generic/decoder.hpp"
-#include "src/engine/engine.hpp"
 #include "src/engine/messages.hpp"
 #include "src/engine/schedule.hpp"
 #include "tests/support/process.hpp"
@@ -85,8 +85,8 @@ struct Harness {
     explicit Harness(const std::string& mode, const std::string& extra = "",
                      fg::Duration start = fg::Duration{0})
         : clock(kMonday + start) {
-        auto loaded = fg::config::LoadConfigFromString(
-            ConfigText(dir.File("fg.db"), mode, extra), "test.toml", dir.path());
+        auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), mode, extra),
+                                                       "test.toml", dir.path());
         for (const auto& problem : loaded.problems) {
             FAIL(fg::config::FormatProblem(problem));
         }
@@ -175,17 +175,19 @@ TEST_CASE("Engine: a grace period expiring with no event opens the violation on 
         CHECK(h.resolved[0].resolution == "deal_closed");
     }
     SUBCASE("deleting the deal resolves it as deal_deleted") {
-        h.Post(json::array(
-            {{{"id", "e2"}, {"type", "deal.deleted"}, {"at", At(16min)}, {"deal", {{"id", "101"}}}}}));
+        h.Post(json::array({{{"id", "e2"},
+                             {"type", "deal.deleted"},
+                             {"at", At(16min)},
+                             {"deal", {{"id", "101"}}}}}));
         REQUIRE(h.resolved.size() == 1);
         CHECK(h.resolved[0].resolution == "deal_deleted");
     }
 }
 
 TEST_CASE("Engine: modes decide which actions are planned") {
-    const json skip = json::array({Deal("e1", "7", "Новая", 0min),
-                                   Task("e2", "t7", "7", 5h, false, 1min),
-                                   Deal("e3", "7", "КП отправлено", 2min)});
+    const json skip =
+        json::array({Deal("e1", "7", "Новая", 0min), Task("e2", "t7", "7", 5h, false, 1min),
+                     Deal("e3", "7", "КП отправлено", 2min)});
     SUBCASE("enforce: note, revert and notify") {
         Harness h("enforce", "", 5min);
         h.Post(skip);
@@ -213,7 +215,8 @@ TEST_CASE("Engine: modes decide which actions are planned") {
 
 TEST_CASE("Engine: duplicates and redelivered bodies change nothing") {
     Harness h("enforce", "", 5min);
-    const json events = json::array({Deal("e1", "7", "Новая", 0min), Deal("e2", "7", "КП отправлено", 2min)});
+    const json events =
+        json::array({Deal("e1", "7", "Новая", 0min), Deal("e2", "7", "КП отправлено", 2min)});
     h.Post(events);
     h.Post(events);
     h.Post(json::array({events[1]}));
@@ -254,7 +257,8 @@ TEST_CASE("Engine: acknowledged violations stay settled; stage_order survives cl
 
 TEST_CASE("Engine: overdue tasks escalate after escalate_after, once") {
     Harness h("warn", "", 2min);
-    h.Post(json::array({Deal("e1", "5", "Новая", 0min), Task("e2", "t5", "5", 30min, false, 1min)}));
+    h.Post(
+        json::array({Deal("e1", "5", "Новая", 0min), Task("e2", "t5", "5", 30min, false, 1min)}));
     h.clock.Advance(31min);
     REQUIRE(h.engine->Sweep());
     REQUIRE(h.opened.size() == 1);
@@ -268,7 +272,8 @@ TEST_CASE("Engine: overdue tasks escalate after escalate_after, once") {
 }
 
 TEST_CASE("Engine: templates can be overridden per tenant") {
-    Harness h("warn", "  [tenant.templates]\n  \"stage_order.message\" = \"Skip in {deal}: {skipped}\"\n",
+    Harness h("warn",
+              "  [tenant.templates]\n  \"stage_order.message\" = \"Skip in {deal}: {skipped}\"\n",
               5min);
     h.Post(json::array({Deal("e1", "7", "Новая", 0min), Deal("e2", "7", "КП отправлено", 2min)}));
     REQUIRE_FALSE(h.opened.empty());

@@ -193,6 +193,7 @@ TEST_CASE("OpenDatabase sets WAL, synchronous=FULL, busy_timeout and foreign key
     CHECK(db->sql().execAndGet("PRAGMA foreign_keys").getInt() == 1);
     CHECK(db->sql().execAndGet("PRAGMA temp_store").getInt() == 2);  // MEMORY
     CHECK(db->sql().execAndGet("PRAGMA journal_size_limit").getInt64() > 0);
+    CHECK(db->sql().execAndGet("PRAGMA page_size").getInt() == 8192);
 
     SUBCASE("a read-only connection reads but cannot write") {
         SetMeta(*db, "t", "k", "v");
@@ -1048,7 +1049,7 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     MarkOutboxDone(*db, due[1].id, T(11));
     MarkOutboxDead(*db, due[2].id, T(12), "HTTP 400");
     MarkOutboxRetry(*db, due[1].id, T(50), "late");  // done already: nothing changes
-    MarkOutboxDone(*db, due[2].id, T(13));  // dead already: stays dead
+    MarkOutboxDone(*db, due[2].id, T(13));           // dead already: stays dead
 
     CHECK(NextOutboxAttempt(*db) == std::optional<Timestamp>(T(20)));
     due = DueOutbox(*db, T(39), 10);

@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# Durable webhook intake against a no-op server on the same HTTP stack (issue 2, DESIGN.md §6).
+#
+#   bench/intake.sh [BUILD_DIR]        # default: build-bench (next to this folder)
+#
+# Builds nothing: BUILD_DIR must hold funnelguard and bench/bench_noop_server. Writes a temporary
+# config (tenant "bench", generic, one pipeline, default rules, the database in a temporary
+# folder), then, one after the other, loads `funnelguard serve` and bench_noop_server with
+#   wrk -t2 -c32 -d10s -s bench/post_event.lua   (a new ~1 KB body per request)
+# and prints req/s, p50/p99 latency and non-2xx counts for each, and the ratio durable/no-op.
+# Goal: ratio >= 0.7 with no non-2xx. Each server runs alone; both are stopped at the end.
+# Everything listens on 127.0.0.1 (free ports). Knobs (environment): THREADS=2 CONNECTIONS=32
+# DURATION=10s, TMPDIR (where the database goes; keep it on the disk you want to measure).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(dirname "$here")
+build=${1:-$root/build-bench}
+if [[ ! -d $build && -d $root/$build ]]; then
+    build=$root/$build
+fi
+build=$(cd "$build" && pwd)
+THREADS=${THREADS:-2}
+CONNECTIONS=${CONNECTIONS:-32}
+DURATION=${DURATION:-10s}
+
+fg=$build/funnelguard
+noop=$build/bench/bench_noop_server
+for binary in "$fg" "$noop"; do
+    if [[ ! -x $binary ]]; then
+        echo "intake.sh: $binary not found; build first:" >&2
+        echo "  cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release && cmake --build $build -j2" >&2
+        exit 2
+    fi
+done
+if ! command -v wrk >/dev/null; then
+    echo "intake.sh: wrk is not installed (apt-get install wrk)" >&2
+    exit 2
+fi
+seconds=${DURATION%s}
+if ! [[ $seconds =~ ^[0-9]+$ ]] || ((seconds < 1 || seconds > 600)); then
+    echo "intake.sh: DURATION must be 1s..600s" >&2
+    exit 2
+fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/fg-intake.XXXXXX")
+server_pid=""
+stop_server() {
+    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill -TERM "$server_pid" 2>/dev/null || true
+        for _ in $(seq 1 100); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
+    server_pid=""
+}
+cleanup() {
+    stop_server
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+secret="bench-hook-secret-$(date +%s)"
+cat >"$work/fg.toml" <<EOF
+[server]
+listen = "127.0.0.1:0"
+[storage]
+path = "$work/fg.db"
+
+[[tenant]]
+id = "bench"
+crm = "generic"
+secret = "$secret"
+timezone = "Europe/Moscow"
+  [[tenant.pipeline]]
+  id = "main"
+  stages = ["Новая", "Квалификация", "КП отправлено", "Счёт выставлен", "Оплачено", "Успешно"]
+  won = ["Успешно"]
+  lost = ["Закрыто и не реализовано"]
+EOF
+"$fg" config check --config "$work/fg.toml" >/dev/null
+
+# Starts "$@" in the background with stdout to $work/$name.out; sets server_pid and port.
+start_server() {
+    local name=$1
+    shift
+    "$@" >"$work/$name.out" 2>"$work/$name.log" &
+    server_pid=$!
+    port=""
+    for _ in $(seq 1 150); do
+        port=$(sed -n 's/.* listening on 127\.0\.0\.1:\([0-9][0-9]*\)$/\1/p' "$work/$name.out")
+        [[ -n $port ]] && return 0
+        if ! kill -0 "$server_pid" 2>/dev/null; then
+            break
+        fi
+        sleep 0.1
+    done
+    echo "intake.sh: $name did not start; its log:" >&2
+    cat "$work/$name.log" >&2
+    exit 1
+}
+
+# Runs wrk against the running server; prints wrk's report and leaves the RESULT line in $result.
+load() {
+    local name=$1
+    echo "== $name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION -s bench/post_event.lua" \
+        "http://127.0.0.1:$port/hooks/generic/bench"
+    timeout $((seconds + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
+        -s "$here/post_event.lua" "http://127.0.0.1:$port/hooks/generic/bench" -- "$secret" \
+        | tee "$work/$name.wrk"
+    result=$(grep '^RESULT ' "$work/$name.wrk")
+}
+field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
+
+echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
+    "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+echo "database folder: $work ($(stat -f -c %T "$work"))"
+if [[ $(stat -f -c %T "$work") == tmpfs ]]; then
+    echo "WARNING: $work is on tmpfs: fsync costs nothing there; set TMPDIR to a disk folder" >&2
+fi
+
+# 1. Durable: funnelguard serve (WAL, synchronous=FULL, group commit; the 200 waits for it).
+start_server funnelguard "$fg" serve --config "$work/fg.toml"
+load funnelguard
+durable=$result
+pending=""
+if command -v curl >/dev/null; then
+    pending=$(curl -s --max-time 10 "http://127.0.0.1:$port/metrics" |
+        sed -n 's/^funnelguard_inbox_pending \([0-9]*\)$/\1/p')
+fi
+stop_server
+if command -v sqlite3 >/dev/null; then
+    rows=$(sqlite3 "file:$work/fg.db?mode=ro" 'SELECT COUNT(*) FROM inbox')
+else
+    rows=$(python3 -c 'import sqlite3,sys; print(sqlite3.connect(sys.argv[1]).execute(
+        "SELECT COUNT(*) FROM inbox").fetchone()[0])' "$work/fg.db")
+fi
+
+# 2. The baseline: the same HTTP stack answering 200 without storing.
+start_server noop "$noop" 127.0.0.1:0
+load noop
+baseline=$result
+stop_server
+
+echo
+printf '%-12s %10s %9s %9s %9s %8s  %s\n' server req/s p50_ms p99_ms max_ms non2xx socket_errors
+for name in durable baseline; do
+    line=${!name}
+    printf '%-12s %10s %9s %9s %9s %8s  %s\n' "$([[ $name == durable ]] && echo funnelguard || echo no-op)" \
+        "$(field "$line" rps)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" \
+        "$(field "$line" max_ms)" "$(field "$line" non2xx)" "$(field "$line" socket_errors)"
+done
+durable_rps=$(field "$durable" rps)
+noop_rps=$(field "$baseline" rps)
+ok_durable=$(sed -n 's/.*statuses=.*\b200:\([0-9]*\).*/\1/p' <<<"$durable")
+echo "funnelguard: ${ok_durable:-0} answered 200, $rows inbox row(s) stored," \
+    "${pending:-?} still pending processing when the load stopped"
+ratio=$(awk -v d="$durable_rps" -v n="$noop_rps" 'BEGIN { printf "%.2f", (n > 0) ? d / n : 0 }')
+non2xx=$(($(field "$durable" non2xx) + $(field "$baseline" non2xx)))
+verdict=$(awk -v r="$ratio" -v e="$non2xx" 'BEGIN { print ((r >= 0.7 && e == 0) ? "met" : "MISSED") }')
+echo "ratio durable/no-op: $ratio (goal >= 0.70 with no non-2xx: $verdict)"
