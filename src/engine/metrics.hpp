@@ -15,6 +15,7 @@ public:
     void WebhookReceived(const std::string& crm);
     void WebhookRejected(const std::string& crm, const std::string& reason);
     void EventsApplied(std::int64_t n) { events_applied_ += n; }
+    std::int64_t EventsApplied() const { return events_applied_.load(); }
     void ActionDelivered(const std::string& kind, const std::string& outcome);
 
     /// Prometheus text lines for the counters.

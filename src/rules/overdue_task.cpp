@@ -43,12 +43,10 @@ Evaluation Evaluate(const RuleInput& input) {
                         {"overdue_for", FormatDuration(overdue_for)},
                         {"grace", FormatDuration(grace)},
                         {"reschedules", task.reschedules},
-                        {"reason",
-                         fmt::format("задача «{}» просрочена на {} (срок {})", task.text,
-                                     HumanDuration(overdue_for, "ru"), FormatIso8601(*task.due))},
-                        {"reason_en",
-                         fmt::format("task “{}” is {} overdue (due {})", task.text,
-                                     HumanDuration(overdue_for, "en"), FormatIso8601(*task.due))}},
+                        {"reason", fmt::format("задача «{}» просрочена на {}", task.text,
+                                               HumanDuration(overdue_for, "ru"))},
+                        {"reason_en", fmt::format("task “{}” is {} overdue", task.text,
+                                                  HumanDuration(overdue_for, "en"))}},
         });
     }
     return evaluation;
@@ -66,10 +64,10 @@ const RuleSpec kOverdueTask{
     .common = &Common,
     .texts =
         {
-            .message_ru = "Сделка «{deal}»: {reason}. Выполните задачу или перенесите её на "
-                          "реальный срок.",
-            .message_en = "Deal “{deal}”: {reason_en}. Complete the task or move it to a real due "
-                          "date.",
+            .message_ru = "Сделка «{deal}»: {reason} (срок {due}). Выполните задачу или "
+                          "перенесите её на реальный срок.",
+            .message_en = "Deal “{deal}”: {reason_en} (due {due}). Complete the task or move it "
+                          "to a real due date.",
             .task_ru = "Выполните или перенесите просроченную задачу «{text}» по сделке «{deal}»",
             .task_en = "Complete or reschedule the overdue task “{text}” of deal “{deal}”",
         },

@@ -12,7 +12,7 @@
 namespace fg::testing {
 namespace {
 
-pid_t Spawn(const std::vector<std::string>& argv, int& out_fd) {
+pid_t Spawn(const std::vector<std::string>& argv, int& out_fd, bool merge_stderr = false) {
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0) {
         throw std::runtime_error("pipe failed");
@@ -23,6 +23,9 @@ pid_t Spawn(const std::vector<std::string>& argv, int& out_fd) {
     }
     if (pid == 0) {
         dup2(pipe_fds[1], STDOUT_FILENO);
+        if (merge_stderr) {
+            dup2(pipe_fds[1], STDERR_FILENO);
+        }
         close(pipe_fds[0]);
         close(pipe_fds[1]);
         std::vector<char*> args;
@@ -98,9 +101,9 @@ int ChildProcess::Stop(int signal) {
     return ExitStatus(status);
 }
 
-RunResult Run(const std::vector<std::string>& argv) {
+RunResult Run(const std::vector<std::string>& argv, bool merge_stderr) {
     int out_fd = -1;
-    const pid_t pid = Spawn(argv, out_fd);
+    const pid_t pid = Spawn(argv, out_fd, merge_stderr);
     RunResult result;
     char chunk[4096];
     ssize_t n = 0;

@@ -34,7 +34,8 @@ struct RunResult {
     int status = -1;
     std::string out{};
 };
-RunResult Run(const std::vector<std::string>& argv);
+/// With `merge_stderr` the child's stderr is captured into `out` too.
+RunResult Run(const std::vector<std::string>& argv, bool merge_stderr = false);
 
 /// A fresh temporary directory, removed with its contents on destruction.
 class TempDir {
