@@ -130,9 +130,12 @@ TempDir::~TempDir() {
     std::filesystem::remove_all(path_, ignored);
 }
 
-void TempDir::Write(const std::string& name, const std::string& content) const {
-    std::ofstream out(File(name), std::ios::binary);
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+    const std::filesystem::path file = File(name);
+    std::filesystem::create_directories(file.parent_path());
+    std::ofstream out(file, std::ios::binary);
     out << content;
+    return file.string();
 }
 
 }  // namespace fg::testing

@@ -44,7 +44,8 @@ public:
     ~TempDir();
     const std::string& path() const { return path_; }
     std::string File(const std::string& name) const { return path_ + "/" + name; }
-    void Write(const std::string& name, const std::string& content) const;
+    /// Writes `content` to `name` (folders created as needed) and returns the file's path.
+    std::string Write(const std::string& name, const std::string& content) const;
 
 private:
     std::string path_;

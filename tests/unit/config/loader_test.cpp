@@ -177,7 +177,7 @@ TEST_CASE("LoadConfig resolves relative paths against the config file's folder")
     const LoadResult result = LoadConfig(file);
     INFO(Dump(result.problems));
     REQUIRE(result.ok());
-    CHECK(result.config.storage.path == (dir.path() / "var/fg.db").string());
+    CHECK(result.config.storage.path == dir.File("var/fg.db"));
     CHECK(result.config.tenants[0].source_file == file);
 }
 
@@ -240,7 +240,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         const LoadResult result = LoadConfig(main);
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
-        CHECK(result.config.tenants_dir == (dir.path() / "tenants.d").string());
+        CHECK(result.config.tenants_dir == dir.File("tenants.d"));
         REQUIRE(result.config.tenants.size() == 3);
         CHECK(result.config.tenants[0].id == "acme");
         CHECK(result.config.tenants[1].id == "gamma");
@@ -249,14 +249,14 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         REQUIRE(beta != nullptr);
         CHECK(beta->secret == "beta-secret");
         CHECK(beta->locale == "en");
-        CHECK(beta->source_file == (dir.path() / "tenants.d/20-beta.toml").string());
+        CHECK(beta->source_file == dir.File("tenants.d/20-beta.toml"));
         REQUIRE(beta->pipelines.size() == 1);
         CHECK(beta->pipelines[0].id == "sales");
     }
     SUBCASE("problems in a tenant file name that file and its lines") {
         const LoadResult result = LoadConfig(main);
         REQUIRE(result.problems.size() == 1);
-        CHECK(result.problems[0].file == (dir.path() / "tenants.d/20-beta.toml").string());
+        CHECK(result.problems[0].file == dir.File("tenants.d/20-beta.toml"));
         CHECK(result.problems[0].line == 3);
         CHECK(result.problems[0].key == "tenant[0].secret");
         CHECK(result.problems[0].message == "environment variable FG_TEST_BETA_SECRET is not set");
@@ -272,7 +272,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
                   "stages = [\"A\"]\n");
         const LoadResult result = LoadConfig(main);
         REQUIRE(result.problems.size() == 1);
-        CHECK(result.problems[0].file == (dir.path() / "tenants.d/30-acme.toml").string());
+        CHECK(result.problems[0].file == dir.File("tenants.d/30-acme.toml"));
         CHECK(result.problems[0].line == 2);
         CHECK(result.problems[0].key == "tenant[0].id");
         CHECK(result.problems[0].message ==
@@ -284,7 +284,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         dir.Write("tenants.d/40-bad.toml", "[server]\nthreads = 2\n");
         const LoadResult result = LoadConfig(main);
         REQUIRE(result.problems.size() == 1);
-        CHECK(result.problems[0].file == (dir.path() / "tenants.d/40-bad.toml").string());
+        CHECK(result.problems[0].file == dir.File("tenants.d/40-bad.toml"));
         CHECK(result.problems[0].key == "server");
         CHECK(result.problems[0].message.find("only [[tenant]] tables") != std::string::npos);
     }
@@ -298,7 +298,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         REQUIRE(result.problems.size() == 2);
         CHECK(result.problems[0].file == broken_main);
         CHECK(result.problems[0].key == "log.level");
-        CHECK(result.problems[1].file == (dir.path() / "tenants.d/05-broken.toml").string());
+        CHECK(result.problems[1].file == dir.File("tenants.d/05-broken.toml"));
         CHECK(result.problems[1].line == 2);
     }
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "src/config/config.hpp"
+#include "tests/support/process.hpp"
 
 namespace fg::config::testing {
 
@@ -70,34 +71,7 @@ inline LoadResult Load(const std::string& text) {
     return LoadConfigFromString(text, "test.toml", "/cfg");
 }
 
-/// A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "fg_config_XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    const std::filesystem::path& path() const { return path_; }
-    std::string Write(const std::string& name, const std::string& text) const {
-        const std::filesystem::path file = path_ / name;
-        std::filesystem::create_directories(file.parent_path());
-        std::ofstream out(file, std::ios::binary);
-        out << text;
-        return file.string();
-    }
-
-private:
-    std::filesystem::path path_;
-};
+using fg::testing::TempDir;
 
 /// Sets an environment variable for the scope, restoring "unset" afterwards.
 class ScopedEnv {

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "src/storage/store.hpp"
+#include "tests/support/process.hpp"
 
 namespace fg::storage {
 namespace {
@@ -15,27 +16,7 @@ namespace {
 using domain::DealSnapshot;
 using domain::Event;
 
-// A fresh directory under /tmp, removed with everything in it.
-class TempDir {
-public:
-    TempDir() {
-        std::string pattern =
-            (std::filesystem::temp_directory_path() / "fg_storage_XXXXXX").string();
-        REQUIRE(mkdtemp(pattern.data()) != nullptr);
-        path_ = pattern;
-    }
-    ~TempDir() {
-        std::error_code ignored;
-        std::filesystem::remove_all(path_, ignored);
-    }
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-
-    std::string File(const std::string& name) const { return (path_ / name).string(); }
-
-private:
-    std::filesystem::path path_{};
-};
+using fg::testing::TempDir;
 
 std::unique_ptr<Db> Open(const std::string& path, bool read_only = false) {
     Result<std::unique_ptr<Db>> db = OpenDatabase(path, read_only);
