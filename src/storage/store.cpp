@@ -750,6 +750,36 @@ std::int64_t Earliest(const std::optional<std::int64_t>& known, std::int64_t at)
     return known ? std::min(*known, at) : at;
 }
 
+constexpr const char* kClearStageHistory = R"sql(
+    DELETE FROM stage_history WHERE tenant = ?1 AND deal_id = ?2
+)sql";
+constexpr const char* kInsertStageHistory = R"sql(
+    INSERT INTO stage_history (tenant, deal_id, seq, at, own, pipeline, stage)
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+)sql";
+
+// Rewrites the deal's rows of the stage_history table from its document (transitions are rare
+// next to other events, so this costs little and keeps the table exactly equal to the document).
+void SyncStageHistory(Db& db, const std::string& tenant, const std::string& deal_id,
+                      const std::vector<domain::StageChange>& history) {
+    SQLite::Statement& clear = db.Prepared(kClearStageHistory);
+    BindText(clear, 1, tenant);
+    BindText(clear, 2, deal_id);
+    clear.exec();
+    SQLite::Statement& insert = db.Prepared(kInsertStageHistory);
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        insert.reset();
+        BindText(insert, 1, tenant);
+        BindText(insert, 2, deal_id);
+        insert.bind(3, static_cast<std::int64_t>(i));
+        BindTime(insert, 4, history[i].at);
+        insert.bind(5, history[i].own ? 1 : 0);
+        BindText(insert, 6, history[i].pipeline);
+        BindText(insert, 7, history[i].stage);
+        insert.exec();
+    }
+}
+
 // Places an observation of the deal's stage in its history: nothing when the deal was already
 // there (the entry before it in time says so); otherwise it is inserted after every entry of the
 // same second or earlier, and the entry after it goes if it only repeats it.
@@ -772,6 +802,7 @@ void ObserveStage(Db& db, const std::string& tenant, DealRow& row, const domain:
     if (next != history.end() && same(*next)) {
         history.erase(next);
     }
+    SyncStageHistory(db, tenant, deal.id, history);
 }
 
 std::vector<std::string> ApplyDealUpserted(Db& db, const std::string& tenant,

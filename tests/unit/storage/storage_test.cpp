@@ -344,6 +344,17 @@ TEST_CASE("Deal upserts keep the newest card and every observation in CRM time")
         CHECK(History(earlier) == "A@0 B@2 C@3");  // A@1 only repeated A@0
         CHECK(earlier.deal.title == "Third");
     }
+    SUBCASE("the stage_history table says the same, in order, for SQL analytics") {
+        SQLite::Statement rows(db->sql(),
+                               "SELECT stage, at FROM stage_history WHERE tenant = 'acme' AND "
+                               "deal_id = 'd1' ORDER BY seq");
+        std::string table;
+        while (rows.executeStep()) {
+            table += fmt::format("{}{}@{}", table.empty() ? "" : " ", rows.getColumn(0).getString(),
+                                 rows.getColumn(1).getInt64() - ToEpoch(T(0)));
+        }
+        CHECK(table == History(snapshot));
+    }
     SUBCASE("an upsert at the card's own time replaces the card") {
         Apply(*db, DealAt(3, "d1", "C", "Renamed"));
         CHECK(Load(*db, "d1").deal.title == "Renamed");
