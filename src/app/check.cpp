@@ -27,21 +27,6 @@ struct Row {
     std::string message{};
 };
 
-// Violations the head of sales acknowledged are settled: check does not print them again.
-std::set<std::string> AcknowledgedKeys(storage::Db& db, const std::string& tenant) {
-    storage::ViolationFilter filter;
-    filter.tenant = tenant;
-    filter.state = storage::ViolationFilter::State::kResolved;
-    filter.limit = std::numeric_limits<int>::max();
-    std::set<std::string> keys;
-    for (const storage::Violation& v : storage::ListViolations(db, filter)) {
-        if (v.resolution == "acknowledged") {
-            keys.insert(fmt::format("{}\x1f{}\x1f{}\x1f{}", v.tenant, v.deal_id, v.rule, v.key));
-        }
-    }
-    return keys;
-}
-
 }  // namespace
 
 int RunCheck(const CheckOptions& options) {
@@ -73,7 +58,10 @@ int RunCheck(const CheckOptions& options) {
         std::cerr << "check: " << db.error().message << "\n";
         return 1;
     }
-    const std::set<std::string> acknowledged = AcknowledgedKeys(**db, options.tenant);
+    // Violations the head of sales acknowledged are settled: check does not print them again.
+    const std::vector<std::string> acknowledged_list =
+        storage::AcknowledgedKeys(**db, options.tenant);
+    const std::set<std::string> acknowledged(acknowledged_list.begin(), acknowledged_list.end());
     std::vector<Row> rows;
     std::size_t deals = 0;
     storage::ForEachSnapshot(**db, options.tenant, [&](const domain::DealSnapshot& snapshot) {
@@ -105,19 +93,29 @@ int RunCheck(const CheckOptions& options) {
     });
 
     if (options.format == "json") {
-        nlohmann::json items = nlohmann::json::array();
-        for (Row& row : rows) {
+        // Streamed one violation per line: a million-deal mirror must not need the whole document
+        // in memory, and compact lines are quick to write and to grep.
+        std::string out = "{\"violations\":[";
+        for (std::size_t i = 0; i < rows.size(); ++i) {
+            Row& row = rows[i];
             const config::TenantConfig* tenant = config->FindTenant(row.tenant);
-            items.push_back({{"tenant", row.tenant},
-                             {"deal", row.deal},
-                             {"deal_title", row.title},
-                             {"rule", row.rule},
-                             {"responsible", row.responsible},
-                             {"opened_at", FormatIso8601(row.since, tenant->timezone)},
-                             {"details", std::move(row.details)},
-                             {"message", row.message}});
+            out += i == 0 ? "\n" : ",\n";
+            out += nlohmann::json{{"tenant", row.tenant},
+                                  {"deal", row.deal},
+                                  {"deal_title", row.title},
+                                  {"rule", row.rule},
+                                  {"responsible", row.responsible},
+                                  {"opened_at", FormatIso8601(row.since, tenant->timezone)},
+                                  {"details", std::move(row.details)},
+                                  {"message", row.message}}
+                       .dump();
+            if (out.size() > (1 << 20)) {
+                std::cout << out;
+                out.clear();
+            }
         }
-        std::cout << nlohmann::json{{"violations", std::move(items)}}.dump(2) << "\n";
+        out += "\n]}\n";
+        std::cout << out << std::flush;
         return 0;
     }
 

@@ -1567,6 +1567,21 @@ std::vector<Violation> OpenNotEscalated(Db& db, const std::string& tenant) {
     return violations;
 }
 
+std::vector<std::string> AcknowledgedKeys(Db& db, const std::string& tenant) {
+    static constexpr const char* kSql =
+        "SELECT tenant, deal_id, rule, key FROM violations "
+        "WHERE resolution = 'acknowledged' AND (?1 = '' OR tenant = ?1)";
+    SQLite::Statement& query = db.Prepared(kSql);
+    BindText(query, 1, tenant);
+    std::vector<std::string> keys;
+    while (query.executeStep()) {
+        keys.push_back(fmt::format("{}\x1f{}\x1f{}\x1f{}", query.getColumn(0).getString(),
+                                   query.getColumn(1).getString(), query.getColumn(2).getString(),
+                                   query.getColumn(3).getString()));
+    }
+    return keys;
+}
+
 void MarkEscalated(Db& db, std::int64_t id, Timestamp at) {
     static constexpr const char* kSql =
         "UPDATE violations SET escalated_at = ?2 WHERE id = ?1 AND escalated_at IS NULL";

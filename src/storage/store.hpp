@@ -190,6 +190,9 @@ std::vector<Violation> ListViolations(Db& db, const ViolationFilter& filter);
 /// each rule's escalate_after.
 std::vector<Violation> OpenNotEscalated(Db& db, const std::string& tenant);
 void MarkEscalated(Db& db, std::int64_t id, Timestamp at);
+/// The (deal, rule, key) of every acknowledged violation of a tenant (all when empty), as
+/// "tenant\x1fdeal\x1frule\x1fkey" strings: what `check` leaves out.
+std::vector<std::string> AcknowledgedKeys(Db& db, const std::string& tenant);
 /// Open violation counts by (tenant, rule), for /metrics.
 std::vector<std::tuple<std::string, std::string, std::int64_t>> OpenViolationCounts(Db& db);
 
