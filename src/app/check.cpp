@@ -62,6 +62,28 @@ int RunCheck(const CheckOptions& options) {
     const std::vector<std::string> acknowledged_list =
         storage::AcknowledgedKeys(**db, options.tenant);
     const std::set<std::string> acknowledged(acknowledged_list.begin(), acknowledged_list.end());
+    // JSON is written as the mirror is scanned, one violation per line: a million-deal mirror
+    // must not need every finding in memory. The table needs its column widths, so it collects.
+    const bool json = options.format == "json";
+    std::string out = json ? "{\"violations\":[" : "";
+    std::size_t printed = 0;
+    auto emit = [&](Row row) {
+        const config::TenantConfig* tenant = config->FindTenant(row.tenant);
+        out += printed++ == 0 ? "\n" : ",\n";
+        out += nlohmann::json{{"tenant", row.tenant},
+                              {"deal", row.deal},
+                              {"deal_title", row.title},
+                              {"rule", row.rule},
+                              {"responsible", row.responsible},
+                              {"opened_at", FormatIso8601(row.since, tenant->timezone)},
+                              {"details", std::move(row.details)},
+                              {"message", row.message}}
+                   .dump();
+        if (out.size() > (1 << 20)) {
+            std::cout << out;
+            out.clear();
+        }
+    };
     std::vector<Row> rows;
     std::size_t deals = 0;
     storage::ForEachSnapshot(**db, options.tenant, [&](const domain::DealSnapshot& snapshot) {
@@ -79,7 +101,7 @@ int RunCheck(const CheckOptions& options) {
             const rules::RuleSpec* spec = rules::FindRule(finding.rule);
             std::string message = engine::RenderFindingText(*spec, finding, snapshot.deal, *tenant,
                                                             engine::TextKind::kMessage);
-            rows.push_back(Row{
+            Row row{
                 .tenant = tenant->id,
                 .deal = snapshot.deal.id,
                 .title = snapshot.deal.title,
@@ -88,32 +110,16 @@ int RunCheck(const CheckOptions& options) {
                 .since = std::min(finding.since, now),
                 .details = std::move(finding.details),
                 .message = std::move(message),
-            });
+            };
+            if (json) {
+                emit(std::move(row));
+            } else {
+                rows.push_back(std::move(row));
+            }
         }
     });
 
-    if (options.format == "json") {
-        // Streamed one violation per line: a million-deal mirror must not need the whole document
-        // in memory, and compact lines are quick to write and to grep.
-        std::string out = "{\"violations\":[";
-        for (std::size_t i = 0; i < rows.size(); ++i) {
-            Row& row = rows[i];
-            const config::TenantConfig* tenant = config->FindTenant(row.tenant);
-            out += i == 0 ? "\n" : ",\n";
-            out += nlohmann::json{{"tenant", row.tenant},
-                                  {"deal", row.deal},
-                                  {"deal_title", row.title},
-                                  {"rule", row.rule},
-                                  {"responsible", row.responsible},
-                                  {"opened_at", FormatIso8601(row.since, tenant->timezone)},
-                                  {"details", std::move(row.details)},
-                                  {"message", row.message}}
-                       .dump();
-            if (out.size() > (1 << 20)) {
-                std::cout << out;
-                out.clear();
-            }
-        }
+    if (json) {
         out += "\n]}\n";
         std::cout << out << std::flush;
         return 0;
