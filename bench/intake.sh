@@ -10,7 +10,9 @@
 # and prints req/s, p50/p99 latency and non-2xx counts for each, and the ratio durable/no-op.
 # Goal: ratio >= 0.7 with no non-2xx. Each server runs alone; both are stopped at the end.
 # Everything listens on 127.0.0.1 (free ports). Knobs (environment): THREADS=2 CONNECTIONS=32
-# DURATION=10s, TMPDIR (where the database goes; keep it on the disk you want to measure).
+# DURATION=10s, TMPDIR (where the database goes; keep it on the disk you want to measure),
+# DIAGNOSE=1 adds a third run: bench_inbox_only_server, the same inbox group commit without the
+# inbox processing (what processing on the writer thread costs the intake).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,9 +26,14 @@ THREADS=${THREADS:-2}
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10s}
 
+DIAGNOSE=${DIAGNOSE:-0}
+
 fg=$build/funnelguard
 noop=$build/bench/bench_noop_server
-for binary in "$fg" "$noop"; do
+inbox_only=$build/bench/bench_inbox_only_server
+binaries=("$fg" "$noop")
+[[ $DIAGNOSE == 1 ]] && binaries+=("$inbox_only")
+for binary in "${binaries[@]}"; do
     if [[ ! -x $binary ]]; then
         echo "intake.sh: $binary not found; build first:" >&2
         echo "  cmake -S $root -B $build -DCMAKE_BUILD_TYPE=Release && cmake --build $build -j2" >&2
@@ -104,21 +111,54 @@ start_server() {
     exit 1
 }
 
-# Runs wrk against the running server; prints wrk's report and leaves the RESULT line in $result.
+# CPU ticks (user + system) of each thread of the running server: "tid ticks" lines.
+cpu_snapshot() {
+    local task
+    for task in /proc/"$server_pid"/task/*; do
+        awk -v tid="${task##*/}" '{ print tid, $14 + $15 }' "$task/stat" 2>/dev/null || true
+    done | sort
+}
+ticks=$(getconf CLK_TCK)
+
+# Runs wrk against the running server; prints wrk's report and leaves the RESULT line in $result
+# and the server's CPU use during the run in $cpu.
 load() {
-    local name=$1
+    local name=$1 before
     echo "== $name: wrk -t$THREADS -c$CONNECTIONS -d$DURATION -s bench/post_event.lua" \
         "http://127.0.0.1:$port/hooks/generic/bench"
+    before=$(cpu_snapshot)
     timeout $((seconds + 60)) wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" \
         -s "$here/post_event.lua" "http://127.0.0.1:$port/hooks/generic/bench" -- "$secret" \
-        | tee "$work/$name.wrk"
-    result=$(grep '^RESULT ' "$work/$name.wrk")
+        | tee "$work/$name.wrk" || true
+    cpu=$(join <(echo "$before") <(cpu_snapshot) | awk -v hz="$ticks" '
+        { d = ($3 - $2) / hz; total += d; if (d > top) top = d }
+        END { printf "%.1f s, busiest thread %.1f s", total, top }')
+    result="$(grep '^RESULT ' "$work/$name.wrk" || true) cpu=${cpu// /_}"
+    if [[ $result != RESULT* ]]; then
+        echo "intake.sh: wrk gave no result against $name" >&2
+        exit 1
+    fi
 }
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<" $1"; }
 
 echo "machine: $(nproc) cores, $(sed -n 's/^model name[^:]*: //p' /proc/cpuinfo | head -1)," \
-    "$(awk '/MemTotal/ {printf "%.1f GiB", $2 / 1048576}' /proc/meminfo)"
+    "$(awk '/MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo);" \
+    "load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "database folder: $work ($(stat -f -c %T "$work"))"
+if command -v python3 >/dev/null; then
+    # What one durable commit costs at least on this disk: the group commit shares it.
+    python3 - "$work/fsync-probe" <<'PY'
+import os, sys, time
+fd = os.open(sys.argv[1], os.O_WRONLY | os.O_CREAT)
+start = time.perf_counter()
+for i in range(200):
+    os.pwrite(fd, b"x" * 8192, (i % 16) * 8192)
+    os.fdatasync(fd)
+print("fdatasync of an 8 KiB write there: %.3f ms" % ((time.perf_counter() - start) / 200 * 1e3))
+os.close(fd)
+os.unlink(sys.argv[1])
+PY
+fi
 if [[ $(stat -f -c %T "$work") == tmpfs ]]; then
     echo "WARNING: $work is on tmpfs: fsync costs nothing there; set TMPDIR to a disk folder" >&2
 fi
@@ -146,13 +186,27 @@ load noop
 baseline=$result
 stop_server
 
+# 3. Optional diagnostic: funnelguard's inbox commit alone, no processing.
+diagnostic=""
+if [[ $DIAGNOSE == 1 ]]; then
+    start_server inbox-only "$inbox_only" "$work/inbox-only.db" "$secret" 127.0.0.1:0
+    load inbox-only
+    diagnostic=$result
+    stop_server
+fi
+
 echo
-printf '%-12s %10s %9s %9s %9s %8s  %s\n' server req/s p50_ms p99_ms max_ms non2xx socket_errors
-for name in durable baseline; do
+printf '%-12s %8s %8s %8s %8s %7s  %-37s %s\n' server req/s p50_ms p99_ms max_ms non2xx \
+    "socket errors" "server CPU during the run"
+names=(durable baseline)
+[[ -n $diagnostic ]] && names+=(diagnostic)
+declare -A labels=([durable]=funnelguard [baseline]=no-op [diagnostic]=inbox-only)
+for name in "${names[@]}"; do
     line=${!name}
-    printf '%-12s %10s %9s %9s %9s %8s  %s\n' "$([[ $name == durable ]] && echo funnelguard || echo no-op)" \
+    printf '%-12s %8s %8s %8s %8s %7s  %-37s %s\n' "${labels[$name]}" \
         "$(field "$line" rps)" "$(field "$line" p50_ms)" "$(field "$line" p99_ms)" \
-        "$(field "$line" max_ms)" "$(field "$line" non2xx)" "$(field "$line" socket_errors)"
+        "$(field "$line" max_ms)" "$(field "$line" non2xx)" "$(field "$line" socket_errors)" \
+        "$(field "$line" cpu | tr _ ' ')"
 done
 durable_rps=$(field "$durable" rps)
 noop_rps=$(field "$baseline" rps)
@@ -161,5 +215,6 @@ echo "funnelguard: ${ok_durable:-0} answered 200, $rows inbox row(s) stored," \
     "${pending:-?} still pending processing when the load stopped"
 ratio=$(awk -v d="$durable_rps" -v n="$noop_rps" 'BEGIN { printf "%.2f", (n > 0) ? d / n : 0 }')
 non2xx=$(($(field "$durable" non2xx) + $(field "$baseline" non2xx)))
-verdict=$(awk -v r="$ratio" -v e="$non2xx" 'BEGIN { print ((r >= 0.7 && e == 0) ? "met" : "MISSED") }')
+verdict=$(awk -v r="$ratio" -v e="$non2xx" \
+    'BEGIN { print ((r >= 0.7 && e == 0) ? "met" : "MISSED") }')
 echo "ratio durable/no-op: $ratio (goal >= 0.70 with no non-2xx: $verdict)"
