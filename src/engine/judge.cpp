@@ -283,8 +283,8 @@ JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
         return outcome;
     }
     // Most tenants escalate nothing: then the open violations need not be read every minute.
-    const auto rules = rules::AllRules();
-    if (std::none_of(rules.begin(), rules.end(), [&tenant](const rules::RuleSpec* spec) {
+    const auto all_rules = rules::AllRules();
+    if (std::none_of(all_rules.begin(), all_rules.end(), [&tenant](const rules::RuleSpec* spec) {
             return EscalateAfter(spec->common(tenant.rules)).has_value();
         })) {
         return outcome;
