@@ -1,18 +1,19 @@
-// A diagnostic for bench/check.sh: where the time of `funnelguard check --format json` goes. Runs
-// the same steps as src/app/check.cpp, one pass each, cumulatively, over the same mirror, and
-// prints the wall time and the peak RSS after each:
-//   acknowledged     the resolved violations read to skip acknowledged ones (ListViolations)
-//   scan             ForEachSnapshot alone: read and decode every deal row
-//   scan+evaluate    the same pass with EvaluateSnapshot (the five rules)
-//   scan+eval+rows   the same with the printed rows (RenderFindingText, details moved in rows)
-//   json build       the rows of the last pass as nlohmann items, as check builds them (with
-//                    opened_at through FormatIso8601); no scan
-//   json dump(2)     that document dumped into one string, as check prints it
-// check's time is about acknowledged + scan+eval+rows + json build + json dump(2).
+// A diagnostic for bench/check.sh (DIAGNOSE=1): where the time of `funnelguard check --format
+// json` goes. It repeats the steps of src/app/check.cpp over the same mirror, one pass per line,
+// each pass doing one step more than the one before, and prints the wall time and the process's
+// peak RSS so far after each:
+//   acknowledged        storage::AcknowledgedKeys (what check leaves out)
+//   (warm-up scan)      a first scan, not counted
+//   scan                ForEachSnapshot alone: read and decode every deal row
+//   +evaluate           the same pass with EvaluateSnapshot (the five rules)
+//   +messages           ... and RenderFindingText for every finding (the row check builds)
+//   +json               ... and each row dumped as check does (one nlohmann object per line,
+//                       opened_at through FormatIso8601) into a buffer that is thrown away
+// check --format json costs about acknowledged + the +json pass + writing the output.
+// Keep it in step with src/app/check.cpp when that changes.
 //
 // Usage: bench_check_phases CONFIG NOW   (NOW as for check --now)
 #include <chrono>
-#include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <set>
@@ -29,17 +30,6 @@
 
 namespace {
 
-struct Row {
-    std::string tenant{};
-    std::string deal{};
-    std::string title{};
-    std::string rule{};
-    std::string responsible{};
-    fg::Timestamp since{};
-    nlohmann::json details{};
-    std::string message{};
-};
-
 long PeakRssKb() {
     std::ifstream status("/proc/self/status");
     std::string line;
@@ -51,19 +41,18 @@ long PeakRssKb() {
     return 0;
 }
 
-class Phases {
-public:
-    template <typename Step>
-    void Run(const std::string& name, Step step) {
-        const auto begin = std::chrono::steady_clock::now();
-        const std::string note = step();
-        const double seconds =
-            std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
-        std::cout << fmt::format("{:<16} {:>8.3f} s   peak RSS {:>6} MiB   {}\n", name, seconds,
-                                 PeakRssKb() / 1024, note)
-                  << std::flush;
-    }
-};
+template <typename Step>
+void Phase(const std::string& name, Step step) {
+    const auto begin = std::chrono::steady_clock::now();
+    const std::string note = step();
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
+    std::cout << fmt::format("{:<14} {:>8.3f} s   peak RSS {:>6} MiB   {}\n", name, seconds,
+                             PeakRssKb() / 1024, note)
+              << std::flush;
+}
+
+enum class Depth { kScan, kEvaluate, kMessages, kJson };
 
 }  // namespace
 
@@ -90,53 +79,24 @@ int main(int argc, char** argv) {
     }
     fg::storage::Db& db = **opened;
     const std::string all_tenants;
-    Phases phases;
 
     std::set<std::string> acknowledged;
-    phases.Run("acknowledged", [&] {
-        fg::storage::ViolationFilter filter;
-        filter.state = fg::storage::ViolationFilter::State::kResolved;
-        filter.limit = std::numeric_limits<int>::max();
-        std::size_t resolved = 0;
-        for (const fg::storage::Violation& v : fg::storage::ListViolations(db, filter)) {
-            ++resolved;
-            if (v.resolution == "acknowledged") {
-                acknowledged.insert(
-                    fmt::format("{}\x1f{}\x1f{}\x1f{}", v.tenant, v.deal_id, v.rule, v.key));
-            }
+    Phase("acknowledged", [&] {
+        for (std::string& key : fg::storage::AcknowledgedKeys(db, all_tenants)) {
+            acknowledged.insert(std::move(key));
         }
-        return fmt::format("{} resolved violation rows read, {} acknowledged", resolved,
-                           acknowledged.size());
+        return fmt::format("{} acknowledged", acknowledged.size());
     });
 
-    phases.Run("scan", [&] {
+    auto pass = [&](Depth depth) {
         std::size_t deals = 0;
-        std::size_t tasks = 0;
-        std::size_t history = 0;
+        std::size_t findings = 0;
+        std::size_t bytes = 0;
+        std::string out;
         fg::storage::ForEachSnapshot(db, all_tenants, [&](const fg::domain::DealSnapshot& s) {
             ++deals;
-            tasks += s.tasks.size();
-            history += s.history.size();
-        });
-        return fmt::format("{} deals, {} tasks, {} stage changes", deals, tasks, history);
-    });
-
-    phases.Run("scan+evaluate", [&] {
-        std::size_t findings = 0;
-        fg::storage::ForEachSnapshot(db, all_tenants, [&](const fg::domain::DealSnapshot& s) {
             const fg::config::TenantConfig* tenant = config.FindTenant(s.deal.tenant);
-            if (tenant != nullptr) {
-                findings += fg::engine::EvaluateSnapshot(s, *tenant, *now).findings.size();
-            }
-        });
-        return fmt::format("{} findings", findings);
-    });
-
-    std::vector<Row> rows;
-    phases.Run("scan+eval+rows", [&] {
-        fg::storage::ForEachSnapshot(db, all_tenants, [&](const fg::domain::DealSnapshot& s) {
-            const fg::config::TenantConfig* tenant = config.FindTenant(s.deal.tenant);
-            if (tenant == nullptr) {
+            if (depth == Depth::kScan || tenant == nullptr) {
                 return;
             }
             for (fg::rules::Finding& finding :
@@ -146,44 +106,47 @@ int main(int argc, char** argv) {
                                                    finding.rule, finding.key))) {
                     continue;
                 }
+                ++findings;
+                if (depth == Depth::kEvaluate) {
+                    continue;
+                }
                 const fg::rules::RuleSpec* spec = fg::rules::FindRule(finding.rule);
                 std::string message = fg::engine::RenderFindingText(
                     *spec, finding, s.deal, *tenant, fg::engine::TextKind::kMessage);
-                rows.push_back(Row{
-                    .tenant = tenant->id,
-                    .deal = s.deal.id,
-                    .title = s.deal.title,
-                    .rule = finding.rule,
-                    .responsible = finding.responsible,
-                    .since = std::min(finding.since, *now),
-                    .details = std::move(finding.details),
-                    .message = std::move(message),
-                });
+                if (depth == Depth::kMessages) {
+                    continue;
+                }
+                out += ",\n";
+                out += nlohmann::json{
+                    {"tenant", tenant->id},
+                    {"deal", s.deal.id},
+                    {"deal_title", s.deal.title},
+                    {"rule", finding.rule},
+                    {"responsible", finding.responsible},
+                    {"opened_at",
+                     fg::FormatIso8601(std::min(finding.since, *now), tenant->timezone)},
+                    {"details", std::move(finding.details)},
+                    {"message", message}}
+                           .dump();
+                if (out.size() > (1 << 20)) {
+                    bytes += out.size();
+                    out.clear();
+                }
             }
         });
-        return fmt::format("{} rows", rows.size());
-    });
-
-    nlohmann::json document;
-    phases.Run("json build", [&] {
-        nlohmann::json items = nlohmann::json::array();
-        for (Row& row : rows) {
-            const fg::config::TenantConfig* tenant = config.FindTenant(row.tenant);
-            items.push_back({{"tenant", row.tenant},
-                             {"deal", row.deal},
-                             {"deal_title", row.title},
-                             {"rule", row.rule},
-                             {"responsible", row.responsible},
-                             {"opened_at", fg::FormatIso8601(row.since, tenant->timezone)},
-                             {"details", std::move(row.details)},
-                             {"message", row.message}});
-        }
-        document = nlohmann::json{{"violations", std::move(items)}};
-        return fmt::format("{} items", document["violations"].size());
-    });
-    phases.Run("json dump(2)", [&] {
-        const std::string text = document.dump(2);
-        return fmt::format("{:.1f} MiB of JSON", static_cast<double>(text.size()) / 1048576.0);
-    });
+        bytes += out.size();
+        return fmt::format("{} deals, {} findings{}", deals, findings,
+                           depth == Depth::kJson
+                               ? fmt::format(", {:.1f} MiB of JSON",
+                                             static_cast<double>(bytes) / 1048576.0)
+                               : "");
+    };
+    // The first pass over the mirror costs more than the next ones (the database file is opened
+    // cold, SQLite's page cache and the allocator warm up): it is shown but not one of the steps.
+    Phase("(warm-up scan)", [&] { return pass(Depth::kScan); });
+    Phase("scan", [&] { return pass(Depth::kScan); });
+    Phase("+evaluate", [&] { return pass(Depth::kEvaluate); });
+    Phase("+messages", [&] { return pass(Depth::kMessages); });
+    Phase("+json", [&] { return pass(Depth::kJson); });
     return 0;
 }

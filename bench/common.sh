@@ -14,7 +14,8 @@ resolve_build() {
     fg=$build/funnelguard
     if [[ ! -x $fg ]]; then
         echo "$(basename "$0"): $fg not found; build first:" >&2
-        echo "  cmake -S $repo_dir -B $build -DCMAKE_BUILD_TYPE=Release && cmake --build $build -j2" >&2
+        echo "  cmake -S $repo_dir -B $build -DCMAKE_BUILD_TYPE=Release" \
+            "&& cmake --build $build -j2" >&2
         exit 2
     fi
     build=$(cd "$build" && pwd)
@@ -77,7 +78,8 @@ sql() {
         sqlite3 "file:$1?mode=ro" "$2"
     else
         python3 -c 'import sqlite3, sys
-print(sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True).execute(sys.argv[2]).fetchone()[0])' \
+db = sqlite3.connect("file:" + sys.argv[1] + "?mode=ro", uri=True)
+print(db.execute(sys.argv[2]).fetchone()[0])' \
             "$1" "$2"
     fi
 }
