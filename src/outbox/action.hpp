@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "src/common/time.hpp"
 
@@ -33,6 +34,21 @@ class ActionSink {
 public:
     virtual ~ActionSink() = default;
     virtual DeliveryResult Deliver(const Action& action) = 0;
+
+    /// How many actions of one kind the receiver takes in one call (amoCRM: 50 tasks).
+    virtual std::size_t MaxBatch(const std::string& kind) const {
+        (void)kind;
+        return 1;
+    }
+    /// Delivers actions of one kind and tenant together; one result per action, in order.
+    virtual std::vector<DeliveryResult> DeliverBatch(const std::vector<Action>& actions) {
+        std::vector<DeliveryResult> results;
+        results.reserve(actions.size());
+        for (const Action& action : actions) {
+            results.push_back(Deliver(action));
+        }
+        return results;
+    }
 };
 
 }  // namespace fg::outbox
