@@ -23,7 +23,27 @@ struct ReplayOptions {
 int RunReplay(const ReplayOptions& options);
 
 int RunServe(const std::string& config_path);
-int RunReconcile(const std::string& config_path, const std::string& tenant);
+
+struct ReconcileCommand {
+    std::string config{};
+    std::string tenant{};  // empty: every tenant
+    bool full = false;     // everything, not just what changed since the last run
+};
+int RunReconcile(const ReconcileCommand& command);
+
+struct TenantCommand {
+    std::string config{};
+    std::string tenant{};
+};
+/// `connect` (true) / `disconnect` (false): registers or removes funnelguard's webhook.
+int RunConnect(const TenantCommand& command, bool connect);
+
+struct AmoAuthCommand {
+    std::string config{};
+    std::string tenant{};
+    std::string code{};
+};
+int RunAmoAuth(const AmoAuthCommand& command);
 int RunConfigCheck(const std::string& config_path);
 
 struct DemoOptions {

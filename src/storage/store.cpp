@@ -1741,4 +1741,20 @@ void SetMeta(Db& db, const std::string& tenant, const std::string& key, const st
     query->exec();
 }
 
+void DeleteMeta(Db& db, const std::string& tenant, const std::string& key) {
+    static constexpr const char* kSql = "DELETE FROM meta WHERE tenant = ?1 AND key = ?2";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    BindText(*query, 2, key);
+    query->exec();
+}
+
+std::int64_t CountStageChanges(Db& db, const std::string& tenant) {
+    static constexpr const char* kSql = "SELECT count(*) FROM stage_history WHERE tenant = ?1";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    query->executeStep();
+    return query->getColumn(0).getInt64();
+}
+
 }  // namespace fg::storage

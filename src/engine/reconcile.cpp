@@ -1,0 +1,225 @@
+// The CRM side of the engine: directories (pipelines, users) and reconciliation through a
+// tenant's crm::Connector.
+#include <set>
+
+#include "src/common/log.hpp"
+#include "src/engine/directory.hpp"
+#include "src/engine/engine.hpp"
+
+namespace fg::engine {
+namespace {
+
+spdlog::logger& Log() {
+    static const auto logger = ModuleLogger("reconcile");
+    return *logger;
+}
+
+// Meta keys of a tenant's reconciliation: the CRM time the last complete run started at, and
+// where an unfinished run stands.
+constexpr const char* kWatermarkKey = "reconcile.watermark";
+constexpr const char* kCursorKey = "reconcile.cursor";
+
+}  // namespace
+
+std::shared_ptr<const config::AppConfig> Engine::Config() const {
+    std::lock_guard lock(config_mutex_);
+    if (effective_) {
+        return effective_;
+    }
+    // Before Start: the config as given, not owned (the caller keeps it alive).
+    return {std::shared_ptr<const config::AppConfig>{}, options_.config};
+}
+
+crm::Connector* Engine::ConnectorOf(const std::string& tenant) const {
+    const auto found = connectors_.find(tenant);
+    return found == connectors_.end() ? nullptr : found->second.get();
+}
+
+std::map<std::string, std::string> Engine::BlockedAccounts() const {
+    std::map<std::string, std::string> blocked;
+    for (const auto& [tenant, connector] : connectors_) {
+        if (std::string reason = connector->Blocked(); !reason.empty()) {
+            blocked.emplace(tenant, std::move(reason));
+        }
+    }
+    return blocked;
+}
+
+Result<void> Engine::RefreshDirectory(const std::string& tenant) {
+    crm::Connector* connector = ConnectorOf(tenant);
+    if (connector == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "tenant {} has no CRM connector", tenant);
+    }
+    Result<crm::Directory> directory = connector->FetchDirectory();
+    if (!directory) {
+        return directory.error();
+    }
+    auto stored = writer_
+                      ->Transact([&tenant, &directory](storage::Db& db) {
+                          StoreDirectory(db, tenant, *directory);
+                          return 0;
+                      })
+                      .get();
+    if (!stored) {
+        return stored.error();
+    }
+    {
+        std::lock_guard lock(config_mutex_);
+        auto next = std::make_shared<config::AppConfig>(*effective_);
+        for (config::TenantConfig& config : next->tenants) {
+            if (config.id == tenant) {
+                ApplyDirectory(config, *directory);
+            }
+        }
+        effective_ = std::move(next);
+    }
+    Log().info("CRM directory refreshed. tenant={} pipelines={} users={}", tenant,
+               directory->pipelines.size(), directory->users.size());
+    writer_->Kick();  // inbox items that waited for an unknown stage can go now
+    return Ok{};
+}
+
+void Engine::RefreshDirectories(bool only_missing) {
+    const std::shared_ptr<const config::AppConfig> config = Config();
+    for (const auto& [tenant, connector] : connectors_) {
+        const config::TenantConfig* settings = config->FindTenant(tenant);
+        if (only_missing && settings != nullptr && !settings->pipelines.empty()) {
+            continue;
+        }
+        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
+            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
+                       LogSafe(refreshed.error().message));
+        }
+    }
+}
+
+Result<JudgeOutcome> Engine::ApplyPulled(const std::string& tenant, const crm::PullPage& page,
+                                         ReconcileReport& report) {
+    const std::shared_ptr<const config::AppConfig> config = Config();
+    const config::TenantConfig* settings = config->FindTenant(tenant);
+    if (settings == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "unknown tenant {}", tenant);
+    }
+    const JudgeContext context{
+        .tenant = *settings, .enqueue_actions = HasSink(tenant), .now = options_.clock->Now()};
+    struct Applied {
+        int events = 0;
+        int deals = 0;
+        std::int64_t transitions = 0;
+        JudgeOutcome judged{};
+    };
+    auto applied =
+        writer_
+            ->Transact([&](storage::Db& db) {
+                Applied result;
+                const std::int64_t history_before = storage::CountStageChanges(db, tenant);
+                std::set<std::string> affected;
+                for (const domain::Event& event : page.events) {
+                    if (!storage::MarkEventSeen(db, tenant, event.id)) {
+                        continue;  // the mirror has this version already (webhook or last run)
+                    }
+                    ++result.events;
+                    for (std::string& deal : storage::ApplyEvent(db, tenant, event)) {
+                        affected.insert(std::move(deal));
+                    }
+                }
+                result.judged = JudgeDeals(db, context, {affected.begin(), affected.end()});
+                result.deals = static_cast<int>(affected.size());
+                result.transitions = storage::CountStageChanges(db, tenant) - history_before;
+                // Committed with the page: a run killed after this resumes after this page.
+                if (page.done) {
+                    storage::DeleteMeta(db, tenant, kCursorKey);
+                } else {
+                    storage::SetMeta(db, tenant, kCursorKey, page.cursor);
+                }
+                return result;
+            })
+            .get();
+    if (!applied) {
+        return applied.error();
+    }
+    report.events += applied->events;
+    report.deals += applied->deals;
+    report.transitions += static_cast<int>(applied->transitions);
+    return std::move(applied->judged);
+}
+
+Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
+                                          const ReconcileOptions& options) {
+    crm::Connector* connector = ConnectorOf(tenant);
+    if (connector == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "tenant {} has no CRM connector", tenant);
+    }
+    const auto progress = [&options](const std::string& line) {
+        if (options.progress) {
+            options.progress(line);
+        }
+    };
+    ReconcileReport report;
+    const Timestamp started = options_.clock->Now();
+    auto reader = OpenReader();
+    if (!reader) {
+        return reader.error();
+    }
+    const std::optional<std::string> watermark = storage::GetMeta(**reader, tenant, kWatermarkKey);
+    std::string cursor = options.full ? std::string{}
+                                      : storage::GetMeta(**reader, tenant, kCursorKey).value_or("");
+    reader->reset();
+    report.resumed = !cursor.empty();
+
+    progress("directory: pipelines and users");
+    if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
+        return refreshed.error();
+    }
+    crm::PullRequest request;
+    if (!options.full && watermark) {
+        if (const std::optional<Timestamp> last = ParseIso8601(*watermark)) {
+            request.since = *last - options.overlap;
+        }
+    }
+    progress(report.resumed ? "resuming the run that was stopped"
+             : request.since ? fmt::format("changes since {}", FormatIso8601(*request.since))
+                             : std::string("everything (first or --full run)"));
+    request.cursor = cursor;
+    for (;;) {
+        Result<crm::PullPage> page = connector->Pull(request);
+        if (!page) {
+            return page.error();
+        }
+        ++report.pages;
+        Result<JudgeOutcome> judged = ApplyPulled(tenant, *page, report);
+        if (!judged) {
+            return judged.error();
+        }
+        Report(tenant, *judged);
+        for (const ViolationChange& change : judged->changes) {
+            (change.opened ? report.opened : report.resolved) += 1;
+        }
+        if (!page->progress.empty()) {
+            progress(page->progress);
+        }
+        if (page->done) {
+            break;
+        }
+        request.cursor = page->cursor;
+    }
+    // Time-based rules and anything the pulled state changed, as of now.
+    progress("re-evaluating every deal");
+    auto judged = JudgeAll(tenant, &report);
+    if (!judged) {
+        return judged.error();
+    }
+    report.judged = *judged;
+    auto marked = writer_
+                      ->Transact([&tenant, started](storage::Db& db) {
+                          storage::SetMeta(db, tenant, kWatermarkKey, FormatIso8601(started));
+                          return 0;
+                      })
+                      .get();
+    if (!marked) {
+        return marked.error();
+    }
+    return report;
+}
+
+}  // namespace fg::engine
