@@ -9,6 +9,7 @@
 #include "src/app/commands.hpp"
 #include "src/app/table.hpp"
 #include "src/app/wiring.hpp"
+#include "src/engine/directory.hpp"
 #include "src/engine/judge.hpp"
 #include "src/engine/messages.hpp"
 #include "src/rules/catalog.hpp"
@@ -30,7 +31,7 @@ struct Row {
 }  // namespace
 
 int RunCheck(const CheckOptions& options) {
-    const auto config = LoadOrReport(options.config);
+    auto config = LoadOrReport(options.config);
     if (!config) {
         return 2;
     }
@@ -58,6 +59,8 @@ int RunCheck(const CheckOptions& options) {
         std::cerr << "check: " << db.error().message << "\n";
         return 1;
     }
+    // CRM tenants judge against the pipelines their last API read stored.
+    engine::ApplyStoredDirectories(**db, *config);
     // Violations the head of sales acknowledged are settled: check does not print them again.
     const std::vector<std::string> acknowledged_list =
         storage::AcknowledgedKeys(**db, options.tenant);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -44,6 +45,16 @@ struct AmoAuthCommand {
     std::string code{};
 };
 int RunAmoAuth(const AmoAuthCommand& command);
+
+struct SimCommand {
+    std::string listen = "127.0.0.1:9100";
+    std::string token{};  // empty: the simulator makes one up and prints it
+    std::uint64_t seed = 1;
+    int leads = 200;
+    double rps = 7;
+    bool activity = false;
+};
+int RunSimAmoCrm(const SimCommand& command);
 int RunConfigCheck(const std::string& config_path);
 
 struct DemoOptions {

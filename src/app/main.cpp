@@ -59,6 +59,26 @@ int main(int argc, char** argv) {
         ->required();
     amocrm_cmd->require_subcommand(1);
 
+    fg::app::SimCommand sim;
+    auto* sim_cmd = app.add_subcommand("sim", "CRM simulators that speak the real wire formats");
+    auto* sim_amo_cmd = sim_cmd->add_subcommand(
+        "amocrm", "An amoCRM account on this machine: API v4, rate limit, webhooks");
+    sim_amo_cmd->add_option("--listen", sim.listen, "host:port to listen on")
+        ->capture_default_str();
+    sim_amo_cmd->add_option("--token", sim.token, "The long-lived token it accepts (default: "
+                                                  "make one up and print it)");
+    sim_amo_cmd->add_option("--seed", sim.seed, "Seed of the generated account")
+        ->capture_default_str();
+    sim_amo_cmd->add_option("--leads", sim.leads, "Leads generated at start, with tasks and notes")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    sim_amo_cmd->add_option("--rps", sim.rps, "Requests per second before it answers 429")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sim_amo_cmd->add_flag("--activity", sim.activity,
+                          "Simulated managers work the account (and sometimes break the rules)");
+    sim_cmd->require_subcommand(1);
+
     std::string config_path;
     auto* config_cmd = app.add_subcommand("config", "Config tools");
     auto* config_check_cmd = config_cmd->add_subcommand(
@@ -96,6 +116,9 @@ int main(int argc, char** argv) {
     }
     if (*disconnect_cmd) {
         return fg::app::RunConnect(disconnect, false);
+    }
+    if (*sim_amo_cmd) {
+        return fg::app::RunSimAmoCrm(sim);
     }
     if (*amo_auth_cmd) {
         return fg::app::RunAmoAuth(amo_auth);

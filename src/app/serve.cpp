@@ -117,10 +117,10 @@ int RunReconcile(const ReconcileCommand& command) {
         }
         std::cout << fmt::format(
             "{}: {}{} page(s), {} new event(s) on {} deal(s), {} stage change(s) recovered; "
-            "{} deal(s) re-evaluated: violations opened {}, resolved {}\n",
+            "{} deal(s) re-evaluated: violations opened {}, resolved {}{}\n",
             tenant.id, report->resumed ? "resumed; " : "", report->pages, report->events,
-            report->deals, report->transitions, report->judged, report->opened,
-            report->resolved);
+            report->deals, report->transitions, report->judged, report->opened, report->resolved,
+            report->record_only ? " (first run: recorded, nothing written back)" : "");
     }
     engine.Stop();
     return failures == 0 ? 0 : 1;

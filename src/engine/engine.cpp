@@ -224,7 +224,8 @@ Result<int> Engine::Sweep() {
     return judged_deals;
 }
 
-Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* tally) {
+Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* tally,
+                             bool act) {
     const Timestamp now = options_.clock->Now();
     const std::shared_ptr<const config::AppConfig> config = Config();
     int total = 0;
@@ -244,7 +245,7 @@ Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* 
                 ids.push_back(deals[i].deal_id);
             }
             const JudgeContext context{
-                .tenant = tenant, .enqueue_actions = HasSink(tenant.id), .now = now};
+                .tenant = tenant, .enqueue_actions = act && HasSink(tenant.id), .now = now};
             auto outcome = writer_
                                ->Transact([&context, ids = std::move(ids)](storage::Db& db) {
                                    return JudgeDeals(db, context, ids);

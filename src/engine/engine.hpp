@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <thread>
 
@@ -53,7 +54,8 @@ struct ReconcileOptions {
 };
 
 struct ReconcileReport {
-    bool resumed = false;    // continued a run that was stopped half-way
+    bool resumed = false;      // continued a run that was stopped half-way
+    bool record_only = false;  // first run: violations recorded, no actions about the past
     int pages = 0;           // pages pulled from the CRM
     int events = 0;          // new events applied (the rest the mirror had already)
     int deals = 0;           // deals the new events touched
@@ -82,8 +84,10 @@ public:
     /// Runs the minute timer's work now (grace periods, overdue tasks, escalations).
     Result<int> Sweep();
     /// Re-judges every deal of a tenant (all when empty): the nightly run.
-    /// Also counts the violations it opens and resolves into `tally`, when given.
-    Result<int> JudgeAll(const std::string& tenant, ReconcileReport* tally = nullptr);
+    /// Also counts the violations it opens and resolves into `tally`, when given; `act` = false
+    /// records violations without planning their actions.
+    Result<int> JudgeAll(const std::string& tenant, ReconcileReport* tally = nullptr,
+                         bool act = true);
     /// Acknowledges an open violation; kNotFound / kConflict when it is missing / not open.
     Result<bool> Acknowledge(std::int64_t violation_id);
 
@@ -122,8 +126,8 @@ private:
     int DeliverDue(storage::Db& reader);
     void RecordDelivery(const storage::OutboxItem& item, const outbox::Action& action,
                         const outbox::DeliveryResult& result);
-    Result<JudgeOutcome> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
-                                     ReconcileReport& report);
+    Result<void> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
+                             ReconcileReport& report, std::set<std::string>& touched);
     void RefreshDirectories(bool only_missing);
 
     EngineOptions options_;

@@ -1,6 +1,7 @@
 // The CRM side of the engine: directories (pipelines, users) and reconciliation through a
 // tenant's crm::Connector.
 #include <set>
+#include <string>
 
 #include "src/common/log.hpp"
 #include "src/engine/directory.hpp"
@@ -93,38 +94,29 @@ void Engine::RefreshDirectories(bool only_missing) {
     }
 }
 
-Result<JudgeOutcome> Engine::ApplyPulled(const std::string& tenant, const crm::PullPage& page,
-                                         ReconcileReport& report) {
-    const std::shared_ptr<const config::AppConfig> config = Config();
-    const config::TenantConfig* settings = config->FindTenant(tenant);
-    if (settings == nullptr) {
-        return MakeError(ErrorCode::kNotFound, "unknown tenant {}", tenant);
-    }
-    const JudgeContext context{
-        .tenant = *settings, .enqueue_actions = HasSink(tenant), .now = options_.clock->Now()};
+Result<void> Engine::ApplyPulled(const std::string& tenant, const crm::PullPage& page,
+                                 ReconcileReport& report, std::set<std::string>& touched) {
     struct Applied {
         int events = 0;
-        int deals = 0;
         std::int64_t transitions = 0;
-        JudgeOutcome judged{};
+        std::set<std::string> deals{};
     };
+    // Pages only repair the mirror; judging waits for the whole state (a deal pulled before its
+    // tasks is not a deal without a task).
     auto applied =
         writer_
             ->Transact([&](storage::Db& db) {
                 Applied result;
                 const std::int64_t history_before = storage::CountStageChanges(db, tenant);
-                std::set<std::string> affected;
                 for (const domain::Event& event : page.events) {
                     if (!storage::MarkEventSeen(db, tenant, event.id)) {
                         continue;  // the mirror has this version already (webhook or last run)
                     }
                     ++result.events;
                     for (std::string& deal : storage::ApplyEvent(db, tenant, event)) {
-                        affected.insert(std::move(deal));
+                        result.deals.insert(std::move(deal));
                     }
                 }
-                result.judged = JudgeDeals(db, context, {affected.begin(), affected.end()});
-                result.deals = static_cast<int>(affected.size());
                 result.transitions = storage::CountStageChanges(db, tenant) - history_before;
                 // Committed with the page: a run killed after this resumes after this page.
                 if (page.done) {
@@ -139,9 +131,9 @@ Result<JudgeOutcome> Engine::ApplyPulled(const std::string& tenant, const crm::P
         return applied.error();
     }
     report.events += applied->events;
-    report.deals += applied->deals;
     report.transitions += static_cast<int>(applied->transitions);
-    return std::move(applied->judged);
+    touched.merge(applied->deals);
+    return Ok{};
 }
 
 Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
@@ -181,19 +173,15 @@ Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
              : request.since ? fmt::format("changes since {}", FormatIso8601(*request.since))
                              : std::string("everything (first or --full run)"));
     request.cursor = cursor;
+    std::set<std::string> touched;
     for (;;) {
         Result<crm::PullPage> page = connector->Pull(request);
         if (!page) {
             return page.error();
         }
         ++report.pages;
-        Result<JudgeOutcome> judged = ApplyPulled(tenant, *page, report);
-        if (!judged) {
-            return judged.error();
-        }
-        Report(tenant, *judged);
-        for (const ViolationChange& change : judged->changes) {
-            (change.opened ? report.opened : report.resolved) += 1;
+        if (auto applied = ApplyPulled(tenant, *page, report, touched); !applied) {
+            return applied.error();
         }
         if (!page->progress.empty()) {
             progress(page->progress);
@@ -203,9 +191,14 @@ Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
         }
         request.cursor = page->cursor;
     }
-    // Time-based rules and anything the pulled state changed, as of now.
-    progress("re-evaluating every deal");
-    auto judged = JudgeAll(tenant, &report);
+    report.deals = static_cast<int>(touched.size());
+    // The first run finds what happened before funnelguard was connected: it is recorded in the
+    // history, but writing notes, tasks and reverts about all of it would flood the managers.
+    report.record_only = !watermark.has_value() && !options.full;
+    progress(report.record_only ? "re-evaluating every deal (first run: violations are recorded, "
+                                  "nothing is written back about the past)"
+                                : "re-evaluating every deal");
+    auto judged = JudgeAll(tenant, &report, /*act=*/!report.record_only);
     if (!judged) {
         return judged.error();
     }

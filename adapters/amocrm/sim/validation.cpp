@@ -11,16 +11,11 @@ namespace {
 
 using nlohmann::json;
 
+/// A whole number that fits unix seconds (int64), optionally negative.
 bool AllDigits(std::string_view text) {
-    if (text.empty()) {
-        return false;
-    }
-    std::size_t start = text.front() == '-' ? 1 : 0;
-    if (start == text.size()) {
-        return false;
-    }
-    return std::all_of(text.begin() + static_cast<std::ptrdiff_t>(start), text.end(),
-                       [](char c) { return c >= '0' && c <= '9'; });
+    std::int64_t value = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    return !text.empty() && error == std::errc{} && end == text.data() + text.size();
 }
 
 bool IsNumericText(std::string_view text) {
