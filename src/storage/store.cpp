@@ -827,6 +827,19 @@ std::vector<std::string> ApplyDealUpserted(Db& db, const std::string& tenant,
     return {deal.id};
 }
 
+std::vector<std::string> ApplyStageObserved(Db& db, const std::string& tenant,
+                                            const domain::StageObserved& seen, Timestamp at) {
+    DealRow row = LoadDealRow(db, tenant, seen.deal_id, at);
+    domain::Deal deal;
+    deal.id = seen.deal_id;
+    deal.pipeline = seen.pipeline;
+    deal.stage = seen.stage;
+    ObserveStage(db, tenant, row, deal, at);
+    row.created_at = Earliest(row.created_at, ToEpoch(at));
+    WriteDealState(db, tenant, row);
+    return {seen.deal_id};
+}
+
 std::vector<std::string> ApplyDealDeleted(Db& db, const std::string& tenant,
                                           const std::string& deal_id, Timestamp at) {
     const std::int64_t epoch = ToEpoch(at);
@@ -1308,6 +1321,9 @@ std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant, const dom
     }
     if (const auto* task = std::get_if<domain::TaskDeleted>(&event.body)) {
         return ApplyTaskDeleted(db, tenant, task->task_id, event.at);
+    }
+    if (const auto* seen = std::get_if<domain::StageObserved>(&event.body)) {
+        return ApplyStageObserved(db, tenant, *seen, event.at);
     }
     return ApplyNoteAdded(db, tenant, std::get<domain::NoteAdded>(event.body).note, event.at);
 }

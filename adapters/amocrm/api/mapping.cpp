@@ -217,11 +217,12 @@ std::optional<domain::Event> MapNote(const nlohmann::json& note) {
                                                    }}};
 }
 
-std::optional<domain::Event> MapStatusEvent(const nlohmann::json& event, const Catalog& catalog,
-                                            const std::string& tenant) {
+std::vector<domain::Event> MapStatusEvent(const nlohmann::json& event, const Catalog& catalog,
+                                          const std::string& tenant) {
+    (void)tenant;
     if (!event.is_object() || StringMember(event, "type") != "lead_status_changed" ||
         StringMember(event, "entity_type") != "lead") {
-        return std::nullopt;
+        return {};
     }
     std::string event_id = StringMember(event, "id");
     if (event_id.empty()) {
@@ -231,32 +232,51 @@ std::optional<domain::Event> MapStatusEvent(const nlohmann::json& event, const C
     }
     const std::optional<std::int64_t> lead = IntMember(event, "entity_id");
     const std::optional<std::int64_t> created_at = IntMember(event, "created_at");
-    const auto after = event.find("value_after");
-    if (event_id.empty() || !lead || !created_at || after == event.end() || !after->is_array() ||
-        after->empty()) {
-        return std::nullopt;
+    if (event_id.empty() || !lead || !created_at) {
+        return {};
     }
-    const nlohmann::json& first = after->front();
-    const auto status = first.is_object() ? first.find("lead_status") : first.end();
-    if (!first.is_object() || status == first.end() || !status->is_object()) {
-        return std::nullopt;
-    }
-    const std::optional<std::int64_t> status_id = IntMember(*status, "id");
-    const std::optional<std::int64_t> pipeline = IntMember(*status, "pipeline_id");
-    if (!status_id || !pipeline) {
-        return std::nullopt;
-    }
-    domain::Deal deal{
-        .tenant = tenant,
-        .id = std::to_string(*lead),
-        .pipeline = std::to_string(*pipeline),
-        .stage = StageName(catalog, *pipeline, *status_id),
-        .created_at = FromEpoch(*created_at),
-        .updated_at = FromEpoch(*created_at),
+    // value_before / value_after: [{"lead_status": {"id": .., "pipeline_id": ..}}]
+    auto status_of = [](const nlohmann::json& values)
+        -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+        if (!values.is_array() || values.empty() || !values.front().is_object()) {
+            return std::nullopt;
+        }
+        const auto status = values.front().find("lead_status");
+        if (status == values.front().end() || !status->is_object()) {
+            return std::nullopt;
+        }
+        const std::optional<std::int64_t> id = IntMember(*status, "id");
+        const std::optional<std::int64_t> pipeline = IntMember(*status, "pipeline_id");
+        if (!id || !pipeline) {
+            return std::nullopt;
+        }
+        return std::make_pair(*pipeline, *id);
     };
-    return domain::Event{.id = AmoEventId(event_id),
-                         .at = FromEpoch(*created_at),
-                         .body = domain::DealUpserted{.deal = std::move(deal)}};
+    const auto after = event.find("value_after");
+    const auto to = after == event.end() ? std::nullopt : status_of(*after);
+    if (!to) {
+        return {};
+    }
+    const Timestamp at = FromEpoch(*created_at);
+    std::vector<domain::Event> events;
+    // The stage it left, a second before: without it, a lead whose earlier moves went unseen
+    // would look as if it had jumped (or been created) straight into the new stage.
+    const auto before = event.find("value_before");
+    if (const auto from = before == event.end() ? std::nullopt : status_of(*before)) {
+        events.push_back(domain::Event{
+            .id = AmoEventId(event_id) + ":before",
+            .at = at - Duration{1},
+            .body = domain::StageObserved{.deal_id = std::to_string(*lead),
+                                          .pipeline = std::to_string(from->first),
+                                          .stage = StageName(catalog, from->first, from->second)}});
+    }
+    events.push_back(domain::Event{
+        .id = AmoEventId(event_id),
+        .at = at,
+        .body = domain::StageObserved{.deal_id = std::to_string(*lead),
+                                      .pipeline = std::to_string(to->first),
+                                      .stage = StageName(catalog, to->first, to->second)}});
+    return events;
 }
 
 std::optional<PipelineInfo> ParsePipeline(const nlohmann::json& pipeline) {

@@ -29,10 +29,11 @@ std::optional<domain::Event> MapLead(const nlohmann::json& lead, const Catalog& 
 std::optional<domain::Event> MapTask(const nlohmann::json& task);
 /// A common note of a lead: NoteAdded at created_at, id note:{id}.
 std::optional<domain::Event> MapNote(const nlohmann::json& note);
-/// A lead_status_changed entry of GET /api/v4/events: DealUpserted at created_at carrying the
-/// lead id, the pipeline and the stage it moved to; id amoevent:{id}.
-std::optional<domain::Event> MapStatusEvent(const nlohmann::json& event, const Catalog& catalog,
-                                            const std::string& tenant);
+/// A lead_status_changed entry of GET /api/v4/events: StageObserved at created_at for the stage
+/// it moved to (id amoevent:{id}) and, a second earlier, for the stage it left
+/// (amoevent:{id}:before). Empty for anything else.
+std::vector<domain::Event> MapStatusEvent(const nlohmann::json& event, const Catalog& catalog,
+                                          const std::string& tenant);
 
 std::optional<PipelineInfo> ParsePipeline(const nlohmann::json& pipeline);
 std::optional<CustomField> ParseCustomField(const nlohmann::json& field);

@@ -248,7 +248,14 @@ Result<crm::PullPage> Reader::Pull(const crm::PullRequest& request) {
         } else if (cursor.phase == "notes") {
             event = MapNote(item);
         } else {
-            event = MapStatusEvent(item, *catalog, client_.tenant());
+            std::vector<domain::Event> observed = MapStatusEvent(item, *catalog, client_.tenant());
+            if (observed.empty()) {
+                ++skipped;
+            }
+            for (domain::Event& one : observed) {
+                page.events.push_back(std::move(one));
+            }
+            continue;
         }
         if (event) {
             page.events.push_back(std::move(*event));

@@ -250,16 +250,20 @@ TEST_CASE("Pull walks catalog, leads, deleted leads, tasks, notes and events one
     CHECK(note.at == FromEpoch(kSince + 7));
     CHECK(note.deal_id == "1");
 
-    // Stage changes from the event log: an upsert at the CRM time of the transition.
-    REQUIRE(pages[7].events.size() == 1);
-    const domain::Event& change = pages[7].events[0];
+    // Stage changes from the event log: the stage left a second before, then the stage entered,
+    // each observed at its CRM time without touching the card.
+    REQUIRE(pages[7].events.size() == 2);
+    const domain::Event& left = pages[7].events[0];
+    CHECK(left.id == "amoevent:01drbfj5a8k9zd60bgg907a6w9:before");
+    CHECK(left.at == FromEpoch(kSince + 24));
+    CHECK(std::get<domain::StageObserved>(left.body).deal_id == "3");
+    const domain::Event& change = pages[7].events[1];
     CHECK(change.id == "amoevent:01drbfj5a8k9zd60bgg907a6w9");
     CHECK(change.at == FromEpoch(kSince + 25));
-    const auto& moved = std::get<domain::DealUpserted>(change.body).deal;
-    CHECK(moved.id == "3");
+    const auto& moved = std::get<domain::StageObserved>(change.body);
+    CHECK(moved.deal_id == "3");
     CHECK(moved.pipeline == "3177727");
     CHECK(moved.stage == "Принимают решение");
-    CHECK(moved.updated_at == FromEpoch(kSince + 25));
     CHECK(pages[7].progress == "stage changes: 1 so far (page 1)");
 }
 
@@ -340,7 +344,7 @@ TEST_CASE("Mapping tolerates ids as strings and skips what is not ours") {
     CHECK_FALSE(MapLead({{"name", "no id"}}, catalog, "t"));
     CHECK_FALSE(MapTask({{"id", 1}, {"entity_type", "companies"}, {"entity_id", 2}}));
     CHECK_FALSE(MapNote({{"id", 1}, {"entity_id", 2}, {"note_type", "call_out"}}));
-    CHECK_FALSE(MapStatusEvent({{"id", "x"}, {"type", "lead_added"}}, catalog, "t"));
+    CHECK(MapStatusEvent({{"id", "x"}, {"type", "lead_added"}}, catalog, "t").empty());
     auto done = MapTask({{"id", 5},
                          {"entity_type", "leads"},
                          {"entity_id", 2},

@@ -362,6 +362,41 @@ TEST_CASE("Deal upserts keep the newest card and every observation in CRM time")
     }
 }
 
+TEST_CASE("A stage observed in the CRM's log enters the history and never replaces the card") {
+    auto db = Memory();
+    auto observed = [](std::int64_t at, const std::string& stage) {
+        return Event{NextEventId(), T(at),
+                     domain::StageObserved{.deal_id = "d1", .pipeline = "main", .stage = stage}};
+    };
+    Apply(*db, DealAt(5, "d1", "C", "Card"));
+    SUBCASE("at the card's own time: the card keeps its title and fields") {
+        Apply(*db, observed(5, "C"));
+        const DealSnapshot snapshot = Load(*db, "d1");
+        CHECK(snapshot.deal.title == "Card");
+        CHECK(snapshot.deal.responsible == "u1");
+        CHECK(History(snapshot) == "C@5");
+    }
+    SUBCASE("transitions no webhook reported fill the history in CRM time") {
+        Apply(*db, observed(2, "A"));
+        Apply(*db, observed(3, "B"));
+        const DealSnapshot snapshot = Load(*db, "d1");
+        CHECK(History(snapshot) == "A@2 B@3 C@5");
+        CHECK(snapshot.deal.created_at == T(2));
+        CHECK(snapshot.deal.stage == "C");
+        CHECK(snapshot.deal.title == "Card");
+    }
+    SUBCASE("before the card arrives it holds the history; the card fills in later") {
+        auto fresh = Memory();
+        Apply(*fresh, Event{NextEventId(), T(1),
+                            domain::StageObserved{.deal_id = "d2", .pipeline = "main",
+                                                  .stage = "A"}});
+        Apply(*fresh, DealAt(4, "d2", "B", "Late card"));
+        const DealSnapshot snapshot = Load(*fresh, "d2");
+        CHECK(History(snapshot) == "A@1 B@4");
+        CHECK(snapshot.deal.title == "Late card");
+    }
+}
+
 TEST_CASE("Stage history collapses repeated observations") {
     auto db = Memory();
     SUBCASE("the same stage again adds nothing") {
