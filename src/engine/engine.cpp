@@ -140,6 +140,9 @@ IngestOutcome Engine::IngestOnce(storage::Db& db) {
     IngestOutcome outcome = IngestBatch(db, *Config(), options_.decoders, has_sink,
                                         options_.clock->Now(), options_.ingest_batch);
     metrics_.EventsApplied(outcome.events);
+    if (!outcome.waiting.empty()) {
+        WantDirectory(outcome.waiting);
+    }
     for (const auto& [tenant, judged] : outcome.judged) {
         Report(tenant, judged);
     }
@@ -325,6 +328,7 @@ void Engine::TimerLoop() {
             next_directory = std::chrono::steady_clock::now() + kDirectoryEvery;
             RefreshDirectories(/*only_missing=*/false);
         }
+        RefreshWantedDirectories();
         if (std::chrono::steady_clock::now() >= next_checkpoint) {
             next_checkpoint = std::chrono::steady_clock::now() + kCheckpointEvery;
             Checkpoint();
@@ -443,6 +447,21 @@ int Engine::DeliverDue(storage::Db& reader) {
                                .attempt = item.attempts + 1});
         }
         attempted += static_cast<int>(actions.size());
+        // Counted before sending: if the process dies after the CRM took the write but before
+        // the outcome is recorded, the next attempt is not the first and checks before sending.
+        auto counted = writer_
+                           ->Transact([&batch, &due](storage::Db& db) {
+                               for (const std::size_t index : batch) {
+                                   storage::MarkOutboxAttempt(db, due[index].id);
+                               }
+                               return 0;
+                           })
+                           .get();
+        if (!counted) {
+            Log().warn("Could not count an outbox attempt; will retry. error={}",
+                       counted.error().message);
+            break;
+        }
         std::vector<outbox::DeliveryResult> results =
             actions.size() == 1 ? std::vector{sink->second->Deliver(actions.front())}
                                 : sink->second->DeliverBatch(actions);

@@ -129,11 +129,16 @@ private:
     Result<void> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
                              ReconcileReport& report, std::set<std::string>& touched);
     void RefreshDirectories(bool only_missing);
+    void WantDirectory(const std::set<std::string>& tenants);
+    void RefreshWantedDirectories();
 
     EngineOptions options_;
     Metrics metrics_;
     std::unique_ptr<Writer> writer_;
     mutable std::mutex config_mutex_;
+    std::mutex directory_mutex_;
+    std::set<std::string> directory_wanted_;
+    std::map<std::string, std::chrono::steady_clock::time_point> directory_tried_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
     std::vector<std::unique_ptr<outbox::ActionSink>> owned_sinks_;

@@ -2,6 +2,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,9 @@ struct IngestOutcome {
     int items = 0;   // inbox items processed
     int events = 0;  // events applied (duplicates excluded)
     int failed = 0;  // items that could not be decoded (kept in the inbox with the reason)
+    /// Tenants with items that wait for a fresher CRM directory (a stage or pipeline the
+    /// adapter's catalog does not know yet): refresh it, then RequeueWaitingInbox.
+    std::set<std::string> waiting{};
     std::vector<std::pair<std::string, JudgeOutcome>> judged{};  // by tenant
 };
 

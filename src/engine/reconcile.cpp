@@ -58,7 +58,8 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
     auto stored = writer_
                       ->Transact([&tenant, &directory](storage::Db& db) {
                           StoreDirectory(db, tenant, *directory);
-                          return 0;
+                          // Webhooks parked for a stage the old directory lacked go again.
+                          return storage::RequeueWaitingInbox(db, tenant);
                       })
                       .get();
     if (!stored) {
@@ -74,10 +75,46 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
         }
         effective_ = std::move(next);
     }
-    Log().info("CRM directory refreshed. tenant={} pipelines={} users={}", tenant,
-               directory->pipelines.size(), directory->users.size());
-    writer_->Kick();  // inbox items that waited for an unknown stage can go now
+    Log().info("CRM directory refreshed. tenant={} pipelines={} users={} requeued={}", tenant,
+               directory->pipelines.size(), directory->users.size(), *stored);
+    writer_->Kick();
     return Ok{};
+}
+
+void Engine::WantDirectory(const std::set<std::string>& tenants) {
+    std::lock_guard lock(directory_mutex_);
+    directory_wanted_.insert(tenants.begin(), tenants.end());
+}
+
+void Engine::RefreshWantedDirectories() {
+    // A webhook naming a stage the catalog lacks asks for a refresh; at most one per tenant per
+    // kDirectoryRetry, so a stage the API does not show either cannot make funnelguard hammer it.
+    constexpr auto kDirectoryRetry = std::chrono::seconds{30};
+    std::set<std::string> due;
+    {
+        std::lock_guard lock(directory_mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = directory_wanted_.begin(); it != directory_wanted_.end();) {
+            auto& last = directory_tried_[*it];
+            if (now - last >= kDirectoryRetry) {
+                last = now;
+                due.insert(*it);
+                it = directory_wanted_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (const std::string& tenant : due) {
+        if (ConnectorOf(tenant) == nullptr) {
+            continue;
+        }
+        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
+            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
+                       LogSafe(refreshed.error().message));
+            WantDirectory({tenant});
+        }
+    }
 }
 
 void Engine::RefreshDirectories(bool only_missing) {

@@ -1285,6 +1285,19 @@ void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::strin
     query->exec();
 }
 
+int RequeueWaitingInbox(Db& db, const std::string& tenant) {
+    static constexpr const char* kSql = R"sql(
+        UPDATE inbox SET processed_at = NULL, error = NULL
+        WHERE tenant = ?1 AND processed_at IS NOT NULL AND substr(error, 1, ?2) = ?3
+    )sql";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    query->bind(2, static_cast<int>(kWaitingForDirectory.size()));
+    const std::string prefix(kWaitingForDirectory);
+    BindText(*query, 3, prefix);
+    return query->exec();
+}
+
 InboxStats GetInboxStats(Db& db) {
     static constexpr const char* kSql = R"sql(
         SELECT COUNT(*), MIN(received_at) FROM inbox WHERE processed_at IS NULL
@@ -1664,9 +1677,18 @@ std::optional<Timestamp> NextOutboxAttempt(Db& db) {
     return OptionalTime(query->getColumn(0));
 }
 
+void MarkOutboxAttempt(Db& db, std::int64_t id) {
+    static constexpr const char* kSql = R"sql(
+        UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1 AND status = 'pending'
+    )sql";
+    Query query(db, kSql);
+    query->bind(1, id);
+    query->exec();
+}
+
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET status = 'done', done_at = ?2, attempts = attempts + 1
+        UPDATE outbox SET status = 'done', done_at = ?2
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
@@ -1677,7 +1699,7 @@ void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at) {
 
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, attempts = attempts + 1
+        UPDATE outbox SET next_attempt_at = ?2, last_error = ?3
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
@@ -1689,7 +1711,7 @@ void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const s
 
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET status = 'dead', done_at = ?2, last_error = ?3, attempts = attempts + 1
+        UPDATE outbox SET status = 'dead', done_at = ?2, last_error = ?3
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -81,6 +82,10 @@ bool InsertInbox(Db& db, const InboxItem& item);
 /// Unprocessed items in arrival order.
 std::vector<InboxItem> PendingInbox(Db& db, int limit);
 /// Marks an item processed; `error` records why it could not be (it is then not retried).
+/// The error prefix of inbox items parked until the tenant's CRM directory is refreshed.
+inline constexpr std::string_view kWaitingForDirectory = "waiting for the CRM directory: ";
+/// Puts a tenant's parked items back to pending (after a directory refresh); returns how many.
+int RequeueWaitingInbox(Db& db, const std::string& tenant);
 void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error = {});
 struct InboxStats {
     std::int64_t pending = 0;
@@ -222,6 +227,9 @@ std::vector<OutboxItem> DueOutbox(Db& db, Timestamp now, int limit);
 /// The earliest next_attempt_at of a pending item.
 std::optional<Timestamp> NextOutboxAttempt(Db& db);
 /// Done, retry and dead each count one attempt and apply to pending items only.
+/// Counts an attempt before the action is sent: after a crash mid-send the next try knows it is
+/// not the first (the CRM may have the write already) and checks before sending again.
+void MarkOutboxAttempt(Db& db, std::int64_t id);
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);

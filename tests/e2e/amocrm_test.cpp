@@ -181,6 +181,20 @@ int StageChanges(const sim::Simulator& crm, std::int64_t lead) {
     return changes;
 }
 
+std::uint64_t CatalogReads(const sim::Simulator& crm) {
+    const auto endpoints = crm.Stats().endpoints;
+    const auto found = endpoints.find("GET /api/v4/users");
+    return found == endpoints.end() ? 0 : found->second;
+}
+
+// serve loads the account's pipelines (the catalog) a moment after it starts listening; users
+// are its last read. A webhook decoded before that is lost for good (reported bug: ingest marks
+// it processed with the error instead of keeping it pending), so managers wait for it here.
+void WaitCatalog(const sim::Simulator& crm, std::uint64_t reads_before) {
+    REQUIRE(Eventually([&] { return CatalogReads(crm) > reads_before; }));
+    std::this_thread::sleep_for(300ms);
+}
+
 void Connect(const std::string& config) {
     const auto connected =
         fg::testing::Run({FG_BINARY, "connect", "--config", config, "--tenant", kTenant}, true);
@@ -205,6 +219,7 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
   enabled = false
 )"));
     Service service(config, port);
+    WaitCatalog(crm, 0);
     Connect(config);
     REQUIRE(crm.Webhooks().size() == 1);
 
@@ -308,26 +323,38 @@ TEST_CASE(
   actions = ["note"]
 )"));
     auto service = std::make_unique<Service>(config, port);
+    WaitCatalog(crm, 0);
     Connect(config);
 
-    // 2./5. Twenty deals left without a task; 3. one with a task due in a few seconds.
-    constexpr int kDeals = 20;
+    // 2. Deals left without a task (amoCRM takes tasks in batches: one call for all of them);
+    // 3. deals whose task falls due in a few seconds (one call per note: enough calls for a
+    // 429 storm and for a kill -9 in the middle).
+    constexpr int kBare = 10;
+    constexpr int kLate = 12;
     std::vector<std::int64_t> bare;
-    for (int i = 0; i < kDeals; ++i) {
-        bare.push_back(NewLead(crm, fmt::format("ООО «Сделка {}»", i)));
+    std::vector<std::int64_t> late;
+    for (int i = 0; i < kBare; ++i) {
+        bare.push_back(NewLead(crm, fmt::format("ООО «Без задачи {}»", i)));
     }
-    const std::int64_t overdue = NewLead(crm, "АО «Просрочка»");
     const auto due = std::chrono::time_point_cast<fg::Duration>(std::chrono::system_clock::now()) +
                      std::chrono::seconds{3};
-    REQUIRE(crm.AddTask(overdue, "Позвонить клиенту", due, kManager, kManager));
+    for (int i = 0; i < kLate; ++i) {
+        late.push_back(NewLead(crm, fmt::format("АО «Просрочка {}»", i)));
+        REQUIRE(crm.AddTask(late.back(), "Позвонить клиенту", due, kManager, kManager));
+    }
     REQUIRE(Eventually([&] {
         for (const std::int64_t id : bare) {
             if (!service->Deal(id)) {
                 return false;
             }
         }
-        const auto deal = service->Deal(overdue);
-        return deal && (*deal)["tasks"].size() == 1;
+        for (const std::int64_t id : late) {
+            const auto deal = service->Deal(id);
+            if (!deal || (*deal)["tasks"].size() != 1) {
+                return false;
+            }
+        }
+        return true;
     }));
     // Let the grace and the due time pass, then restart: the sweep right after start judges them.
     while (std::chrono::system_clock::now() < due + 2s) {
@@ -336,19 +363,19 @@ TEST_CASE(
     CHECK(service->Stop(SIGTERM) == 0);
     service = std::make_unique<Service>(config, port);
 
-    // 6. kill -9 in the middle of delivering, then start again.
-    const auto written = [&] {
-        int tasks = 0;
-        for (const std::int64_t id : bare) {
-            tasks += static_cast<int>(TasksByFunnelguard(crm, id).size());
+    // 6. kill -9 in the middle of delivering the notes, then start again.
+    const auto notes_written = [&] {
+        int notes = 0;
+        for (const std::int64_t id : late) {
+            notes += static_cast<int>(NotesByFunnelguard(crm, id).size());
         }
-        return tasks;
+        return notes;
     };
-    REQUIRE(Eventually([&] { return written() >= 3; }));
-    const int before_kill = written();
+    REQUIRE(Eventually([&] { return notes_written() >= 3; }));
+    const int before_kill = notes_written();
     CHECK(service->Stop(SIGKILL) == 128 + SIGKILL);
-    INFO("tasks written before the kill: " << before_kill);
-    CHECK(before_kill < kDeals);  // otherwise the kill came too late to test anything
+    INFO("notes written before the kill: " << before_kill);
+    CHECK(before_kill < kLate);  // otherwise the kill came too late to test anything
     service = std::make_unique<Service>(config, port);
 
     REQUIRE(Eventually(
@@ -358,7 +385,7 @@ TEST_CASE(
                     return false;
                 }
             }
-            return !NotesByFunnelguard(crm, overdue).empty();
+            return notes_written() >= kLate;
         },
         40s));
     CHECK(crm.WaitWebhooksIdle(10'000ms));
@@ -367,24 +394,27 @@ TEST_CASE(
         CHECK_MESSAGE(TasksByFunnelguard(crm, id).size() == 1, "lead ", id);
         CHECK_MESSAGE(NotesByFunnelguard(crm, id).empty(), "lead ", id);
     }
-    CHECK(NotesByFunnelguard(crm, overdue).size() == 1);
-    CHECK(TasksByFunnelguard(crm, overdue).empty());
+    for (const std::int64_t id : late) {
+        CHECK_MESSAGE(NotesByFunnelguard(crm, id).size() == 1, "lead ", id);
+        CHECK_MESSAGE(TasksByFunnelguard(crm, id).empty(), "lead ", id);
+    }
+    // 5. The account's limit was hit, and nothing was lost or written twice because of it.
     const sim::SimStats stats = crm.Stats();
+    INFO("429s: " << stats.rate_limited << ", requests: " << stats.requests);
     CHECK(stats.rate_limited > 0);
     CHECK(stats.blocked == 0);
-    CHECK(crm.NoteCount() == 1);
-    CHECK(crm.TaskCount() == kDeals + 1);
+    CHECK(crm.NoteCount() == static_cast<std::size_t>(kLate));
+    CHECK(crm.TaskCount() == static_cast<std::size_t>(kBare + kLate));
 
     // One violation per deal (and per task), never a second one for the same thing.
     const json without_task = service->Violations("state=all&rule=deal_without_task");
-    CHECK(without_task.size() == kDeals);
+    CHECK(without_task.size() == kBare);
     std::set<std::string> deals;
     for (const json& v : without_task) {
         deals.insert(v["deal"].get<std::string>());
     }
-    CHECK(deals.size() == kDeals);
-    const json late = service->Violations("state=all&rule=overdue_task");
-    REQUIRE(late.size() == 1);
-    CHECK(late[0]["deal"] == std::to_string(overdue));
+    CHECK(deals.size() == kBare);
+    const json overdue = service->Violations("state=all&rule=overdue_task");
+    CHECK(overdue.size() == kLate);
     CHECK(service->Stop(SIGTERM) == 0);
 }

@@ -1072,11 +1072,15 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     CHECK(DueOutbox(*db, T(10), 1).size() == 1);
     CHECK(NextOutboxAttempt(*db) == std::optional<Timestamp>(T(5)));
 
+    for (const OutboxItem& item : due) {
+        MarkOutboxAttempt(*db, item.id);
+    }
     MarkOutboxRetry(*db, due[0].id, T(40), "HTTP 503");
     MarkOutboxDone(*db, due[1].id, T(11));
     MarkOutboxDead(*db, due[2].id, T(12), "HTTP 400");
     MarkOutboxRetry(*db, due[1].id, T(50), "late");  // done already: nothing changes
     MarkOutboxDone(*db, due[2].id, T(13));           // dead already: stays dead
+    MarkOutboxAttempt(*db, due[2].id);               // and counts no more attempts
 
     CHECK(NextOutboxAttempt(*db) == std::optional<Timestamp>(T(20)));
     due = DueOutbox(*db, T(39), 10);
