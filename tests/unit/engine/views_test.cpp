@@ -29,8 +29,8 @@ std::string LibraryItem(const std::string& tenant, const fg::domain::Deal& deal,
 }  // namespace
 
 TEST_CASE("AppendCheckItem writes what dumping the nlohmann object writes") {
-    const std::string odd =
-        std::string("quote \" back \\ nul \0 tab \t ", 29) + "ё «» 🦔 \x7F";
+    using namespace std::string_literals;
+    const std::string odd = "quote \" back \\ nul \0 tab \t "s + "ё «» 🦔 \x7F";
     const std::vector<json> details = {
         {{"kind", "skip"},
          {"from", "Новая"},
