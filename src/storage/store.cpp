@@ -1380,10 +1380,11 @@ std::optional<domain::DealSnapshot> LoadSnapshot(Db& db, const std::string& tena
     return snapshot;
 }
 
-void ForEachSnapshot(Db& db, const std::string& tenant,
-                     const std::function<void(const domain::DealSnapshot&)>& visit) {
-    // One ordered pass over deals, one row per deal; prepared per call (a sweep, not a hot path)
-    // and read through the raw API.
+namespace {
+
+// The ordered pass of ForEachSnapshot and ForEachDealRows: one row per deal, prepared per call (a
+// sweep, not a hot path) and read through the raw API.
+std::unique_ptr<sqlite3_stmt, FinalizeStatement> PrepareSweep(Db& db, const std::string& tenant) {
     static constexpr const char* kAll =
         "SELECT " FG_DEAL_COLUMNS
         " FROM deals WHERE deleted = 0 AND updated_at IS NOT NULL ORDER BY tenant, id";
@@ -1395,7 +1396,7 @@ void ForEachSnapshot(Db& db, const std::string& tenant,
     sqlite3_stmt* raw = nullptr;
     const int prepared =
         sqlite3_prepare_v3(handle, tenant.empty() ? kAll : kTenant, -1, 0, &raw, nullptr);
-    const std::unique_ptr<sqlite3_stmt, FinalizeStatement> statement(raw);
+    std::unique_ptr<sqlite3_stmt, FinalizeStatement> statement(raw);
     if (prepared != SQLITE_OK) {
         throw SQLite::Exception(handle, prepared);
     }
@@ -1406,17 +1407,82 @@ void ForEachSnapshot(Db& db, const std::string& tenant,
             throw SQLite::Exception(handle, bound);
         }
     }
+    return statement;
+}
+
+// Steps the sweep: true with a row, false at the end.
+bool StepSweep(Db& db, sqlite3_stmt* statement) {
+    const int stepped = sqlite3_step(statement);
+    if (stepped == SQLITE_DONE) {
+        return false;
+    }
+    if (stepped != SQLITE_ROW) {
+        throw SQLite::Exception(db.sql().getHandle(), stepped);
+    }
+    return true;
+}
+
+// Where DealRows keeps each column of FG_DEAL_COLUMNS: a text slot, or (negative) -1 - number slot.
+constexpr int kStoredColumn[11] = {0, 1, -1, -2, -3, 2, 3, 4, 5, 6, 7};
+
+}  // namespace
+
+void ForEachSnapshot(Db& db, const std::string& tenant,
+                     const std::function<void(const domain::DealSnapshot&)>& visit) {
+    const auto statement = PrepareSweep(db, tenant);
     domain::DealSnapshot snapshot;  // reused: its strings and vectors keep their capacity
-    while (true) {
-        const int stepped = sqlite3_step(statement.get());
-        if (stepped == SQLITE_DONE) {
-            return;
-        }
-        if (stepped != SQLITE_ROW) {
-            throw SQLite::Exception(handle, stepped);
-        }
+    while (StepSweep(db, statement.get())) {
         ReadSnapshot(RawRow{statement.get()}, snapshot);
         visit(snapshot);
+    }
+}
+
+void DealRows::clear() {
+    bytes_.clear();
+    rows_.clear();
+}
+
+void DealRows::Decode(std::size_t index, domain::DealSnapshot& snapshot) const {
+    // The same ReadSnapshot as ForEachSnapshot's, over the copied columns.
+    struct StoredRow {
+        const std::string& bytes;
+        const Row& row;
+
+        std::string_view Text(int index) const {
+            const std::size_t* text = row.texts[kStoredColumn[index]];
+            return std::string_view(bytes).substr(text[0], text[1]);
+        }
+        std::string_view Blob(int index) const { return Text(index); }
+        std::int64_t Int(int index) const { return row.numbers[-1 - kStoredColumn[index]]; }
+    };
+    ReadSnapshot(StoredRow{bytes_, rows_.at(index)}, snapshot);
+}
+
+void ForEachDealRows(Db& db, const std::string& tenant, std::size_t batch_size,
+                     const std::function<void(DealRows&)>& take) {
+    const auto statement = PrepareSweep(db, tenant);
+    const RawRow raw{statement.get()};
+    DealRows rows;
+    while (StepSweep(db, statement.get())) {
+        DealRows::Row& row = rows.rows_.emplace_back();
+        for (int column = 0; column < 11; ++column) {
+            const int slot = kStoredColumn[column];
+            if (slot < 0) {
+                row.numbers[-1 - slot] = raw.Int(column);
+                continue;
+            }
+            const std::string_view text = column == 10 ? raw.Blob(column) : raw.Text(column);
+            row.texts[slot][0] = rows.bytes_.size();
+            row.texts[slot][1] = text.size();
+            rows.bytes_.append(text);
+        }
+        if (rows.size() >= batch_size) {
+            take(rows);
+            rows.clear();
+        }
+    }
+    if (!rows.empty()) {
+        take(rows);
     }
 }
 

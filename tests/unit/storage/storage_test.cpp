@@ -1,5 +1,6 @@
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 
 #include "src/storage/store.hpp"
+#include "src/storage/sweep.hpp"
 #include "tests/support/process.hpp"
 
 namespace fg::storage {
@@ -786,6 +788,70 @@ TEST_CASE("ForEachSnapshot streams exactly what LoadSnapshot returns") {
     for (std::size_t i = 0; i < beta.size(); ++i) {
         CHECK(beta[i].deal.tenant == "beta");
         CHECK(Describe(beta[i]) == Describe(Load(*db, beta_deals[i].deal_id, "beta")));
+    }
+
+    // The parallel sweep visits the same snapshots, and its results come back in deal order
+    // whatever the threads and batch sizes.
+    std::vector<std::string> expected;
+    for (const DealSnapshot& snapshot : streamed) {
+        expected.push_back(Describe(snapshot));
+    }
+    for (const int threads : {1, 2, 3}) {
+        for (const std::size_t batch : {1, 7, 1000}) {
+            CAPTURE(threads);
+            CAPTURE(batch);
+            std::vector<std::string> swept;
+            std::size_t batches = 0;
+            SweepSnapshots<std::vector<std::string>>(
+                *db, "", threads, batch,
+                [](const DealSnapshot& snapshot, std::vector<std::string>& out) {
+                    out.push_back(Describe(snapshot));
+                },
+                [&](std::vector<std::string>& out) {
+                    CHECK(out.size() <= batch);
+                    swept.insert(swept.end(), out.begin(), out.end());
+                    ++batches;
+                });
+            CHECK(swept == expected);
+            CHECK(batches == (expected.size() + batch - 1) / batch);
+        }
+    }
+    std::vector<std::string> swept_beta;
+    SweepSnapshots<std::vector<std::string>>(
+        *db, "beta", 2, 5,
+        [](const DealSnapshot& snapshot, std::vector<std::string>& out) {
+            out.push_back(snapshot.deal.tenant);
+        },
+        [&](std::vector<std::string>& out) {
+            swept_beta.insert(swept_beta.end(), out.begin(), out.end());
+        });
+    CHECK(swept_beta == std::vector<std::string>(beta.size(), "beta"));
+}
+
+TEST_CASE("SweepSnapshots hands a visit's exception to the caller, in deal order") {
+    auto db = Memory();
+    for (int i = 0; i < 500; ++i) {
+        Apply(*db, DealAt(i, fmt::format("{:04}", i), "A"));
+    }
+    for (const int threads : {1, 2, 4}) {
+        CAPTURE(threads);
+        std::vector<std::string> consumed;
+        auto sweep = [&] {
+            SweepSnapshots<std::vector<std::string>>(
+                *db, "", threads, 10,
+                [](const DealSnapshot& snapshot, std::vector<std::string>& out) {
+                    if (snapshot.deal.id == "0123" || snapshot.deal.id == "0321") {
+                        throw std::runtime_error("deal " + snapshot.deal.id);
+                    }
+                    out.push_back(snapshot.deal.id);
+                },
+                [&](std::vector<std::string>& out) {
+                    consumed.insert(consumed.end(), out.begin(), out.end());
+                });
+        };
+        CHECK_THROWS_WITH_AS(sweep(), "deal 0123", std::runtime_error);
+        REQUIRE(consumed.size() == 120);  // the batches before the failing one, and no more
+        CHECK(consumed.back() == "0119");
     }
 }
 
