@@ -65,7 +65,7 @@ if [[ -z $base_url ]]; then
 fi
 sleep 0.5  # the counts line follows the address
 echo "sim: $base_url, ready in $(awk -v a="$gen_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }') s;" \
-    "$(sed -n '3p' "$work/sim.out" | cut -d';' -f1-2)"
+    "$(grep -m1 ' leads, ' "$work/sim.out" | cut -d';' -f1-2)"
 
 config=$work/funnelguard.toml
 (

@@ -296,15 +296,24 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
     if (!pipeline || to.empty()) {
         return Rejected("revert payload: pipeline must be an amoCRM pipeline id and to a stage");
     }
-    std::optional<std::int64_t> status = catalog_->Get()->StatusIdByName(*pipeline, to);
-    if (!status && refresh_catalog_) {
+    // A plain id and a flag: GCC 12 at -O2 reports a false maybe-uninitialized on an optional here.
+    std::int64_t status = 0;
+    bool known = false;
+    if (const auto found = catalog_->Get()->StatusIdByName(*pipeline, to)) {
+        status = *found;
+        known = true;
+    }
+    if (!known && refresh_catalog_) {
         // A stage added or renamed since the catalog was read: one fresh look.
         if (auto refreshed = refresh_catalog_(); !refreshed) {
             return Retry(fmt::format("catalog refresh failed: {}", refreshed.error().message));
         }
-        status = catalog_->Get()->StatusIdByName(*pipeline, to);
+        if (const auto found = catalog_->Get()->StatusIdByName(*pipeline, to)) {
+            status = *found;
+            known = true;
+        }
     }
-    if (!status) {
+    if (!known) {
         return Rejected(
             fmt::format("stage '{}' is not in amoCRM pipeline {}", Snippet(to, 80), *pipeline));
     }
@@ -316,7 +325,7 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
         if (lead->is_null()) {
             return Rejected("the lead no longer exists (204)");
         }
-        if (IntMember(*lead, "status_id") == *status &&
+        if (IntMember(*lead, "status_id") == status &&
             IntMember(*lead, "pipeline_id") == *pipeline) {
             Log().info(
                 "Lead already at the target stage after an ambiguous attempt; not moving "
@@ -326,7 +335,7 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
         }
     }
     const nlohmann::json body = nlohmann::json::array(
-        {{{"id", parsed->lead}, {"pipeline_id", *pipeline}, {"status_id", *status}}});
+        {{{"id", parsed->lead}, {"pipeline_id", *pipeline}, {"status_id", status}}});
     const ApiRequest request{
         .method = "PATCH", .target = "/api/v4/leads", .body = body.dump(), .retry = false};
     return Classify(client_, request, client_.Execute(request));
