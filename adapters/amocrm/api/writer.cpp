@@ -296,10 +296,11 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
     if (!pipeline || to.empty()) {
         return Rejected("revert payload: pipeline must be an amoCRM pipeline id and to a stage");
     }
-    // A plain id and a flag: GCC 12 at -O2 reports a false maybe-uninitialized on an optional here.
+    // Plain ids from here on: GCC 12 at -O3 reports false maybe-uninitialized on these optionals.
+    const std::int64_t pipeline_id = *pipeline;
     std::int64_t status = 0;
     bool known = false;
-    if (const auto found = catalog_->Get()->StatusIdByName(*pipeline, to)) {
+    if (const auto found = catalog_->Get()->StatusIdByName(pipeline_id, to)) {
         status = *found;
         known = true;
     }
@@ -308,14 +309,14 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
         if (auto refreshed = refresh_catalog_(); !refreshed) {
             return Retry(fmt::format("catalog refresh failed: {}", refreshed.error().message));
         }
-        if (const auto found = catalog_->Get()->StatusIdByName(*pipeline, to)) {
+        if (const auto found = catalog_->Get()->StatusIdByName(pipeline_id, to)) {
             status = *found;
             known = true;
         }
     }
     if (!known) {
         return Rejected(
-            fmt::format("stage '{}' is not in amoCRM pipeline {}", Snippet(to, 80), *pipeline));
+            fmt::format("stage '{}' is not in amoCRM pipeline {}", Snippet(to, 80), pipeline_id));
     }
     if (action.attempt > 1) {
         auto lead = client_.GetJson(fmt::format("/api/v4/leads/{}", parsed->lead));
@@ -326,7 +327,7 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
             return Rejected("the lead no longer exists (204)");
         }
         if (IntMember(*lead, "status_id") == status &&
-            IntMember(*lead, "pipeline_id") == *pipeline) {
+            IntMember(*lead, "pipeline_id") == pipeline_id) {
             Log().info(
                 "Lead already at the target stage after an ambiguous attempt; not moving "
                 "it again. tenant={} lead={} attempt={}",
@@ -335,7 +336,7 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
         }
     }
     const nlohmann::json body = nlohmann::json::array(
-        {{{"id", parsed->lead}, {"pipeline_id", *pipeline}, {"status_id", status}}});
+        {{{"id", parsed->lead}, {"pipeline_id", pipeline_id}, {"status_id", status}}});
     const ApiRequest request{
         .method = "PATCH", .target = "/api/v4/leads", .body = body.dump(), .retry = false};
     return Classify(client_, request, client_.Execute(request));
