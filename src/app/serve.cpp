@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "src/app/commands.hpp"
+#include "src/app/signals.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
 #include "src/http/server.hpp"
@@ -14,16 +15,6 @@ namespace {
 spdlog::logger& Log() {
     static const auto logger = ModuleLogger("serve");
     return *logger;
-}
-
-sigset_t BlockStopSignals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    // Blocked before any thread starts, so every thread inherits the mask and sigwait gets them.
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    return signals;
 }
 
 }  // namespace
@@ -99,8 +90,9 @@ int RunReconcile(const ReconcileCommand& command) {
                 ++failures;
                 continue;
             }
-            std::cout << fmt::format("{}: re-evaluated {} deal(s): violations opened {}, resolved {}\n",
-                                     tenant.id, *judged, tally.opened, tally.resolved);
+            std::cout << fmt::format(
+                "{}: re-evaluated {} deal(s): violations opened {}, resolved {}\n", tenant.id,
+                *judged, tally.opened, tally.resolved);
             continue;
         }
         engine::ReconcileOptions run;

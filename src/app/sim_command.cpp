@@ -7,6 +7,7 @@
 #include "adapters/amocrm/sim/activity.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
 #include "src/app/commands.hpp"
+#include "src/app/signals.hpp"
 #include "src/common/log.hpp"
 
 namespace fg::app {
@@ -25,11 +26,7 @@ int RunSimAmoCrm(const SimCommand& command) {
         std::cerr << "sim amocrm: --listen \"" << command.listen << "\" is not host:port\n";
         return 2;
     }
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before any thread starts
+    const sigset_t signals = BlockStopSignals();  // before any thread starts
 
     SetupLogging("info");
     SystemClock clock;
@@ -71,9 +68,10 @@ int RunSimAmoCrm(const SimCommand& command) {
     }
     simulator.Stop();
     const auto stats = simulator.Stats();
-    std::cout << fmt::format("sim amocrm: stopped after {} request(s), {} answered 429, {} "
-                             "webhook(s) sent",
-                             stats.requests, stats.rate_limited, stats.webhooks.delivered)
+    std::cout << fmt::format(
+                     "sim amocrm: stopped after {} request(s), {} answered 429, {} "
+                     "webhook(s) sent",
+                     stats.requests, stats.rate_limited, stats.webhooks.delivered)
               << std::endl;
     return 0;
 }

@@ -5,6 +5,8 @@
 
 #include <fmt/format.h>
 
+#include "src/common/hex.hpp"
+
 namespace fg::adapters::amocrm::form {
 namespace {
 
@@ -18,19 +20,6 @@ bool IsIndex(std::string_view key) {
         }
     }
     return true;
-}
-
-int HexDigit(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
 }
 
 // Decodes into `out`; returns the position of a broken escape, or npos when all is well. Runs
@@ -53,8 +42,8 @@ std::size_t DecodeInto(std::string_view text, std::string& out) {
             i = run + 1;
             continue;
         }
-        const int high = run + 1 < text.size() ? HexDigit(text[run + 1]) : -1;
-        const int low = run + 2 < text.size() ? HexDigit(text[run + 2]) : -1;
+        const int high = run + 1 < text.size() ? HexDigitValue(text[run + 1]) : -1;
+        const int low = run + 2 < text.size() ? HexDigitValue(text[run + 2]) : -1;
         if (high < 0 || low < 0) {
             return run;
         }
