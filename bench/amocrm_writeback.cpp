@@ -15,9 +15,6 @@
 // The connector is wrapped to time each DeliverBatch (rate-limiter wait + HTTP + answer
 // mapping); what is left of the wall time is the engine's own work between batches
 // (DueOutbox, one MarkOutboxDone commit per task).
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -33,6 +30,8 @@
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "adapters/amocrm/api/connector.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
@@ -91,16 +90,13 @@ private:
 class TimedConnector final : public fg::crm::Connector {
 public:
     TimedConnector(amo::ClientOptions options)
-        : inner_(std::move(options), std::make_shared<amo::CatalogCache>()),
-          sink_(inner_.Sink()) {}
+        : inner_(std::move(options), std::make_shared<amo::CatalogCache>()), sink_(inner_.Sink()) {}
     fg::Result<fg::crm::Directory> FetchDirectory() override { return inner_.FetchDirectory(); }
     fg::Result<fg::crm::PullPage> Pull(const fg::crm::PullRequest& request) override {
         return inner_.Pull(request);
     }
     fg::Result<void> Connect(const std::string& url) override { return inner_.Connect(url); }
-    fg::Result<void> Disconnect(const std::string& url) override {
-        return inner_.Disconnect(url);
-    }
+    fg::Result<void> Disconnect(const std::string& url) override { return inner_.Disconnect(url); }
     fg::outbox::ActionSink& Sink() override { return sink_; }
     std::string Blocked() const override { return inner_.Blocked(); }
     const TimedSink& timed() const { return sink_; }
@@ -199,24 +195,23 @@ mode = "enforce"
             const std::string key = fmt::format("bench:v{}:task", i + 1);
             const std::string text =
                 fmt::format("Назначьте следующий шаг по сделке (bench task #{})", i + 1);
-            nlohmann::json payload = {
-                {"idempotency_key", key},
-                {"kind", "task"},
-                {"tenant", "bench"},
-                {"deal", std::to_string(lead)},
-                {"deal_title", fmt::format("Сделка {}", lead)},
-                {"responsible", std::to_string(responsible)},
-                {"violation",
-                 {{"id", i + 1},
-                  {"rule", "deal_without_task"},
-                  {"opened_at", fg::FormatIso8601(now)},
-                  {"details", nlohmann::json::object()},
-                  {"message", text}}},
-                {"task",
-                 {{"text", text},
-                  {"responsible", std::to_string(responsible)},
-                  {"due", fg::FormatIso8601(now + std::chrono::hours{24})}}},
-                {"text", text}};
+            nlohmann::json payload = {{"idempotency_key", key},
+                                      {"kind", "task"},
+                                      {"tenant", "bench"},
+                                      {"deal", std::to_string(lead)},
+                                      {"deal_title", fmt::format("Сделка {}", lead)},
+                                      {"responsible", std::to_string(responsible)},
+                                      {"violation",
+                                       {{"id", i + 1},
+                                        {"rule", "deal_without_task"},
+                                        {"opened_at", fg::FormatIso8601(now)},
+                                        {"details", nlohmann::json::object()},
+                                        {"message", text}}},
+                                      {"task",
+                                       {{"text", text},
+                                        {"responsible", std::to_string(responsible)},
+                                        {"due", fg::FormatIso8601(now + std::chrono::hours{24})}}},
+                                      {"text", text}};
             fg::storage::OutboxItem item;
             item.tenant = "bench";
             item.kind = "task";
@@ -236,8 +231,8 @@ mode = "enforce"
     options.clock = &clock;
     options.timers = false;
     options.deliver = true;
-    options.make_connector = [&](const fg::config::TenantConfig& tenant)
-        -> std::unique_ptr<fg::crm::Connector> {
+    options.make_connector =
+        [&](const fg::config::TenantConfig& tenant) -> std::unique_ptr<fg::crm::Connector> {
         if (tenant.crm != "amocrm") {
             return nullptr;
         }
@@ -256,16 +251,23 @@ mode = "enforce"
     options.observer.on_delivery = [&](const fg::outbox::Action&,
                                        const fg::outbox::DeliveryResult& result) {
         switch (result.status) {
-            case fg::outbox::DeliveryStatus::kDelivered: ++delivered; break;
-            case fg::outbox::DeliveryStatus::kRetry: ++retried; break;
-            case fg::outbox::DeliveryStatus::kRejected: ++rejected; break;
+            case fg::outbox::DeliveryStatus::kDelivered:
+                ++delivered;
+                break;
+            case fg::outbox::DeliveryStatus::kRetry:
+                ++retried;
+                break;
+            case fg::outbox::DeliveryStatus::kRejected:
+                ++rejected;
+                break;
         }
         last_outcome_ns = Steady::now().time_since_epoch().count();
     };
 
     const double load_start = LoadAverage();
-    std::fprintf(stderr, "bench: %d task(s) queued for %zu open lead(s); sim %s at %g req/s; "
-                         "load average %.2f\n",
+    std::fprintf(stderr,
+                 "bench: %d task(s) queued for %zu open lead(s); sim %s at %g req/s; "
+                 "load average %.2f\n",
                  tasks, targets.size(), sim.BaseUrl().c_str(), rps, load_start);
     fg::engine::Engine engine(std::move(options));
     const auto start = Steady::now();
@@ -327,7 +329,8 @@ mode = "enforce"
     sim.Stop();
 
     // ------------------------------------------------------------------ report
-    const double wall = Seconds((empty_at == Steady::time_point{} ? Steady::now() : empty_at) - start);
+    const double wall =
+        Seconds((empty_at == Steady::time_point{} ? Steady::now() : empty_at) - start);
     const Steady::time_point last_outcome{Steady::duration{last_outcome_ns.load()}};
     const double to_last_outcome = Seconds(last_outcome - start);
     std::uint64_t posts = 0;
@@ -351,26 +354,29 @@ mode = "enforce"
     }
     const double first_call = calls.empty() ? 0 : Seconds(calls.front().start - start);
     const double after_last = calls.empty() ? 0 : Seconds(empty_at - calls.back().end);
-    fmt::print("tasks: {} queued, {} delivered, {} retried, {} rejected; sim tasks {} -> {} "
-               "(+{}), bench tasks in the sim {}, distinct {}, duplicates {}, missing {}\n",
-               tasks, delivered.load(), retried.load(), rejected.load(), tasks_before,
-               sim.TaskCount(), sim.TaskCount() - tasks_before, bench_tasks, copies.size(),
-               duplicates, tasks - static_cast<int>(copies.size()));
+    fmt::print(
+        "tasks: {} queued, {} delivered, {} retried, {} rejected; sim tasks {} -> {} "
+        "(+{}), bench tasks in the sim {}, distinct {}, duplicates {}, missing {}\n",
+        tasks, delivered.load(), retried.load(), rejected.load(), tasks_before, sim.TaskCount(),
+        sim.TaskCount() - tasks_before, bench_tasks, copies.size(), duplicates,
+        tasks - static_cast<int>(copies.size()));
     fmt::print("requests: {} total ({} POST /api/v4/tasks), {} answered 429, {} 403, {} 401\n",
                sim_stats.requests, posts, sim_stats.rate_limited, sim_stats.blocked,
                sim_stats.unauthorized);
-    fmt::print("sink calls: {}; inside DeliverBatch (limiter wait + HTTP) {:.2f} s total, "
-               "{:.1f} ms mean; between calls (engine: DueOutbox + one commit per task) "
-               "{:.2f} s total, {:.1f} ms mean, {:.1f} ms max; start -> first call {:.3f} s, "
-               "last call -> outbox empty {:.3f} s\n",
-               calls.size(), in_sink, calls.empty() ? 0.0 : 1000 * in_sink / calls.size(), gaps,
-               calls.size() > 1 ? 1000 * gaps / (calls.size() - 1) : 0.0, 1000 * max_gap,
-               first_call, after_last);
-    fmt::print("wall: {:.2f} s start -> outbox empty ({:.2f} s to the last outcome); "
-               "ceiling {:.2f} s ({} requests / {} req/s); fraction {:.3f}; "
-               "tasks/s {:.1f}; load average {:.2f} -> {:.2f}\n",
-               wall, to_last_outcome, ceiling, sim_stats.requests, rps, ceiling / wall,
-               tasks / wall, load_start, load_end);
+    fmt::print(
+        "sink calls: {}; inside DeliverBatch (limiter wait + HTTP) {:.2f} s total, "
+        "{:.1f} ms mean; between calls (engine: DueOutbox + one commit per task) "
+        "{:.2f} s total, {:.1f} ms mean, {:.1f} ms max; start -> first call {:.3f} s, "
+        "last call -> outbox empty {:.3f} s\n",
+        calls.size(), in_sink, calls.empty() ? 0.0 : 1000 * in_sink / calls.size(), gaps,
+        calls.size() > 1 ? 1000 * gaps / (calls.size() - 1) : 0.0, 1000 * max_gap, first_call,
+        after_last);
+    fmt::print(
+        "wall: {:.2f} s start -> outbox empty ({:.2f} s to the last outcome); "
+        "ceiling {:.2f} s ({} requests / {} req/s); fraction {:.3f}; "
+        "tasks/s {:.1f}; load average {:.2f} -> {:.2f}\n",
+        wall, to_last_outcome, ceiling, sim_stats.requests, rps, ceiling / wall, tasks / wall,
+        load_start, load_end);
     std::error_code ignored;
     std::filesystem::remove_all(dir, ignored);
     const bool ok = stats.pending == 0 && duplicates == 0 && sim_stats.rate_limited == 0 &&

@@ -85,8 +85,8 @@ int main(int argc, char** argv) {
     server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
 
     server.Post(R"(/hooks/generic/([^/]+))", [&](const httplib::Request& request,
-                                                  httplib::Response& response,
-                                                  const httplib::ContentReader& reader) {
+                                                 httplib::Response& response,
+                                                 const httplib::ContentReader& reader) {
         const std::string header = request.get_header_value("Authorization");
         const std::string token = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
         if (!fg::SecretEquals(token, secret)) {

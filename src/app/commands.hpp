@@ -58,10 +58,10 @@ int RunSimAmoCrm(const SimCommand& command);
 int RunConfigCheck(const std::string& config_path);
 
 struct DemoOptions {
-    double speed = 600;    // clock seconds per real second
-    double seconds = 60;   // real seconds the managers work
-    std::string db{};      // empty: a temporary file
-    int leads = 40;        // leads already in the simulated account
+    double speed = 600;      // clock seconds per real second
+    double seconds = 60;     // real seconds the managers work
+    std::string db{};        // empty: a temporary file
+    int leads = 40;          // leads already in the simulated account
     std::uint64_t seed = 1;  // the account and the managers' behaviour
 };
 int RunDemo(const DemoOptions& options);

@@ -100,16 +100,16 @@ int RunDemo(const DemoOptions& options) {
     }
     server.Start();
 
-    const Timestamp end = morning + std::chrono::duration_cast<Duration>(
-                                        std::chrono::duration<double>(options.seconds *
-                                                                      options.speed));
+    const Timestamp end =
+        morning + std::chrono::duration_cast<Duration>(
+                      std::chrono::duration<double>(options.seconds * options.speed));
     auto local = [&](Timestamp t) { return FormatIso8601(t, tenant.timezone).substr(11, 5); };
     narrator.Print(fmt::format(
         "funnelguard demo: an amoCRM account (the built-in simulator, {}) with {} managers, "
         "funnelguard on 127.0.0.1:{} in enforce mode;\nMonday {}–{} ({}), {:.0f}x faster than "
         "real time\n",
-        simulator.BaseUrl(), sim::ActivityOptions{}.managers, *port, local(morning), local(end), tenant.timezone,
-        options.speed));
+        simulator.BaseUrl(), sim::ActivityOptions{}.managers, *port, local(morning), local(end),
+        tenant.timezone, options.speed));
 
     config::AppConfig public_config = config;
     public_config.server.public_url = fmt::format("http://127.0.0.1:{}", *port);
@@ -125,8 +125,8 @@ int RunDemo(const DemoOptions& options) {
     }
     std::optional<sim::Activity> activity;
     if (status == 0) {
-        narrator.Say(fmt::format("webhook registered: {}", hook_url.substr(0, hook_url.rfind('/'))) +
-                     "/…");
+        narrator.Say(
+            fmt::format("webhook registered: {}", hook_url.substr(0, hook_url.rfind('/'))) + "/…");
         auto report = engine.Reconcile(tenant.id, {});
         (void)engine.Drain();
         narrator.SetQuiet(false);
@@ -180,9 +180,8 @@ int RunDemo(const DemoOptions& options) {
         "{} tasks forgotten, {} left overdue)",
         managers.actions, managers.leads_created, managers.moves, managers.skips, managers.won,
         managers.lost, managers.tasks_forgotten, managers.tasks_left_overdue));
-    footer.push_back(fmt::format(
-        "simulator: {} API requests, {} answered 429, {} webhooks sent", stats.requests,
-        stats.rate_limited, stats.webhooks.delivered));
+    footer.push_back(fmt::format("simulator: {} API requests, {} answered 429, {} webhooks sent",
+                                 stats.requests, stats.rate_limited, stats.webhooks.delivered));
     auto db = storage::OpenDatabase(database.path(), /*read_only=*/true);
     if (!db) {
         std::cerr << "demo: " << db.error().message << "\n";

@@ -65,8 +65,9 @@ int main(int argc, char** argv) {
         "amocrm", "An amoCRM account on this machine: API v4, rate limit, webhooks");
     sim_amo_cmd->add_option("--listen", sim.listen, "host:port to listen on")
         ->capture_default_str();
-    sim_amo_cmd->add_option("--token", sim.token, "The long-lived token it accepts (default: "
-                                                  "make one up and print it)");
+    sim_amo_cmd->add_option("--token", sim.token,
+                            "The long-lived token it accepts (default: "
+                            "make one up and print it)");
     sim_amo_cmd->add_option("--seed", sim.seed, "Seed of the generated account")
         ->capture_default_str();
     sim_amo_cmd->add_option("--leads", sim.leads, "Leads generated at start, with tasks and notes")

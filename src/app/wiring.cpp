@@ -83,8 +83,7 @@ std::unique_ptr<crm::Connector> Adapters::MakeConnector(const config::TenantConf
     }
     options.clock = &clock_;
     options.rps = tenant.amocrm.rps;
-    return std::make_unique<adapters::amocrm::AmoConnector>(std::move(options),
-                                                            Catalog(tenant.id));
+    return std::make_unique<adapters::amocrm::AmoConnector>(std::move(options), Catalog(tenant.id));
 }
 
 std::unique_ptr<outbox::ActionSink> Adapters::MakeSink(const config::TenantConfig& tenant) {

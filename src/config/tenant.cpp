@@ -313,8 +313,9 @@ void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config) {
     }
     if (auto rps = reader.Number("rps")) {
         if (!(*rps > 0) || *rps > kAmoCrmMaxRps) {
-            reader.Problem("rps", "must be greater than 0 and at most 7 (amoCRM's limit; going "
-                                  "over it gets the account blocked)");
+            reader.Problem("rps",
+                           "must be greater than 0 and at most 7 (amoCRM's limit; going "
+                           "over it gets the account blocked)");
         } else {
             config.rps = *rps;
         }

@@ -94,9 +94,7 @@ void Narrator::SetQuiet(bool quiet) {
     quiet_ = quiet;
 }
 
-std::string Narrator::Now() const {
-    return FormatIso8601(clock_.Now(), time_zone_).substr(11, 5);
-}
+std::string Narrator::Now() const { return FormatIso8601(clock_.Now(), time_zone_).substr(11, 5); }
 
 std::string Narrator::Name(const std::string& user_id) const {
     std::string name = name_of_ ? name_of_(user_id) : std::string{};
@@ -126,13 +124,13 @@ void Narrator::OnViolation(const engine::ViolationChange& change) {
     if (change.opened) {
         ++opened_by_rule_[v.rule];
         ++opened_by_manager_[manager][v.rule];
-        std::cout << fmt::format("{}  ! {:<17} {} — «{}»: {}", Now(), v.rule, manager,
-                                 v.deal_title, v.message)
+        std::cout << fmt::format("{}  ! {:<17} {} — «{}»: {}", Now(), v.rule, manager, v.deal_title,
+                                 v.message)
                   << std::endl;
     } else {
         ++resolutions_[v.resolution];
-        std::cout << fmt::format("{}  ✓ {:<17} {} — «{}»: {}", Now(), v.rule, manager,
-                                 v.deal_title, v.resolution)
+        std::cout << fmt::format("{}  ✓ {:<17} {} — «{}»: {}", Now(), v.rule, manager, v.deal_title,
+                                 v.resolution)
                   << std::endl;
     }
 }
@@ -146,12 +144,10 @@ void Narrator::OnDelivery(const outbox::Action& action, const outbox::DeliveryRe
     std::lock_guard lock(mutex_);
     if (result.status != outbox::DeliveryStatus::kDelivered) {
         ++failed_actions_[action.kind];
-        std::cout << fmt::format("{}    × {:<8} «{}» not delivered{}: {}", Now(), action.kind,
-                                 deal,
-                                 result.status == outbox::DeliveryStatus::kRetry
-                                     ? " (will retry)"
-                                     : "",
-                                 result.error)
+        std::cout << fmt::format(
+                         "{}    × {:<8} «{}» not delivered{}: {}", Now(), action.kind, deal,
+                         result.status == outbox::DeliveryStatus::kRetry ? " (will retry)" : "",
+                         result.error)
                   << std::endl;
         return;
     }
@@ -221,9 +217,10 @@ void Narrator::PrintSummary(storage::Db& db, const std::vector<std::string>& foo
         std::cout << fmt::format("  {:<18} {:>6}  {:>10}\n", id, opened_by_rule_[id],
                                  open_by_rule[id]);
     }
-    std::cout << fmt::format("  {:<18} {:>6}  {:>10}  (still open includes what the first "
-                             "reconcile found)\n",
-                             "total", total, total_open);
+    std::cout << fmt::format(
+        "  {:<18} {:>6}  {:>10}  (still open includes what the first "
+        "reconcile found)\n",
+        "total", total, total_open);
     std::cout << "\nopened by manager:\n";
     std::cout << fmt::format("  {:<18}", "");
     for (const rules::RuleSpec* spec : rules::AllRules()) {

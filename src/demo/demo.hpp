@@ -86,7 +86,7 @@ private:
     std::map<std::string, int> resolutions_;
     std::map<std::string, int> actions_;
     std::map<std::string, int> failed_actions_;
-    std::map<std::string, std::string> titles_;            // deal id -> title, from violations
+    std::map<std::string, std::string> titles_;              // deal id -> title, from violations
     std::set<std::pair<std::string, std::int64_t>> echoes_;  // (deal, history seq) reported
     bool echoes_primed_ = false;
     int echoes_seen_ = 0;

@@ -78,9 +78,10 @@ std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& 
         directory.users = document.at("users").get<std::map<std::string, std::string>>();
         return directory;
     } catch (const nlohmann::json::exception& error) {
-        Log().warn("Stored CRM directory is unreadable; it will be fetched again. tenant={} "
-                   "error={}",
-                   tenant, error.what());
+        Log().warn(
+            "Stored CRM directory is unreadable; it will be fetched again. tenant={} "
+            "error={}",
+            tenant, error.what());
         return std::nullopt;
     }
 }

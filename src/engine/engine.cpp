@@ -21,6 +21,8 @@ constexpr Duration kSweepEvery = std::chrono::minutes{1};
 constexpr Duration kGiveUpAfter = std::chrono::hours{72};
 constexpr int kWakeBatch = 1000;
 constexpr auto kCheckpointEvery = std::chrono::minutes{5};
+// Marks an outbox error the receiver gave without processing the action (DeliveryResult::not_sent).
+constexpr std::string_view kNotSent = "not sent: ";
 // Pipelines and users change rarely; webhooks naming an unknown stage also trigger a refresh.
 constexpr auto kDirectoryEvery = std::chrono::hours{1};
 
@@ -227,8 +229,7 @@ Result<int> Engine::Sweep() {
     return judged_deals;
 }
 
-Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* tally,
-                             bool act) {
+Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* tally, bool act) {
     const Timestamp now = options_.clock->Now();
     const std::shared_ptr<const config::AppConfig> config = Config();
     int total = 0;
@@ -326,7 +327,7 @@ void Engine::TimerLoop() {
         }
         if (!connectors_.empty() && std::chrono::steady_clock::now() >= next_directory) {
             next_directory = std::chrono::steady_clock::now() + kDirectoryEvery;
-            RefreshDirectories(/*only_missing=*/false);
+            RefreshDirectories();
         }
         RefreshWantedDirectories();
         if (std::chrono::steady_clock::now() >= next_checkpoint) {
@@ -343,8 +344,8 @@ void Engine::TimerLoop() {
                     Log().info(
                         "Nightly reconciliation finished. tenant={} pages={} events={} "
                         "transitions={} deals={} opened={} resolved={}",
-                        tenant, report->pages, report->events, report->transitions,
-                        report->judged, report->opened, report->resolved);
+                        tenant, report->pages, report->events, report->transitions, report->judged,
+                        report->opened, report->resolved);
                 } else {
                     // The cursor is kept: the next run (or `reconcile`) resumes where it stopped.
                     Log().error("Nightly reconciliation failed. tenant={} error={}", tenant,
@@ -440,11 +441,13 @@ int Engine::DeliverDue(storage::Db& reader) {
         for (const std::size_t index : batch) {
             taken[index] = true;
             const storage::OutboxItem& item = due[index];
-            actions.push_back({.tenant = item.tenant,
-                               .kind = item.kind,
-                               .idempotency_key = item.idempotency_key,
-                               .payload = item.payload,
-                               .attempt = item.attempts + 1});
+            actions.push_back(
+                {.tenant = item.tenant,
+                 .kind = item.kind,
+                 .idempotency_key = item.idempotency_key,
+                 .payload = item.payload,
+                 .attempt = item.attempts + 1,
+                 .previous_not_sent = item.attempts > 0 && item.last_error.starts_with(kNotSent)});
         }
         attempted += static_cast<int>(actions.size());
         // Counted before sending: if the process dies after the CRM took the write but before
@@ -465,74 +468,102 @@ int Engine::DeliverDue(storage::Db& reader) {
         std::vector<outbox::DeliveryResult> results =
             actions.size() == 1 ? std::vector{sink->second->Deliver(actions.front())}
                                 : sink->second->DeliverBatch(actions);
-        results.resize(actions.size(), outbox::DeliveryResult{
-                                           .status = outbox::DeliveryStatus::kRetry,
-                                           .retry_after = std::nullopt,
-                                           .error = "the receiver returned no result for it"});
-        for (std::size_t i = 0; i < batch.size(); ++i) {
-            RecordDelivery(due[batch[i]], actions[i], results[i]);
+        results.resize(actions.size(),
+                       outbox::DeliveryResult{.status = outbox::DeliveryStatus::kRetry,
+                                              .retry_after = std::nullopt,
+                                              .error = "the receiver returned no result for it"});
+        std::vector<const storage::OutboxItem*> items;
+        items.reserve(batch.size());
+        for (const std::size_t index : batch) {
+            items.push_back(&due[index]);
         }
+        RecordDeliveries(items, actions, results);
     }
     return attempted;
 }
 
-void Engine::RecordDelivery(const storage::OutboxItem& item, const outbox::Action& action,
-                            const outbox::DeliveryResult& result) {
+void Engine::RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,
+                              const std::vector<outbox::Action>& actions,
+                              const std::vector<outbox::DeliveryResult>& results) {
     static thread_local std::mt19937_64 random{std::random_device{}()};
-    metrics_.ActionDelivered(item.kind, OutcomeName(result.status));
+    // One outcome per item, decided here; then all of a batch's outcomes go in one transaction:
+    // one fsync per request instead of one per item keeps write-back at the CRM's rate limit.
+    struct Outcome {
+        std::int64_t id;
+        outbox::DeliveryStatus status;
+        Timestamp retry_at;
+        std::string error;
+        bool give_up = false;
+    };
     const Timestamp after = options_.clock->Now();
-    const std::int64_t id = item.id;
-    Result<int> marked = 0;
-    switch (result.status) {
-        case outbox::DeliveryStatus::kDelivered:
-            marked = writer_
-                         ->Transact([id, after](storage::Db& db) {
-                             storage::MarkOutboxDone(db, id, after);
-                             return 0;
-                         })
-                         .get();
-            break;
-        case outbox::DeliveryStatus::kRetry: {
-            const bool give_up = after - item.created_at > kGiveUpAfter;
-            const Duration delay =
-                result.retry_after.value_or(outbox::Backoff(item.attempts + 1, random));
-            Log().warn(
-                "Action delivery failed, will retry. tenant={} kind={} key={} attempt={} "
-                "retry_in={} error={}",
-                item.tenant, item.kind, item.idempotency_key, item.attempts + 1,
-                FormatDuration(delay), LogSafe(result.error));
-            marked =
-                writer_
-                    ->Transact([id, after, delay, give_up, error = result.error](storage::Db& db) {
-                        if (give_up) {
-                            storage::MarkOutboxDead(db, id, after, "gave up after 72h: " + error);
-                        } else {
-                            storage::MarkOutboxRetry(db, id, after + delay, error);
-                        }
-                        return 0;
-                    })
-                    .get();
-            break;
+    std::vector<Outcome> outcomes;
+    outcomes.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const storage::OutboxItem& item = *items[i];
+        const outbox::DeliveryResult& result = results[i];
+        metrics_.ActionDelivered(item.kind, OutcomeName(result.status));
+        Outcome outcome{.id = item.id, .status = result.status, .retry_at = after, .error = {}};
+        switch (result.status) {
+            case outbox::DeliveryStatus::kDelivered:
+                break;
+            case outbox::DeliveryStatus::kRetry: {
+                const Duration delay =
+                    result.retry_after.value_or(outbox::Backoff(item.attempts + 1, random));
+                Log().warn(
+                    "Action delivery failed, will retry. tenant={} kind={} key={} attempt={} "
+                    "retry_in={} error={}",
+                    item.tenant, item.kind, item.idempotency_key, item.attempts + 1,
+                    FormatDuration(delay), LogSafe(result.error));
+                outcome.retry_at = after + delay;
+                outcome.give_up = after - item.created_at > kGiveUpAfter;
+                outcome.error =
+                    (result.not_sent ? std::string(kNotSent) : std::string()) + result.error;
+                break;
+            }
+            case outbox::DeliveryStatus::kRejected:
+                Log().error(
+                    "Action rejected by the receiver; it will not be retried. tenant={} kind={} "
+                    "key={} error={}",
+                    item.tenant, item.kind, item.idempotency_key, LogSafe(result.error));
+                outcome.error = result.error;
+                break;
         }
-        case outbox::DeliveryStatus::kRejected:
-            Log().error(
-                "Action rejected by the receiver; it will not be retried. tenant={} kind={} "
-                "key={} error={}",
-                item.tenant, item.kind, item.idempotency_key, LogSafe(result.error));
-            marked = writer_
-                         ->Transact([id, after, error = result.error](storage::Db& db) {
-                             storage::MarkOutboxDead(db, id, after, error);
-                             return 0;
-                         })
-                         .get();
-            break;
+        outcomes.push_back(std::move(outcome));
     }
+    const Result<int> marked =
+        writer_
+            ->Transact([&outcomes, after](storage::Db& db) {
+                for (const Outcome& outcome : outcomes) {
+                    switch (outcome.status) {
+                        case outbox::DeliveryStatus::kDelivered:
+                            storage::MarkOutboxDone(db, outcome.id, after);
+                            break;
+                        case outbox::DeliveryStatus::kRetry:
+                            if (outcome.give_up) {
+                                storage::MarkOutboxDead(db, outcome.id, after,
+                                                        "gave up after 72h: " + outcome.error);
+                            } else {
+                                storage::MarkOutboxRetry(db, outcome.id, outcome.retry_at,
+                                                         outcome.error);
+                            }
+                            break;
+                        case outbox::DeliveryStatus::kRejected:
+                            storage::MarkOutboxDead(db, outcome.id, after, outcome.error);
+                            break;
+                    }
+                }
+                return 0;
+            })
+            .get();
     if (!marked) {
-        Log().error("Could not record an action's delivery. key={} error={}",
-                    item.idempotency_key, marked.error().message);
+        // The attempts stay counted, so the next try checks the CRM before sending again.
+        Log().error("Could not record the delivery of {} action(s). first_key={} error={}",
+                    items.size(), items.front()->idempotency_key, marked.error().message);
     }
     if (options_.observer.on_delivery) {
-        options_.observer.on_delivery(action, result);
+        for (std::size_t i = 0; i < actions.size(); ++i) {
+            options_.observer.on_delivery(actions[i], results[i]);
+        }
     }
 }
 

@@ -39,7 +39,7 @@ struct EngineOptions {
     const config::AppConfig* config = nullptr;
     const Clock* clock = nullptr;
     Decoders decoders{};
-    SinkFactory make_sink{};  // returns null for a tenant with nowhere to send actions
+    SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     Observer observer{};
     bool timers = true;     // the minute sweep and the nightly run
@@ -56,13 +56,13 @@ struct ReconcileOptions {
 struct ReconcileReport {
     bool resumed = false;      // continued a run that was stopped half-way
     bool record_only = false;  // first run: violations recorded, no actions about the past
-    int pages = 0;           // pages pulled from the CRM
-    int events = 0;          // new events applied (the rest the mirror had already)
-    int deals = 0;           // deals the new events touched
-    int transitions = 0;     // stage changes added to the history
-    int judged = 0;          // deals re-judged afterwards
-    int opened = 0;          // violations opened
-    int resolved = 0;        // violations resolved
+    int pages = 0;             // pages pulled from the CRM
+    int events = 0;            // new events applied (the rest the mirror had already)
+    int deals = 0;             // deals the new events touched
+    int transitions = 0;       // stage changes added to the history
+    int judged = 0;            // deals re-judged afterwards
+    int opened = 0;            // violations opened
+    int resolved = 0;          // violations resolved
 };
 
 /// The running core: the single writer with inbox processing, the minute timer, the nightly
@@ -124,11 +124,12 @@ private:
     void Checkpoint();
     void OutboxLoop();
     int DeliverDue(storage::Db& reader);
-    void RecordDelivery(const storage::OutboxItem& item, const outbox::Action& action,
-                        const outbox::DeliveryResult& result);
+    void RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,
+                          const std::vector<outbox::Action>& actions,
+                          const std::vector<outbox::DeliveryResult>& results);
     Result<void> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
                              ReconcileReport& report, std::set<std::string>& touched);
-    void RefreshDirectories(bool only_missing);
+    void RefreshDirectories();
     void WantDirectory(const std::set<std::string>& tenants);
     void RefreshWantedDirectories();
 

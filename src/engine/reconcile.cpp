@@ -117,13 +117,8 @@ void Engine::RefreshWantedDirectories() {
     }
 }
 
-void Engine::RefreshDirectories(bool only_missing) {
-    const std::shared_ptr<const config::AppConfig> config = Config();
+void Engine::RefreshDirectories() {
     for (const auto& [tenant, connector] : connectors_) {
-        const config::TenantConfig* settings = config->FindTenant(tenant);
-        if (only_missing && settings != nullptr && !settings->pipelines.empty()) {
-            continue;
-        }
         if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
             Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
                        LogSafe(refreshed.error().message));
@@ -191,8 +186,8 @@ Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
         return reader.error();
     }
     const std::optional<std::string> watermark = storage::GetMeta(**reader, tenant, kWatermarkKey);
-    std::string cursor = options.full ? std::string{}
-                                      : storage::GetMeta(**reader, tenant, kCursorKey).value_or("");
+    std::string cursor =
+        options.full ? std::string{} : storage::GetMeta(**reader, tenant, kCursorKey).value_or("");
     reader->reset();
     report.resumed = !cursor.empty();
 
@@ -206,7 +201,7 @@ Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
             request.since = *last - options.overlap;
         }
     }
-    progress(report.resumed ? "resuming the run that was stopped"
+    progress(report.resumed  ? "resuming the run that was stopped"
              : request.since ? fmt::format("changes since {}", FormatIso8601(*request.since))
                              : std::string("everything (first or --full run)"));
     request.cursor = cursor;

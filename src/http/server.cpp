@@ -169,18 +169,18 @@ void Server::Routes() {
     httplib::Server& server = *server_;
     engine::Engine& engine = engine_;
 
-    server.set_exception_handler(
-        [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-            std::string what = "unknown";
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                what = e.what();
-            } catch (...) {
-            }
-            Log().error("Request failed. path={} error={}", PathForLog(request.path), LogSafe(what));
-            ReplyError(response, 500, "internal error");
-        });
+    server.set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                    std::exception_ptr error) {
+        std::string what = "unknown";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        Log().error("Request failed. path={} error={}", PathForLog(request.path), LogSafe(what));
+        ReplyError(response, 500, "internal error");
+    });
     server.set_error_handler(
         [&engine](const httplib::Request& request, httplib::Response& response) {
             if (!response.body.empty()) {
@@ -215,21 +215,22 @@ void Server::Routes() {
         AcceptWebhook(engine, crm, tenant->id, request, response, reader);
     });
     // amoCRM signs nothing, so the tenant's secret is the last path segment.
-    server.Post(R"(/hooks/amocrm/([^/]+)/([^/]+))", [&engine](const httplib::Request& request,
-                                                              httplib::Response& response,
-                                                              const httplib::ContentReader& reader) {
-        const std::string crm = "amocrm";
-        const config::TenantConfig* tenant = FindTenantOf(engine, crm, request.matches[1]);
-        if (tenant == nullptr) {
-            engine.metrics().WebhookRejected(crm, "unknown_tenant");
-            return ReplyError(response, 404, "unknown tenant");
-        }
-        if (!SecretEquals(request.matches[2].str(), tenant->secret)) {
-            engine.metrics().WebhookRejected(crm, "unauthorized");
-            return ReplyError(response, 401, "wrong secret in the webhook URL");
-        }
-        AcceptWebhook(engine, crm, tenant->id, request, response, reader);
-    });
+    server.Post(R"(/hooks/amocrm/([^/]+)/([^/]+))",
+                [&engine](const httplib::Request& request, httplib::Response& response,
+                          const httplib::ContentReader& reader) {
+                    const std::string crm = "amocrm";
+                    const config::TenantConfig* tenant =
+                        FindTenantOf(engine, crm, request.matches[1]);
+                    if (tenant == nullptr) {
+                        engine.metrics().WebhookRejected(crm, "unknown_tenant");
+                        return ReplyError(response, 404, "unknown tenant");
+                    }
+                    if (!SecretEquals(request.matches[2].str(), tenant->secret)) {
+                        engine.metrics().WebhookRejected(crm, "unauthorized");
+                        return ReplyError(response, 401, "wrong secret in the webhook URL");
+                    }
+                    AcceptWebhook(engine, crm, tenant->id, request, response, reader);
+                });
     server.Post(R"(/hooks/bitrix24/.*)", [](const httplib::Request&, httplib::Response& response,
                                             const httplib::ContentReader& reader) {
         reader([](const char*, std::size_t) { return true; });

@@ -1745,7 +1745,8 @@ std::optional<Timestamp> NextOutboxAttempt(Db& db) {
 
 void MarkOutboxAttempt(Db& db, std::int64_t id) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET attempts = attempts + 1 WHERE id = ?1 AND status = 'pending'
+        UPDATE outbox SET attempts = attempts + 1, last_error = ''
+        WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
     query->bind(1, id);

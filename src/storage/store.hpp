@@ -258,8 +258,9 @@ std::vector<OutboxItem> DueOutbox(Db& db, Timestamp now, int limit);
 /// The earliest next_attempt_at of a pending item.
 std::optional<Timestamp> NextOutboxAttempt(Db& db);
 /// Done, retry and dead each count one attempt and apply to pending items only.
-/// Counts an attempt before the action is sent: after a crash mid-send the next try knows it is
-/// not the first (the CRM may have the write already) and checks before sending again.
+/// Counts an attempt before the action is sent and clears the last error (the attempt has no
+/// outcome yet): after a crash mid-send the next try knows it is not the first and that the CRM
+/// may have the write already.
 void MarkOutboxAttempt(Db& db, std::int64_t id);
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);

@@ -14,14 +14,13 @@
 #include <thread>
 
 #include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "adapters/amocrm/sim/simulator.hpp"
 #include "src/common/time.hpp"
@@ -123,9 +122,9 @@ public:
         return json::parse(response->body);
     }
     json Violations(const std::string& query) {
-        auto response = client_->Get("/api/v1/violations?tenant=" + std::string(kTenant) + "&" +
-                                         query,
-                                     {{"Authorization", std::string("Bearer ") + kAdmin}});
+        auto response =
+            client_->Get("/api/v1/violations?tenant=" + std::string(kTenant) + "&" + query,
+                         {{"Authorization", std::string("Bearer ") + kAdmin}});
         REQUIRE(response);
         REQUIRE(response->status == 200);
         return json::parse(response->body)["violations"];
@@ -305,20 +304,9 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
     CHECK(service.Stop(SIGTERM) == 0);
 }
 
-// Known liveness bug, skipped under ASan only (where everything runs several times slower): when
-// a batch of task writes is retried after a 429, the writer first checks the CRM with one GET per
-// task (adapters/amocrm/api/writer.cpp, attempt > 1); under a sustained storm those GETs use up
-// the account's budget and the POST that follows is refused again, every cycle. Fix: check a
-// batch with one GET, and only after a failure that may have reached the CRM (not a 429).
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kSkipStormUnderSanitizer = true;
-#else
-constexpr bool kSkipStormUnderSanitizer = false;
-#endif
-
-TEST_CASE("amocrm: deals without tasks get one and overdue tasks a note, through a 429 storm and "
-          "a kill -9" *
-          doctest::skip(kSkipStormUnderSanitizer)) {
+TEST_CASE(
+    "amocrm: deals without tasks get one and overdue tasks a note, through a 429 storm and "
+    "a kill -9") {
     // The account allows 2 requests a second while funnelguard is allowed 7: a 429 storm.
     sim::Simulator crm({.token = "sim-token-e2e", .seed = 11, .rps = 2, .retry_after_seconds = 1});
     REQUIRE(crm.Start());

@@ -134,9 +134,8 @@ TEST_CASE("demo runs funnelguard against the amoCRM simulator and summarises by 
     fg::testing::TempDir dir;
     const std::string db = dir.File("demo.db");
     // A short run: 2 hours of the working day in about 8 seconds.
-    const auto result = fg::testing::Run({FG_BINARY, "demo", "--seconds", "8", "--speed", "900",
-                                          "--leads", "20", "--db", db},
-                                         true);
+    const auto result = fg::testing::Run(
+        {FG_BINARY, "demo", "--seconds", "8", "--speed", "900", "--leads", "20", "--db", db}, true);
     INFO(result.out);
     REQUIRE(result.status == 0);
     const auto has = [&](const std::string& text) {

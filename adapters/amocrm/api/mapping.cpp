@@ -236,8 +236,8 @@ std::vector<domain::Event> MapStatusEvent(const nlohmann::json& event, const Cat
         return {};
     }
     // value_before / value_after: [{"lead_status": {"id": .., "pipeline_id": ..}}]
-    auto status_of = [](const nlohmann::json& values)
-        -> std::optional<std::pair<std::int64_t, std::int64_t>> {
+    auto status_of =
+        [](const nlohmann::json& values) -> std::optional<std::pair<std::int64_t, std::int64_t>> {
         if (!values.is_array() || values.empty() || !values.front().is_object()) {
             return std::nullopt;
         }

@@ -86,7 +86,10 @@ DeliveryResult Classify(Client& client, const ApiRequest& request,
     }
     Error error = client.StatusError(request, *response);
     if (IsRetryableStatus(response->status)) {
-        return Retry(std::move(error.message), response->retry_after);
+        DeliveryResult retry = Retry(std::move(error.message), response->retry_after);
+        // amoCRM refuses over its rate limit before doing anything: nothing to check next time.
+        retry.not_sent = response->status == 429;
+        return retry;
     }
     return Rejected(std::move(error.message));
 }
@@ -259,7 +262,7 @@ outbox::DeliveryResult Writer::DeliverNote(const outbox::Action& action) {
     if (parsed->text.empty()) {
         return Rejected("note payload has no text");
     }
-    if (action.attempt > 1) {
+    if (action.attempt > 1 && !action.previous_not_sent) {
         auto exists = NoteExists(client_, *parsed);
         if (!exists) {
             return CheckFailed(action, exists.error());
@@ -318,7 +321,7 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
         return Rejected(
             fmt::format("stage '{}' is not in amoCRM pipeline {}", Snippet(to, 80), pipeline_id));
     }
-    if (action.attempt > 1) {
+    if (action.attempt > 1 && !action.previous_not_sent) {
         auto lead = client_.GetJson(fmt::format("/api/v4/leads/{}", parsed->lead));
         if (!lead) {
             return CheckFailed(action, lead.error());
@@ -352,7 +355,7 @@ std::vector<outbox::DeliveryResult> Writer::DeliverTasks(
             results[i] = Rejected(item.error().message);
             continue;
         }
-        if (actions[i].attempt > 1) {
+        if (actions[i].attempt > 1 && !actions[i].previous_not_sent) {
             auto exists = TaskExists(client_, item->parsed, item->text);
             if (!exists) {
                 results[i] = CheckFailed(actions[i], exists.error());

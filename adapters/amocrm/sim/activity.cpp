@@ -62,8 +62,10 @@ void Activity::Init(Timestamp now) {
             continue;
         }
         Manager manager{.user_id = user.id};
-        manager.next_at = now + Duration{rng_.Between(1, std::max<std::int64_t>(options_.mean_interval.count(), 1))};
-        manager.leads = sim_.OpenLeadIds(user.id, static_cast<std::size_t>(std::max(options_.working_set, 0)));
+        manager.next_at = now + Duration{rng_.Between(
+                                    1, std::max<std::int64_t>(options_.mean_interval.count(), 1))};
+        manager.leads =
+            sim_.OpenLeadIds(user.id, static_cast<std::size_t>(std::max(options_.working_set, 0)));
         managers_.push_back(std::move(manager));
     }
 }
@@ -77,8 +79,9 @@ int Activity::Step() {
     int done = 0;
     while (done < kMaxActionsPerStep && !managers_.empty()) {
         // The manager whose action is due first (ties: the lower index), for determinism.
-        auto next = std::min_element(managers_.begin(), managers_.end(),
-                                     [](const Manager& a, const Manager& b) { return a.next_at < b.next_at; });
+        auto next = std::min_element(
+            managers_.begin(), managers_.end(),
+            [](const Manager& a, const Manager& b) { return a.next_at < b.next_at; });
         if (next->next_at > now) {
             break;
         }
@@ -147,7 +150,8 @@ void Activity::Note(Manager& manager, std::int64_t lead_id, const std::string& s
     }
 }
 
-void Activity::PlanTask(Manager& manager, std::int64_t lead_id, const std::string& stage_name, Timestamp now) {
+void Activity::PlanTask(Manager& manager, std::int64_t lead_id, const std::string& stage_name,
+                        Timestamp now) {
     if (rng_.Chance(options_.forget_task)) {
         ++stats_.tasks_forgotten;
         return;
@@ -161,14 +165,18 @@ void Activity::PlanTask(Manager& manager, std::int64_t lead_id, const std::strin
 
 void Activity::WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now) {
     const std::optional<SimLead> lead = sim_.GetLead(lead_id);
-    auto drop = [&] { manager.leads.erase(std::remove(manager.leads.begin(), manager.leads.end(), lead_id), manager.leads.end()); };
+    auto drop = [&] {
+        manager.leads.erase(std::remove(manager.leads.begin(), manager.leads.end(), lead_id),
+                            manager.leads.end());
+    };
     if (!lead || lead->is_deleted || lead->status_id == kWon || lead->status_id == kLost) {
         drop();
         return;
     }
     const std::vector<SimPipeline> pipelines = sim_.Pipelines();
-    const auto pipeline_it = std::find_if(pipelines.begin(), pipelines.end(),
-                                          [&](const SimPipeline& p) { return p.id == lead->pipeline_id; });
+    const auto pipeline_it =
+        std::find_if(pipelines.begin(), pipelines.end(),
+                     [&](const SimPipeline& p) { return p.id == lead->pipeline_id; });
     if (pipeline_it == pipelines.end()) {
         drop();
         return;
@@ -177,7 +185,8 @@ void Activity::WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now) {
     const std::vector<std::int64_t> open = pipeline.OpenStages();
     const auto stage_it = std::find(open.begin(), open.end(), lead->status_id);
     // A lead in "Неразобранное" is taken into the first open stage.
-    const std::size_t index = stage_it == open.end() ? 0 : static_cast<std::size_t>(stage_it - open.begin());
+    const std::size_t index =
+        stage_it == open.end() ? 0 : static_cast<std::size_t>(stage_it - open.begin());
     const std::string& stage_name = pipeline.Find(open[index])->name;
 
     std::vector<SimTask> open_tasks;
@@ -203,7 +212,8 @@ void Activity::WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now) {
     if (rng_.Chance(options_.lose)) {
         if (sim_.MoveLead(lead_id, kLost, pipeline.id, manager.user_id)) {
             ++stats_.lost;
-            if (sim_.AddNote(lead_id, "Клиент выбрал другого поставщика, сделка закрыта.", manager.user_id)) {
+            if (sim_.AddNote(lead_id, "Клиент выбрал другого поставщика, сделка закрыта.",
+                             manager.user_id)) {
                 ++stats_.notes;
             }
         }
@@ -223,7 +233,8 @@ void Activity::WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now) {
     {
         Model catalog;
         catalog.fields = sim_.Fields();
-        patch.fields = FieldsForStage(catalog, rng_, pipeline, won ? open.size() - 1 : target, won, &*lead, now);
+        patch.fields = FieldsForStage(catalog, rng_, pipeline, won ? open.size() - 1 : target, won,
+                                      &*lead, now);
         for (const LeadField& field : patch.fields) {
             const SimField* known = catalog.Field(field.field_id);
             if (known != nullptr && known->name == "Бюджет" && !field.values.empty()) {

@@ -16,15 +16,15 @@ namespace fg::adapters::amocrm::sim {
 /// How the simulated sales managers behave. Probabilities are per action.
 struct ActivityOptions {
     std::uint64_t seed = 1;
-    int managers = 4;                // the first N non-admin users act
-    Duration mean_interval{180};     // simulated time between two actions of one manager
-    int working_set = 12;            // open leads each manager keeps in hand
-    double new_lead = 0.15;          // create a lead (when the hand is not full)
-    double skip_stage = 0.07;        // move two stages ahead instead of one
-    double forget_task = 0.10;       // move on without planning the next task
-    double let_overdue = 0.15;       // leave a due task alone, so it goes overdue
-    double short_note = 0.10;        // a two-letter note instead of a meaningful one
-    double lose = 0.08;              // close the lead as lost
+    int managers = 4;                    // the first N non-admin users act
+    Duration mean_interval{180};         // simulated time between two actions of one manager
+    int working_set = 12;                // open leads each manager keeps in hand
+    double new_lead = 0.15;              // create a lead (when the hand is not full)
+    double skip_stage = 0.07;            // move two stages ahead instead of one
+    double forget_task = 0.10;           // move on without planning the next task
+    double let_overdue = 0.15;           // leave a due task alone, so it goes overdue
+    double short_note = 0.10;            // a two-letter note instead of a meaningful one
+    double lose = 0.08;                  // close the lead as lost
     std::chrono::milliseconds poll{20};  // real time between clock checks of the thread
 };
 
@@ -77,7 +77,8 @@ private:
     void CreateLead(Manager& manager, Timestamp now);
     void WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now);
     void Note(Manager& manager, std::int64_t lead_id, const std::string& stage_name);
-    void PlanTask(Manager& manager, std::int64_t lead_id, const std::string& stage_name, Timestamp now);
+    void PlanTask(Manager& manager, std::int64_t lead_id, const std::string& stage_name,
+                  Timestamp now);
     Duration NextInterval();
 
     Simulator& sim_;

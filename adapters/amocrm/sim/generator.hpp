@@ -30,7 +30,8 @@ std::string MeaningfulNote(Rng& rng, const std::string& stage_name);
 std::string ShortNote(Rng& rng);
 /// The text of a follow-up task for the next step after a stage.
 std::string TaskText(Rng& rng, const std::string& stage_name);
-/// A field value a manager would fill at a stage (nullopt-free: empty values = none for that stage).
+/// A field value a manager would fill at a stage (nullopt-free: empty values = none for that
+/// stage).
 std::vector<LeadField> FieldsForStage(const Model& model, Rng& rng, const SimPipeline& pipeline,
                                       std::size_t open_index, bool closed_won,
                                       const SimLead* current, Timestamp now);

@@ -317,8 +317,8 @@ std::vector<std::pair<std::string, std::string>> Model::TaskHookFields(const Sim
 std::vector<std::pair<std::string, std::string>> Model::NoteHookFields(const SimNote& note) const {
     const SimUser* author = User(note.created_by);
     const std::string metadata =
-        fmt::format(R"({{"event_source":{{"id":{},"author_name":"{}","type":1}}}})", note.created_by,
-                    author != nullptr ? author->name : "Robot");
+        fmt::format(R"({{"event_source":{{"id":{},"author_name":"{}","type":1}}}})",
+                    note.created_by, author != nullptr ? author->name : "Robot");
     return {
         {"note[text]", note.text},
         {"note[attachement]", ""},
@@ -378,8 +378,9 @@ void Model::UpdateLead(std::int64_t id, const LeadPatch& patch, std::int64_t act
         lead->responsible_user_id = *patch.responsible_user_id;
     }
     for (const LeadField& field : patch.fields) {
-        auto existing = std::find_if(lead->fields.begin(), lead->fields.end(),
-                                     [&](const LeadField& f) { return f.field_id == field.field_id; });
+        auto existing =
+            std::find_if(lead->fields.begin(), lead->fields.end(),
+                         [&](const LeadField& f) { return f.field_id == field.field_id; });
         if (field.values.empty()) {
             if (existing != lead->fields.end()) {
                 lead->fields.erase(existing);

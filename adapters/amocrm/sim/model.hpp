@@ -202,7 +202,7 @@ public:
 
     std::int64_t account_id = 31000001;
     std::string subdomain = "sim";
-    std::string base_url{};  // "http://127.0.0.1:port", for _links
+    std::string base_url{};          // "http://127.0.0.1:port", for _links
     Duration webhook_utc_offset{0};  // the zone of "YYYY-MM-DD HH:MM:SS" strings in task hooks
 
     std::vector<SimPipeline> pipelines{};
@@ -231,18 +231,23 @@ public:
     const std::vector<std::int64_t>& LeadNoteIds(std::int64_t lead_id) const;
     /// The earliest due time of the lead's open tasks (closest_task_at).
     std::optional<Timestamp> ClosestTask(std::int64_t lead_id) const;
-    bool IsClosedStatus(std::int64_t status_id) const { return status_id == kWon || status_id == kLost; }
+    bool IsClosedStatus(std::int64_t status_id) const {
+        return status_id == kWon || status_id == kLost;
+    }
 
     // Mutations (inputs already validated by the caller). `actor` 0 = robot.
     std::int64_t CreateLead(SimLead lead, Timestamp now, std::vector<HookItem>& hooks);
     void UpdateLead(std::int64_t id, const LeadPatch& patch, std::int64_t actor, Timestamp now,
                     std::vector<HookItem>& hooks);
-    void DeleteLead(std::int64_t id, std::int64_t actor, Timestamp now, std::vector<HookItem>& hooks);
-    void RestoreLead(std::int64_t id, std::int64_t actor, Timestamp now, std::vector<HookItem>& hooks);
+    void DeleteLead(std::int64_t id, std::int64_t actor, Timestamp now,
+                    std::vector<HookItem>& hooks);
+    void RestoreLead(std::int64_t id, std::int64_t actor, Timestamp now,
+                     std::vector<HookItem>& hooks);
     std::int64_t AddTask(SimTask task, Timestamp now, std::vector<HookItem>& hooks);
     void UpdateTask(std::int64_t id, const TaskPatch& patch, std::int64_t actor, Timestamp now,
                     std::vector<HookItem>& hooks);
-    void DeleteTask(std::int64_t id, std::int64_t actor, Timestamp now, std::vector<HookItem>& hooks);
+    void DeleteTask(std::int64_t id, std::int64_t actor, Timestamp now,
+                    std::vector<HookItem>& hooks);
     std::int64_t AddNote(SimNote note, Timestamp now, std::vector<HookItem>& hooks);
 
     // History building for the generator: no webhooks, explicit times.

@@ -28,7 +28,8 @@ json FieldValuesJson(const Model& model, const SimLead& lead) {
             if (field->type == "date") {
                 values.push_back({{"value", std::stoll(item.value)}});
             } else if (field->type == "select") {
-                values.push_back({{"value", item.value}, {"enum_id", item.enum_id}, {"enum_code", nullptr}});
+                values.push_back(
+                    {{"value", item.value}, {"enum_id", item.enum_id}, {"enum_code", nullptr}});
             } else {
                 values.push_back({{"value", item.value}});
             }
@@ -131,7 +132,8 @@ json NoteJson(const Model& model, const SimNote& note) {
         {"note_type", note.note_type},
         {"params", std::move(params)},
         {"account_id", model.account_id},
-        {"_links", Link(fmt::format("{}/api/v4/leads/{}/notes/{}", model.base_url, note.lead_id, note.id))},
+        {"_links",
+         Link(fmt::format("{}/api/v4/leads/{}/notes/{}", model.base_url, note.lead_id, note.id))},
     };
 }
 
@@ -250,7 +252,10 @@ json FieldJson(const Model& model, const SimField& field) {
 
 json UserJson(const Model& model, const SimUser& user) {
     const char* level = user.is_admin ? "A" : "M";
-    json entity_rights = {{"view", level}, {"edit", level}, {"add", "A"}, {"delete", user.is_admin ? "A" : "D"},
+    json entity_rights = {{"view", level},
+                          {"edit", level},
+                          {"add", "A"},
+                          {"delete", user.is_admin ? "A" : "D"},
                           {"export", user.is_admin ? "A" : "D"}};
     return {
         {"id", user.id},

@@ -30,25 +30,53 @@ constexpr std::size_t kMaxBatch = 250;
 constexpr std::size_t kMaxTasksPerPost = 50;
 constexpr std::size_t kMaxWebhooks = 100;
 
-const std::set<std::string> kWebhookSettings = {
-    "add_lead",        "update_lead",         "delete_lead",         "restore_lead",
-    "status_lead",     "responsible_lead",    "note_lead",           "add_contact",
-    "update_contact",  "delete_contact",      "restore_contact",     "responsible_contact",
-    "note_contact",    "add_company",         "update_company",      "delete_company",
-    "restore_company", "responsible_company", "note_company",        "add_customer",
-    "update_customer", "delete_customer",     "responsible_customer", "note_customer",
-    "add_task",        "update_task",         "delete_task",         "responsible_task",
-    "add_talk",        "update_talk",         "add_message",         "add_outgoing_message",
-    "add_unsorted",    "update_unsorted",     "delete_unsorted"};
+const std::set<std::string> kWebhookSettings = {"add_lead",
+                                                "update_lead",
+                                                "delete_lead",
+                                                "restore_lead",
+                                                "status_lead",
+                                                "responsible_lead",
+                                                "note_lead",
+                                                "add_contact",
+                                                "update_contact",
+                                                "delete_contact",
+                                                "restore_contact",
+                                                "responsible_contact",
+                                                "note_contact",
+                                                "add_company",
+                                                "update_company",
+                                                "delete_company",
+                                                "restore_company",
+                                                "responsible_company",
+                                                "note_company",
+                                                "add_customer",
+                                                "update_customer",
+                                                "delete_customer",
+                                                "responsible_customer",
+                                                "note_customer",
+                                                "add_task",
+                                                "update_task",
+                                                "delete_task",
+                                                "responsible_task",
+                                                "add_talk",
+                                                "update_talk",
+                                                "add_message",
+                                                "add_outgoing_message",
+                                                "add_unsorted",
+                                                "update_unsorted",
+                                                "delete_unsorted"};
 
 std::string NginxPage(int status, std::string_view reason) {
     return fmt::format(
-        "<html>\r\n<head><title>{0} {1}</title></head>\r\n<body>\r\n<center><h1>{0} {1}</h1></center>\r\n"
+        "<html>\r\n<head><title>{0} {1}</title></head>\r\n<body>\r\n<center><h1>{0} "
+        "{1}</h1></center>\r\n"
         "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n",
         status, reason);
 }
 
-std::string Dump(const json& value) { return value.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& value) {
+    return value.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 void Hal(httplib::Response& res, const json& body, int status = 200) {
     res.status = status;
@@ -67,12 +95,14 @@ void Problem(httplib::Response& res, int status, std::string_view title, std::st
 }
 
 /// amoCRM's 400 with "validation-errors" (amocrm.md §4).
-void ValidationProblem(httplib::Response& res, const std::vector<std::pair<std::string, FieldErrors>>& items) {
+void ValidationProblem(httplib::Response& res,
+                       const std::vector<std::pair<std::string, FieldErrors>>& items) {
     json list = json::array();
     for (const auto& [request_id, errors] : items) {
         json entries = json::array();
         for (const FieldError& error : errors) {
-            entries.push_back({{"code", error.code}, {"path", error.path}, {"detail", error.detail}});
+            entries.push_back(
+                {{"code", error.code}, {"path", error.path}, {"detail", error.detail}});
         }
         list.push_back({{"request_id", request_id}, {"errors", std::move(entries)}});
     }
@@ -85,7 +115,8 @@ void ValidationProblem(httplib::Response& res, const std::vector<std::pair<std::
     res.set_content(Dump(body), "application/problem+json");
 }
 
-void OAuthProblem(httplib::Response& res, int status, std::string_view hint, std::string_view detail) {
+void OAuthProblem(httplib::Response& res, int status, std::string_view hint,
+                  std::string_view detail) {
     json body = {{"hint", hint},
                  {"title", status == 401 ? "Ошибка авторизации" : "Некорректный запрос"},
                  {"type", "https://developers.amocrm.ru/v3/errors/OAuthProblemJson"},
@@ -109,7 +140,8 @@ std::vector<std::string> Split(const std::string& text) {
     std::size_t start = 0;
     while (start <= text.size()) {
         const std::size_t comma = text.find(',', start);
-        const std::string part = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const std::string part =
+            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
         if (!part.empty()) {
             out.push_back(part);
         }
@@ -127,7 +159,9 @@ std::vector<std::string> ParamList(const httplib::Request& req, const std::strin
     for (const auto& [key, value] : req.params) {
         if (key == name || key == name + "[]" ||
             (key.size() > name.size() + 2 && key.compare(0, name.size() + 1, name + "[") == 0 &&
-             key.back() == ']' && ParseInt(std::string_view(key).substr(name.size() + 1, key.size() - name.size() - 2)))) {
+             key.back() == ']' &&
+             ParseInt(
+                 std::string_view(key).substr(name.size() + 1, key.size() - name.size() - 2)))) {
             for (std::string& part : Split(value)) {
                 out.push_back(std::move(part));
             }
@@ -216,8 +250,9 @@ std::string UrlEncode(std::string_view text) {
     std::string out;
     for (const char c : text) {
         const auto byte = static_cast<unsigned char>(c);
-        if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') || (byte >= '0' && byte <= '9') ||
-            byte == '-' || byte == '_' || byte == '.' || byte == '~') {
+        if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
+            (byte >= '0' && byte <= '9') || byte == '-' || byte == '_' || byte == '.' ||
+            byte == '~') {
             out += c;
         } else {
             out += '%';
@@ -229,11 +264,13 @@ std::string UrlEncode(std::string_view text) {
 }
 
 std::string Base64Url(std::string_view data) {
-    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    static constexpr char kAlphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     std::string out;
     std::size_t i = 0;
     for (; i + 2 < data.size(); i += 3) {
-        const auto n = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8) |
+        const auto n = (static_cast<unsigned char>(data[i]) << 16) |
+                       (static_cast<unsigned char>(data[i + 1]) << 8) |
                        static_cast<unsigned char>(data[i + 2]);
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
@@ -245,7 +282,8 @@ std::string Base64Url(std::string_view data) {
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
     } else if (i + 2 == data.size()) {
-        const auto n = (static_cast<unsigned char>(data[i]) << 16) | (static_cast<unsigned char>(data[i + 1]) << 8);
+        const auto n = (static_cast<unsigned char>(data[i]) << 16) |
+                       (static_cast<unsigned char>(data[i + 1]) << 8);
         out += kAlphabet[(n >> 18) & 63];
         out += kAlphabet[(n >> 12) & 63];
         out += kAlphabet[(n >> 6) & 63];
@@ -256,7 +294,9 @@ std::string Base64Url(std::string_view data) {
 struct Paging {
     int page = 1;
     int limit = 50;
-    std::size_t Offset() const { return static_cast<std::size_t>(page - 1) * static_cast<std::size_t>(limit); }
+    std::size_t Offset() const {
+        return static_cast<std::size_t>(page - 1) * static_cast<std::size_t>(limit);
+    }
 };
 
 }  // namespace
@@ -323,7 +363,8 @@ struct Simulator::Impl {
                               {"api_domain", fmt::format("{}:{}", options.host, port)},
                               {"version", 2},
                               {"scopes", {"crm", "notifications"}}};
-        return Base64Url(header.dump()) + "." + Base64Url(payload.dump()) + "." + Base64Url(RandomHex(64));
+        return Base64Url(header.dump()) + "." + Base64Url(payload.dump()) + "." +
+               Base64Url(RandomHex(64));
     }
 
     void Count(const std::string& name) {
@@ -362,7 +403,8 @@ struct Simulator::Impl {
                         res.set_content(NginxPage(429, "Too Many Requests"), "text/html");
                     } else {
                         Problem(res, 429, "Too Many Requests",
-                                "You have sent too many requests in a given amount of time. Please try again later.",
+                                "You have sent too many requests in a given amount of time. Please "
+                                "try again later.",
                                 {{"retry_after", options.retry_after_seconds}});
                     }
                     std::lock_guard stats_lock(stats_mutex);
@@ -396,10 +438,10 @@ struct Simulator::Impl {
         return true;
     }
 
-    void Route(const std::string& method, const std::string& pattern, const std::string& name, bool needs_auth,
-               Handler handler) {
-        auto wrapped = [this, name, needs_auth, handler = std::move(handler)](const httplib::Request& req,
-                                                                              httplib::Response& res) {
+    void Route(const std::string& method, const std::string& pattern, const std::string& name,
+               bool needs_auth, Handler handler) {
+        auto wrapped = [this, name, needs_auth, handler = std::move(handler)](
+                           const httplib::Request& req, httplib::Response& res) {
             Count(name);
             if (!Gate(req, res, needs_auth)) {
                 return;
@@ -429,7 +471,8 @@ struct Simulator::Impl {
         for (const SimWebhook& webhook : model.webhooks) {
             std::vector<const HookItem*> items;
             for (const HookItem& item : hooks) {
-                if (std::find(webhook.settings.begin(), webhook.settings.end(), item.setting) != webhook.settings.end()) {
+                if (std::find(webhook.settings.begin(), webhook.settings.end(), item.setting) !=
+                    webhook.settings.end()) {
                     items.push_back(&item);
                 }
             }
@@ -439,8 +482,8 @@ struct Simulator::Impl {
         }
     }
 
-    std::optional<Paging> ReadPaging(const httplib::Request& req, httplib::Response& res, int max_limit,
-                                     int default_limit) {
+    std::optional<Paging> ReadPaging(const httplib::Request& req, httplib::Response& res,
+                                     int max_limit, int default_limit) {
         Paging paging{.page = 1, .limit = default_limit};
         if (req.has_param("page")) {
             const auto page = ParseInt(req.get_param_value("page"));
@@ -457,7 +500,8 @@ struct Simulator::Impl {
                 return std::nullopt;
             }
             if (*limit > max_limit) {
-                Problem(res, 422, "Unprocessable Entity", fmt::format("Limit {} per page", max_limit));
+                Problem(res, 422, "Unprocessable Entity",
+                        fmt::format("Limit {} per page", max_limit));
                 return std::nullopt;
             }
             paging.limit = static_cast<int>(*limit);
@@ -480,7 +524,8 @@ struct Simulator::Impl {
     /// A page of a list: 204 when empty; `_links.next` whenever the page is full (it may lead to
     /// an empty page, as amoCRM's does).
     void RespondPage(const httplib::Request& req, httplib::Response& res, const Paging& paging,
-                     const std::string& key, json items, std::optional<std::size_t> total = std::nullopt) {
+                     const std::string& key, json items,
+                     std::optional<std::size_t> total = std::nullopt) {
         if (items.empty()) {
             res.status = 204;
             return;
@@ -495,7 +540,8 @@ struct Simulator::Impl {
         json body;
         if (total) {
             body["_total_items"] = *total;
-            body["_page_count"] = (*total + static_cast<std::size_t>(paging.limit) - 1) / static_cast<std::size_t>(paging.limit);
+            body["_page_count"] = (*total + static_cast<std::size_t>(paging.limit) - 1) /
+                                  static_cast<std::size_t>(paging.limit);
         }
         body["_page"] = paging.page;
         body["_links"] = std::move(links);
@@ -546,18 +592,24 @@ struct Simulator::Impl {
             body["is_api_filter_enabled"] = true;
         }
         if (HasWith(req, "datetime_settings")) {
-            body["datetime_settings"] = {{"date_pattern", "d.m.Y H:i"},
-                                         {"short_date_pattern", "d.m.Y"},
-                                         {"short_time_pattern", "H:i"},
-                                         {"date_format", "d.m.Y"},
-                                         {"time_format", "H:i:s"},
-                                         {"timezone", "Europe/Moscow"},
-                                         {"timezone_offset", "+03:00"}};
+            body["datetime_settings"] = {
+                {"date_pattern", "d.m.Y H:i"}, {"short_date_pattern", "d.m.Y"},
+                {"short_time_pattern", "H:i"}, {"date_format", "d.m.Y"},
+                {"time_format", "H:i:s"},      {"timezone", "Europe/Moscow"},
+                {"timezone_offset", "+03:00"}};
         }
         if (HasWith(req, "task_types")) {
             body["_embedded"]["task_types"] = json::array({
-                {{"id", 1}, {"name", "Связаться"}, {"color", nullptr}, {"icon_id", nullptr}, {"code", "FOLLOW_UP"}},
-                {{"id", 2}, {"name", "Встреча"}, {"color", nullptr}, {"icon_id", nullptr}, {"code", "MEETING"}},
+                {{"id", 1},
+                 {"name", "Связаться"},
+                 {"color", nullptr},
+                 {"icon_id", nullptr},
+                 {"code", "FOLLOW_UP"}},
+                {{"id", 2},
+                 {"name", "Встреча"},
+                 {"color", nullptr},
+                 {"icon_id", nullptr},
+                 {"code", "MEETING"}},
             });
         }
         Hal(res, body);
@@ -592,7 +644,9 @@ struct Simulator::Impl {
         }
         std::lock_guard lock(mutex);
         json items = json::array();
-        for (std::size_t i = paging->Offset(); i < model.fields.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
+        for (std::size_t i = paging->Offset();
+             i < model.fields.size() && items.size() < static_cast<std::size_t>(paging->limit);
+             ++i) {
             items.push_back(FieldJson(model, model.fields[i]));
         }
         RespondPage(req, res, *paging, "custom_fields", std::move(items), model.fields.size());
@@ -605,7 +659,9 @@ struct Simulator::Impl {
         }
         std::lock_guard lock(mutex);
         json items = json::array();
-        for (std::size_t i = paging->Offset(); i < model.users.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
+        for (std::size_t i = paging->Offset();
+             i < model.users.size() && items.size() < static_cast<std::size_t>(paging->limit);
+             ++i) {
             items.push_back(UserJson(model, model.users[i]));
         }
         RespondPage(req, res, *paging, "users", std::move(items), model.users.size());
@@ -623,7 +679,8 @@ struct Simulator::Impl {
         const TimeRange updated = Range(req, "filter[updated_at]");
         const TimeRange created = Range(req, "filter[created_at]");
         const TimeRange closed = Range(req, "filter[closed_at]");
-        if (ids.bad || pipelines.bad || responsible.bad || created_by.bad || updated.bad || created.bad || closed.bad) {
+        if (ids.bad || pipelines.bad || responsible.bad || created_by.bad || updated.bad ||
+            created.bad || closed.bad) {
             ValidationProblem(res, {{"0", {InvalidType("filter", "int")}}});
             return;
         }
@@ -660,23 +717,28 @@ struct Simulator::Impl {
         matches.reserve(leads.size());
         for (std::size_t i = 0; i < leads.size(); ++i) {
             const SimLead& lead = leads[i];
-            if (lead.is_deleted != only_deleted || !ids.Accepts(lead.id) || !pipelines.Accepts(lead.pipeline_id) ||
-                !responsible.Accepts(lead.responsible_user_id) || !created_by.Accepts(lead.created_by) ||
-                !updated.Accepts(lead.updated_at) || !created.Accepts(lead.created_at)) {
+            if (lead.is_deleted != only_deleted || !ids.Accepts(lead.id) ||
+                !pipelines.Accepts(lead.pipeline_id) ||
+                !responsible.Accepts(lead.responsible_user_id) ||
+                !created_by.Accepts(lead.created_by) || !updated.Accepts(lead.updated_at) ||
+                !created.Accepts(lead.created_at)) {
                 continue;
             }
             if (closed.Present() && (!lead.closed_at || !closed.Accepts(*lead.closed_at))) {
                 continue;
             }
             if (!status_pairs.empty()) {
-                const bool any = std::any_of(status_pairs.begin(), status_pairs.end(), [&](const auto& entry) {
-                    return entry.second.first == lead.pipeline_id && entry.second.second == lead.status_id;
-                });
+                const bool any =
+                    std::any_of(status_pairs.begin(), status_pairs.end(), [&](const auto& entry) {
+                        return entry.second.first == lead.pipeline_id &&
+                               entry.second.second == lead.status_id;
+                    });
                 if (!any) {
                     continue;
                 }
             }
-            if (!query.empty() && lead.name.find(query) == std::string::npos && std::to_string(lead.id) != query) {
+            if (!query.empty() && lead.name.find(query) == std::string::npos &&
+                std::to_string(lead.id) != query) {
                 continue;
             }
             matches.push_back(static_cast<std::uint32_t>(i));
@@ -692,9 +754,11 @@ struct Simulator::Impl {
             std::reverse(matches.begin(), matches.end());
         }
         json items = json::array();
-        for (std::size_t i = paging->Offset(); i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
+        for (std::size_t i = paging->Offset();
+             i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
             const SimLead& lead = leads[matches[i]];
-            items.push_back(only_deleted ? DeletedLeadJson(model, lead) : LeadJson(model, lead, with));
+            items.push_back(only_deleted ? DeletedLeadJson(model, lead)
+                                         : LeadJson(model, lead, with));
         }
         RespondPage(req, res, *paging, "leads", std::move(items));
     }
@@ -715,7 +779,8 @@ struct Simulator::Impl {
     }
 
     /// Parses a JSON array body of 1..max items; sets the error response otherwise.
-    std::optional<json> ReadBatch(const httplib::Request& req, httplib::Response& res, std::size_t max) {
+    std::optional<json> ReadBatch(const httplib::Request& req, httplib::Response& res,
+                                  std::size_t max) {
         json body = json::parse(req.body);
         if (!body.is_array()) {
             ValidationProblem(res, {{"0", {InvalidType("", "array")}}});
@@ -729,7 +794,8 @@ struct Simulator::Impl {
             if (max == kMaxBatch) {
                 Problem(res, 422, "Unprocessable Entity", fmt::format("Limit {} per page", max));
             } else {
-                Problem(res, 400, "Bad Request", fmt::format("Too many entities: at most {} per request", max));
+                Problem(res, 400, "Bad Request",
+                        fmt::format("Too many entities: at most {} per request", max));
             }
             return std::nullopt;
         }
@@ -769,23 +835,28 @@ struct Simulator::Impl {
         json created = json::array();
         for (LeadInput& input : inputs) {
             const std::int64_t actor = Actor(input.created_by);
-            const std::int64_t id = model.CreateLead(SimLead{.name = input.patch.name.value_or(""),
-                                                             .price = input.patch.price.value_or(0),
-                                                             .responsible_user_id = input.patch.responsible_user_id.value_or(actor == 0 ? model.AdminUserId() : actor),
-                                                             .status_id = *input.patch.status_id,
-                                                             .pipeline_id = *input.patch.pipeline_id,
-                                                             .created_by = actor,
-                                                             .fields = input.patch.fields},
-                                                     now, hooks);
-            created.push_back({{"id", id},
-                               {"request_id", input.request_id},
-                               {"_links", Link(fmt::format("{}/api/v4/leads/{}", model.base_url, id))}});
+            const std::int64_t id = model.CreateLead(
+                SimLead{.name = input.patch.name.value_or(""),
+                        .price = input.patch.price.value_or(0),
+                        .responsible_user_id = input.patch.responsible_user_id.value_or(
+                            actor == 0 ? model.AdminUserId() : actor),
+                        .status_id = *input.patch.status_id,
+                        .pipeline_id = *input.patch.pipeline_id,
+                        .created_by = actor,
+                        .fields = input.patch.fields},
+                now, hooks);
+            created.push_back(
+                {{"id", id},
+                 {"request_id", input.request_id},
+                 {"_links", Link(fmt::format("{}/api/v4/leads/{}", model.base_url, id))}});
         }
         Dispatch(hooks);
-        Hal(res, {{"_links", Link(model.base_url + "/api/v4/leads")}, {"_embedded", {{"leads", std::move(created)}}}});
+        Hal(res, {{"_links", Link(model.base_url + "/api/v4/leads")},
+                  {"_embedded", {{"leads", std::move(created)}}}});
     }
 
-    void PatchLeads(const httplib::Request& req, httplib::Response& res, std::optional<std::int64_t> path_id) {
+    void PatchLeads(const httplib::Request& req, httplib::Response& res,
+                    std::optional<std::int64_t> path_id) {
         json body = json::parse(req.body);
         if (path_id) {
             if (!body.is_object()) {
@@ -804,7 +875,8 @@ struct Simulator::Impl {
                 return;
             }
             if (body.size() > kMaxBatch) {
-                Problem(res, 422, "Unprocessable Entity", fmt::format("Limit {} per page", kMaxBatch));
+                Problem(res, 422, "Unprocessable Entity",
+                        fmt::format("Limit {} per page", kMaxBatch));
                 return;
             }
         }
@@ -842,10 +914,11 @@ struct Simulator::Impl {
         json updated = json::array();
         for (const LeadInput& input : inputs) {
             model.UpdateLead(*input.id, input.patch, Actor(input.updated_by), now, hooks);
-            updated.push_back({{"id", *input.id},
-                               {"updated_at", ToEpoch(now)},
-                               {"request_id", input.request_id},
-                               {"_links", Link(fmt::format("{}/api/v4/leads/{}", model.base_url, *input.id))}});
+            updated.push_back(
+                {{"id", *input.id},
+                 {"updated_at", ToEpoch(now)},
+                 {"request_id", input.request_id},
+                 {"_links", Link(fmt::format("{}/api/v4/leads/{}", model.base_url, *input.id))}});
         }
         Dispatch(hooks);
         if (path_id) {
@@ -854,7 +927,8 @@ struct Simulator::Impl {
             Hal(res, single);
             return;
         }
-        Hal(res, {{"_links", Link(model.base_url + "/api/v4/leads")}, {"_embedded", {{"leads", std::move(updated)}}}});
+        Hal(res, {{"_links", Link(model.base_url + "/api/v4/leads")},
+                  {"_embedded", {{"leads", std::move(updated)}}}});
     }
 
     void ListTasks(const httplib::Request& req, httplib::Response& res) {
@@ -888,15 +962,17 @@ struct Simulator::Impl {
         const std::vector<SimTask>& tasks = model.Tasks();
         auto accepts = [&](const SimTask& task) {
             return !task.is_deleted && ids.Accepts(task.id) && entity_ids.Accepts(task.lead_id) &&
-                   responsible.Accepts(task.responsible_user_id) && types.Accepts(task.task_type_id) &&
-                   updated.Accepts(task.updated_at) && (!completed || task.is_completed == *completed);
+                   responsible.Accepts(task.responsible_user_id) &&
+                   types.Accepts(task.task_type_id) && updated.Accepts(task.updated_at) &&
+                   (!completed || task.is_completed == *completed);
         };
         std::vector<std::uint32_t> matches;
         if (entity_ids.present) {
             for (const std::int64_t lead_id : entity_ids.values) {
                 for (const std::int64_t task_id : model.LeadTaskIds(lead_id)) {
                     if (accepts(*model.Task(task_id))) {
-                        matches.push_back(static_cast<std::uint32_t>(task_id - Model::kTaskBase - 1));
+                        matches.push_back(
+                            static_cast<std::uint32_t>(task_id - Model::kTaskBase - 1));
                     }
                 }
             }
@@ -911,17 +987,19 @@ struct Simulator::Impl {
         if (!order.field.empty() && order.field != "id") {
             std::stable_sort(matches.begin(), matches.end(), [&](std::uint32_t a, std::uint32_t b) {
                 auto key = [&](const SimTask& t) {
-                    return order.field == "created_at" ? t.created_at
+                    return order.field == "created_at"   ? t.created_at
                            : order.field == "updated_at" ? t.updated_at
                                                          : t.complete_till;
                 };
-                return order.descending ? key(tasks[b]) < key(tasks[a]) : key(tasks[a]) < key(tasks[b]);
+                return order.descending ? key(tasks[b]) < key(tasks[a])
+                                        : key(tasks[a]) < key(tasks[b]);
             });
         } else if (order.descending) {
             std::reverse(matches.begin(), matches.end());
         }
         json items = json::array();
-        for (std::size_t i = paging->Offset(); i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
+        for (std::size_t i = paging->Offset();
+             i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
             items.push_back(TaskJson(model, tasks[matches[i]]));
         }
         RespondPage(req, res, *paging, "tasks", std::move(items));
@@ -964,26 +1042,30 @@ struct Simulator::Impl {
         json created = json::array();
         for (const TaskInput& input : inputs) {
             const std::int64_t actor = Actor(input.created_by);
-            const std::int64_t id = model.AddTask(
-                SimTask{.lead_id = input.lead_id,
-                        .responsible_user_id = input.responsible_user_id.value_or(actor == 0 ? model.AdminUserId() : actor),
-                        .created_by = actor,
-                        .complete_till = *input.complete_till,
-                        .duration = input.duration,
-                        .task_type_id = input.task_type_id.value_or(1),
-                        .text = input.text,
-                        .is_completed = input.is_completed.value_or(false),
-                        .result_text = input.result_text.value_or("")},
-                now, hooks);
-            created.push_back({{"id", id},
-                               {"request_id", input.request_id},
-                               {"_links", Link(fmt::format("{}/api/v4/tasks/{}", model.base_url, id))}});
+            const std::int64_t id =
+                model.AddTask(SimTask{.lead_id = input.lead_id,
+                                      .responsible_user_id = input.responsible_user_id.value_or(
+                                          actor == 0 ? model.AdminUserId() : actor),
+                                      .created_by = actor,
+                                      .complete_till = *input.complete_till,
+                                      .duration = input.duration,
+                                      .task_type_id = input.task_type_id.value_or(1),
+                                      .text = input.text,
+                                      .is_completed = input.is_completed.value_or(false),
+                                      .result_text = input.result_text.value_or("")},
+                              now, hooks);
+            created.push_back(
+                {{"id", id},
+                 {"request_id", input.request_id},
+                 {"_links", Link(fmt::format("{}/api/v4/tasks/{}", model.base_url, id))}});
         }
         Dispatch(hooks);
-        Hal(res, {{"_links", Link(model.base_url + "/api/v4/tasks")}, {"_embedded", {{"tasks", std::move(created)}}}});
+        Hal(res, {{"_links", Link(model.base_url + "/api/v4/tasks")},
+                  {"_embedded", {{"tasks", std::move(created)}}}});
     }
 
-    void PatchTasks(const httplib::Request& req, httplib::Response& res, std::optional<std::int64_t> path_id) {
+    void PatchTasks(const httplib::Request& req, httplib::Response& res,
+                    std::optional<std::int64_t> path_id) {
         json body = json::parse(req.body);
         if (path_id) {
             if (!body.is_object()) {
@@ -994,7 +1076,8 @@ struct Simulator::Impl {
             body = json::array({body});
         } else if (!body.is_array() || body.empty() || body.size() > kMaxBatch) {
             if (body.is_array() && body.size() > kMaxBatch) {
-                Problem(res, 422, "Unprocessable Entity", fmt::format("Limit {} per page", kMaxBatch));
+                Problem(res, 422, "Unprocessable Entity",
+                        fmt::format("Limit {} per page", kMaxBatch));
             } else {
                 ValidationProblem(res, {{"0", {InvalidType("", "array")}}});
             }
@@ -1035,10 +1118,11 @@ struct Simulator::Impl {
                                        .responsible_user_id = input.responsible_user_id,
                                        .task_type_id = input.task_type_id},
                              Actor(input.created_by), now, hooks);
-            updated.push_back({{"id", *input.id},
-                               {"updated_at", ToEpoch(now)},
-                               {"request_id", input.request_id},
-                               {"_links", Link(fmt::format("{}/api/v4/tasks/{}", model.base_url, *input.id))}});
+            updated.push_back(
+                {{"id", *input.id},
+                 {"updated_at", ToEpoch(now)},
+                 {"request_id", input.request_id},
+                 {"_links", Link(fmt::format("{}/api/v4/tasks/{}", model.base_url, *input.id))}});
         }
         Dispatch(hooks);
         if (path_id) {
@@ -1047,10 +1131,12 @@ struct Simulator::Impl {
             Hal(res, single);
             return;
         }
-        Hal(res, {{"_links", Link(model.base_url + "/api/v4/tasks")}, {"_embedded", {{"tasks", std::move(updated)}}}});
+        Hal(res, {{"_links", Link(model.base_url + "/api/v4/tasks")},
+                  {"_embedded", {{"tasks", std::move(updated)}}}});
     }
 
-    void ListNotes(const httplib::Request& req, httplib::Response& res, std::optional<std::int64_t> lead_id) {
+    void ListNotes(const httplib::Request& req, httplib::Response& res,
+                   std::optional<std::int64_t> lead_id) {
         const auto paging = ReadPaging(req, res, kMaxPage, 50);
         if (!paging) {
             return;
@@ -1067,8 +1153,10 @@ struct Simulator::Impl {
         std::lock_guard lock(mutex);
         const std::vector<SimNote>& notes = model.Notes();
         auto accepts = [&](const SimNote& note) {
-            return ids.Accepts(note.id) && entity_ids.Accepts(note.lead_id) && updated.Accepts(note.updated_at) &&
-                   (types.empty() || std::find(types.begin(), types.end(), note.note_type) != types.end());
+            return ids.Accepts(note.id) && entity_ids.Accepts(note.lead_id) &&
+                   updated.Accepts(note.updated_at) &&
+                   (types.empty() ||
+                    std::find(types.begin(), types.end(), note.note_type) != types.end());
         };
         std::vector<std::uint32_t> matches;
         if (lead_id) {
@@ -1098,13 +1186,15 @@ struct Simulator::Impl {
             std::reverse(matches.begin(), matches.end());
         }
         json items = json::array();
-        for (std::size_t i = paging->Offset(); i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
+        for (std::size_t i = paging->Offset();
+             i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
             items.push_back(NoteJson(model, notes[matches[i]]));
         }
         RespondPage(req, res, *paging, "notes", std::move(items));
     }
 
-    void CreateNotes(const httplib::Request& req, httplib::Response& res, std::optional<std::int64_t> lead_id) {
+    void CreateNotes(const httplib::Request& req, httplib::Response& res,
+                     std::optional<std::int64_t> lead_id) {
         const auto body = ReadBatch(req, res, kMaxBatch);
         if (!body) {
             return;
@@ -1149,10 +1239,12 @@ struct Simulator::Impl {
             created.push_back({{"id", id},
                                {"entity_id", input.lead_id},
                                {"request_id", input.request_id},
-                               {"_links", Link(fmt::format("{}/api/v4/leads/{}/notes/{}", model.base_url, input.lead_id, id))}});
+                               {"_links", Link(fmt::format("{}/api/v4/leads/{}/notes/{}",
+                                                           model.base_url, input.lead_id, id))}});
         }
         Dispatch(hooks);
-        Hal(res, {{"_links", Link(model.base_url + req.path)}, {"_embedded", {{"notes", std::move(created)}}}});
+        Hal(res, {{"_links", Link(model.base_url + req.path)},
+                  {"_embedded", {{"notes", std::move(created)}}}});
     }
 
     void ListEvents(const httplib::Request& req, httplib::Response& res) {
@@ -1168,7 +1260,8 @@ struct Simulator::Impl {
             return;
         }
         const std::vector<std::string> entity = ParamList(req, "filter[entity]");
-        // filter[entity_id] takes at most 10 ids and needs one filter[entity]; filter[created_by] 10.
+        // filter[entity_id] takes at most 10 ids and needs one filter[entity];
+        // filter[created_by] 10.
         FieldErrors filter_errors;
         if (entity_ids.values.size() > 10) {
             filter_errors.push_back(NotSupported("filter[entity_id]"));
@@ -1198,8 +1291,9 @@ struct Simulator::Impl {
         auto begin = events.begin();
         auto end = events.end();
         if (created.from) {
-            begin = std::lower_bound(events.begin(), events.end(), FromEpoch(*created.from),
-                                     [](const SimEvent& e, Timestamp t) { return e.created_at < t; });
+            begin =
+                std::lower_bound(events.begin(), events.end(), FromEpoch(*created.from),
+                                 [](const SimEvent& e, Timestamp t) { return e.created_at < t; });
         }
         if (created.to) {
             end = std::upper_bound(begin, events.end(), FromEpoch(*created.to),
@@ -1209,17 +1303,19 @@ struct Simulator::Impl {
             if (!entity_ids.Accepts(event.lead_id) || !created_by.Accepts(event.created_by)) {
                 return false;
             }
-            if (!type_names.empty() &&
-                std::find(type_names.begin(), type_names.end(), EventTypeName(event.type)) == type_names.end()) {
+            if (!type_names.empty() && std::find(type_names.begin(), type_names.end(),
+                                                 EventTypeName(event.type)) == type_names.end()) {
                 return false;
             }
-            return id_filter.empty() || std::find(id_filter.begin(), id_filter.end(), event.Id()) != id_filter.end();
+            return id_filter.empty() ||
+                   std::find(id_filter.begin(), id_filter.end(), event.Id()) != id_filter.end();
         };
         json items = json::array();
         std::size_t skipped = 0;
         const std::size_t offset = paging->Offset();
         const std::size_t count = static_cast<std::size_t>(end - begin);
-        for (std::size_t k = 0; k < count && items.size() < static_cast<std::size_t>(paging->limit); ++k) {
+        for (std::size_t k = 0; k < count && items.size() < static_cast<std::size_t>(paging->limit);
+             ++k) {
             const SimEvent& event = ascending ? *(begin + static_cast<std::ptrdiff_t>(k))
                                               : *(end - 1 - static_cast<std::ptrdiff_t>(k));
             if (!accepts(event)) {
@@ -1239,8 +1335,8 @@ struct Simulator::Impl {
         std::lock_guard lock(mutex);
         json items = json::array();
         for (const SimWebhook& webhook : model.webhooks) {
-            if (!destinations.empty() &&
-                std::find(destinations.begin(), destinations.end(), webhook.destination) == destinations.end()) {
+            if (!destinations.empty() && std::find(destinations.begin(), destinations.end(),
+                                                   webhook.destination) == destinations.end()) {
                 continue;
             }
             items.push_back(WebhookJson(model, webhook, sender.Disabled(webhook.destination)));
@@ -1271,14 +1367,16 @@ struct Simulator::Impl {
             }
         }
         std::vector<std::string> settings;
-        if (const auto it = body.find("settings"); it == body.end() || !it->is_array() || it->empty()) {
+        if (const auto it = body.find("settings");
+            it == body.end() || !it->is_array() || it->empty()) {
             errors.push_back(NotBlank("settings"));
         } else {
             for (std::size_t i = 0; i < it->size(); ++i) {
                 const json& value = (*it)[i];
                 if (!value.is_string() || kWebhookSettings.count(value.get<std::string>()) == 0) {
                     errors.push_back(NotSupported(fmt::format("settings.{}", i)));
-                } else if (std::find(settings.begin(), settings.end(), value.get<std::string>()) == settings.end()) {
+                } else if (std::find(settings.begin(), settings.end(), value.get<std::string>()) ==
+                           settings.end()) {
                     settings.push_back(value.get<std::string>());
                 }
             }
@@ -1297,8 +1395,9 @@ struct Simulator::Impl {
         }
         std::lock_guard lock(mutex);
         const Timestamp now = clock->Now();
-        auto existing = std::find_if(model.webhooks.begin(), model.webhooks.end(),
-                                     [&](const SimWebhook& w) { return w.destination == destination; });
+        auto existing =
+            std::find_if(model.webhooks.begin(), model.webhooks.end(),
+                         [&](const SimWebhook& w) { return w.destination == destination; });
         if (existing != model.webhooks.end()) {
             // Registering a known destination updates it (and re-enables a disabled one).
             existing->settings = settings;
@@ -1325,15 +1424,17 @@ struct Simulator::Impl {
 
     void DeleteWebhook(const httplib::Request& req, httplib::Response& res) {
         const json body = json::parse(req.body.empty() ? std::string("{}") : req.body);
-        if (!body.is_object() || !body.contains("destination") || !body["destination"].is_string()) {
+        if (!body.is_object() || !body.contains("destination") ||
+            !body["destination"].is_string()) {
             ValidationProblem(res, {{"0", {NotBlank("destination")}}});
             return;
         }
         const std::string destination = body["destination"].get<std::string>();
         std::lock_guard lock(mutex);
-        model.webhooks.erase(std::remove_if(model.webhooks.begin(), model.webhooks.end(),
-                                            [&](const SimWebhook& w) { return w.destination == destination; }),
-                             model.webhooks.end());
+        model.webhooks.erase(
+            std::remove_if(model.webhooks.begin(), model.webhooks.end(),
+                           [&](const SimWebhook& w) { return w.destination == destination; }),
+            model.webhooks.end());
         sender.Forget(destination);
         res.status = 204;
     }
@@ -1354,11 +1455,13 @@ struct Simulator::Impl {
         };
         const OAuthOptions& oauth = options.oauth;
         if (text("client_id") != oauth.client_id || text("client_secret") != oauth.client_secret) {
-            OAuthProblem(res, 401, "Client authentication failed", "Клиент не найден или секретный ключ неверен");
+            OAuthProblem(res, 401, "Client authentication failed",
+                         "Клиент не найден или секретный ключ неверен");
             return;
         }
         if (!oauth.redirect_uri.empty() && text("redirect_uri") != oauth.redirect_uri) {
-            OAuthProblem(res, 400, "Redirect URI mismatch", "В запросе отсутствует ряд параметров или параметры невалидны");
+            OAuthProblem(res, 400, "Redirect URI mismatch",
+                         "В запросе отсутствует ряд параметров или параметры невалидны");
             return;
         }
         std::lock_guard lock(mutex);
@@ -1367,25 +1470,30 @@ struct Simulator::Impl {
         if (grant == "authorization_code") {
             const auto it = codes.find(text("code"));
             if (it == codes.end()) {
-                OAuthProblem(res, 400, "Cannot decrypt the authorization code", "В запросе отсутствует ряд параметров или параметры невалидны");
+                OAuthProblem(res, 400, "Cannot decrypt the authorization code",
+                             "В запросе отсутствует ряд параметров или параметры невалидны");
                 return;
             }
             const bool expired = now >= it->second;
             codes.erase(it);  // single use
             if (expired) {
-                OAuthProblem(res, 400, "Authorization code has expired", "В запросе отсутствует ряд параметров или параметры невалидны");
+                OAuthProblem(res, 400, "Authorization code has expired",
+                             "В запросе отсутствует ряд параметров или параметры невалидны");
                 return;
             }
         } else if (grant == "refresh_token") {
             const auto it = refresh_tokens.find(text("refresh_token"));
             if (it == refresh_tokens.end() || now >= it->second) {
-                OAuthProblem(res, 400, "Token has been revoked", "В запросе отсутствует ряд параметров или параметры невалидны");
+                OAuthProblem(res, 400, "Token has been revoked",
+                             "В запросе отсутствует ряд параметров или параметры невалидны");
                 return;
             }
             refresh_tokens.erase(it);  // rotation: the old refresh token stops working
         } else {
-            OAuthProblem(res, 400, "The authorization grant type is not supported by the authorization server.",
-                         "В запросе отсутствует ряд параметров или параметры невалидны");
+            OAuthProblem(
+                res, 400,
+                "The authorization grant type is not supported by the authorization server.",
+                "В запросе отсутствует ряд параметров или параметры невалидны");
             return;
         }
         const std::string access = MakeJwt(now + oauth.access_ttl);
@@ -1410,16 +1518,22 @@ struct Simulator::Impl {
               [this](const auto& req, auto& res) { PipelineById(req, res); });
         Route("GET", "/api/v4/leads/custom_fields", "GET /api/v4/leads/custom_fields", true,
               [this](const auto& req, auto& res) { CustomFields(req, res); });
-        Route("GET", "/api/v4/users", "GET /api/v4/users", true, [this](const auto& req, auto& res) { Users(req, res); });
+        Route("GET", "/api/v4/users", "GET /api/v4/users", true,
+              [this](const auto& req, auto& res) { Users(req, res); });
         Route("GET", "/api/v4/leads/notes", "GET /api/v4/leads/notes", true,
               [this](const auto& req, auto& res) { ListNotes(req, res, std::nullopt); });
         Route("POST", "/api/v4/leads/notes", "POST /api/v4/leads/notes", true,
               [this](const auto& req, auto& res) { CreateNotes(req, res, std::nullopt); });
         Route("GET", R"(/api/v4/leads/(\d+)/notes)", "GET /api/v4/leads/{id}/notes", true,
-              [this](const auto& req, auto& res) { ListNotes(req, res, ParseInt(req.matches[1].str())); });
+              [this](const auto& req, auto& res) {
+                  ListNotes(req, res, ParseInt(req.matches[1].str()));
+              });
         Route("POST", R"(/api/v4/leads/(\d+)/notes)", "POST /api/v4/leads/{id}/notes", true,
-              [this](const auto& req, auto& res) { CreateNotes(req, res, ParseInt(req.matches[1].str())); });
-        Route("GET", "/api/v4/leads", "GET /api/v4/leads", true, [this](const auto& req, auto& res) { ListLeads(req, res); });
+              [this](const auto& req, auto& res) {
+                  CreateNotes(req, res, ParseInt(req.matches[1].str()));
+              });
+        Route("GET", "/api/v4/leads", "GET /api/v4/leads", true,
+              [this](const auto& req, auto& res) { ListLeads(req, res); });
         Route("GET", R"(/api/v4/leads/(\d+))", "GET /api/v4/leads/{id}", true,
               [this](const auto& req, auto& res) { GetLeadById(req, res); });
         Route("POST", "/api/v4/leads", "POST /api/v4/leads", true,
@@ -1427,8 +1541,11 @@ struct Simulator::Impl {
         Route("PATCH", "/api/v4/leads", "PATCH /api/v4/leads", true,
               [this](const auto& req, auto& res) { PatchLeads(req, res, std::nullopt); });
         Route("PATCH", R"(/api/v4/leads/(\d+))", "PATCH /api/v4/leads/{id}", true,
-              [this](const auto& req, auto& res) { PatchLeads(req, res, ParseInt(req.matches[1].str())); });
-        Route("GET", "/api/v4/tasks", "GET /api/v4/tasks", true, [this](const auto& req, auto& res) { ListTasks(req, res); });
+              [this](const auto& req, auto& res) {
+                  PatchLeads(req, res, ParseInt(req.matches[1].str()));
+              });
+        Route("GET", "/api/v4/tasks", "GET /api/v4/tasks", true,
+              [this](const auto& req, auto& res) { ListTasks(req, res); });
         Route("GET", R"(/api/v4/tasks/(\d+))", "GET /api/v4/tasks/{id}", true,
               [this](const auto& req, auto& res) { GetTaskById(req, res); });
         Route("POST", "/api/v4/tasks", "POST /api/v4/tasks", true,
@@ -1436,8 +1553,11 @@ struct Simulator::Impl {
         Route("PATCH", "/api/v4/tasks", "PATCH /api/v4/tasks", true,
               [this](const auto& req, auto& res) { PatchTasks(req, res, std::nullopt); });
         Route("PATCH", R"(/api/v4/tasks/(\d+))", "PATCH /api/v4/tasks/{id}", true,
-              [this](const auto& req, auto& res) { PatchTasks(req, res, ParseInt(req.matches[1].str())); });
-        Route("GET", "/api/v4/events", "GET /api/v4/events", true, [this](const auto& req, auto& res) { ListEvents(req, res); });
+              [this](const auto& req, auto& res) {
+                  PatchTasks(req, res, ParseInt(req.matches[1].str()));
+              });
+        Route("GET", "/api/v4/events", "GET /api/v4/events", true,
+              [this](const auto& req, auto& res) { ListEvents(req, res); });
         Route("GET", "/api/v4/webhooks", "GET /api/v4/webhooks", true,
               [this](const auto& req, auto& res) { ListWebhooks(req, res); });
         Route("POST", "/api/v4/webhooks", "POST /api/v4/webhooks", true,
@@ -1450,10 +1570,12 @@ struct Simulator::Impl {
         server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
             if (res.status == 404 && res.body.empty()) {
                 Problem(res, 404, "Not Found",
-                        fmt::format("Cannot {} https://{}.amocrm.ru{}", req.method, options.subdomain, req.path));
+                        fmt::format("Cannot {} https://{}.amocrm.ru{}", req.method,
+                                    options.subdomain, req.path));
             }
         });
-        server.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                        std::exception_ptr) {
             Problem(res, 500, "ErrInternalServer", "Internal server error", {{"trace_id", "sim"}});
         });
     }
@@ -1486,7 +1608,8 @@ Result<void> Simulator::Start() {
         s.model.webhook_utc_offset = s.options.webhook_utc_offset;
         BuildCatalog(s.model);
         GenerateLeads(s.model, s.options.seed, s.options.leads, s.clock->Now());
-        s.token = s.options.token.empty() ? s.MakeJwt(s.clock->Now() + Duration{5LL * 365 * 86400}) : s.options.token;
+        s.token = s.options.token.empty() ? s.MakeJwt(s.clock->Now() + Duration{5LL * 365 * 86400})
+                                          : s.options.token;
         for (const std::string& code : s.options.oauth.codes) {
             s.codes[code] = s.clock->Now() + s.options.oauth.code_ttl;
         }
@@ -1495,7 +1618,9 @@ Result<void> Simulator::Start() {
     s.server.set_keep_alive_timeout(5);
     s.server.set_payload_max_length(64 * 1024 * 1024);
     const int threads = std::max(2, s.options.threads);
-    s.server.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
+    s.server.new_task_queue = [threads] {
+        return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+    };
     s.Register();
     if (s.options.port == 0) {
         s.port = s.server.bind_to_any_port(s.options.host);
@@ -1505,8 +1630,8 @@ Result<void> Simulator::Start() {
         s.port = -1;
     }
     if (s.port <= 0) {
-        return MakeError(ErrorCode::kUnavailable, "amoCRM simulator cannot listen on {}:{}", s.options.host,
-                         s.options.port);
+        return MakeError(ErrorCode::kUnavailable, "amoCRM simulator cannot listen on {}:{}",
+                         s.options.host, s.options.port);
     }
     {
         std::lock_guard lock(s.mutex);
@@ -1533,7 +1658,9 @@ void Simulator::Stop() {
 }
 
 int Simulator::port() const { return impl_->port; }
-std::string Simulator::BaseUrl() const { return fmt::format("http://{}:{}", impl_->options.host, impl_->port); }
+std::string Simulator::BaseUrl() const {
+    return fmt::format("http://{}:{}", impl_->options.host, impl_->port);
+}
 std::string Simulator::Token() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->token;
@@ -1561,7 +1688,9 @@ SimStats Simulator::Stats() const {
     return stats;
 }
 
-bool Simulator::WaitWebhooksIdle(std::chrono::milliseconds timeout) const { return impl_->sender.WaitIdle(timeout); }
+bool Simulator::WaitWebhooksIdle(std::chrono::milliseconds timeout) const {
+    return impl_->sender.WaitIdle(timeout);
+}
 
 void Simulator::Block() {
     std::lock_guard lock(impl_->rate_mutex);
@@ -1657,14 +1786,16 @@ std::vector<SimWebhook> Simulator::Webhooks() const {
     return impl_->model.webhooks;
 }
 
-std::vector<std::int64_t> Simulator::OpenLeadIds(std::int64_t responsible, std::size_t limit) const {
+std::vector<std::int64_t> Simulator::OpenLeadIds(std::int64_t responsible,
+                                                 std::size_t limit) const {
     std::lock_guard lock(impl_->mutex);
     std::vector<std::int64_t> out;
     for (const SimLead& lead : impl_->model.Leads()) {
         if (out.size() >= limit) {
             break;
         }
-        if (!lead.is_deleted && lead.responsible_user_id == responsible && !impl_->model.IsClosedStatus(lead.status_id)) {
+        if (!lead.is_deleted && lead.responsible_user_id == responsible &&
+            !impl_->model.IsClosedStatus(lead.status_id)) {
             out.push_back(lead.id);
         }
     }
@@ -1677,8 +1808,9 @@ Result<std::int64_t> Simulator::CreateLead(const LeadDraft& draft, std::int64_t 
         Model& model = impl_->model;
         LeadPatch patch{.name = draft.name,
                         .price = draft.price,
-                        .responsible_user_id = draft.responsible_user_id != 0 ? draft.responsible_user_id
-                                                                              : (actor != 0 ? actor : model.AdminUserId()),
+                        .responsible_user_id = draft.responsible_user_id != 0
+                                                   ? draft.responsible_user_id
+                                                   : (actor != 0 ? actor : model.AdminUserId()),
                         .fields = draft.fields};
         if (draft.pipeline_id != 0) {
             patch.pipeline_id = draft.pipeline_id;
@@ -1708,7 +1840,8 @@ Result<std::int64_t> Simulator::CreateLead(const LeadDraft& draft, std::int64_t 
     return id;
 }
 
-Result<void> Simulator::UpdateLead(std::int64_t lead_id, const LeadPatch& patch, std::int64_t actor) {
+Result<void> Simulator::UpdateLead(std::int64_t lead_id, const LeadPatch& patch,
+                                   std::int64_t actor) {
     return impl_->Mutate([&](std::vector<HookItem>& hooks) -> Result<void> {
         Model& model = impl_->model;
         const SimLead* lead = model.Lead(lead_id);
@@ -1720,15 +1853,16 @@ Result<void> Simulator::UpdateLead(std::int64_t lead_id, const LeadPatch& patch,
         CheckFields(model, resolved.fields, errors);
         ResolveLeadPatch(model, lead, resolved, errors);
         if (!errors.empty()) {
-            return MakeError(ErrorCode::kInvalidInput, "lead {} change rejected: {}", lead_id, Describe(errors));
+            return MakeError(ErrorCode::kInvalidInput, "lead {} change rejected: {}", lead_id,
+                             Describe(errors));
         }
         model.UpdateLead(lead_id, resolved, actor, impl_->clock->Now(), hooks);
         return Ok{};
     });
 }
 
-Result<void> Simulator::MoveLead(std::int64_t lead_id, std::int64_t status_id, std::int64_t pipeline_id,
-                                 std::int64_t actor) {
+Result<void> Simulator::MoveLead(std::int64_t lead_id, std::int64_t status_id,
+                                 std::int64_t pipeline_id, std::int64_t actor) {
     LeadPatch patch{.status_id = status_id};
     if (pipeline_id != 0) {
         patch.pipeline_id = pipeline_id;
@@ -1758,8 +1892,9 @@ Result<void> Simulator::RestoreLead(std::int64_t lead_id, std::int64_t actor) {
     });
 }
 
-Result<std::int64_t> Simulator::AddTask(std::int64_t lead_id, const std::string& text, Timestamp due,
-                                        std::int64_t responsible, std::int64_t actor, int task_type_id) {
+Result<std::int64_t> Simulator::AddTask(std::int64_t lead_id, const std::string& text,
+                                        Timestamp due, std::int64_t responsible, std::int64_t actor,
+                                        int task_type_id) {
     std::int64_t id = 0;
     auto result = impl_->Mutate([&](std::vector<HookItem>& hooks) -> Result<void> {
         Model& model = impl_->model;
@@ -1789,7 +1924,8 @@ Result<std::int64_t> Simulator::AddTask(std::int64_t lead_id, const std::string&
     return id;
 }
 
-Result<void> Simulator::CompleteTask(std::int64_t task_id, const std::string& result_text, std::int64_t actor) {
+Result<void> Simulator::CompleteTask(std::int64_t task_id, const std::string& result_text,
+                                     std::int64_t actor) {
     return impl_->Mutate([&](std::vector<HookItem>& hooks) -> Result<void> {
         const SimTask* task = impl_->model.Task(task_id);
         if (task == nullptr || task->is_deleted) {
@@ -1810,7 +1946,8 @@ Result<void> Simulator::RescheduleTask(std::int64_t task_id, Timestamp due, std:
         if (task == nullptr || task->is_deleted) {
             return MakeError(ErrorCode::kNotFound, "task {} not found", task_id);
         }
-        impl_->model.UpdateTask(task_id, TaskPatch{.complete_till = due}, actor, impl_->clock->Now(), hooks);
+        impl_->model.UpdateTask(task_id, TaskPatch{.complete_till = due}, actor,
+                                impl_->clock->Now(), hooks);
         return Ok{};
     });
 }
@@ -1826,7 +1963,8 @@ Result<void> Simulator::DeleteTask(std::int64_t task_id, std::int64_t actor) {
     });
 }
 
-Result<std::int64_t> Simulator::AddNote(std::int64_t lead_id, const std::string& text, std::int64_t actor) {
+Result<std::int64_t> Simulator::AddNote(std::int64_t lead_id, const std::string& text,
+                                        std::int64_t actor) {
     std::int64_t id = 0;
     auto result = impl_->Mutate([&](std::vector<HookItem>& hooks) -> Result<void> {
         const SimLead* lead = impl_->model.Lead(lead_id);

@@ -58,10 +58,10 @@ struct SimOptions {
 };
 
 struct SimStats {
-    std::uint64_t requests = 0;      // every API and OAuth request
-    std::uint64_t rate_limited = 0;  // answered 429
-    std::uint64_t blocked = 0;       // answered 403 (account blocked)
-    std::uint64_t unauthorized = 0;  // answered 401
+    std::uint64_t requests = 0;                        // every API and OAuth request
+    std::uint64_t rate_limited = 0;                    // answered 429
+    std::uint64_t blocked = 0;                         // answered 403 (account blocked)
+    std::uint64_t unauthorized = 0;                    // answered 401
     std::map<std::string, std::uint64_t> endpoints{};  // "GET /api/v4/leads" -> requests
     WebhookStats webhooks{};
 };
@@ -112,7 +112,8 @@ public:
     void DropWebhooks(int count);
     SimStats Stats() const;
     /// Waits until no webhook first attempt is pending and no retry is due (false on timeout).
-    bool WaitWebhooksIdle(std::chrono::milliseconds timeout = std::chrono::milliseconds{10'000}) const;
+    bool WaitWebhooksIdle(std::chrono::milliseconds timeout = std::chrono::milliseconds{
+                              10'000}) const;
     void Block();
     void Unblock();  // also forgets the 429 history
     bool Blocked() const;
@@ -144,7 +145,8 @@ public:
     Result<void> DeleteLead(std::int64_t lead_id, std::int64_t actor);
     Result<void> RestoreLead(std::int64_t lead_id, std::int64_t actor);
     Result<std::int64_t> AddTask(std::int64_t lead_id, const std::string& text, Timestamp due,
-                                 std::int64_t responsible, std::int64_t actor, int task_type_id = 1);
+                                 std::int64_t responsible, std::int64_t actor,
+                                 int task_type_id = 1);
     Result<void> CompleteTask(std::int64_t task_id, const std::string& result, std::int64_t actor);
     Result<void> RescheduleTask(std::int64_t task_id, Timestamp due, std::int64_t actor);
     Result<void> DeleteTask(std::int64_t task_id, std::int64_t actor);

@@ -89,7 +89,8 @@ std::optional<std::int64_t> JsonInt(const json& value) {
     return std::nullopt;
 }
 
-std::vector<LeadField> ParseCustomFields(const Model& model, const json& array, FieldErrors& errors) {
+std::vector<LeadField> ParseCustomFields(const Model& model, const json& array,
+                                         FieldErrors& errors) {
     std::vector<LeadField> out;
     if (!array.is_array()) {
         errors.push_back(InvalidType("custom_fields_values", "array"));
@@ -143,8 +144,8 @@ std::vector<LeadField> ParseCustomFields(const Model& model, const json& array, 
                 continue;
             } else if (field.type == "numeric") {
                 if (v->is_number()) {
-                    typed.value = v->is_number_integer() ? std::to_string(v->get<std::int64_t>())
-                                                         : v->dump();
+                    typed.value =
+                        v->is_number_integer() ? std::to_string(v->get<std::int64_t>()) : v->dump();
                 } else if (v->is_string()) {
                     typed.value = v->get<std::string>();
                 } else {
@@ -196,9 +197,10 @@ void CheckFields(const Model& model, std::vector<LeadField>& fields, FieldErrors
             FieldValue& value = field.values[k];
             const std::string value_path = fmt::format("{}.values.{}", path, k);
             if (known->type == "select") {
-                const auto match = std::find_if(known->enums.begin(), known->enums.end(), [&](const SimEnum& e) {
-                    return value.enum_id != 0 ? e.id == value.enum_id : e.value == value.value;
-                });
+                const auto match =
+                    std::find_if(known->enums.begin(), known->enums.end(), [&](const SimEnum& e) {
+                        return value.enum_id != 0 ? e.id == value.enum_id : e.value == value.value;
+                    });
                 if (match == known->enums.end()) {
                     errors.push_back(NotSupported(value_path + ".enum_id"));
                     continue;
@@ -238,7 +240,8 @@ LeadInput ParseLeadInput(const Model& model, const json& item, bool create, Fiel
     return input;
 }
 
-void ResolveLeadPatch(const Model& model, const SimLead* lead, LeadPatch& patch, FieldErrors& errors) {
+void ResolveLeadPatch(const Model& model, const SimLead* lead, LeadPatch& patch,
+                      FieldErrors& errors) {
     const SimPipeline* pipeline = nullptr;
     if (patch.pipeline_id) {
         pipeline = model.Pipeline(*patch.pipeline_id);
@@ -275,7 +278,8 @@ void ResolveLeadPatch(const Model& model, const SimLead* lead, LeadPatch& patch,
         errors.push_back(NotSupported("responsible_user_id"));
     }
     if (patch.price && *patch.price < 0) {
-        errors.push_back({"GreaterThanOrEqual", "price", "This value should be greater than or equal to 0."});
+        errors.push_back(
+            {"GreaterThanOrEqual", "price", "This value should be greater than or equal to 0."});
     }
 }
 
@@ -356,7 +360,8 @@ TaskInput ParseTaskInput(const Model& model, const json& item, bool create, Fiel
     return input;
 }
 
-NoteInput ParseNoteInput(const Model& model, const json& item, std::int64_t lead_id, FieldErrors& errors) {
+NoteInput ParseNoteInput(const Model& model, const json& item, std::int64_t lead_id,
+                         FieldErrors& errors) {
     NoteInput input;
     if (!item.is_object()) {
         errors.push_back(InvalidType("", "array"));
@@ -396,7 +401,8 @@ NoteInput ParseNoteInput(const Model& model, const json& item, std::int64_t lead
         }
         if (input.note_type == "service_message") {
             const auto service = params->find("service");
-            if (service == params->end() || !service->is_string() || service->get<std::string>().empty()) {
+            if (service == params->end() || !service->is_string() ||
+                service->get<std::string>().empty()) {
                 errors.push_back(NotBlank("params.service"));
             } else {
                 input.service = service->get<std::string>();

@@ -48,7 +48,8 @@ LeadInput ParseLeadInput(const Model& model, const nlohmann::json& item, bool cr
 /// Settles the pipeline and stage a patch leads to and checks them (and the responsible user).
 /// `lead` is null for a create: the defaults are the main pipeline and its first open stage.
 /// After it, patch.status_id and patch.pipeline_id are both set when the stage changes.
-void ResolveLeadPatch(const Model& model, const SimLead* lead, LeadPatch& patch, FieldErrors& errors);
+void ResolveLeadPatch(const Model& model, const SimLead* lead, LeadPatch& patch,
+                      FieldErrors& errors);
 
 struct TaskInput {
     std::optional<std::int64_t> id{};  // PATCH

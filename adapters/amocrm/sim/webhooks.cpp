@@ -65,7 +65,8 @@ std::string EncodeWebhookBody(const std::vector<const HookItem*>& items, const M
                 const std::string full =
                     bracket == std::string::npos
                         ? fmt::format("{}[{}]", prefix, key)
-                        : fmt::format("{}[{}]{}", prefix, key.substr(0, bracket), key.substr(bracket));
+                        : fmt::format("{}[{}]{}", prefix, key.substr(0, bracket),
+                                      key.substr(bracket));
                 AppendPair(body, full, value);
             }
         }
@@ -94,7 +95,8 @@ std::optional<Duration> RetryDelay(int failed_attempt, int status) {
     }
 }
 
-WebhookSender::WebhookSender(const Clock& clock, Duration timeout) : clock_(clock), timeout_(timeout) {}
+WebhookSender::WebhookSender(const Clock& clock, Duration timeout)
+    : clock_(clock), timeout_(timeout) {}
 
 WebhookSender::~WebhookSender() { Stop(); }
 
@@ -132,7 +134,8 @@ void WebhookSender::Enqueue(const std::string& destination, std::string body) {
             return;
         }
         ++stats_.queued;
-        fresh_.push_back(Item{.destination = destination, .body = std::move(body), .due = clock_.Now()});
+        fresh_.push_back(
+            Item{.destination = destination, .body = std::move(body), .due = clock_.Now()});
     }
     wake_.notify_all();
 }
@@ -198,7 +201,8 @@ int WebhookSender::Post(const Item& item) const {
     // scheme://host[:port] and the request target ("/path?query", "/" when empty).
     const std::string& url = item.destination;
     const std::size_t scheme_end = url.find("://");
-    if (scheme_end == std::string::npos || (url.compare(0, scheme_end, "http") != 0 && url.compare(0, scheme_end, "https") != 0)) {
+    if (scheme_end == std::string::npos ||
+        (url.compare(0, scheme_end, "http") != 0 && url.compare(0, scheme_end, "https") != 0)) {
         return 0;
     }
     const std::size_t host_end = url.find_first_of("/?#", scheme_end + 3);
@@ -284,7 +288,8 @@ void WebhookSender::Run() {
             if (failures.size() > kFailuresToDisable) {
                 disabled_[item.destination] = true;
             }
-            if (const auto delay = RetryDelay(item.attempt, status); delay && !disabled_[item.destination]) {
+            if (const auto delay = RetryDelay(item.attempt, status);
+                delay && !disabled_[item.destination]) {
                 item.attempt += 1;
                 item.due = failed_at + *delay;
                 retries_.push_back(std::move(item));

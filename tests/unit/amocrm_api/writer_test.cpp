@@ -139,6 +139,8 @@ TEST_CASE("Write answers are classified like the generic sender") {
         REQUIRE(result.retry_after);
         CHECK(*result.retry_after == Duration{retry_after.empty() ? 300 : 30});
     }
+    // Only a 429 says amoCRM did nothing; a 5xx may have landed.
+    CHECK(result.not_sent == (status == 429));
     CHECK(result.error.find(testing::kToken) == std::string::npos);
 }
 
@@ -276,6 +278,17 @@ TEST_CASE("An ambiguous note failure is checked before the retry: never posted t
     CHECK(f.fake.Count("GET", "/api/v4/leads/101/notes") == 1);
     std::lock_guard lock(store.mutex);
     CHECK(store.notes.size() == 1);
+}
+
+TEST_CASE("A retry after a 429 posts without checking: the refused attempt cannot have landed") {
+    NoteStore store;
+    store.stall_first = false;
+    Fixture f(NoteCrm(store));
+    Action retry = NoteAction("Нет задачи по сделке", 2);
+    retry.previous_not_sent = true;
+    CHECK(f.sink().Deliver(retry).status == DeliveryStatus::kDelivered);
+    CHECK(f.fake.Count("GET", "/api/v4/leads/101/notes") == 0);
+    CHECK(store.posts == 1);
 }
 
 TEST_CASE("A retried note that never landed is posted once more") {

@@ -22,7 +22,8 @@ TEST_CASE("Simulator generates 100,000 leads with histories, tasks and notes") {
     const auto started = std::chrono::steady_clock::now();
     REQUIRE(sim.Start());
     MESSAGE("generated 100,000 leads in "
-            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count() << " s");
+            << std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count()
+            << " s");
     CHECK(sim.LeadCount() == 100'000);
     CHECK(sim.TaskCount() >= 200'000);
     CHECK(sim.NoteCount() >= 100'000);
@@ -70,8 +71,9 @@ TEST_CASE("Simulated managers work leads through the same path as the API, with 
     Simulator sim(Quiet(clock, 50));
     REQUIRE(sim.Start());
     testing::Receiver receiver;
-    testing::Subscribe(sim, receiver.Url(),
-                       {"add_lead", "update_lead", "status_lead", "note_lead", "add_task", "update_task"});
+    testing::Subscribe(
+        sim, receiver.Url(),
+        {"add_lead", "update_lead", "status_lead", "note_lead", "add_task", "update_task"});
     const std::size_t leads_before = sim.LeadCount();
     ActivityOptions options;
     options.seed = 7;
@@ -105,7 +107,8 @@ TEST_CASE("Simulated managers work leads through the same path as the API, with 
     CHECK(replay.Stats().moves == stats.moves);
     CHECK(other.LeadCount() == sim.LeadCount());
     CHECK(other.EventCount() == sim.EventCount());
-    for (std::int64_t id = Model::kLeadBase + 1; id <= Model::kLeadBase + static_cast<std::int64_t>(sim.LeadCount()); ++id) {
+    for (std::int64_t id = Model::kLeadBase + 1;
+         id <= Model::kLeadBase + static_cast<std::int64_t>(sim.LeadCount()); ++id) {
         CHECK(other.GetLead(id)->status_id == sim.GetLead(id)->status_id);
     }
 }

@@ -16,13 +16,15 @@ using testing::Client;
 using testing::Json;
 using testing::Quiet;
 
-TEST_CASE("amoCRM simulator serves the account, pipelines, custom fields and users in the v4 shapes") {
+TEST_CASE(
+    "amoCRM simulator serves the account, pipelines, custom fields and users in the v4 shapes") {
     ManualClock clock(testing::Start());
     Simulator sim(Quiet(clock));
     REQUIRE(sim.Start());
     auto client = Client(sim);
 
-    const auto account = client.Get("/api/v4/account?with=datetime_settings,task_types,is_api_filter_enabled");
+    const auto account =
+        client.Get("/api/v4/account?with=datetime_settings,task_types,is_api_filter_enabled");
     REQUIRE(account);
     CHECK(account->status == 200);
     CHECK(account->get_header_value("Content-Type") == "application/hal+json");
@@ -133,8 +135,9 @@ TEST_CASE("amoCRM simulator leads carry the documented fields and filters work")
     bool saw_fields = false;
     bool saw_closed = false;
     for (const json& lead : page["_embedded"]["leads"]) {
-        for (const char* key : {"id", "price", "responsible_user_id", "status_id", "pipeline_id", "created_by",
-                                "updated_by", "created_at", "updated_at", "account_id", "group_id"}) {
+        for (const char* key :
+             {"id", "price", "responsible_user_id", "status_id", "pipeline_id", "created_by",
+              "updated_by", "created_at", "updated_at", "account_id", "group_id"}) {
             CHECK_MESSAGE(lead[key].is_number_integer(), key);
         }
         CHECK(lead["name"].is_string());
@@ -176,8 +179,8 @@ TEST_CASE("amoCRM simulator leads carry the documented fields and filters work")
 
     // filter[updated_at][from] with order desc.
     const std::int64_t from = ToEpoch(clock.Now()) - 10 * 86400;
-    const json recent = Json(client.Get(
-        fmt::format("/api/v4/leads?filter[updated_at][from]={}&order[updated_at]=desc&limit=250", from)));
+    const json recent = Json(client.Get(fmt::format(
+        "/api/v4/leads?filter[updated_at][from]={}&order[updated_at]=desc&limit=250", from)));
     std::int64_t previous = ToEpoch(clock.Now()) + 1;
     for (const json& lead : recent["_embedded"]["leads"]) {
         CHECK(lead["updated_at"].get<std::int64_t>() >= from);
@@ -185,11 +188,14 @@ TEST_CASE("amoCRM simulator leads carry the documented fields and filters work")
         previous = lead["updated_at"];
     }
     // filter[id][] picks leads.
-    const json picked = Json(client.Get(fmt::format("/api/v4/leads?filter[id][]={}&filter[id][]={}", id, id + 1)));
+    const json picked =
+        Json(client.Get(fmt::format("/api/v4/leads?filter[id][]={}&filter[id][]={}", id, id + 1)));
     CHECK(picked["_embedded"]["leads"].size() == 2);
     // filter[statuses]
-    const json won = Json(client.Get(
-        "/api/v4/leads?filter[statuses][0][pipeline_id]=7000001&filter[statuses][0][status_id]=142&limit=250"));
+    const json won =
+        Json(client.Get("/api/v4/"
+                        "leads?filter[statuses][0][pipeline_id]=7000001&filter[statuses][0][status_"
+                        "id]=142&limit=250"));
     for (const json& lead : won["_embedded"]["leads"]) {
         CHECK(lead["status_id"] == 142);
         CHECK(lead["pipeline_id"] == 7000001);
@@ -226,12 +232,8 @@ TEST_CASE("amoCRM simulator answers 429 above its rate, as HTML without Retry-Af
     ManualClock clock(testing::Start());
     SimOptions options = Quiet(clock);
     options.rps = 2;
-    SUBCASE("html") {
-        options.html_429_share = 1.0;
-    }
-    SUBCASE("json") {
-        options.html_429_share = 0.0;
-    }
+    SUBCASE("html") { options.html_429_share = 1.0; }
+    SUBCASE("json") { options.html_429_share = 0.0; }
     Simulator sim(options);
     REQUIRE(sim.Start());
     auto client = Client(sim);
@@ -307,7 +309,8 @@ TEST_CASE("amoCRM simulator exchanges authorization codes and rotates refresh to
     const auto unknown = exchange({{"grant_type", "authorization_code"}, {"code", "nope"}});
     REQUIRE(unknown);
     CHECK(unknown->status == 400);
-    CHECK(json::parse(unknown->body)["type"] == "https://developers.amocrm.ru/v3/errors/OAuthProblemJson");
+    CHECK(json::parse(unknown->body)["type"] ==
+          "https://developers.amocrm.ru/v3/errors/OAuthProblemJson");
 
     const auto granted = exchange({{"grant_type", "authorization_code"}, {"code", "known-code"}});
     REQUIRE(granted);
@@ -337,7 +340,8 @@ TEST_CASE("amoCRM simulator exchanges authorization codes and rotates refresh to
     REQUIRE(refreshed->status == 200);
     const json fresh = json::parse(refreshed->body);
     CHECK(fresh["refresh_token"] != refresh);
-    const auto old_refresh = exchange({{"grant_type", "refresh_token"}, {"refresh_token", refresh}});
+    const auto old_refresh =
+        exchange({{"grant_type", "refresh_token"}, {"refresh_token", refresh}});
     REQUIRE(old_refresh);
     CHECK(old_refresh->status == 400);
 
@@ -349,9 +353,13 @@ TEST_CASE("amoCRM simulator exchanges authorization codes and rotates refresh to
 
     // A code issued through the test hook, and a wrong secret.
     const std::string code = sim.IssueAuthorizationCode();
-    json bad = {{"client_id", oauth.client_id}, {"client_secret", "wrong"}, {"redirect_uri", oauth.redirect_uri},
-                {"grant_type", "authorization_code"}, {"code", code}};
-    const auto wrong_secret = anonymous.Post("/oauth2/access_token", bad.dump(), "application/json");
+    json bad = {{"client_id", oauth.client_id},
+                {"client_secret", "wrong"},
+                {"redirect_uri", oauth.redirect_uri},
+                {"grant_type", "authorization_code"},
+                {"code", code}};
+    const auto wrong_secret =
+        anonymous.Post("/oauth2/access_token", bad.dump(), "application/json");
     REQUIRE(wrong_secret);
     CHECK(wrong_secret->status == 401);
     const auto issued = exchange({{"grant_type", "authorization_code"}, {"code", code}});
@@ -364,12 +372,14 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
     Simulator sim(Quiet(clock, 20));
     REQUIRE(sim.Start());
     auto client = Client(sim);
-    const std::int64_t lead_id = Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
+    const std::int64_t lead_id =
+        Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
 
     SUBCASE("unknown status and field give validation-errors") {
-        const json body = json::array({{{"id", lead_id},
-                                        {"status_id", 12345},
-                                        {"custom_fields_values", {{{"field_id", 1}, {"values", {{{"value", "x"}}}}}}}}});
+        const json body = json::array(
+            {{{"id", lead_id},
+              {"status_id", 12345},
+              {"custom_fields_values", {{{"field_id", 1}, {"values", {{{"value", "x"}}}}}}}}});
         const auto result = client.Patch("/api/v4/leads", body.dump(), "application/json");
         REQUIRE(result);
         CHECK(result->status == 400);
@@ -388,7 +398,8 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
         const auto result = client.Patch("/api/v4/leads", body.dump(), "application/json");
         REQUIRE(result);
         CHECK(result->status == 400);
-        CHECK(json::parse(result->body)["validation-errors"][0]["errors"][0]["code"] == "InvalidType");
+        CHECK(json::parse(result->body)["validation-errors"][0]["errors"][0]["code"] ==
+              "InvalidType");
         const auto object = client.Patch("/api/v4/leads", R"({"id":1})", "application/json");
         REQUIRE(object);
         CHECK(object->status == 400);
@@ -397,23 +408,26 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
         CHECK(garbage->status == 400);
     }
     SUBCASE("unknown lead on PATCH /leads/{id} is 404") {
-        const auto result = client.Patch("/api/v4/leads/777", R"({"status_id":142})", "application/json");
+        const auto result =
+            client.Patch("/api/v4/leads/777", R"({"status_id":142})", "application/json");
         REQUIRE(result);
         CHECK(result->status == 404);
     }
     SUBCASE("a stage move, fields and the event log") {
         const SimPipeline main = sim.Pipelines().front();
         const std::int64_t target = main.OpenStages()[2];
-        const json body = {{"status_id", target},
-                           {"pipeline_id", main.id},
-                           {"updated_by", 0},
-                           {"custom_fields_values",
-                            {{{"field_id", 900001}, {"values", {{{"value", 750000}}}}},
-                             {{"field_id", 900003}, {"values", {{{"enum_id", 950002}}}}},
-                             {{"field_id", 900002}, {"values", {{{"value", "2026-11-05T00:00:00+03:00"}}}}}}}};
+        const json body = {
+            {"status_id", target},
+            {"pipeline_id", main.id},
+            {"updated_by", 0},
+            {"custom_fields_values",
+             {{{"field_id", 900001}, {"values", {{{"value", 750000}}}}},
+              {{"field_id", 900003}, {"values", {{{"enum_id", 950002}}}}},
+              {{"field_id", 900002}, {"values", {{{"value", "2026-11-05T00:00:00+03:00"}}}}}}}};
         const std::int64_t before_status = sim.GetLead(lead_id)->status_id;
         clock.Advance(Duration{60});
-        const auto result = client.Patch(fmt::format("/api/v4/leads/{}", lead_id), body.dump(), "application/json");
+        const auto result =
+            client.Patch(fmt::format("/api/v4/leads/{}", lead_id), body.dump(), "application/json");
         REQUIRE(result);
         REQUIRE(result->status == 200);
         const json answer = json::parse(result->body);
@@ -424,7 +438,8 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
         CHECK(lead.updated_by == 0);
         REQUIRE(lead.Field(900003) != nullptr);
         CHECK(lead.Field(900003)->values[0].value == "Звонок");
-        CHECK(lead.Field(900002)->values[0].value == std::to_string(ToEpoch(*ParseIso8601("2026-11-05T00:00:00+03:00"))));
+        CHECK(lead.Field(900002)->values[0].value ==
+              std::to_string(ToEpoch(*ParseIso8601("2026-11-05T00:00:00+03:00"))));
 
         const json lead_json = Json(client.Get(fmt::format("/api/v4/leads/{}", lead_id)));
         for (const json& value : lead_json["custom_fields_values"]) {
@@ -433,8 +448,11 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
             }
         }
         if (before_status != target) {
-            const json events = Json(client.Get(fmt::format(
-                "/api/v4/events?filter[type]=lead_status_changed&filter[entity]=lead&filter[entity_id][]={}", lead_id)));
+            const json events =
+                Json(client.Get(fmt::format("/api/v4/"
+                                            "events?filter[type]=lead_status_changed&filter[entity]"
+                                            "=lead&filter[entity_id][]={}",
+                                            lead_id)));
             const json& newest = events["_embedded"]["events"][0];
             CHECK(newest["id"].is_string());
             CHECK(newest["type"] == "lead_status_changed");
@@ -448,8 +466,9 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
     }
     SUBCASE("create in batch; the unsorted stage is refused") {
         const SimPipeline main = sim.Pipelines().front();
-        const json ok = json::array({{{"name", "ООО «Тест»"}, {"price", 1000}, {"request_id", "a"}},
-                                     {{"name", "АО «Проба»"}, {"status_id", main.OpenStages()[0]}}});
+        const json ok =
+            json::array({{{"name", "ООО «Тест»"}, {"price", 1000}, {"request_id", "a"}},
+                         {{"name", "АО «Проба»"}, {"status_id", main.OpenStages()[0]}}});
         const auto created = client.Post("/api/v4/leads", ok.dump(), "application/json");
         REQUIRE(created);
         REQUIRE(created->status == 200);
@@ -461,7 +480,8 @@ TEST_CASE("amoCRM simulator validates lead writes like amoCRM and applies valid 
         CHECK(sim.GetLead(id)->status_id == main.OpenStages()[0]);
         CHECK(sim.GetLead(id)->name == "ООО «Тест»");
 
-        const json unsorted = json::array({{{"name", "x"}, {"status_id", main.statuses.front().id}}});
+        const json unsorted =
+            json::array({{{"name", "x"}, {"status_id", main.statuses.front().id}}});
         const auto refused = client.Post("/api/v4/leads", unsorted.dump(), "application/json");
         REQUIRE(refused);
         CHECK(refused->status == 400);
@@ -480,20 +500,25 @@ TEST_CASE("amoCRM simulator tasks: 50 per POST, required fields, filters and com
     Simulator sim(Quiet(clock, 30));
     REQUIRE(sim.Start());
     auto client = Client(sim);
-    const std::int64_t lead_id = Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
+    const std::int64_t lead_id =
+        Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
     const std::int64_t due = ToEpoch(clock.Now()) + 3600;
 
     json fifty_one = json::array();
     for (int i = 0; i < 51; ++i) {
-        fifty_one.push_back({{"text", "Позвонить"}, {"complete_till", due}, {"entity_id", lead_id}, {"entity_type", "leads"}});
+        fifty_one.push_back({{"text", "Позвонить"},
+                             {"complete_till", due},
+                             {"entity_id", lead_id},
+                             {"entity_type", "leads"}});
     }
     const auto rejected = client.Post("/api/v4/tasks", fifty_one.dump(), "application/json");
     REQUIRE(rejected);
     CHECK(rejected->status == 400);
 
-    const json missing = json::array({{{"complete_till", due}, {"entity_id", lead_id}, {"entity_type", "leads"}},
-                                      {{"text", "x"}, {"entity_id", lead_id}, {"entity_type", "leads"}},
-                                      {{"text", "x"}, {"complete_till", due}, {"entity_id", 1}, {"entity_type", "leads"}}});
+    const json missing = json::array(
+        {{{"complete_till", due}, {"entity_id", lead_id}, {"entity_type", "leads"}},
+         {{"text", "x"}, {"entity_id", lead_id}, {"entity_type", "leads"}},
+         {{"text", "x"}, {"complete_till", due}, {"entity_id", 1}, {"entity_type", "leads"}}});
     const auto invalid = client.Post("/api/v4/tasks", missing.dump(), "application/json");
     REQUIRE(invalid);
     CHECK(invalid->status == 400);
@@ -517,7 +542,8 @@ TEST_CASE("amoCRM simulator tasks: 50 per POST, required fields, filters and com
     CHECK(answer["_embedded"]["tasks"][0]["request_id"] == "fg-1");
 
     const json open = Json(client.Get(fmt::format(
-        "/api/v4/tasks?filter[entity_type]=leads&filter[entity_id][]={}&filter[is_completed]=0", lead_id)));
+        "/api/v4/tasks?filter[entity_type]=leads&filter[entity_id][]={}&filter[is_completed]=0",
+        lead_id)));
     bool found = false;
     for (const json& task : open["_embedded"]["tasks"]) {
         CHECK(task["entity_id"] == lead_id);
@@ -527,10 +553,12 @@ TEST_CASE("amoCRM simulator tasks: 50 per POST, required fields, filters and com
         found = found || task["id"] == task_id;
     }
     CHECK(found);
-    CHECK(Json(client.Get(fmt::format("/api/v4/leads/{}", lead_id)))["closest_task_at"].is_number_integer());
+    CHECK(Json(client.Get(fmt::format("/api/v4/leads/{}", lead_id)))["closest_task_at"]
+              .is_number_integer());
 
     clock.Advance(Duration{120});
-    const json done = json::array({{{"id", task_id}, {"is_completed", true}, {"result", {{"text", "Созвонились"}}}}});
+    const json done = json::array(
+        {{{"id", task_id}, {"is_completed", true}, {"result", {{"text", "Созвонились"}}}}});
     const auto patched = client.Patch("/api/v4/tasks", done.dump(), "application/json");
     REQUIRE(patched);
     REQUIRE(patched->status == 200);
@@ -539,7 +567,8 @@ TEST_CASE("amoCRM simulator tasks: 50 per POST, required fields, filters and com
     CHECK(task["result"]["text"] == "Созвонились");
     CHECK(task["updated_at"] == ToEpoch(clock.Now()));
 
-    const json since = Json(client.Get(fmt::format("/api/v4/tasks?filter[updated_at][from]={}", ToEpoch(clock.Now()))));
+    const json since = Json(
+        client.Get(fmt::format("/api/v4/tasks?filter[updated_at][from]={}", ToEpoch(clock.Now()))));
     REQUIRE(since["_embedded"]["tasks"].size() == 1);
     CHECK(since["_embedded"]["tasks"][0]["id"] == task_id);
     CHECK(Json(client.Get("/api/v4/tasks?limit=100"))["_embedded"]["tasks"].size() == 100);
@@ -550,32 +579,40 @@ TEST_CASE("amoCRM simulator notes: common notes on a lead") {
     Simulator sim(Quiet(clock, 5));
     REQUIRE(sim.Start());
     auto client = Client(sim);
-    const std::int64_t lead_id = Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
+    const std::int64_t lead_id =
+        Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
 
-    const json note = json::array({{{"note_type", "common"}, {"params", {{"text", "Сделка пропустила этап"}}}}});
-    const auto created = client.Post(fmt::format("/api/v4/leads/{}/notes", lead_id), note.dump(), "application/json");
+    const json note =
+        json::array({{{"note_type", "common"}, {"params", {{"text", "Сделка пропустила этап"}}}}});
+    const auto created = client.Post(fmt::format("/api/v4/leads/{}/notes", lead_id), note.dump(),
+                                     "application/json");
     REQUIRE(created);
     REQUIRE(created->status == 200);
     const std::int64_t note_id = json::parse(created->body)["_embedded"]["notes"][0]["id"];
 
-    const json both = json::array({{{"entity_id", lead_id}, {"note_type", "common"}, {"params", {{"text", "Вторая"}}}}});
+    const json both = json::array(
+        {{{"entity_id", lead_id}, {"note_type", "common"}, {"params", {{"text", "Вторая"}}}}});
     const auto second = client.Post("/api/v4/leads/notes", both.dump(), "application/json");
     REQUIRE(second);
     CHECK(second->status == 200);
 
-    const json list = Json(client.Get(fmt::format("/api/v4/leads/{}/notes?filter[note_type]=common", lead_id)));
+    const json list =
+        Json(client.Get(fmt::format("/api/v4/leads/{}/notes?filter[note_type]=common", lead_id)));
     bool found = false;
     for (const json& item : list["_embedded"]["notes"]) {
         CHECK(item["entity_id"] == lead_id);
         CHECK(item["note_type"] == "common");
         CHECK(item["params"]["text"].is_string());
-        found = found || (item["id"] == note_id && item["params"]["text"] == "Сделка пропустила этап");
+        found =
+            found || (item["id"] == note_id && item["params"]["text"] == "Сделка пропустила этап");
     }
     CHECK(found);
-    const json recent = Json(client.Get(fmt::format("/api/v4/leads/notes?filter[updated_at][from]={}", ToEpoch(clock.Now()))));
+    const json recent = Json(client.Get(
+        fmt::format("/api/v4/leads/notes?filter[updated_at][from]={}", ToEpoch(clock.Now()))));
     CHECK(recent["_embedded"]["notes"].size() == 2);
 
-    const json bad = json::array({{{"entity_id", lead_id}, {"note_type", "sticker"}, {"params", {{"text", "x"}}}}});
+    const json bad = json::array(
+        {{{"entity_id", lead_id}, {"note_type", "sticker"}, {"params", {{"text", "x"}}}}});
     const auto refused = client.Post("/api/v4/leads/notes", bad.dump(), "application/json");
     REQUIRE(refused);
     CHECK(refused->status == 400);
@@ -615,11 +652,13 @@ TEST_CASE("amoCRM simulator events: 100 per page, filters, newest first") {
     const auto no_entity = client.Get("/api/v4/events?filter[entity_id][]=20000001");
     REQUIRE(no_entity);
     CHECK(no_entity->status == 400);
-    const json one_lead = Json(client.Get("/api/v4/events?filter[entity]=lead&filter[entity_id][]=20000001"));
+    const json one_lead =
+        Json(client.Get("/api/v4/events?filter[entity]=lead&filter[entity_id][]=20000001"));
     for (const json& event : one_lead["_embedded"]["events"]) {
         CHECK(event["entity_id"] == 20000001);
     }
-    const auto none = client.Get(fmt::format("/api/v4/events?filter[created_at][from]={}", ToEpoch(clock.Now()) + 10));
+    const auto none = client.Get(
+        fmt::format("/api/v4/events?filter[created_at][from]={}", ToEpoch(clock.Now()) + 10));
     REQUIRE(none);
     CHECK(none->status == 204);
 }
@@ -633,11 +672,13 @@ TEST_CASE("amoCRM simulator webhook registrations: add, update in place, list, d
     REQUIRE(empty);
     CHECK(empty->status == 204);
 
-    const json first = {{"destination", "http://127.0.0.1:1/hooks/amocrm/t/s"}, {"settings", {"status_lead"}}};
+    const json first = {{"destination", "http://127.0.0.1:1/hooks/amocrm/t/s"},
+                        {"settings", {"status_lead"}}};
     const json a = Json(client.Post("/api/v4/webhooks", first.dump(), "application/json"));
     CHECK(a["destination"] == first["destination"]);
     CHECK(a["disabled"] == false);
-    const json second = {{"destination", first["destination"]}, {"settings", {"status_lead", "add_task", "note_lead"}}};
+    const json second = {{"destination", first["destination"]},
+                         {"settings", {"status_lead", "add_task", "note_lead"}}};
     const json b = Json(client.Post("/api/v4/webhooks", second.dump(), "application/json"));
     CHECK(b["id"] == a["id"]);
     CHECK(b["settings"].size() == 3);
@@ -649,8 +690,8 @@ TEST_CASE("amoCRM simulator webhook registrations: add, update in place, list, d
     REQUIRE(refused);
     CHECK(refused->status == 400);
 
-    const auto removed = client.Delete("/api/v4/webhooks", json{{"destination", first["destination"]}}.dump(),
-                                       "application/json");
+    const auto removed = client.Delete(
+        "/api/v4/webhooks", json{{"destination", first["destination"]}}.dump(), "application/json");
     REQUIRE(removed);
     CHECK(removed->status == 204);
     CHECK(sim.Webhooks().empty());

@@ -109,7 +109,8 @@ public:
                 return true;
             });
             std::lock_guard lock(mutex_);
-            received_.push_back({body, req.get_header_value("Content-Type"), req.get_header_value("User-Agent")});
+            received_.push_back(
+                {body, req.get_header_value("Content-Type"), req.get_header_value("User-Agent")});
             int status = 200;
             if (!script_.empty()) {
                 status = script_.front();
@@ -168,7 +169,8 @@ private:
 };
 
 /// Registers `url` for `settings` through the API.
-inline void Subscribe(const Simulator& sim, const std::string& url, const std::vector<std::string>& settings) {
+inline void Subscribe(const Simulator& sim, const std::string& url,
+                      const std::vector<std::string>& settings) {
     auto client = Client(sim);
     const nlohmann::json body = {{"destination", url}, {"settings", settings}};
     const auto result = client.Post("/api/v4/webhooks", body.dump(), "application/json");

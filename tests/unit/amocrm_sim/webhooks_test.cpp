@@ -18,8 +18,9 @@ using testing::Json;
 using testing::Quiet;
 using testing::Receiver;
 
-const std::vector<std::string> kAll = {"add_lead",    "update_lead", "status_lead", "responsible_lead", "delete_lead",
-                                       "restore_lead", "note_lead",  "add_task",    "update_task",      "delete_task"};
+const std::vector<std::string> kAll = {
+    "add_lead",     "update_lead", "status_lead", "responsible_lead", "delete_lead",
+    "restore_lead", "note_lead",   "add_task",    "update_task",      "delete_task"};
 
 TEST_CASE("Webhook form encoding percent-encodes brackets and UTF-8 and uses + for spaces") {
     CHECK(FormEncode("leads[status][0][id]") == "leads%5Bstatus%5D%5B0%5D%5Bid%5D");
@@ -37,12 +38,14 @@ TEST_CASE("Webhook form encoding percent-encodes brackets and UTF-8 and uses + f
     const std::string body = EncodeWebhookBody({&first, &note, &second}, model);
     CHECK(body ==
           "leads%5Bstatus%5D%5B0%5D%5Bid%5D=1&leads%5Bstatus%5D%5B0%5D%5Bold_status_id%5D=5&"
-          "leads%5Bstatus%5D%5B1%5D%5Bid%5D=2&leads%5Bnote%5D%5B0%5D%5Bnote%5D%5Btext%5D=%D0%BE%D0%BA&"
+          "leads%5Bstatus%5D%5B1%5D%5Bid%5D=2&leads%5Bnote%5D%5B0%5D%5Bnote%5D%5Btext%5D=%D0%BE%D0%"
+          "BA&"
           "account%5Bsubdomain%5D=test000002&account%5Bid%5D=10216991&"
           "account%5B_links%5D%5Bself%5D=https%3A%2F%2Ftest000002.amocrm.ru");
 }
 
-TEST_CASE("Webhook retry schedule follows amoCRM: 5 min, 15 min, then 15 min and 1 h after 499/5xx") {
+TEST_CASE(
+    "Webhook retry schedule follows amoCRM: 5 min, 15 min, then 15 min and 1 h after 499/5xx") {
     CHECK(RetryDelay(1, 0) == Duration{300});
     CHECK(RetryDelay(1, 404) == Duration{300});
     CHECK(RetryDelay(2, 302) == Duration{900});
@@ -63,14 +66,15 @@ TEST_CASE("Simulator sends a status change as a legacy v2 form webhook") {
 
     const SimPipeline main = sim.Pipelines().front();
     const std::vector<std::int64_t> open = main.OpenStages();
-    const auto created = sim.CreateLead(LeadDraft{.name = "ООО «Ромашка»: поставка",
-                                                  .price = 500000,
-                                                  .status_id = open[0],
-                                                  .responsible_user_id = 8000002,
-                                                  .fields = {{900003, {FieldValue{.enum_id = 950001}}},
-                                                             {900002, {FieldValue{.value = "1793577600"}}},
-                                                             {900001, {FieldValue{.value = "500000"}}}}},
-                                        8000002);
+    const auto created =
+        sim.CreateLead(LeadDraft{.name = "ООО «Ромашка»: поставка",
+                                 .price = 500000,
+                                 .status_id = open[0],
+                                 .responsible_user_id = 8000002,
+                                 .fields = {{900003, {FieldValue{.enum_id = 950001}}},
+                                            {900002, {FieldValue{.value = "1793577600"}}},
+                                            {900001, {FieldValue{.value = "500000"}}}}},
+                       8000002);
     REQUIRE(created);
     clock.Advance(Duration{600});
     REQUIRE(sim.MoveLead(*created, open[1], 0, 8000002));
@@ -114,12 +118,15 @@ TEST_CASE("Simulator sends webhooks for funnelguard's own API writes too") {
     testing::Subscribe(sim, receiver.Url(), kAll);
     auto client = Client(sim);
     const SimPipeline main = sim.Pipelines().front();
-    const std::int64_t lead_id = Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
+    const std::int64_t lead_id =
+        Json(client.Get("/api/v4/leads?limit=1"))["_embedded"]["leads"][0]["id"];
     const std::int64_t old_status = sim.GetLead(lead_id)->status_id;
-    const std::int64_t target = old_status == main.OpenStages()[0] ? main.OpenStages()[1] : main.OpenStages()[0];
+    const std::int64_t target =
+        old_status == main.OpenStages()[0] ? main.OpenStages()[1] : main.OpenStages()[0];
 
     // A revert by the robot (updated_by 0): one POST with leads[update] and leads[status].
-    const json patch = json::array({{{"id", lead_id}, {"status_id", target}, {"pipeline_id", main.id}, {"updated_by", 0}}});
+    const json patch = json::array(
+        {{{"id", lead_id}, {"status_id", target}, {"pipeline_id", main.id}, {"updated_by", 0}}});
     const auto patched = client.Patch("/api/v4/leads", patch.dump(), "application/json");
     REQUIRE(patched);
     REQUIRE(patched->status == 200);
@@ -132,8 +139,10 @@ TEST_CASE("Simulator sends webhooks for funnelguard's own API writes too") {
 
     // A task and a note posted by funnelguard.
     const std::int64_t due = ToEpoch(clock.Now()) + 86400;
-    const json task = json::array({{{"text", "Запланируйте следующий шаг"}, {"complete_till", due},
-                                    {"entity_id", lead_id}, {"entity_type", "leads"}}});
+    const json task = json::array({{{"text", "Запланируйте следующий шаг"},
+                                    {"complete_till", due},
+                                    {"entity_id", lead_id},
+                                    {"entity_type", "leads"}}});
     REQUIRE(client.Post("/api/v4/tasks", task.dump(), "application/json")->status == 200);
     REQUIRE(receiver.WaitFor(2));
     form = FormMap(receiver.All()[1].body);
@@ -142,9 +151,12 @@ TEST_CASE("Simulator sends webhooks for funnelguard's own API writes too") {
     CHECK(form.at("task[add][0][text]") == "Запланируйте следующий шаг");
     CHECK(form.at("task[add][0][status]") == "0");
     CHECK(form.at("task[add][0][complete_before]") == std::to_string(due));
-    CHECK(form.at("task[add][0][complete_till]") == "2026-11-03 09:00:00");  // UTC, as the reference sample
+    CHECK(form.at("task[add][0][complete_till]") ==
+          "2026-11-03 09:00:00");  // UTC, as the reference sample
 
-    const json note = json::array({{{"entity_id", lead_id}, {"note_type", "common"}, {"params", {{"text", "Этап пропущен"}}}}});
+    const json note = json::array({{{"entity_id", lead_id},
+                                    {"note_type", "common"},
+                                    {"params", {{"text", "Этап пропущен"}}}}});
     REQUIRE(client.Post("/api/v4/leads/notes", note.dump(), "application/json")->status == 200);
     REQUIRE(receiver.WaitFor(3));
     form = FormMap(receiver.All()[2].body);
@@ -227,7 +239,9 @@ TEST_CASE("Simulator retries a failed webhook on its clock and drops hooks on re
     }
 }
 
-TEST_CASE("Simulator disables a webhook after more than 100 failures in two hours; registering it again re-enables it") {
+TEST_CASE(
+    "Simulator disables a webhook after more than 100 failures in two hours; registering it again "
+    "re-enables it") {
     ManualClock clock(testing::Start());
     Simulator sim(Quiet(clock));
     REQUIRE(sim.Start());

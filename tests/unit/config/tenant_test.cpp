@@ -78,8 +78,8 @@ std::string AmoTenant(const std::string& section) {
 
 TEST_CASE("An amoCRM tenant names its account and credentials") {
     SUBCASE("a long-lived token") {
-        const LoadResult result = Load(AmoTenant(
-            "[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"tok\"\nrps = 3\n"));
+        const LoadResult result =
+            Load(AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"tok\"\nrps = 3\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
         const AmoCrmConfig& amo = result.config.tenants[0].amocrm;
@@ -89,10 +89,10 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
         CHECK(amo.rps == 3);
     }
     SUBCASE("OAuth 2.0 against a base_url, which wins over the subdomain") {
-        const LoadResult result = Load(AmoTenant(
-            "[tenant.amocrm]\nsubdomain = \"acme\"\nbase_url = \"http://127.0.0.1:9/\"\n"
-            "client_id = \"id\"\nclient_secret = \"cs\"\n"
-            "redirect_uri = \"https://fg.example.com/oauth\"\n"));
+        const LoadResult result = Load(
+            AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\nbase_url = \"http://127.0.0.1:9/\"\n"
+                      "client_id = \"id\"\nclient_secret = \"cs\"\n"
+                      "redirect_uri = \"https://fg.example.com/oauth\"\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
         const AmoCrmConfig& amo = result.config.tenants[0].amocrm;
@@ -126,9 +126,9 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
         CHECK(HasProblem(result, "tenant[0].amocrm.token", "not both"));
     }
     SUBCASE("pipelines come from the API, not the config") {
-        const LoadResult result = Load(TenantWith(
-            "id = \"a\"\nsecret = \"s\"\ncrm = \"amocrm\"\n[tenant.amocrm]\n"
-            "subdomain = \"acme\"\ntoken = \"t\"\n"));
+        const LoadResult result =
+            Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amocrm\"\n[tenant.amocrm]\n"
+                            "subdomain = \"acme\"\ntoken = \"t\"\n"));
         CHECK(HasProblem(result, "tenant[0].pipeline", "reads its pipelines from the amoCRM API"));
     }
     SUBCASE("an amocrm section on a generic tenant") {
@@ -137,8 +137,8 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
         CHECK(HasProblem(result, "tenant[0].amocrm", "is for crm = \"amocrm\""));
     }
     SUBCASE("an unknown key, with a suggestion") {
-        const LoadResult result = Load(
-            AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\nrpss = 2\n"));
+        const LoadResult result =
+            Load(AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\nrpss = 2\n"));
         CHECK(HasProblem(result, "tenant[0].amocrm.rpss", "rps"));
     }
 }

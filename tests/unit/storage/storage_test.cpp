@@ -389,9 +389,9 @@ TEST_CASE("A stage observed in the CRM's log enters the history and never replac
     }
     SUBCASE("before the card arrives it holds the history; the card fills in later") {
         auto fresh = Memory();
-        Apply(*fresh, Event{NextEventId(), T(1),
-                            domain::StageObserved{.deal_id = "d2", .pipeline = "main",
-                                                  .stage = "A"}});
+        Apply(*fresh,
+              Event{NextEventId(), T(1),
+                    domain::StageObserved{.deal_id = "d2", .pipeline = "main", .stage = "A"}});
         Apply(*fresh, DealAt(4, "d2", "B", "Late card"));
         const DealSnapshot snapshot = Load(*fresh, "d2");
         CHECK(History(snapshot) == "A@1 B@4");
@@ -1158,6 +1158,12 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     CHECK(due[1].idempotency_key == "k2");
     CHECK(due[1].attempts == 1);
     CHECK(due[1].last_error == "HTTP 503");
+    // A new attempt forgets the last one's error: a crash mid-send must not look like a refusal.
+    MarkOutboxAttempt(*db, due[1].id);
+    due = DueOutbox(*db, T(40), 10);
+    REQUIRE(due.size() == 2);
+    CHECK(due[1].attempts == 2);
+    CHECK(due[1].last_error.empty());
 
     const std::vector<OutboxItem> of_violation = OutboxForViolation(*db, violation);
     REQUIRE(of_violation.size() == 3);
