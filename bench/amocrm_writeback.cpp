@@ -14,7 +14,7 @@
 //
 // The connector is wrapped to time each DeliverBatch (rate-limiter wait + HTTP + answer
 // mapping); what is left of the wall time is the engine's own work between batches
-// (DueOutbox, one MarkOutboxDone commit per task).
+// (DueOutbox, the commit counting the attempts, the commit recording the outcomes).
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -365,7 +365,7 @@ mode = "enforce"
                sim_stats.unauthorized);
     fmt::print(
         "sink calls: {}; inside DeliverBatch (limiter wait + HTTP) {:.2f} s total, "
-        "{:.1f} ms mean; between calls (engine: DueOutbox + one commit per task) "
+        "{:.1f} ms mean; between calls (engine: DueOutbox + attempt and outcome commits) "
         "{:.2f} s total, {:.1f} ms mean, {:.1f} ms max; start -> first call {:.3f} s, "
         "last call -> outbox empty {:.3f} s\n",
         calls.size(), in_sink, calls.empty() ? 0.0 : 1000 * in_sink / calls.size(), gaps,
