@@ -119,11 +119,25 @@ bool QualifyingNote(const domain::Note& note, const RuleInput& input) {
                static_cast<std::size_t>(std::max(input.config.card_filled.min_note_chars, 0));
 }
 
+std::optional<Timestamp> LatestQualifyingNote(const RuleInput& input) {
+    std::optional<Timestamp> latest;
+    for (const domain::Note& note : input.snapshot.notes) {
+        if ((!latest || note.at > *latest) && QualifyingNote(note, input)) {
+            latest = note.at;
+        }
+    }
+    return latest;
+}
+
 void CheckNotes(const RuleInput& input, std::span<const StageChange> history,
                 Evaluation& evaluation) {
     const domain::Pipeline& pipeline = *input.pipeline;
     const int min_chars = input.config.card_filled.min_note_chars;
     std::size_t enter = 0;  // first entry of the current run in one stage
+    // Any qualifying note at or after a stay's start covers it, so only the latest one matters;
+    // measured once, and only for deals that left a stage forward.
+    std::optional<Timestamp> latest_note;
+    bool latest_note_measured = false;
     for (std::size_t i = 1; i < history.size(); ++i) {
         const StageChange& previous = history[i - 1];
         const StageChange& next = history[i];
@@ -142,15 +156,12 @@ void CheckNotes(const RuleInput& input, std::span<const StageChange> history,
             continue;  // only leaving forward needs the note
         }
         const Timestamp left = next.at;
-        bool noted = false;
-        for (const domain::Note& note : input.snapshot.notes) {
-            // A note written while in the stage, or a late one written after leaving it.
-            if (QualifyingNote(note, input) && note.at >= entered.at) {
-                noted = true;
-                break;
-            }
+        if (!latest_note_measured) {
+            latest_note = LatestQualifyingNote(input);
+            latest_note_measured = true;
         }
-        if (noted) {
+        // A note written while in the stage, or a late one written after leaving it.
+        if (latest_note && *latest_note >= entered.at) {
             continue;
         }
         Finding finding{
