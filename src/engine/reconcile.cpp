@@ -55,6 +55,12 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
     if (!directory) {
         return directory.error();
     }
+    {
+        // Any fresh load counts as the wanted refresh: a webhook parked while the start-up load
+        // was running is requeued by that load, and must not cost the account a second one.
+        std::lock_guard lock(directory_mutex_);
+        directory_tried_[tenant] = std::chrono::steady_clock::now();
+    }
     auto stored = writer_
                       ->Transact([&tenant, &directory](storage::Db& db) {
                           StoreDirectory(db, tenant, *directory);

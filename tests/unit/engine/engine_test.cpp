@@ -1,11 +1,14 @@
 // The engine over a real SQLite file: inbox -> mirror -> rules -> violations -> outbox.
 #include "src/engine/engine.hpp"
 
+#include <atomic>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "adapters/generic/decoder.hpp"
+#include "src/crm/connector.hpp"
 #include "src/engine/messages.hpp"
 #include "src/engine/schedule.hpp"
 #include "tests/support/process.hpp"
@@ -302,4 +305,100 @@ TEST_CASE("NextLocalTime schedules the nightly run in the tenant's zone") {
     REQUIRE(same_day);
     CHECK(fg::FormatIso8601(*same_day, "Asia/Vladivostok") == "2026-11-02T23:30:00+10:00");
     CHECK_FALSE(fg::engine::NextLocalTime(kMonday, "Europe/Moscow", "3am"));
+}
+
+namespace {
+
+// amoCRM-like: a webhook naming a stage the account's directory does not have yet cannot be
+// decoded (kUnavailable) until the directory is fetched again.
+struct DirectoryGate {
+    std::atomic<bool> fetched{false};
+    std::atomic<int> fetches{0};
+};
+
+class GatedDecoder final : public fg::crm::WebhookDecoder {
+public:
+    explicit GatedDecoder(DirectoryGate& gate) : gate_(gate) {}
+    std::string_view Name() const override { return "generic"; }
+    fg::Result<void> Validate(std::string_view body) const override {
+        return inner_.Validate(body);
+    }
+    fg::Result<std::vector<fg::domain::Event>> Decode(
+        const fg::crm::WebhookRequest& request) const override {
+        if (!gate_.fetched) {
+            return fg::MakeError(fg::ErrorCode::kUnavailable, "stage «Квалификация» is unknown");
+        }
+        return inner_.Decode(request);
+    }
+    std::string DedupeKey(std::string_view body) const override { return inner_.DedupeKey(body); }
+
+private:
+    DirectoryGate& gate_;
+    fg::adapters::generic::GenericDecoder inner_;
+};
+
+class DirectoryConnector final : public fg::crm::Connector {
+public:
+    explicit DirectoryConnector(DirectoryGate& gate) : gate_(gate) {}
+    fg::Result<fg::crm::Directory> FetchDirectory() override {
+        ++gate_.fetches;
+        gate_.fetched = true;
+        using fg::domain::StageKind;
+        return fg::crm::Directory{
+            .pipelines = {{.id = "main",
+                           .stages = {{.name = "Новая", .kind = StageKind::kOpen},
+                                      {.name = "Квалификация", .kind = StageKind::kOpen},
+                                      {.name = "Успешно", .kind = StageKind::kWon}}}},
+            .users = {{"ivanova", "Мария Иванова"}}};
+    }
+    fg::Result<fg::crm::PullPage> Pull(const fg::crm::PullRequest&) override {
+        return fg::crm::PullPage{.events = {}, .cursor = {}, .done = true, .progress = {}};
+    }
+    fg::Result<void> Connect(const std::string&) override { return fg::Ok{}; }
+    fg::Result<void> Disconnect(const std::string&) override { return fg::Ok{}; }
+    fg::outbox::ActionSink& Sink() override { return sink_; }
+    std::string Blocked() const override { return {}; }
+
+private:
+    DirectoryGate& gate_;
+    NullSink sink_;
+};
+
+}  // namespace
+
+TEST_CASE("Engine: a webhook waiting for the CRM directory is kept, then applied after a fetch") {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock(kMonday);
+    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
+                                                   "test.toml", dir.path());
+    REQUIRE(loaded.problems.empty());
+    DirectoryGate gate;
+    fg::engine::EngineOptions options;
+    options.config = &loaded.config;
+    options.clock = &clock;
+    options.decoders.emplace("generic", std::make_unique<GatedDecoder>(gate));
+    options.make_connector = [&gate](const fg::config::TenantConfig&) {
+        return std::make_unique<DirectoryConnector>(gate);
+    };
+    options.timers = false;
+    options.deliver = false;
+    fg::engine::Engine engine(std::move(options));
+    REQUIRE(engine.Start());
+
+    const json events = json::array({Deal("e1", "d1", "Квалификация", 0min)});
+    REQUIRE(engine.Intake("acme", "generic", json{{"events", events}}.dump()).get());
+    REQUIRE(engine.Drain());
+    auto db = engine.OpenReader();
+    REQUIRE(db);
+    CHECK_FALSE(fg::storage::LoadSnapshot(**db, "acme", "d1").has_value());
+    CHECK(fg::storage::GetInboxStats(**db).pending == 0);  // parked, not retried in a loop
+
+    REQUIRE(engine.RefreshDirectory("acme"));
+    CHECK(gate.fetches == 1);
+    REQUIRE(engine.Drain());
+    const auto snapshot = fg::storage::LoadSnapshot(**db, "acme", "d1");
+    REQUIRE(snapshot.has_value());
+    CHECK(snapshot->deal.stage == "Квалификация");
+    CHECK(fg::storage::GetInboxStats(**db).pending == 0);
+    engine.Stop();
 }
