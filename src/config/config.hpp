@@ -114,7 +114,7 @@ struct ServerConfig {
     std::string public_url{};
     std::string admin_token{};
     std::size_t max_body_bytes = 1048576;
-    int threads = 8;
+    int threads = 64;
 };
 
 struct StorageConfig {

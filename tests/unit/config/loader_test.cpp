@@ -25,7 +25,7 @@ TEST_CASE("LoadConfig fills defaults for everything left out") {
     CHECK(config.server.public_url.empty());
     CHECK(config.server.admin_token.empty());
     CHECK(config.server.max_body_bytes == 1048576);
-    CHECK(config.server.threads == 8);
+    CHECK(config.server.threads == 64);
     CHECK(config.storage.path == "/cfg/funnelguard.db");
     CHECK(config.log.level == "info");
     CHECK(config.tenants_dir.empty());
@@ -106,7 +106,7 @@ TEST_CASE("Server values are validated") {
         const LoadResult result = Load("[server]\nthreads = \"8\"\nlisten = 8080\n" + Tenant());
         CHECK(HasProblem(result, "server.threads", "must be an integer, not a string"));
         CHECK(HasProblem(result, "server.listen", "must be a string, not an integer"));
-        CHECK(result.config.server.threads == 8);
+        CHECK(result.config.server.threads == 64);
     }
 }
 
