@@ -215,9 +215,13 @@ TEST_CASE("Simulator retries a failed webhook on its clock and drops hooks on re
     SUBCASE("a 404 is given up after the third attempt") {
         receiver.Script({404, 404, 404});
         REQUIRE(sim.CreateLead(LeadDraft{.name = "Потерянный"}, 8000002));
+        // Each failure must be recorded (and its retry scheduled from the clock's time then)
+        // before the clock moves on.
         REQUIRE(receiver.WaitFor(1));
+        REQUIRE(sim.WaitWebhooksIdle());
         clock.Advance(Duration{300});
         REQUIRE(receiver.WaitFor(2));
+        REQUIRE(sim.WaitWebhooksIdle());
         clock.Advance(Duration{900});
         REQUIRE(receiver.WaitFor(3));
         REQUIRE(sim.WaitWebhooksIdle());
