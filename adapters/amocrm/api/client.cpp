@@ -182,7 +182,9 @@ void AccountLimiter::Acquire() {
             while (!starts_.empty() && now - starts_.front() >= window_) {
                 starts_.pop_front();
             }
-            if (starts_.size() >= window_count_) {
+            if (now < held_until_) {
+                wait = held_until_ - now;
+            } else if (starts_.size() >= window_count_) {
                 wait = starts_.front() + window_ - now;
             } else {
                 const double seconds =
@@ -199,6 +201,11 @@ void AccountLimiter::Acquire() {
         std::this_thread::sleep_for(
             std::max(wait, Steady::duration{std::chrono::microseconds{100}}));
     }
+}
+
+void AccountLimiter::HoldAfterRefusal() {
+    std::lock_guard lock(mutex_);
+    held_until_ = std::max(held_until_, std::chrono::steady_clock::now() + window_);
 }
 
 // ---------------------------------------------------------------------------- Client
@@ -402,6 +409,9 @@ Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::strin
     }
     const httplib::Response& answer = result->value();
     ApiResponse response{.status = answer.status, .body = answer.body};
+    if (response.status == 429) {
+        limiter_.HoldAfterRefusal();
+    }
     if (IsRetryableStatus(response.status)) {
         if (answer.has_header("Retry-After")) {
             response.retry_after =

@@ -89,6 +89,10 @@ public:
                             std::chrono::milliseconds guard = std::chrono::milliseconds{50});
     /// Blocks (real time) until a request may start.
     void Acquire();
+    /// The account answered 429: it counts more than this limiter does (other clients, a
+    /// lower limit). No request of any caller starts for one window, so the account's window
+    /// empties instead of every caller's next request being refused too.
+    void HoldAfterRefusal();
 
 private:
     outbox::RateLimiter bucket_;
@@ -96,6 +100,7 @@ private:
     std::deque<std::chrono::steady_clock::time_point> starts_;
     std::size_t window_count_;
     std::chrono::steady_clock::duration window_;
+    std::chrono::steady_clock::time_point held_until_{};
 };
 
 /// The API client of one amoCRM account, shared by its reader, writer and webhook registration.

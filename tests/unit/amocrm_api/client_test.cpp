@@ -292,4 +292,23 @@ TEST_CASE("LinkTarget keeps only an /api/v4/ path and query") {
 }
 
 }  // namespace
+TEST_CASE("AccountLimiter: after a 429 no caller starts a request for a whole window") {
+    using Steady = std::chrono::steady_clock;
+    AccountLimiter limiter(7, Ms{50});
+    limiter.Acquire();
+    limiter.HoldAfterRefusal();
+    const Steady::time_point held = Steady::now();
+    std::atomic<Steady::time_point::rep> other_started{0};
+    std::thread other([&] {
+        limiter.Acquire();
+        other_started = Steady::now().time_since_epoch().count();
+    });
+    limiter.Acquire();
+    const Steady::time_point started = Steady::now();
+    other.join();
+    // A lower bound only: the window (1 s + guard) has to pass for both callers.
+    CHECK(started - held >= Ms{1000});
+    CHECK(Steady::time_point(Steady::duration(other_started.load())) - held >= Ms{1000});
+}
+
 }  // namespace fg::adapters::amocrm
