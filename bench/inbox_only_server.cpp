@@ -16,6 +16,7 @@
 #include <httplib.h>
 
 #include "adapters/generic/decoder.hpp"
+#include "src/app/signals.hpp"
 #include "src/common/clock.hpp"
 #include "src/common/secret.hpp"
 #include "src/engine/writer.hpp"
@@ -23,18 +24,9 @@
 
 namespace {
 
-constexpr int kThreads = 8;  // funnelguard's default server.threads
+constexpr int kThreads = 64;  // funnelguard's default server.threads
 constexpr std::size_t kMaxBodyBytes = 1048576;
 constexpr auto kCommitWait = std::chrono::seconds{10};
-
-sigset_t BlockStopSignals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    return signals;
-}
 
 void Reply(httplib::Response& response, int status, const std::string& json) {
     response.status = status;
@@ -44,7 +36,7 @@ void Reply(httplib::Response& response, int status, const std::string& json) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const sigset_t signals = BlockStopSignals();
+    const sigset_t signals = fg::app::BlockStopSignals();
     if (argc < 3 || argc > 4) {
         std::cerr << "usage: bench_inbox_only_server DB SECRET [host:port]\n";
         return 2;

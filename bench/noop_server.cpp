@@ -12,25 +12,18 @@
 
 #include <httplib.h>
 
+#include "src/app/signals.hpp"
+
 namespace {
 
 // funnelguard's defaults (src/config/config.hpp ServerConfig, src/http/server.cpp).
-constexpr int kThreads = 8;
+constexpr int kThreads = 64;
 constexpr std::size_t kMaxBodyBytes = 1048576;
-
-sigset_t BlockStopSignals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    return signals;
-}
 
 }  // namespace
 
 int main(int argc, char** argv) {
-    const sigset_t signals = BlockStopSignals();
+    const sigset_t signals = fg::app::BlockStopSignals();
     const std::string listen = argc > 1 ? argv[1] : "127.0.0.1:0";
     const auto colon = listen.rfind(':');
     if (colon == std::string::npos || argc > 2) {
@@ -54,27 +47,26 @@ int main(int argc, char** argv) {
     server.set_keep_alive_max_count(1000);
     server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
 
-    server.Post(R"(/hooks/generic/([^/]+))",
-                [](const httplib::Request&, httplib::Response& response,
-                   const httplib::ContentReader& reader) {
-                    std::string body;
-                    const bool read = reader([&](const char* data, std::size_t length) {
-                        if (body.size() + length > kMaxBodyBytes) {
-                            return false;
-                        }
-                        body.append(data, length);
-                        return true;
-                    });
-                    if (!read) {
-                        response.status = 400;
-                        response.set_content(R"({"error":"the body could not be read"})",
-                                             "application/json; charset=utf-8");
-                        return;
-                    }
-                    response.status = 200;
-                    response.set_content(R"({"status":"stored"})",
-                                         "application/json; charset=utf-8");
-                });
+    server.Post(
+        R"(/hooks/generic/([^/]+))", [](const httplib::Request&, httplib::Response& response,
+                                        const httplib::ContentReader& reader) {
+            std::string body;
+            const bool read = reader([&](const char* data, std::size_t length) {
+                if (body.size() + length > kMaxBodyBytes) {
+                    return false;
+                }
+                body.append(data, length);
+                return true;
+            });
+            if (!read) {
+                response.status = 400;
+                response.set_content(R"({"error":"the body could not be read"})",
+                                     "application/json; charset=utf-8");
+                return;
+            }
+            response.status = 200;
+            response.set_content(R"({"status":"stored"})", "application/json; charset=utf-8");
+        });
 
     if (port == 0) {
         port = server.bind_to_any_port(host);
