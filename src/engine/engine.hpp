@@ -7,8 +7,10 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "src/common/clock.hpp"
 #include "src/config/config.hpp"
@@ -52,8 +54,11 @@ public:
     void Stop();
 
     /// Stores a webhook body in the inbox (the 200 waits for this). true = new, false = duplicate.
+    /// `events`: the body's events as the CRM's decoder returned them (ValidateAndDecode), kept
+    /// in memory for its processing so that the body is not decoded twice.
     std::future<Result<bool>> Intake(const std::string& tenant, const std::string& crm,
-                                     const std::string& body);
+                                     std::string body,
+                                     std::optional<std::vector<domain::Event>> events = {});
     /// Processes everything pending in the inbox now; returns the number of events applied.
     Result<int> Drain();
     /// Runs the minute timer's work now (grace periods, overdue tasks, escalations).
@@ -76,8 +81,7 @@ public:
     }
 
 private:
-    IngestOutcome IngestOnce(storage::Db& db);
-    bool IngestInBackground(storage::Db& db);
+    IngestOutcome IngestOnce(storage::Db& db, const YieldCheck& yield);
     void Report(const std::string& tenant, const JudgeOutcome& outcome);
     void TimerLoop();
     void Checkpoint();
@@ -87,6 +91,8 @@ private:
     EngineOptions options_;
     Metrics metrics_;
     std::unique_ptr<Writer> writer_;
+    // Events decoded by Intake's callers, for processing; used on the writer thread only.
+    DecodedEvents decoded_;
     std::map<std::string, std::unique_ptr<outbox::ActionSink>> sinks_;
     std::map<std::string, std::unique_ptr<outbox::RateLimiter>> limiters_;
     std::mutex stop_mutex_;

@@ -1,6 +1,9 @@
 // The engine over a real SQLite file: inbox -> mirror -> rules -> violations -> outbox.
 #include "src/engine/engine.hpp"
 
+#include <atomic>
+#include <thread>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -113,6 +116,35 @@ struct Harness {
         auto stored = engine->Intake("acme", "generic", json{{"events", events}}.dump()).get();
         REQUIRE(stored);
         REQUIRE(engine->Drain());
+    }
+
+    // As the HTTP intake does it: decoded once, the events handed over with the body.
+    void PostDecoded(const json& events) {
+        const fg::crm::WebhookRequest webhook{
+            .tenant = "acme", .content_type = {}, .body = json{{"events", events}}.dump()};
+        auto decoded = engine->Decoder("generic").ValidateAndDecode(webhook);
+        REQUIRE(decoded);
+        REQUIRE(decoded->has_value());
+        auto stored =
+            engine->Intake("acme", "generic", webhook.body, std::move(decoded).value()).get();
+        REQUIRE(stored);
+        REQUIRE(engine->Drain());
+    }
+
+    std::string Mirror(const std::string& deal) {
+        auto db = engine->OpenReader();
+        REQUIRE(db);
+        const auto snapshot = fg::storage::LoadSnapshot(**db, "acme", deal);
+        REQUIRE(snapshot);
+        std::string out = fmt::format("{} {} {}", snapshot->deal.title, snapshot->deal.stage,
+                                      fg::ToEpoch(snapshot->deal.updated_at));
+        for (const auto& change : snapshot->history) {
+            out += fmt::format(" {}@{}", change.stage, fg::ToEpoch(change.at));
+        }
+        for (const auto& task : snapshot->tasks) {
+            out += fmt::format(" task {} done={}", task.id, task.done);
+        }
+        return out;
     }
 
     std::vector<fg::storage::OutboxItem> Outbox() {
@@ -302,4 +334,72 @@ TEST_CASE("NextLocalTime schedules the nightly run in the tenant's zone") {
     REQUIRE(same_day);
     CHECK(fg::FormatIso8601(*same_day, "Asia/Vladivostok") == "2026-11-02T23:30:00+10:00");
     CHECK_FALSE(fg::engine::NextLocalTime(kMonday, "Europe/Moscow", "3am"));
+}
+
+TEST_CASE("Engine: events handed over with the body are applied as the stored body would be") {
+    Harness decoding("enforce", "", 5min);
+    Harness handed_over("enforce", "", 5min);
+    const json first =
+        json::array({Deal("e1", "7", "Новая", 0min), Task("e2", "t7", "7", 1h, false, 1min),
+                     Deal("e3", "7", "КП отправлено", 2min)});
+    const json second = json::array({Deal("e4", "7", "Квалификация", 1min), first[0]});
+    decoding.Post(first);
+    decoding.Post(second);
+    handed_over.PostDecoded(first);
+    handed_over.PostDecoded(second);
+    handed_over.PostDecoded(second);  // a redelivered body: a duplicate, nothing kept for it
+    CHECK(handed_over.Mirror("7") == decoding.Mirror("7"));
+    CHECK(handed_over.opened.size() == decoding.opened.size());
+    CHECK(handed_over.resolved.size() == decoding.resolved.size());
+    CHECK(Kinds(handed_over.Outbox()) == Kinds(decoding.Outbox()));
+}
+
+TEST_CASE("DecodedEvents keeps events up to its bound and hands each item's over once") {
+    fg::engine::DecodedEvents decoded(3);
+    auto events = [](int n) { return std::vector<fg::domain::Event>(static_cast<std::size_t>(n)); };
+    decoded.Keep(1, events(2));
+    decoded.Keep(2, events(2));  // over the bound: its body will be decoded
+    decoded.Keep(3, events(1));
+    CHECK(decoded.events() == 3);
+    CHECK(decoded.Take(1).value().size() == 2);
+    CHECK_FALSE(decoded.Take(1).has_value());
+    CHECK_FALSE(decoded.Take(2).has_value());
+    CHECK(decoded.Take(3).value().size() == 1);
+    CHECK(decoded.events() == 0);
+}
+
+TEST_CASE("Writer: webhooks are committed while background work always has more to do") {
+    fg::testing::TempDir dir;
+    auto db = fg::storage::OpenDatabase(dir.File("fg.db"));
+    REQUIRE(db);
+    fg::engine::Writer writer(std::move(db).value());
+    std::atomic<bool> running{false};
+    writer.Start([&](fg::storage::Db&, const fg::engine::YieldCheck& yield) {
+        // A backlog that never ends, processed in small steps until the writer says yield.
+        running = true;
+        while (!yield()) {
+            std::this_thread::sleep_for(100us);
+        }
+        return true;
+    });
+    while (!running) {
+        std::this_thread::sleep_for(1ms);
+    }
+    fg::storage::InboxItem item;
+    item.tenant = "acme";
+    item.crm = "generic";
+    item.dedupe_key = "k1";
+    item.body = "{}";
+    std::int64_t stored_seq = 0;
+    auto stored = writer.AppendInbox(item, [&](std::int64_t seq) { stored_seq = seq; });
+    const fg::Result<bool> result = stored.get();
+    REQUIRE(result);
+    CHECK(*result);
+    CHECK(stored_seq > 0);  // on_stored ran before the future was ready
+    auto duplicate =
+        writer.AppendInbox(item, [](std::int64_t) { FAIL("a duplicate is not stored"); });
+    const fg::Result<bool> again = duplicate.get();
+    REQUIRE(again);
+    CHECK_FALSE(*again);
+    writer.Stop();
 }
