@@ -13,7 +13,7 @@ namespace {
 
 // Webhook bodies queued before the inbox is processed: bounds memory (two steps of bodies and
 // their decoded events at most) and the progress step.
-constexpr std::size_t kFilesPerStep = 64;
+constexpr std::size_t kFilesPerStep = 32;
 
 }  // namespace
 

@@ -109,12 +109,14 @@ bool Writer::RunBackground() {
         return ran >= kSlice ||
                (ran >= kSliceWhileWaiting && inbox_waiting_.load(std::memory_order_relaxed) > 0);
     };
+    bool more = false;
     try {
-        return background_(*db_, yield);
+        more = background_(*db_, yield);
     } catch (const std::exception& error) {
         Log().error("Background processing failed, will retry. error={}", error.what());
-        return false;
     }
+    last_slice_ = std::chrono::steady_clock::now();
+    return more;
 }
 
 void Writer::Run() {
@@ -124,20 +126,37 @@ void Writer::Run() {
         bool run_background = false;
         {
             std::unique_lock lock(mutex_);
-            wake_.wait(
-                lock, [this] { return stopping_ || !inbox_.empty() || !jobs_.empty() || kicked_; });
+            for (;;) {
+                if (stopping_ || !inbox_.empty() || !jobs_.empty()) {
+                    break;
+                }
+                if (kicked_) {
+                    const auto due = last_slice_ + kSliceEvery;
+                    if (std::chrono::steady_clock::now() >= due) {
+                        break;
+                    }
+                    wake_.wait_until(lock, due);
+                } else {
+                    wake_.wait(lock);
+                }
+            }
             if (stopping_ && inbox_.empty() && jobs_.empty()) {
                 return;
             }
             inbox.swap(inbox_);
             inbox_waiting_.store(0, std::memory_order_relaxed);
             jobs.swap(jobs_);
-            run_background = kicked_ && background_ && !stopping_;
-            kicked_ = false;
+            if (!inbox.empty() && background_) {
+                kicked_ = true;  // new items to process
+            }
+            run_background = kicked_ && background_ && !stopping_ &&
+                             std::chrono::steady_clock::now() >= last_slice_ + kSliceEvery;
+            if (run_background) {
+                kicked_ = false;
+            }
         }
         if (!inbox.empty()) {
             CommitInbox(inbox);
-            run_background = static_cast<bool>(background_) && !stopping_;
         }
         for (auto& job : jobs) {
             job(*db_);

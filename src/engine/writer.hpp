@@ -31,17 +31,20 @@ using OnStored = std::function<void(std::int64_t seq)>;
 /// The single writer: one thread owns the write connection. Webhooks waiting to be stored are
 /// committed together in one transaction (group commit), so an fsync is shared by every request
 /// that arrived meanwhile; other work runs as jobs, each in its own transaction. The group commit
-/// comes first: background work runs in slices between group commits and yields as soon as
-/// webhooks wait (after kSliceWhileWaiting) or after kSlice, so a webhook never waits long behind
-/// it; under a load the writer cannot follow, processing lags (the inbox holds the backlog) and
-/// catches up when the load falls.
+/// comes first. Background work (the inbox processing) runs in slices between group commits, a
+/// slice at most every kSliceEvery: each slice ends with a commit, an fsync of its own, and one
+/// per group commit would halve the intake. A slice yields as soon as webhooks wait (after
+/// kSliceWhileWaiting) or after kSlice. Under a load the writer cannot follow, processing lags
+/// (the inbox holds the backlog, see funnelguard_inbox_pending) and catches up when it falls.
 class Writer {
 public:
-    /// How long background work may run while webhooks wait for their commit. Not zero, so that
-    /// processing keeps a share of the writer under any load.
-    static constexpr auto kSliceWhileWaiting = std::chrono::microseconds{500};
-    /// How long one slice runs when nothing waits (its commit shares one fsync).
+    /// How long background work may run while webhooks wait for their commit.
+    static constexpr auto kSliceWhileWaiting = std::chrono::milliseconds{1};
+    /// How long one slice runs when nothing waits.
     static constexpr auto kSlice = std::chrono::milliseconds{50};
+    /// The least time from the end of a slice to the start of the next: the group commits' share
+    /// of the writer under load, and at most this much delay for processing a quiet trickle.
+    static constexpr auto kSliceEvery = std::chrono::milliseconds{10};
 
     explicit Writer(std::unique_ptr<storage::Db> db);
     ~Writer();
@@ -125,6 +128,7 @@ private:
     std::vector<PendingItem> inbox_;
     // inbox_.size(), read without the lock by the background work's yield checks.
     std::atomic<std::size_t> inbox_waiting_{0};
+    std::chrono::steady_clock::time_point last_slice_{};  // writer thread only
     std::deque<std::function<void(storage::Db&)>> jobs_;
     bool kicked_ = false;
     bool stopping_ = false;
