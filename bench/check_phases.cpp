@@ -7,12 +7,16 @@
 //   scan                ForEachSnapshot alone: read and decode every deal row
 //   +evaluate           the same pass with EvaluateSnapshot (the five rules)
 //   +messages           ... and RenderFindingText for every finding (the row check builds)
-//   +json               ... and each row dumped as check does (one nlohmann object per line,
-//                       opened_at through FormatIso8601) into a buffer that is thrown away
-// check --format json costs about acknowledged + the +json pass + writing the output.
+//   +json               ... and each violation written as check writes its JSON item
+//                       (engine::AppendCheckItem) into a buffer that is thrown away
+//   swept, N threads    what check does: the +json pass through storage::SweepSnapshots, the rows
+//                       read on this thread, decoded and judged on N worker threads (one per core)
+// The first five passes run on one thread. check --format json costs about acknowledged + the
+// swept pass + writing the output.
 // Keep it in step with src/app/check.cpp when that changes.
 //
 // Usage: bench_check_phases CONFIG NOW   (NOW as for check --now)
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -20,13 +24,14 @@
 #include <string>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "src/config/config.hpp"
 #include "src/engine/judge.hpp"
 #include "src/engine/messages.hpp"
+#include "src/engine/views.hpp"
 #include "src/rules/catalog.hpp"
 #include "src/storage/store.hpp"
+#include "src/storage/sweep.hpp"
 
 namespace {
 
@@ -88,6 +93,43 @@ int main(int argc, char** argv) {
         return fmt::format("{} acknowledged", acknowledged.size());
     });
 
+    // One deal at the given depth, as check does it; returns the findings kept.
+    auto judge = [&](const fg::domain::DealSnapshot& s, Depth depth, std::string& out) {
+        const fg::config::TenantConfig* tenant = config.FindTenant(s.deal.tenant);
+        if (depth == Depth::kScan || tenant == nullptr) {
+            return std::size_t{0};
+        }
+        std::size_t findings = 0;
+        for (fg::rules::Finding& finding :
+             fg::engine::EvaluateSnapshot(s, *tenant, *now).findings) {
+            if (!acknowledged.empty() &&
+                acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id, s.deal.id,
+                                               finding.rule, finding.key))) {
+                continue;
+            }
+            ++findings;
+            if (depth == Depth::kEvaluate) {
+                continue;
+            }
+            const fg::rules::RuleSpec* spec = fg::rules::FindRule(finding.rule);
+            const std::string message = fg::engine::RenderFindingText(
+                *spec, finding, s.deal, *tenant, fg::engine::TextKind::kMessage);
+            if (depth == Depth::kMessages) {
+                continue;
+            }
+            out += ",\n";
+            fg::engine::AppendCheckItem(out, tenant->id, s.deal, finding,
+                                        std::min(finding.since, *now), message, tenant->timezone);
+        }
+        return findings;
+    };
+    auto summary = [](std::size_t deals, std::size_t findings, std::size_t bytes, Depth depth) {
+        return fmt::format(
+            "{} deals, {} findings{}", deals, findings,
+            depth == Depth::kJson
+                ? fmt::format(", {:.1f} MiB of JSON", static_cast<double>(bytes) / 1048576.0)
+                : "");
+    };
     auto pass = [&](Depth depth) {
         std::size_t deals = 0;
         std::size_t findings = 0;
@@ -95,51 +137,41 @@ int main(int argc, char** argv) {
         std::string out;
         fg::storage::ForEachSnapshot(db, all_tenants, [&](const fg::domain::DealSnapshot& s) {
             ++deals;
-            const fg::config::TenantConfig* tenant = config.FindTenant(s.deal.tenant);
-            if (depth == Depth::kScan || tenant == nullptr) {
-                return;
-            }
-            for (fg::rules::Finding& finding :
-                 fg::engine::EvaluateSnapshot(s, *tenant, *now).findings) {
-                if (!acknowledged.empty() &&
-                    acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id, s.deal.id,
-                                                   finding.rule, finding.key))) {
-                    continue;
-                }
-                ++findings;
-                if (depth == Depth::kEvaluate) {
-                    continue;
-                }
-                const fg::rules::RuleSpec* spec = fg::rules::FindRule(finding.rule);
-                std::string message = fg::engine::RenderFindingText(
-                    *spec, finding, s.deal, *tenant, fg::engine::TextKind::kMessage);
-                if (depth == Depth::kMessages) {
-                    continue;
-                }
-                out += ",\n";
-                out += nlohmann::json{
-                    {"tenant", tenant->id},
-                    {"deal", s.deal.id},
-                    {"deal_title", s.deal.title},
-                    {"rule", finding.rule},
-                    {"responsible", finding.responsible},
-                    {"opened_at",
-                     fg::FormatIso8601(std::min(finding.since, *now), tenant->timezone)},
-                    {"details", std::move(finding.details)},
-                    {"message", message}}
-                           .dump();
-                if (out.size() > (1 << 20)) {
-                    bytes += out.size();
-                    out.clear();
-                }
+            findings += judge(s, depth, out);
+            if (out.size() > (1 << 20)) {
+                bytes += out.size();
+                out.clear();
             }
         });
         bytes += out.size();
-        return fmt::format("{} deals, {} findings{}", deals, findings,
-                           depth == Depth::kJson
-                               ? fmt::format(", {:.1f} MiB of JSON",
-                                             static_cast<double>(bytes) / 1048576.0)
-                               : "");
+        return summary(deals, findings, bytes, depth);
+    };
+    struct Batch {
+        std::string out{};
+        std::size_t deals = 0;
+        std::size_t findings = 0;
+        void clear() {
+            out.clear();
+            deals = 0;
+            findings = 0;
+        }
+    };
+    auto swept = [&] {
+        std::size_t deals = 0;
+        std::size_t findings = 0;
+        std::size_t bytes = 0;
+        fg::storage::SweepSnapshots<Batch>(
+            db, all_tenants, fg::storage::SweepThreads(), 512,
+            [&](const fg::domain::DealSnapshot& s, Batch& batch) {
+                ++batch.deals;
+                batch.findings += judge(s, Depth::kJson, batch.out);
+            },
+            [&](Batch& batch) {
+                deals += batch.deals;
+                findings += batch.findings;
+                bytes += batch.out.size();
+            });
+        return summary(deals, findings, bytes, Depth::kJson);
     };
     // The first pass over the mirror costs more than the next ones (the database file is opened
     // cold, SQLite's page cache and the allocator warm up): it is shown but not one of the steps.
@@ -148,5 +180,6 @@ int main(int argc, char** argv) {
     Phase("+evaluate", [&] { return pass(Depth::kEvaluate); });
     Phase("+messages", [&] { return pass(Depth::kMessages); });
     Phase("+json", [&] { return pass(Depth::kJson); });
+    Phase(fmt::format("swept, {} thr.", fg::storage::SweepThreads()), swept);
     return 0;
 }

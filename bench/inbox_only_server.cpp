@@ -25,7 +25,7 @@
 
 namespace {
 
-constexpr int kThreads = 8;  // funnelguard's default server.threads; FG_BENCH_THREADS overrides
+constexpr int kThreads = 64;  // funnelguard's default server.threads; FG_BENCH_THREADS overrides
 constexpr std::size_t kMaxBodyBytes = 1048576;
 constexpr auto kCommitWait = std::chrono::seconds{10};
 
@@ -89,8 +89,8 @@ int main(int argc, char** argv) {
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
     server.Post(R"(/hooks/generic/([^/]+))", [&](const httplib::Request& request,
-                                                  httplib::Response& response,
-                                                  const httplib::ContentReader& reader) {
+                                                 httplib::Response& response,
+                                                 const httplib::ContentReader& reader) {
         const std::string header = request.get_header_value("Authorization");
         const std::string token = header.rfind("Bearer ", 0) == 0 ? header.substr(7) : "";
         if (!fg::SecretEquals(token, secret)) {

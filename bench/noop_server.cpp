@@ -1,5 +1,5 @@
 // The baseline of bench/intake.sh: the same HTTP stack as `funnelguard serve` (cpp-httplib 0.11.4,
-// TCP_NODELAY, a pool of 8 threads or FG_BENCH_THREADS, the same timeouts and keep-alive limit),
+// TCP_NODELAY, a pool of 64 threads or FG_BENCH_THREADS, the same timeouts and keep-alive limit),
 // answering 200 {"status":"stored"} to POST /hooks/generic/{tenant} once the body has been read
 // through a ContentReader, and storing nothing. Durable intake is measured against this.
 //
@@ -18,7 +18,7 @@ namespace {
 
 // funnelguard's defaults (src/config/config.hpp ServerConfig, src/http/server.cpp); the pool size
 // follows FG_BENCH_THREADS when set, so that intake.sh compares equal pools.
-constexpr int kThreads = 8;
+constexpr int kThreads = 64;
 constexpr std::size_t kMaxBodyBytes = 1048576;
 
 sigset_t BlockStopSignals() {
@@ -59,27 +59,26 @@ int main(int argc, char** argv) {
     const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : kThreads;
     server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
-    server.Post(R"(/hooks/generic/([^/]+))",
-                [](const httplib::Request&, httplib::Response& response,
-                   const httplib::ContentReader& reader) {
-                    std::string body;
-                    const bool read = reader([&](const char* data, std::size_t length) {
-                        if (body.size() + length > kMaxBodyBytes) {
-                            return false;
-                        }
-                        body.append(data, length);
-                        return true;
-                    });
-                    if (!read) {
-                        response.status = 400;
-                        response.set_content(R"({"error":"the body could not be read"})",
-                                             "application/json; charset=utf-8");
-                        return;
-                    }
-                    response.status = 200;
-                    response.set_content(R"({"status":"stored"})",
-                                         "application/json; charset=utf-8");
-                });
+    server.Post(
+        R"(/hooks/generic/([^/]+))", [](const httplib::Request&, httplib::Response& response,
+                                        const httplib::ContentReader& reader) {
+            std::string body;
+            const bool read = reader([&](const char* data, std::size_t length) {
+                if (body.size() + length > kMaxBodyBytes) {
+                    return false;
+                }
+                body.append(data, length);
+                return true;
+            });
+            if (!read) {
+                response.status = 400;
+                response.set_content(R"({"error":"the body could not be read"})",
+                                     "application/json; charset=utf-8");
+                return;
+            }
+            response.status = 200;
+            response.set_content(R"({"status":"stored"})", "application/json; charset=utf-8");
+        });
 
     if (port == 0) {
         port = server.bind_to_any_port(host);

@@ -10,6 +10,7 @@
 #include <httplib.h>
 
 #include "adapters/generic/safe_text.hpp"
+#include "src/common/hex.hpp"
 #include "src/outbox/retry.hpp"
 
 namespace fg::adapters::generic {
@@ -30,19 +31,6 @@ Error UrlError(std::string_view reason) {
     return MakeError(ErrorCode::kInvalidInput, "actions_url: {}", reason);
 }
 
-int HexValue(char c) {
-    if (c >= '0' && c <= '9') {
-        return c - '0';
-    }
-    if (c >= 'a' && c <= 'f') {
-        return c - 'a' + 10;
-    }
-    if (c >= 'A' && c <= 'F') {
-        return c - 'A' + 10;
-    }
-    return -1;
-}
-
 std::optional<std::string> PercentDecode(std::string_view text) {
     std::string out;
     out.reserve(text.size());
@@ -54,8 +42,8 @@ std::optional<std::string> PercentDecode(std::string_view text) {
         if (i + 2 >= text.size()) {
             return std::nullopt;
         }
-        const int high = HexValue(text[i + 1]);
-        const int low = HexValue(text[i + 2]);
+        const int high = HexDigitValue(text[i + 1]);
+        const int low = HexDigitValue(text[i + 2]);
         if (high < 0 || low < 0) {
             return std::nullopt;
         }

@@ -1,17 +1,22 @@
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <set>
+#include <string_view>
+#include <vector>
 
 #include <fmt/format.h>
-#include <nlohmann/json.hpp>
 
 #include "src/app/commands.hpp"
 #include "src/app/table.hpp"
 #include "src/app/wiring.hpp"
+#include "src/engine/directory.hpp"
 #include "src/engine/judge.hpp"
 #include "src/engine/messages.hpp"
+#include "src/engine/views.hpp"
 #include "src/rules/catalog.hpp"
+#include "src/storage/sweep.hpp"
 
 namespace fg::app {
 namespace {
@@ -23,14 +28,29 @@ struct Row {
     std::string rule{};
     std::string responsible{};
     Timestamp since{};
-    nlohmann::json details{};
     std::string message{};
 };
+
+/// What one batch of deals gives: JSON items (each ",\n{...}") or table rows.
+struct Batch {
+    std::string json{};
+    std::vector<Row> rows{};
+    std::size_t deals = 0;
+
+    void clear() {
+        json.clear();
+        rows.clear();
+        deals = 0;
+    }
+};
+
+// Deals per batch of the sweep: ~180 KB of JSON on the bench mirrors; 2 x cores + 2 in flight.
+constexpr std::size_t kBatchDeals = 512;
 
 }  // namespace
 
 int RunCheck(const CheckOptions& options) {
-    const auto config = LoadOrReport(options.config);
+    auto config = LoadOrReport(options.config);
     if (!config) {
         return 2;
     }
@@ -58,40 +78,23 @@ int RunCheck(const CheckOptions& options) {
         std::cerr << "check: " << db.error().message << "\n";
         return 1;
     }
+    // CRM tenants judge against the pipelines their last API read stored.
+    engine::ApplyStoredDirectories(**db, *config);
     // Violations the head of sales acknowledged are settled: check does not print them again.
     const std::vector<std::string> acknowledged_list =
         storage::AcknowledgedKeys(**db, options.tenant);
     const std::set<std::string> acknowledged(acknowledged_list.begin(), acknowledged_list.end());
-    // JSON is written as the mirror is scanned, one violation per line: a million-deal mirror
-    // must not need every finding in memory. The table needs its column widths, so it collects.
+    // The mirror is swept on every core, batch by batch, and each batch's violations come back in
+    // deal order (storage::SweepSnapshots). JSON is written as the batches come, one violation
+    // per line: a million-deal mirror must not need every finding in memory. The table needs its
+    // column widths, so it collects.
     const bool json = options.format == "json";
-    std::string out = json ? "{\"violations\":[" : "";
-    std::size_t printed = 0;
-    auto emit = [&](Row row) {
-        const config::TenantConfig* tenant = config->FindTenant(row.tenant);
-        out += printed++ == 0 ? "\n" : ",\n";
-        out += nlohmann::json{{"tenant", row.tenant},
-                              {"deal", row.deal},
-                              {"deal_title", row.title},
-                              {"rule", row.rule},
-                              {"responsible", row.responsible},
-                              {"opened_at", FormatIso8601(row.since, tenant->timezone)},
-                              {"details", std::move(row.details)},
-                              {"message", row.message}}
-                   .dump();
-        if (out.size() > (1 << 20)) {
-            std::cout << out;
-            out.clear();
-        }
-    };
-    std::vector<Row> rows;
-    std::size_t deals = 0;
-    storage::ForEachSnapshot(**db, options.tenant, [&](const domain::DealSnapshot& snapshot) {
+    auto visit = [&](const domain::DealSnapshot& snapshot, Batch& batch) {
         const config::TenantConfig* tenant = config->FindTenant(snapshot.deal.tenant);
         if (tenant == nullptr) {
             return;
         }
-        ++deals;
+        ++batch.deals;
         for (rules::Finding& finding : engine::EvaluateSnapshot(snapshot, *tenant, now).findings) {
             if (!acknowledged.empty() &&
                 acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id, snapshot.deal.id,
@@ -101,27 +104,46 @@ int RunCheck(const CheckOptions& options) {
             const rules::RuleSpec* spec = rules::FindRule(finding.rule);
             std::string message = engine::RenderFindingText(*spec, finding, snapshot.deal, *tenant,
                                                             engine::TextKind::kMessage);
-            Row row{
+            const Timestamp since = std::min(finding.since, now);
+            if (json) {
+                batch.json += ",\n";
+                engine::AppendCheckItem(batch.json, tenant->id, snapshot.deal, finding, since,
+                                        message, tenant->timezone);
+                continue;
+            }
+            batch.rows.push_back(Row{
                 .tenant = tenant->id,
                 .deal = snapshot.deal.id,
                 .title = snapshot.deal.title,
                 .rule = finding.rule,
                 .responsible = finding.responsible,
-                .since = std::min(finding.since, now),
-                .details = std::move(finding.details),
+                .since = since,
                 .message = std::move(message),
-            };
-            if (json) {
-                emit(std::move(row));
-            } else {
-                rows.push_back(std::move(row));
-            }
+            });
         }
-    });
+    };
+    std::vector<Row> rows;
+    std::size_t deals = 0;
+    std::size_t printed_bytes = 0;
+    if (json) {
+        std::cout << "{\"violations\":[";
+    }
+    auto consume = [&](Batch& batch) {
+        deals += batch.deals;
+        if (json && !batch.json.empty()) {
+            // Every item starts with ",\n"; the first one of the document with "\n" only.
+            const std::string_view text =
+                std::string_view(batch.json).substr(printed_bytes == 0 ? 1 : 0);
+            std::cout.write(text.data(), static_cast<std::streamsize>(text.size()));
+            printed_bytes += text.size();
+        }
+        std::move(batch.rows.begin(), batch.rows.end(), std::back_inserter(rows));
+    };
+    storage::SweepSnapshots<Batch>(**db, options.tenant, storage::SweepThreads(), kBatchDeals,
+                                   visit, consume);
 
     if (json) {
-        out += "\n]}\n";
-        std::cout << out << std::flush;
+        std::cout << "\n]}\n" << std::flush;
         return 0;
     }
 

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,12 +24,45 @@ struct ReplayOptions {
 int RunReplay(const ReplayOptions& options);
 
 int RunServe(const std::string& config_path);
-int RunReconcile(const std::string& config_path, const std::string& tenant);
+
+struct ReconcileCommand {
+    std::string config{};
+    std::string tenant{};  // empty: every tenant
+    bool full = false;     // everything, not just what changed since the last run
+};
+int RunReconcile(const ReconcileCommand& command);
+
+struct TenantCommand {
+    std::string config{};
+    std::string tenant{};
+};
+/// `connect` (true) / `disconnect` (false): registers or removes funnelguard's webhook.
+int RunConnect(const TenantCommand& command, bool connect);
+
+struct AmoAuthCommand {
+    std::string config{};
+    std::string tenant{};
+    std::string code{};
+};
+int RunAmoAuth(const AmoAuthCommand& command);
+
+struct SimCommand {
+    std::string listen = "127.0.0.1:9100";
+    std::string token{};  // empty: the simulator makes one up and prints it
+    std::uint64_t seed = 1;
+    int leads = 200;
+    double rps = 7;
+    bool activity = false;
+};
+int RunSimAmoCrm(const SimCommand& command);
 int RunConfigCheck(const std::string& config_path);
 
 struct DemoOptions {
-    double speed = 600;  // clock seconds per real second
-    std::string db{};    // empty: a temporary file
+    double speed = 600;      // clock seconds per real second
+    double seconds = 60;     // real seconds the managers work
+    std::string db{};        // empty: a temporary file
+    int leads = 40;          // leads already in the simulated account
+    std::uint64_t seed = 1;  // the account and the managers' behaviour
 };
 int RunDemo(const DemoOptions& options);
 

@@ -30,12 +30,55 @@ int main(int argc, char** argv) {
     auto* serve_cmd = app.add_subcommand("serve", "Run the service");
     serve_cmd->add_option("--config", serve_config, "Config file")->required();
 
-    std::string reconcile_config;
-    std::string reconcile_tenant;
-    auto* reconcile_cmd =
-        app.add_subcommand("reconcile", "The nightly run, now: re-evaluate the mirror");
-    reconcile_cmd->add_option("--config", reconcile_config, "Config file")->required();
-    reconcile_cmd->add_option("--tenant", reconcile_tenant, "Only this tenant");
+    fg::app::ReconcileCommand reconcile;
+    auto* reconcile_cmd = app.add_subcommand(
+        "reconcile", "The nightly run, now: pull the CRM's state, repair the mirror, re-evaluate");
+    reconcile_cmd->add_option("--config", reconcile.config, "Config file")->required();
+    reconcile_cmd->add_option("--tenant", reconcile.tenant, "Only this tenant");
+    reconcile_cmd->add_flag("--full", reconcile.full,
+                            "Pull everything, not just what changed since the last run");
+
+    fg::app::TenantCommand connect;
+    auto* connect_cmd =
+        app.add_subcommand("connect", "Register funnelguard's webhook in the tenant's CRM");
+    connect_cmd->add_option("--config", connect.config, "Config file")->required();
+    connect_cmd->add_option("--tenant", connect.tenant, "Tenant id")->required();
+    fg::app::TenantCommand disconnect;
+    auto* disconnect_cmd =
+        app.add_subcommand("disconnect", "Remove funnelguard's webhook from the tenant's CRM");
+    disconnect_cmd->add_option("--config", disconnect.config, "Config file")->required();
+    disconnect_cmd->add_option("--tenant", disconnect.tenant, "Tenant id")->required();
+
+    fg::app::AmoAuthCommand amo_auth;
+    auto* amocrm_cmd = app.add_subcommand("amocrm", "amoCRM tools");
+    auto* amo_auth_cmd = amocrm_cmd->add_subcommand(
+        "auth", "Exchange an OAuth 2.0 authorization code for tokens and save them");
+    amo_auth_cmd->add_option("--config", amo_auth.config, "Config file")->required();
+    amo_auth_cmd->add_option("--tenant", amo_auth.tenant, "Tenant id")->required();
+    amo_auth_cmd->add_option("--code", amo_auth.code, "The authorization code (valid 20 min)")
+        ->required();
+    amocrm_cmd->require_subcommand(1);
+
+    fg::app::SimCommand sim;
+    auto* sim_cmd = app.add_subcommand("sim", "CRM simulators that speak the real wire formats");
+    auto* sim_amo_cmd = sim_cmd->add_subcommand(
+        "amocrm", "An amoCRM account on this machine: API v4, rate limit, webhooks");
+    sim_amo_cmd->add_option("--listen", sim.listen, "host:port to listen on")
+        ->capture_default_str();
+    sim_amo_cmd->add_option("--token", sim.token,
+                            "The long-lived token it accepts (default: "
+                            "make one up and print it)");
+    sim_amo_cmd->add_option("--seed", sim.seed, "Seed of the generated account")
+        ->capture_default_str();
+    sim_amo_cmd->add_option("--leads", sim.leads, "Leads generated at start, with tasks and notes")
+        ->check(CLI::NonNegativeNumber)
+        ->capture_default_str();
+    sim_amo_cmd->add_option("--rps", sim.rps, "Requests per second before it answers 429")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
+    sim_amo_cmd->add_flag("--activity", sim.activity,
+                          "Simulated managers work the account (and sometimes break the rules)");
+    sim_cmd->require_subcommand(1);
 
     std::string config_path;
     auto* config_cmd = app.add_subcommand("config", "Config tools");
@@ -46,9 +89,16 @@ int main(int argc, char** argv) {
 
     fg::app::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(
-        "demo", "Replay a bundled day of a sales team on a fast clock and show what it finds");
+        "demo",
+        "Run funnelguard against the built-in amoCRM simulator and its simulated managers on a "
+        "fast clock, and show what it finds and does");
     demo_cmd->add_option("--speed", demo.speed, "Clock seconds per real second")
         ->check(CLI::PositiveNumber);
+    demo_cmd->add_option("--seconds", demo.seconds, "How long the managers work, in real seconds")
+        ->check(CLI::PositiveNumber);
+    demo_cmd->add_option("--leads", demo.leads, "Leads already in the simulated account")
+        ->check(CLI::Range(1, 5000));
+    demo_cmd->add_option("--seed", demo.seed, "Seed of the account and of the managers");
     demo_cmd->add_option("--db", demo.db, "Keep the demo database at this path");
 
     try {
@@ -67,7 +117,19 @@ int main(int argc, char** argv) {
         return fg::app::RunServe(serve_config);
     }
     if (*reconcile_cmd) {
-        return fg::app::RunReconcile(reconcile_config, reconcile_tenant);
+        return fg::app::RunReconcile(reconcile);
+    }
+    if (*connect_cmd) {
+        return fg::app::RunConnect(connect, true);
+    }
+    if (*disconnect_cmd) {
+        return fg::app::RunConnect(disconnect, false);
+    }
+    if (*sim_amo_cmd) {
+        return fg::app::RunSimAmoCrm(sim);
+    }
+    if (*amo_auth_cmd) {
+        return fg::app::RunAmoAuth(amo_auth);
     }
     if (*config_check_cmd) {
         return fg::app::RunConfigCheck(config_path);

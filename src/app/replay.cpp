@@ -29,19 +29,15 @@ int RunReplay(const ReplayOptions& options) {
         return 2;
     }
     const std::string crm = options.crm.empty() ? tenant->crm : options.crm;
-    engine::Decoders decoders = AllDecoders();
-    if (decoders.find(crm) == decoders.end()) {
-        std::cerr << "replay: no adapter for --crm \"" << crm << "\" in this build\n";
-        return 2;
-    }
     int opened = 0;
     int resolved = 0;
     SystemClock clock;
-    engine::EngineOptions engine_options;
-    engine_options.config = &*config;
-    engine_options.clock = &clock;
-    engine_options.decoders = std::move(decoders);
-    engine_options.make_sink = MakeSink;
+    Adapters adapters(*config, clock);
+    engine::EngineOptions engine_options = adapters.EngineOptionsFor(clock);
+    if (engine_options.decoders.find(crm) == engine_options.decoders.end()) {
+        std::cerr << "replay: no adapter for --crm \"" << crm << "\" in this build\n";
+        return 2;
+    }
     engine_options.timers = false;
     engine_options.deliver = false;  // `serve` delivers what replay planned
     engine_options.observer.on_violation = [&](const std::string&,
@@ -52,6 +48,14 @@ int RunReplay(const ReplayOptions& options) {
     if (auto started = engine.Start(); !started) {
         std::cerr << "replay: " << started.error().message << "\n";
         return 1;
+    }
+    // CRM bodies carry ids; their names come from the account's pipelines and fields.
+    if (engine.ConnectorOf(tenant->id) != nullptr) {
+        if (auto refreshed = engine.RefreshDirectory(tenant->id); !refreshed) {
+            std::cerr << "replay: cannot read the pipelines of tenant " << tenant->id << ": "
+                      << refreshed.error().message << "\n";
+            return 1;
+        }
     }
     const auto begin = std::chrono::steady_clock::now();
     int stored = 0;

@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "src/app/commands.hpp"
+#include "src/app/signals.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
 #include "src/http/server.hpp"
@@ -16,16 +17,6 @@ spdlog::logger& Log() {
     return *logger;
 }
 
-sigset_t BlockStopSignals() {
-    sigset_t signals;
-    sigemptyset(&signals);
-    sigaddset(&signals, SIGINT);
-    sigaddset(&signals, SIGTERM);
-    // Blocked before any thread starts, so every thread inherits the mask and sigwait gets them.
-    pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-    return signals;
-}
-
 }  // namespace
 
 int RunServe(const std::string& config_path) {
@@ -36,12 +27,8 @@ int RunServe(const std::string& config_path) {
     }
     SetupLogging(config->log.level);
     SystemClock clock;
-    engine::EngineOptions options;
-    options.config = &*config;
-    options.clock = &clock;
-    options.decoders = AllDecoders();
-    options.make_sink = MakeSink;
-    engine::Engine engine(std::move(options));
+    Adapters adapters(*config, clock);
+    engine::Engine engine(adapters.EngineOptionsFor(clock));
     if (auto started = engine.Start(); !started) {
         std::cerr << "serve: " << started.error().message << "\n";
         return 1;
@@ -67,46 +54,68 @@ int RunServe(const std::string& config_path) {
     return 0;
 }
 
-int RunReconcile(const std::string& config_path, const std::string& tenant) {
-    auto config = LoadOrReport(config_path);
+int RunReconcile(const ReconcileCommand& command) {
+    auto config = LoadOrReport(command.config);
     if (!config) {
         return 2;
     }
-    if (!tenant.empty() && config->FindTenant(tenant) == nullptr) {
-        std::cerr << "reconcile: unknown tenant \"" << tenant << "\"\n";
+    if (!command.tenant.empty() && config->FindTenant(command.tenant) == nullptr) {
+        std::cerr << "reconcile: unknown tenant \"" << command.tenant << "\"\n";
         return 2;
     }
     SetupLogging("warn");
     SystemClock clock;
-    int opened = 0;
-    int resolved = 0;
-    engine::EngineOptions options;
-    options.config = &*config;
-    options.clock = &clock;
-    options.decoders = AllDecoders();
-    options.make_sink = MakeSink;
+    Adapters adapters(*config, clock);
+    engine::EngineOptions options = adapters.EngineOptionsFor(clock);
     options.timers = false;
-    options.deliver = false;
-    options.observer.on_violation = [&](const std::string&, const engine::ViolationChange& c) {
-        (c.opened ? opened : resolved) += 1;
-    };
+    options.deliver = false;  // `serve` delivers what the run planned
     engine::Engine engine(std::move(options));
     if (auto started = engine.Start(); !started) {
         std::cerr << "reconcile: " << started.error().message << "\n";
         return 1;
     }
-    // Generic tenants have no CRM API to pull from: the mirror is re-judged as of now, which is
-    // what the nightly run does for them.
-    std::cerr << "reconcile: re-evaluating the mirror\n";
-    auto judged = engine.JudgeAll(tenant);
-    engine.Stop();
-    if (!judged) {
-        std::cerr << "reconcile: " << judged.error().message << "\n";
-        return 1;
+    int failures = 0;
+    for (const config::TenantConfig& tenant : config->tenants) {
+        if (!command.tenant.empty() && tenant.id != command.tenant) {
+            continue;
+        }
+        if (engine.ConnectorOf(tenant.id) == nullptr) {
+            // No CRM API to pull from (generic): the mirror is re-judged as of now, which is
+            // what the nightly run does for such tenants.
+            std::cerr << "reconcile: " << tenant.id << ": re-evaluating the mirror\n";
+            engine::ReconcileReport tally;
+            auto judged = engine.JudgeAll(tenant.id, &tally);
+            if (!judged) {
+                std::cerr << "reconcile: " << tenant.id << ": " << judged.error().message << "\n";
+                ++failures;
+                continue;
+            }
+            std::cout << fmt::format(
+                "{}: re-evaluated {} deal(s): violations opened {}, resolved {}\n", tenant.id,
+                *judged, tally.opened, tally.resolved);
+            continue;
+        }
+        engine::ReconcileOptions run;
+        run.full = command.full;
+        run.progress = [&tenant](const std::string& line) {
+            std::cerr << "reconcile: " << tenant.id << ": " << line << "\n";
+        };
+        auto report = engine.Reconcile(tenant.id, run);
+        if (!report) {
+            std::cerr << "reconcile: " << tenant.id << ": " << report.error().message
+                      << " (run it again to resume where it stopped)\n";
+            ++failures;
+            continue;
+        }
+        std::cout << fmt::format(
+            "{}: {}{} page(s), {} new event(s) on {} deal(s), {} stage change(s) recovered; "
+            "{} deal(s) re-evaluated: violations opened {}, resolved {}{}\n",
+            tenant.id, report->resumed ? "resumed; " : "", report->pages, report->events,
+            report->deals, report->transitions, report->judged, report->opened, report->resolved,
+            report->record_only ? " (first run: recorded, nothing written back)" : "");
     }
-    std::cout << fmt::format("reconciled {} deal(s): violations opened {}, resolved {}\n", *judged,
-                             opened, resolved);
-    return 0;
+    engine.Stop();
+    return failures == 0 ? 0 : 1;
 }
 
 int RunConfigCheck(const std::string& config_path) {

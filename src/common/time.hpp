@@ -21,7 +21,12 @@ std::optional<Timestamp> ParseIso8601(std::string_view text);
 /// "2026-11-02T06:00:00Z".
 std::string FormatIso8601(Timestamp t);
 /// Local time in an IANA zone, "2026-11-02T09:00:00+03:00"; falls back to UTC for an unknown zone.
+/// Each thread keeps the zone it looked up last (and that zone's current offset period), so
+/// formatting many times in one zone costs no tz lookup.
 std::string FormatIso8601(Timestamp t, const std::string& time_zone);
+/// The same through date::locate_zone and date::format on every call: the reference the fast
+/// form is tested against.
+std::string FormatIso8601Slow(Timestamp t, const std::string& time_zone);
 /// Whether `name` is a time zone the tz database knows.
 bool IsKnownTimeZone(const std::string& name);
 

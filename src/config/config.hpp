@@ -76,6 +76,23 @@ struct GenericConfig {
     double rps = 5;             // outbound calls per second to actions_url
 };
 
+/// `[tenant.amocrm]`: the account, its credentials and the pace of calls to it.
+struct AmoCrmConfig {
+    std::string subdomain{};  // https://{subdomain}.amocrm.ru
+    std::string base_url{};   // wins over subdomain: a simulator, a Kommo domain, a proxy
+    std::string token{};      // a long-lived token, or else OAuth 2.0:
+    std::string client_id{};
+    std::string client_secret{};
+    std::string redirect_uri{};
+    double rps = 6;  // calls per second to the account, shared by every caller (amoCRM allows 7)
+
+    /// The API's address: base_url, or the subdomain's.
+    std::string BaseUrl() const {
+        return base_url.empty() ? "https://" + subdomain + ".amocrm.ru" : base_url;
+    }
+    bool UsesOAuth() const { return token.empty(); }
+};
+
 struct TenantConfig {
     std::string id{};
     std::string crm = "generic";
@@ -87,6 +104,7 @@ struct TenantConfig {
     std::vector<domain::Pipeline> pipelines{};
     RulesConfig rules{};
     GenericConfig generic{};
+    AmoCrmConfig amocrm{};
     std::map<std::string, std::string> templates{};  // message template overrides, by key
     std::string source_file{};                       // where it was defined, for messages
 };
@@ -96,7 +114,7 @@ struct ServerConfig {
     std::string public_url{};
     std::string admin_token{};
     std::size_t max_body_bytes = 1048576;
-    int threads = 8;
+    int threads = 64;
 };
 
 struct StorageConfig {

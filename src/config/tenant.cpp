@@ -231,6 +231,98 @@ void ParseGeneric(TableReader& tenant, GenericConfig& config) {
     reader.RejectUnknownKeys();
 }
 
+bool IsValidSubdomain(std::string_view name) {
+    return !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-' &&
+           std::all_of(name.begin(), name.end(), [](char c) {
+               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+           });
+}
+
+// amoCRM's limit is 7 requests per second per integration; going over it repeatedly gets the
+// account blocked (reference/amocrm.md §4), so config may not ask for more.
+constexpr double kAmoCrmMaxRps = 7;
+
+void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config) {
+    const toml::table* table = tenant.Table("amocrm");
+    if (table == nullptr) {
+        tenant.sink().Add(tenant.line(), tenant.Path("amocrm"),
+                          "an amocrm tenant needs [tenant.amocrm] with subdomain (or base_url) "
+                          "and token (or client_id, client_secret and redirect_uri)");
+        return;
+    }
+    TableReader reader(*table, tenant.Path("amocrm"), tenant.sink(), tenant.Line("amocrm"));
+    if (auto subdomain = reader.String("subdomain")) {
+        if (!IsValidSubdomain(*subdomain)) {
+            reader.Problem("subdomain",
+                           fmt::format("invalid subdomain \"{}\" (the part before .amocrm.ru, "
+                                       "e.g. \"acme\" for acme.amocrm.ru)",
+                                       *subdomain));
+        } else {
+            config.subdomain = *subdomain;
+        }
+    }
+    if (auto url = reader.String("base_url")) {
+        if (!IsHttpUrl(*url)) {
+            reader.Problem("base_url", "must be an http:// or https:// URL");
+        } else {
+            config.base_url = *url;
+            while (!config.base_url.empty() && config.base_url.back() == '/') {
+                config.base_url.pop_back();
+            }
+        }
+    }
+    if (table->get("subdomain") == nullptr && table->get("base_url") == nullptr) {
+        reader.Problem("subdomain", "required: the account's subdomain (or base_url)");
+    }
+    const std::pair<const char*, std::string*> credentials[] = {
+        {"token", &config.token},
+        {"client_id", &config.client_id},
+        {"client_secret", &config.client_secret},
+        {"redirect_uri", &config.redirect_uri},
+    };
+    for (const auto& [key, field] : credentials) {
+        if (auto value = reader.String(key)) {
+            if (value->empty()) {
+                reader.Problem(key, "must not be empty");
+            }
+            *field = *value;
+        }
+    }
+    const bool any_oauth = table->get("client_id") != nullptr ||
+                           table->get("client_secret") != nullptr ||
+                           table->get("redirect_uri") != nullptr;
+    if (table->get("token") != nullptr && any_oauth) {
+        reader.Problem("token",
+                       "set either token (a long-lived token) or client_id, client_secret and "
+                       "redirect_uri (OAuth 2.0), not both");
+    } else if (table->get("token") == nullptr) {
+        for (const auto* key : {"client_id", "client_secret", "redirect_uri"}) {
+            if (table->get(key) == nullptr) {
+                reader.Problem(key, any_oauth ? "required for OAuth 2.0 (with client_id, "
+                                                "client_secret and redirect_uri)"
+                                              : "required: token, or client_id, client_secret "
+                                                "and redirect_uri for OAuth 2.0");
+                if (!any_oauth) {
+                    break;
+                }
+            }
+        }
+    }
+    if (!config.redirect_uri.empty() && !IsHttpUrl(config.redirect_uri)) {
+        reader.Problem("redirect_uri", "must be an http:// or https:// URL");
+    }
+    if (auto rps = reader.Number("rps")) {
+        if (!(*rps > 0) || *rps > kAmoCrmMaxRps) {
+            reader.Problem("rps",
+                           "must be greater than 0 and at most 7 (amoCRM's limit; going "
+                           "over it gets the account blocked)");
+        } else {
+            config.rps = *rps;
+        }
+    }
+    reader.RejectUnknownKeys();
+}
+
 bool IsTemplateKey(std::string_view key) {
     const auto dot = key.rfind('.');
     if (dot == std::string_view::npos) {
@@ -314,7 +406,7 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
     }
     if (auto crm = OneOf(reader, "crm", {"generic", "amocrm", "bitrix24"})) {
         config.crm = *crm;
-        if (*crm != "generic") {
+        if (*crm == "bitrix24") {
             reader.Problem("crm",
                            fmt::format("crm \"{}\" is not available in this build yet", *crm));
         }
@@ -360,6 +452,11 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
         reader.sink().Add(reader.line(), reader.Path("pipeline"),
                           "a generic tenant needs at least one [[tenant.pipeline]]");
     }
+    if (config.crm == "amocrm" && table.get("pipeline") != nullptr) {
+        reader.sink().Add(reader.Line("pipeline"), reader.Path("pipeline"),
+                          "an amocrm tenant reads its pipelines from the amoCRM API; remove "
+                          "[[tenant.pipeline]]");
+    }
     StageCatalog stages;
     stages.check = pipelines_ok && !config.pipelines.empty();
     for (const domain::Pipeline& pipeline : config.pipelines) {
@@ -371,9 +468,18 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
     }
     ParseRules(reader, config.rules, stages);
     ParseGeneric(reader, config.generic);
+    if (config.crm == "amocrm") {
+        ParseAmoCrm(reader, config.amocrm);
+    } else if (table.get("amocrm") != nullptr) {
+        reader.sink().Add(reader.Line("amocrm"), reader.Path("amocrm"),
+                          fmt::format("[tenant.amocrm] is for crm = \"amocrm\"; this tenant's crm "
+                                      "is \"{}\"",
+                                      config.crm));
+        reader.Known("amocrm");
+    }
     ParseTemplates(reader, config);
     // The adapter section of a CRM this build lacks is covered by the crm problem above.
-    if (config.crm != "generic") {
+    if (config.crm == "bitrix24") {
         reader.Known(config.crm);
     }
     reader.RejectUnknownKeys();

@@ -37,7 +37,8 @@ public:
     /// process it right after (the HTTP intake, replay): they hand the events on, so the body is
     /// parsed once. An error is Validate's: refuse the body. A value holds Decode's events, or
     /// nullopt when Decode fails although Validate passed (the body is stored and processing
-    /// records the reason, as without this call). The default runs Validate, then Decode; an
+    /// decodes it again: it records the reason, or parks the item until the CRM directory is
+    /// refreshed on kUnavailable, as without this call). The default runs Validate, then Decode; an
     /// adapter whose Validate decodes anyway overrides it to parse once.
     virtual Result<std::optional<std::vector<domain::Event>>> ValidateAndDecode(
         const WebhookRequest& request) const {

@@ -16,7 +16,7 @@ namespace fg::crm {
 /// What a CRM account looks like to the core, read through its API: the funnel the rules judge
 /// against and the people deals belong to.
 struct Directory {
-    std::vector<domain::Pipeline> pipelines{};  // Deal::pipeline / Deal::stage name into these
+    std::vector<domain::Pipeline> pipelines{};   // Deal::pipeline / Deal::stage name into these
     std::map<std::string, std::string> users{};  // user id (Deal::responsible) -> display name
 };
 

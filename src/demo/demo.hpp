@@ -1,19 +1,95 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <set>
 #include <string>
+#include <utility>
+#include <vector>
 
+#include "src/common/clock.hpp"
+#include "src/common/result.hpp"
+#include "src/config/config.hpp"
 #include "src/engine/engine.hpp"
+#include "src/storage/store.hpp"
 
+// The CRM-neutral half of `funnelguard demo`: its config, the live narration and the summary.
+// src/app/demo.cpp wires it to the amoCRM simulator and its simulated managers.
 namespace fg::demo {
 
-struct DemoSettings {
-    double speed = 600;  // clock seconds per real second: a 10-hour day in a minute
-    std::string db{};    // empty: a temporary file, removed afterwards
+/// The demo's tenant id.
+inline constexpr const char* kTenant = "demo";
+
+/// The embedded src/demo/data/demo.toml with the CRM's address and token put in place of its
+/// @BASE_URL@ and @TOKEN@ placeholders, storage.path = `db_path`. Problems are in the error.
+Result<config::AppConfig> DemoConfig(const std::string& base_url, const std::string& token,
+                                     const std::string& db_path);
+
+/// A database path for the demo: `requested`, or a file in a new temporary folder, which the
+/// destructor removes.
+class DemoDatabase {
+public:
+    explicit DemoDatabase(const std::string& requested);
+    ~DemoDatabase();
+    DemoDatabase(const DemoDatabase&) = delete;
+    DemoDatabase& operator=(const DemoDatabase&) = delete;
+
+    bool ok() const { return !path_.empty(); }
+    const std::string& path() const { return path_; }
+    bool temporary() const { return !dir_.empty(); }
+
+private:
+    std::string dir_;
+    std::string path_;
 };
 
-/// Replays the bundled day of a small sales team through the generic adapter on a fast clock:
-/// violations, notes, tasks, reverts and messages are printed as they happen, then a summary per
-/// rule and per manager. Actions go to a simulated CRM that echoes them back, as a real one would.
-int RunDemo(const DemoSettings& settings, engine::Decoders decoders);
+/// Prints what happens as it happens, stamped with the fast clock's local time (HH:MM), and
+/// counts it for the summary. Thread-safe: the engine's callbacks come from its threads.
+class Narrator {
+public:
+    /// `name_of` turns a user id (a deal's responsible) into the name to print.
+    Narrator(const Clock& clock, std::string time_zone,
+             std::function<std::string(const std::string& user_id)> name_of);
+
+    /// The engine callbacks: violations opened and resolved, actions delivered.
+    engine::Observer Observer();
+    /// While quiet, violations are neither printed nor counted (the first reconcile's findings
+    /// are reported as one line instead).
+    void SetQuiet(bool quiet);
+    /// Prints `text` stamped with the current clock time.
+    void Say(const std::string& text);
+    /// Prints a plain line (no time stamp).
+    void Print(const std::string& text);
+    /// Prints the echoes of funnelguard's own stage reverts the mirror has recognised since the
+    /// last call (read from the database's stage history, where they are flagged `own`).
+    void ReportEchoes(storage::Db& db);
+    /// The summary: violations per rule and per manager, resolutions, actions by kind, then the
+    /// `footer` lines. `db` gives what is still open.
+    void PrintSummary(storage::Db& db, const std::vector<std::string>& footer);
+
+private:
+    void OnViolation(const engine::ViolationChange& change);
+    void OnDelivery(const outbox::Action& action, const outbox::DeliveryResult& result);
+    std::string Now() const;
+    std::string Name(const std::string& user_id) const;
+
+    const Clock& clock_;
+    std::string time_zone_;
+    std::function<std::string(const std::string&)> name_of_;
+
+    std::mutex mutex_;  // guards everything below and stdout
+    bool quiet_ = false;
+    std::map<std::string, int> opened_by_rule_;
+    std::map<std::string, std::map<std::string, int>> opened_by_manager_;  // name -> rule -> n
+    std::map<std::string, int> resolutions_;
+    std::map<std::string, int> actions_;
+    std::map<std::string, int> failed_actions_;
+    std::map<std::string, std::string> titles_;              // deal id -> title, from violations
+    std::set<std::pair<std::string, std::int64_t>> echoes_;  // (deal, history seq) reported
+    bool echoes_primed_ = false;
+    int echoes_seen_ = 0;
+};
 
 }  // namespace fg::demo

@@ -99,11 +99,19 @@ struct TaskDeleted {
 struct NoteAdded {
     Note note{};
 };
+/// The CRM's own log says the deal was at this stage at the event's time (a transition no
+/// webhook reported): it enters the stage history there and never replaces the card.
+struct StageObserved {
+    std::string deal_id{};
+    std::string pipeline{};
+    std::string stage{};
+};
 
 struct Event {
     std::string id{};  // the sender's id, the dedupe key within a tenant
     Timestamp at{};    // CRM time
-    std::variant<DealUpserted, DealDeleted, TaskUpserted, TaskDeleted, NoteAdded> body{};
+    std::variant<DealUpserted, DealDeleted, TaskUpserted, TaskDeleted, NoteAdded, StageObserved>
+        body{};
 };
 
 }  // namespace fg::domain

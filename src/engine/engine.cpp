@@ -3,6 +3,7 @@
 #include <random>
 
 #include "src/common/log.hpp"
+#include "src/engine/directory.hpp"
 #include "src/engine/schedule.hpp"
 
 namespace fg::engine {
@@ -22,6 +23,10 @@ constexpr int kWakeBatch = 1000;
 constexpr auto kCheckpointEvery = std::chrono::minutes{5};
 // Decoded events kept for processing, at most (tens of MiB); beyond, bodies are decoded again.
 constexpr std::size_t kMaxDecodedEvents = 100'000;
+// Marks an outbox error the receiver gave without processing the action (DeliveryResult::not_sent).
+constexpr std::string_view kNotSent = "not sent: ";
+// Pipelines and users change rarely; webhooks naming an unknown stage also trigger a refresh.
+constexpr auto kDirectoryEvery = std::chrono::hours{1};
 
 double SteadySeconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
@@ -51,10 +56,30 @@ Result<void> Engine::Start() {
     if (!db) {
         return db.error();
     }
+    auto effective = std::make_shared<config::AppConfig>(*options_.config);
+    try {
+        ApplyStoredDirectories(**db, *effective);
+    } catch (const std::exception& error) {
+        return MakeError(ErrorCode::kUnavailable, "cannot read the stored CRM directories: {}",
+                         error.what());
+    }
+    {
+        std::lock_guard lock(config_mutex_);
+        effective_ = std::move(effective);
+    }
     for (const config::TenantConfig& tenant : options_.config->tenants) {
+        if (options_.make_connector) {
+            if (auto connector = options_.make_connector(tenant)) {
+                // The connector paces its own calls with the account's rate limiter.
+                sinks_[tenant.id] = &connector->Sink();
+                connectors_[tenant.id] = std::move(connector);
+                continue;
+            }
+        }
         if (options_.make_sink) {
             if (auto sink = options_.make_sink(tenant)) {
-                sinks_[tenant.id] = std::move(sink);
+                sinks_[tenant.id] = sink.get();
+                owned_sinks_.push_back(std::move(sink));
                 const double rps = tenant.generic.rps > 0 ? tenant.generic.rps : 5;
                 limiters_[tenant.id] =
                     std::make_unique<outbox::RateLimiter>(rps, std::max(1.0, rps));
@@ -128,9 +153,12 @@ IngestOutcome Engine::IngestOnce(storage::Db& db, const YieldCheck& yield) {
     const SinkCheck has_sink = [this](const std::string& tenant) { return HasSink(tenant); };
     const IngestOptions ingest{
         .limit = options_.ingest_batch, .decoded = &decoded_, .yield = yield};
-    IngestOutcome outcome = IngestBatch(db, *options_.config, options_.decoders, has_sink,
-                                        options_.clock->Now(), ingest);
+    IngestOutcome outcome =
+        IngestBatch(db, *Config(), options_.decoders, has_sink, options_.clock->Now(), ingest);
     metrics_.EventsApplied(outcome.events);
+    if (!outcome.waiting.empty()) {
+        WantDirectory(outcome.waiting);
+    }
     for (const auto& [tenant, judged] : outcome.judged) {
         Report(tenant, judged);
     }
@@ -155,11 +183,12 @@ Result<int> Engine::Drain() {
 
 Result<int> Engine::Sweep() {
     const Timestamp now = options_.clock->Now();
+    const std::shared_ptr<const config::AppConfig> config = Config();
     int judged_deals = 0;
     for (;;) {
         auto result =
             writer_
-                ->Transact([this, now](storage::Db& db) {
+                ->Transact([this, now, &config](storage::Db& db) {
                     std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
                     const auto due = storage::DealsToWake(db, now, kWakeBatch);
                     std::map<std::string, std::vector<std::string>> by_tenant;
@@ -167,7 +196,7 @@ Result<int> Engine::Sweep() {
                         by_tenant[ref.tenant].push_back(ref.deal_id);
                     }
                     for (const auto& [tenant_id, deals] : by_tenant) {
-                        const config::TenantConfig* tenant = options_.config->FindTenant(tenant_id);
+                        const config::TenantConfig* tenant = config->FindTenant(tenant_id);
                         if (tenant == nullptr) {
                             for (const std::string& deal : deals) {
                                 storage::SetWakeAt(db, tenant_id, deal, std::nullopt);
@@ -195,9 +224,9 @@ Result<int> Engine::Sweep() {
     // Escalations of violations that stayed open too long.
     auto escalated =
         writer_
-            ->Transact([this, now](storage::Db& db) {
+            ->Transact([this, now, &config](storage::Db& db) {
                 std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
-                for (const config::TenantConfig& tenant : options_.config->tenants) {
+                for (const config::TenantConfig& tenant : config->tenants) {
                     const JudgeContext context{
                         .tenant = tenant, .enqueue_actions = HasSink(tenant.id), .now = now};
                     outcomes.emplace_back(tenant.id, EscalateDue(db, context));
@@ -212,10 +241,11 @@ Result<int> Engine::Sweep() {
     return judged_deals;
 }
 
-Result<int> Engine::JudgeAll(const std::string& tenant_filter) {
+Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* tally, bool act) {
     const Timestamp now = options_.clock->Now();
+    const std::shared_ptr<const config::AppConfig> config = Config();
     int total = 0;
-    for (const config::TenantConfig& tenant : options_.config->tenants) {
+    for (const config::TenantConfig& tenant : config->tenants) {
         if (!tenant_filter.empty() && tenant.id != tenant_filter) {
             continue;
         }
@@ -231,7 +261,7 @@ Result<int> Engine::JudgeAll(const std::string& tenant_filter) {
                 ids.push_back(deals[i].deal_id);
             }
             const JudgeContext context{
-                .tenant = tenant, .enqueue_actions = HasSink(tenant.id), .now = now};
+                .tenant = tenant, .enqueue_actions = act && HasSink(tenant.id), .now = now};
             auto outcome = writer_
                                ->Transact([&context, ids = std::move(ids)](storage::Db& db) {
                                    return JudgeDeals(db, context, ids);
@@ -241,6 +271,11 @@ Result<int> Engine::JudgeAll(const std::string& tenant_filter) {
                 return outcome.error();
             }
             Report(tenant.id, *outcome);
+            if (tally != nullptr) {
+                for (const ViolationChange& change : outcome->changes) {
+                    (change.opened ? tally->opened : tally->resolved) += 1;
+                }
+            }
         }
         total += static_cast<int>(deals.size());
     }
@@ -286,6 +321,7 @@ void Engine::TimerLoop() {
         }
     }
     auto next_checkpoint = std::chrono::steady_clock::now() + kCheckpointEvery;
+    auto next_directory = std::chrono::steady_clock::now();
     std::unique_lock lock(stop_mutex_);
     while (!stopping_) {
         stop_cv_.wait_for(lock, kTimerPoll);
@@ -301,6 +337,11 @@ void Engine::TimerLoop() {
             }
             writer_->Kick();  // also retries inbox items a storage error left pending
         }
+        if (!connectors_.empty() && std::chrono::steady_clock::now() >= next_directory) {
+            next_directory = std::chrono::steady_clock::now() + kDirectoryEvery;
+            RefreshDirectories();
+        }
+        RefreshWantedDirectories();
         if (std::chrono::steady_clock::now() >= next_checkpoint) {
             next_checkpoint = std::chrono::steady_clock::now() + kCheckpointEvery;
             Checkpoint();
@@ -309,12 +350,28 @@ void Engine::TimerLoop() {
             if (now < at) {
                 continue;
             }
-            Log().info("Nightly re-evaluation started. tenant={}", tenant);
-            if (auto judged = JudgeAll(tenant); judged) {
-                Log().info("Nightly re-evaluation finished. tenant={} deals={}", tenant, *judged);
+            if (ConnectorOf(tenant) != nullptr) {
+                Log().info("Nightly reconciliation started. tenant={}", tenant);
+                if (auto report = Reconcile(tenant, {}); report) {
+                    Log().info(
+                        "Nightly reconciliation finished. tenant={} pages={} events={} "
+                        "transitions={} deals={} opened={} resolved={}",
+                        tenant, report->pages, report->events, report->transitions, report->judged,
+                        report->opened, report->resolved);
+                } else {
+                    // The cursor is kept: the next run (or `reconcile`) resumes where it stopped.
+                    Log().error("Nightly reconciliation failed. tenant={} error={}", tenant,
+                                report.error().message);
+                }
             } else {
-                Log().error("Nightly re-evaluation failed. tenant={} error={}", tenant,
-                            judged.error().message);
+                Log().info("Nightly re-evaluation started. tenant={}", tenant);
+                if (auto judged = JudgeAll(tenant); judged) {
+                    Log().info("Nightly re-evaluation finished. tenant={} deals={}", tenant,
+                               *judged);
+                } else {
+                    Log().error("Nightly re-evaluation failed. tenant={} error={}", tenant,
+                                judged.error().message);
+                }
             }
             const config::TenantConfig* config = options_.config->FindTenant(tenant);
             at = NextLocalTime(now, config->timezone, config->reconcile_at)
@@ -363,85 +420,163 @@ void Engine::OutboxLoop() {
 }
 
 int Engine::DeliverDue(storage::Db& reader) {
-    static thread_local std::mt19937_64 random{std::random_device{}()};
-    const Timestamp now = options_.clock->Now();
+    const std::vector<storage::OutboxItem> due =
+        storage::DueOutbox(reader, options_.clock->Now(), 100);
+    std::vector<bool> taken(due.size(), false);
     int attempted = 0;
-    for (const storage::OutboxItem& item : storage::DueOutbox(reader, now, 100)) {
+    for (std::size_t first = 0; first < due.size(); ++first) {
         if (stopping_) {
             break;
         }
-        const auto sink = sinks_.find(item.tenant);
-        if (sink == sinks_.end()) {
-            continue;  // the tenant lost its actions_url: keep the item for when it comes back
+        if (taken[first]) {
+            continue;
         }
-        if (limiters_.at(item.tenant)->TryAcquire(SteadySeconds())) {
+        const storage::OutboxItem& head = due[first];
+        const auto sink = sinks_.find(head.tenant);
+        if (sink == sinks_.end()) {
+            continue;  // the tenant lost its receiver: keep the item for when it comes back
+        }
+        const auto limiter = limiters_.find(head.tenant);
+        if (limiter != limiters_.end() && limiter->second->TryAcquire(SteadySeconds())) {
             continue;  // over the tenant's rate: the item stays due
         }
-        ++attempted;
-        const outbox::Action action{.tenant = item.tenant,
-                                    .kind = item.kind,
-                                    .idempotency_key = item.idempotency_key,
-                                    .payload = item.payload,
-                                    .attempt = item.attempts + 1};
-        const outbox::DeliveryResult result = sink->second->Deliver(action);
+        // Items of the same tenant and kind go together when the receiver takes batches
+        // (amoCRM: 50 tasks per request), one rate-limited call for all of them.
+        std::vector<std::size_t> batch{first};
+        const std::size_t max_batch = std::max<std::size_t>(1, sink->second->MaxBatch(head.kind));
+        for (std::size_t next = first + 1; next < due.size() && batch.size() < max_batch; ++next) {
+            if (!taken[next] && due[next].tenant == head.tenant && due[next].kind == head.kind) {
+                batch.push_back(next);
+            }
+        }
+        std::vector<outbox::Action> actions;
+        for (const std::size_t index : batch) {
+            taken[index] = true;
+            const storage::OutboxItem& item = due[index];
+            actions.push_back(
+                {.tenant = item.tenant,
+                 .kind = item.kind,
+                 .idempotency_key = item.idempotency_key,
+                 .payload = item.payload,
+                 .attempt = item.attempts + 1,
+                 .previous_not_sent = item.attempts > 0 && item.last_error.starts_with(kNotSent)});
+        }
+        attempted += static_cast<int>(actions.size());
+        // Counted before sending: if the process dies after the CRM took the write but before
+        // the outcome is recorded, the next attempt is not the first and checks before sending.
+        auto counted = writer_
+                           ->Transact([&batch, &due](storage::Db& db) {
+                               for (const std::size_t index : batch) {
+                                   storage::MarkOutboxAttempt(db, due[index].id);
+                               }
+                               return 0;
+                           })
+                           .get();
+        if (!counted) {
+            Log().warn("Could not count an outbox attempt; will retry. error={}",
+                       counted.error().message);
+            break;
+        }
+        std::vector<outbox::DeliveryResult> results =
+            actions.size() == 1 ? std::vector{sink->second->Deliver(actions.front())}
+                                : sink->second->DeliverBatch(actions);
+        results.resize(actions.size(),
+                       outbox::DeliveryResult{.status = outbox::DeliveryStatus::kRetry,
+                                              .retry_after = std::nullopt,
+                                              .error = "the receiver returned no result for it"});
+        std::vector<const storage::OutboxItem*> items;
+        items.reserve(batch.size());
+        for (const std::size_t index : batch) {
+            items.push_back(&due[index]);
+        }
+        RecordDeliveries(items, actions, results);
+    }
+    return attempted;
+}
+
+void Engine::RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,
+                              const std::vector<outbox::Action>& actions,
+                              const std::vector<outbox::DeliveryResult>& results) {
+    static thread_local std::mt19937_64 random{std::random_device{}()};
+    // One outcome per item, decided here; then all of a batch's outcomes go in one transaction:
+    // one fsync per request instead of one per item keeps write-back at the CRM's rate limit.
+    struct Outcome {
+        std::int64_t id;
+        outbox::DeliveryStatus status;
+        Timestamp retry_at;
+        std::string error;
+        bool give_up = false;
+    };
+    const Timestamp after = options_.clock->Now();
+    std::vector<Outcome> outcomes;
+    outcomes.reserve(items.size());
+    for (std::size_t i = 0; i < items.size(); ++i) {
+        const storage::OutboxItem& item = *items[i];
+        const outbox::DeliveryResult& result = results[i];
         metrics_.ActionDelivered(item.kind, OutcomeName(result.status));
-        const Timestamp after = options_.clock->Now();
-        const std::int64_t id = item.id;
-        Result<int> marked = 0;
+        Outcome outcome{.id = item.id, .status = result.status, .retry_at = after, .error = {}};
         switch (result.status) {
             case outbox::DeliveryStatus::kDelivered:
-                marked = writer_
-                             ->Transact([id, after](storage::Db& db) {
-                                 storage::MarkOutboxDone(db, id, after);
-                                 return 0;
-                             })
-                             .get();
                 break;
             case outbox::DeliveryStatus::kRetry: {
-                const bool give_up = after - item.created_at > kGiveUpAfter;
                 const Duration delay =
                     result.retry_after.value_or(outbox::Backoff(item.attempts + 1, random));
                 Log().warn(
-                    "Action delivery failed, will retry. tenant={} kind={} key={} "
-                    "attempt={} retry_in={} error={}",
+                    "Action delivery failed, will retry. tenant={} kind={} key={} attempt={} "
+                    "retry_in={} error={}",
                     item.tenant, item.kind, item.idempotency_key, item.attempts + 1,
                     FormatDuration(delay), LogSafe(result.error));
-                marked = writer_
-                             ->Transact([id, after, delay, give_up,
-                                         error = result.error](storage::Db& db) {
-                                 if (give_up) {
-                                     storage::MarkOutboxDead(db, id, after,
-                                                             "gave up after 72h: " + error);
-                                 } else {
-                                     storage::MarkOutboxRetry(db, id, after + delay, error);
-                                 }
-                                 return 0;
-                             })
-                             .get();
+                outcome.retry_at = after + delay;
+                outcome.give_up = after - item.created_at > kGiveUpAfter;
+                outcome.error =
+                    (result.not_sent ? std::string(kNotSent) : std::string()) + result.error;
                 break;
             }
             case outbox::DeliveryStatus::kRejected:
                 Log().error(
-                    "Action rejected by the receiver; it will not be retried. tenant={} "
-                    "kind={} key={} error={}",
+                    "Action rejected by the receiver; it will not be retried. tenant={} kind={} "
+                    "key={} error={}",
                     item.tenant, item.kind, item.idempotency_key, LogSafe(result.error));
-                marked = writer_
-                             ->Transact([id, after, error = result.error](storage::Db& db) {
-                                 storage::MarkOutboxDead(db, id, after, error);
-                                 return 0;
-                             })
-                             .get();
+                outcome.error = result.error;
                 break;
         }
-        if (!marked) {
-            Log().error("Could not record an action's delivery. key={} error={}",
-                        item.idempotency_key, marked.error().message);
-        }
-        if (options_.observer.on_delivery) {
-            options_.observer.on_delivery(action, result);
+        outcomes.push_back(std::move(outcome));
+    }
+    const Result<int> marked =
+        writer_
+            ->Transact([&outcomes, after](storage::Db& db) {
+                for (const Outcome& outcome : outcomes) {
+                    switch (outcome.status) {
+                        case outbox::DeliveryStatus::kDelivered:
+                            storage::MarkOutboxDone(db, outcome.id, after);
+                            break;
+                        case outbox::DeliveryStatus::kRetry:
+                            if (outcome.give_up) {
+                                storage::MarkOutboxDead(db, outcome.id, after,
+                                                        "gave up after 72h: " + outcome.error);
+                            } else {
+                                storage::MarkOutboxRetry(db, outcome.id, outcome.retry_at,
+                                                         outcome.error);
+                            }
+                            break;
+                        case outbox::DeliveryStatus::kRejected:
+                            storage::MarkOutboxDead(db, outcome.id, after, outcome.error);
+                            break;
+                    }
+                }
+                return 0;
+            })
+            .get();
+    if (!marked) {
+        // The attempts stay counted, so the next try checks the CRM before sending again.
+        Log().error("Could not record the delivery of {} action(s). first_key={} error={}",
+                    items.size(), items.front()->idempotency_key, marked.error().message);
+    }
+    if (options_.observer.on_delivery) {
+        for (std::size_t i = 0; i < actions.size(); ++i) {
+            options_.observer.on_delivery(actions[i], results[i]);
         }
     }
-    return attempted;
 }
 
 }  // namespace fg::engine

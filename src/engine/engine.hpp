@@ -8,12 +8,14 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "src/common/clock.hpp"
 #include "src/config/config.hpp"
+#include "src/crm/connector.hpp"
 #include "src/engine/ingest.hpp"
 #include "src/engine/metrics.hpp"
 #include "src/engine/writer.hpp"
@@ -25,6 +27,10 @@ namespace fg::engine {
 using SinkFactory =
     std::function<std::unique_ptr<outbox::ActionSink>(const config::TenantConfig& tenant)>;
 
+/// The API side of a CRM tenant's adapter (null for a tenant without one, e.g. generic).
+using ConnectorFactory =
+    std::function<std::unique_ptr<crm::Connector>(const config::TenantConfig& tenant)>;
+
 /// Hooks for what happens, called on the thread that did it, after the commit.
 struct Observer {
     std::function<void(const std::string& tenant, const ViolationChange&)> on_violation{};
@@ -35,11 +41,30 @@ struct EngineOptions {
     const config::AppConfig* config = nullptr;
     const Clock* clock = nullptr;
     Decoders decoders{};
-    SinkFactory make_sink{};  // returns null for a tenant with nowhere to send actions
+    SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
+    ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     Observer observer{};
     bool timers = true;     // the minute sweep and the nightly run
     bool deliver = true;    // run the outbox worker
     int ingest_batch = 64;  // inbox items per processing transaction
+};
+
+struct ReconcileOptions {
+    bool full = false;  // everything, not just what changed since the last run
+    Duration overlap = std::chrono::hours{1};  // re-read before the watermark (clock skew)
+    std::function<void(const std::string& line)> progress{};
+};
+
+struct ReconcileReport {
+    bool resumed = false;      // continued a run that was stopped half-way
+    bool record_only = false;  // first run: violations recorded, no actions about the past
+    int pages = 0;             // pages pulled from the CRM
+    int events = 0;            // new events applied (the rest the mirror had already)
+    int deals = 0;             // deals the new events touched
+    int transitions = 0;       // stage changes added to the history
+    int judged = 0;            // deals re-judged afterwards
+    int opened = 0;            // violations opened
+    int resolved = 0;          // violations resolved
 };
 
 /// The running core: the single writer with inbox processing, the minute timer, the nightly
@@ -64,9 +89,25 @@ public:
     /// Runs the minute timer's work now (grace periods, overdue tasks, escalations).
     Result<int> Sweep();
     /// Re-judges every deal of a tenant (all when empty): the nightly run.
-    Result<int> JudgeAll(const std::string& tenant);
+    /// Also counts the violations it opens and resolves into `tally`, when given; `act` = false
+    /// records violations without planning their actions.
+    Result<int> JudgeAll(const std::string& tenant, ReconcileReport* tally = nullptr,
+                         bool act = true);
     /// Acknowledges an open violation; kNotFound / kConflict when it is missing / not open.
     Result<bool> Acknowledge(std::int64_t violation_id);
+
+    /// Pulls the CRM's state through the tenant's connector, repairs the mirror (recovered stage
+    /// transitions go into the history at their CRM time), then re-judges every deal. Each
+    /// applied page commits with the cursor of the next one, so a killed run resumes there.
+    Result<ReconcileReport> Reconcile(const std::string& tenant, const ReconcileOptions& options);
+    /// Fetches the tenant's pipelines and users from its CRM and starts judging against them.
+    Result<void> RefreshDirectory(const std::string& tenant);
+    /// The tenant's connector, or null.
+    crm::Connector* ConnectorOf(const std::string& tenant) const;
+    /// Tenants whose CRM account refuses calls (e.g. blocked with 403), with the reason.
+    std::map<std::string, std::string> BlockedAccounts() const;
+    /// The config with each CRM tenant's pipelines from its directory; replaced, never changed.
+    std::shared_ptr<const config::AppConfig> Config() const;
 
     /// A new read-only connection (API handlers, check).
     Result<std::unique_ptr<storage::Db>> OpenReader() const;
@@ -87,13 +128,28 @@ private:
     void Checkpoint();
     void OutboxLoop();
     int DeliverDue(storage::Db& reader);
+    void RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,
+                          const std::vector<outbox::Action>& actions,
+                          const std::vector<outbox::DeliveryResult>& results);
+    Result<void> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
+                             ReconcileReport& report, std::set<std::string>& touched);
+    void RefreshDirectories();
+    void WantDirectory(const std::set<std::string>& tenants);
+    void RefreshWantedDirectories();
 
     EngineOptions options_;
     Metrics metrics_;
     std::unique_ptr<Writer> writer_;
     // Events decoded by Intake's callers, for processing; used on the writer thread only.
     DecodedEvents decoded_;
-    std::map<std::string, std::unique_ptr<outbox::ActionSink>> sinks_;
+    mutable std::mutex config_mutex_;
+    std::mutex directory_mutex_;
+    std::set<std::string> directory_wanted_;
+    std::map<std::string, std::chrono::steady_clock::time_point> directory_tried_;
+    std::shared_ptr<const config::AppConfig> effective_;
+    std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
+    std::vector<std::unique_ptr<outbox::ActionSink>> owned_sinks_;
+    std::map<std::string, outbox::ActionSink*> sinks_;
     std::map<std::string, std::unique_ptr<outbox::RateLimiter>> limiters_;
     std::mutex stop_mutex_;
     std::condition_variable stop_cv_;

@@ -57,6 +57,17 @@ std::map<std::string, std::set<std::string>> ApplyItems(
             error = fmt::format("no decoder for crm {}", item.crm);
         } else {
             auto events = EventsOf(db, item, *decoder->second, options.decoded);
+            if (!events && events.error().code == ErrorCode::kUnavailable) {
+                // The body is fine; the adapter needs a fresher directory. Parked, not failed:
+                // it goes back to pending once the directory is refreshed.
+                outcome.waiting.insert(item.tenant);
+                Log().info("Inbox item waits for the CRM directory. seq={} tenant={} reason={}",
+                           item.seq, item.tenant, LogSafe(events.error().message));
+                storage::MarkInboxProcessed(
+                    db, item.seq, now,
+                    std::string(storage::kWaitingForDirectory) + events.error().message);
+                continue;
+            }
             if (!events) {
                 error = events.error().message;
             } else {
@@ -156,6 +167,7 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
             total.items += one.items;
             total.events += one.events;
             total.failed += one.failed;
+            total.waiting.merge(one.waiting);
             for (auto& judged : one.judged) {
                 total.judged.push_back(std::move(judged));
             }

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -20,6 +21,9 @@ struct IngestOutcome {
     int items = 0;   // inbox items processed
     int events = 0;  // events applied (duplicates excluded)
     int failed = 0;  // items that could not be decoded (kept in the inbox with the reason)
+    /// Tenants with items that wait for a fresher CRM directory (a stage or pipeline the
+    /// adapter's catalog does not know yet): refresh it, then RequeueWaitingInbox.
+    std::set<std::string> waiting{};
     std::vector<std::pair<std::string, JudgeOutcome>> judged{};  // by tenant
 };
 
@@ -55,8 +59,10 @@ struct IngestOptions {
 
 /// Processes pending inbox items in one write transaction: decode, dedupe events, apply them to
 /// the mirror in CRM time, judge every affected deal as of `now`. An item that cannot be decoded
-/// is marked processed with the reason and never retried; a storage error rolls the batch back
-/// and retries item by item so one poisonous item cannot block the rest.
+/// is marked processed with the reason and never retried; one whose decoder answers kUnavailable
+/// (the CRM directory lacks what it names) is parked with storage::kWaitingForDirectory and its
+/// tenant listed in `waiting`. A storage error rolls the batch back and retries item by item so
+/// one poisonous item cannot block the rest.
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
                           const IngestOptions& options);

@@ -29,14 +29,24 @@ std::string ValueText(const nlohmann::json& value) {
 
 std::string LocalTime(Timestamp at, const config::TenantConfig& tenant) {
     const std::string iso = FormatIso8601(at, tenant.timezone);  // 2026-11-02T10:00:00+03:00
+    const std::string_view text = iso;
+    std::string out;
+    out.reserve(16);
     if (tenant.locale == "en") {
-        return iso.substr(0, 10) + " " + iso.substr(11, 5);
+        out.append(text.substr(0, 10)).append(" ").append(text.substr(11, 5));
+        return out;
     }
-    return iso.substr(8, 2) + "." + iso.substr(5, 2) + "." + iso.substr(0, 4) + " " +
-           iso.substr(11, 5);
+    out.append(text.substr(8, 2)).append(".").append(text.substr(5, 2)).append(".");
+    out.append(text.substr(0, 4)).append(" ").append(text.substr(11, 5));
+    return out;
 }
 
-std::string RenderTemplate(std::string_view text, const nlohmann::json& vars) {
+namespace {
+
+/// Fills `{name}` placeholders of `text` through `lookup(name, out)`, which appends the value and
+/// returns true, or returns false for a name it does not know (left as written).
+template <typename Lookup>
+std::string Render(std::string_view text, Lookup lookup) {
     std::string out;
     out.reserve(text.size() + 64);
     std::size_t i = 0;
@@ -52,16 +62,25 @@ std::string RenderTemplate(std::string_view text, const nlohmann::json& vars) {
             out.append(text.substr(open));
             break;
         }
-        const std::string name(text.substr(open + 1, close - open - 1));
-        const auto found = vars.find(name);
-        if (found != vars.end()) {
-            out += ValueText(*found);
-        } else {
+        if (!lookup(text.substr(open + 1, close - open - 1), out)) {
             out.append(text.substr(open, close - open + 1));
         }
         i = close + 1;
     }
     return out;
+}
+
+}  // namespace
+
+std::string RenderTemplate(std::string_view text, const nlohmann::json& vars) {
+    return Render(text, [&vars](std::string_view name, std::string& out) {
+        const auto found = vars.find(std::string(name));
+        if (found == vars.end()) {
+            return false;
+        }
+        out += ValueText(*found);
+        return true;
+    });
 }
 
 std::string RenderFindingText(const rules::RuleSpec& spec, const rules::Finding& finding,
@@ -71,28 +90,58 @@ std::string RenderFindingText(const rules::RuleSpec& spec, const rules::Finding&
     std::string_view text = kind == TextKind::kMessage
                                 ? (english ? spec.texts.message_en : spec.texts.message_ru)
                                 : (english ? spec.texts.task_en : spec.texts.task_ru);
-    const std::string override_key =
-        fmt::format("{}.{}", spec.id, kind == TextKind::kMessage ? "message" : "task");
-    if (const auto found = tenant.templates.find(override_key); found != tenant.templates.end()) {
-        text = found->second;
-    }
-    nlohmann::json vars = finding.details.is_object() ? finding.details : nlohmann::json::object();
-    // Rules speak UTC; people read their own wall clock.
-    for (auto& [name, value] : vars.items()) {
-        if (value.is_string()) {
-            if (const auto at = ParseIso8601(value.get_ref<const std::string&>())) {
-                value = LocalTime(*at, tenant);
-            }
+    if (!tenant.templates.empty()) {
+        const std::string override_key =
+            fmt::format("{}.{}", spec.id, kind == TextKind::kMessage ? "message" : "task");
+        if (const auto found = tenant.templates.find(override_key);
+            found != tenant.templates.end()) {
+            text = found->second;
         }
     }
-    vars["deal"] = deal.title.empty() ? deal.id : deal.title;
-    vars["deal_id"] = deal.id;
-    vars["stage"] = deal.stage;
-    vars["responsible"] = finding.responsible;
-    if (finding.revert_to) {
-        vars["revert_to"] = *finding.revert_to;
-    }
-    return RenderTemplate(text, vars);
+    // The placeholders come from the details, except for the deal's own ones, which win; only the
+    // ones the text names are looked at (a message runs per violation: no copy of the details).
+    const nlohmann::json* details = finding.details.is_object() ? &finding.details : nullptr;
+    return Render(text, [&](std::string_view name, std::string& out) {
+        if (name == "deal") {
+            out += deal.title.empty() ? deal.id : deal.title;
+            return true;
+        }
+        if (name == "deal_id") {
+            out += deal.id;
+            return true;
+        }
+        if (name == "stage") {
+            out += deal.stage;
+            return true;
+        }
+        if (name == "responsible") {
+            out += finding.responsible;
+            return true;
+        }
+        if (name == "revert_to" && finding.revert_to) {
+            out += *finding.revert_to;
+            return true;
+        }
+        if (details == nullptr) {
+            return false;
+        }
+        const auto found = details->find(std::string(name));
+        if (found == details->end()) {
+            return false;
+        }
+        if (found->is_string()) {
+            // Rules speak UTC; people read their own wall clock.
+            const std::string& value = found->get_ref<const std::string&>();
+            if (const auto at = ParseIso8601(value)) {
+                out += LocalTime(*at, tenant);
+            } else {
+                out += value;
+            }
+            return true;
+        }
+        out += ValueText(*found);
+        return true;
+    });
 }
 
 std::string RenderEscalation(const std::string& message, const std::string& responsible,

@@ -1,5 +1,7 @@
 #include "src/engine/views.hpp"
 
+#include "src/common/json_text.hpp"
+
 namespace fg::engine {
 namespace {
 
@@ -76,6 +78,29 @@ nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::s
     }
     out["notes"] = std::move(notes);
     return out;
+}
+
+void AppendCheckItem(std::string& out, const std::string& tenant, const domain::Deal& deal,
+                     const rules::Finding& finding, Timestamp opened_at, const std::string& message,
+                     const std::string& time_zone) {
+    // The keys in nlohmann's (sorted) order.
+    out += "{\"deal\":";
+    AppendJsonString(out, deal.id);
+    out += ",\"deal_title\":";
+    AppendJsonString(out, deal.title);
+    out += ",\"details\":";
+    AppendJson(out, finding.details);
+    out += ",\"message\":";
+    AppendJsonString(out, message);
+    out += ",\"opened_at\":";
+    AppendJsonString(out, FormatIso8601(opened_at, time_zone));
+    out += ",\"responsible\":";
+    AppendJsonString(out, finding.responsible);
+    out += ",\"rule\":";
+    AppendJsonString(out, finding.rule);
+    out += ",\"tenant\":";
+    AppendJsonString(out, tenant);
+    out += '}';
 }
 
 }  // namespace fg::engine

@@ -1,9 +1,12 @@
 #pragma once
 
+#include <string>
+
 #include <nlohmann/json.hpp>
 
 #include "src/config/config.hpp"
 #include "src/domain/model.hpp"
+#include "src/rules/rule.hpp"
 #include "src/storage/store.hpp"
 
 namespace fg::engine {
@@ -12,5 +15,13 @@ namespace fg::engine {
 /// time zone (`time_zone` empty: UTC).
 nlohmann::json ViolationToJson(const storage::Violation& violation, const std::string& time_zone);
 nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::string& time_zone);
+
+/// Appends one violation found by `check` as its --format json item: the object {tenant, deal,
+/// deal_title, rule, responsible, opened_at (in `time_zone`), details, message} as
+/// nlohmann::json::dump() writes it (keys sorted, compact), but written directly: `check` prints
+/// hundreds of thousands of them.
+void AppendCheckItem(std::string& out, const std::string& tenant, const domain::Deal& deal,
+                     const rules::Finding& finding, Timestamp opened_at, const std::string& message,
+                     const std::string& time_zone);
 
 }  // namespace fg::engine

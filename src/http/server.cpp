@@ -43,6 +43,76 @@ std::string TimeZoneOf(const config::AppConfig& config, const std::string& tenan
     return found ? found->timezone : std::string{};
 }
 
+// The tenant named in a webhook URL, if it is configured for that CRM.
+const config::TenantConfig* FindTenantOf(engine::Engine& engine, const std::string& crm,
+                                         const std::string& tenant_id) {
+    const config::TenantConfig* tenant = engine.config().FindTenant(tenant_id);
+    return tenant != nullptr && tenant->crm == crm ? tenant : nullptr;
+}
+
+// Reads, validates and stores one webhook whose sender is authenticated: 200 only once the inbox
+// row is committed; 413 over the size limit; 400 with the reason for a body that does not fit;
+// 503 when it cannot be stored.
+void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::string& tenant_id,
+                   const httplib::Request& request, httplib::Response& response,
+                   const httplib::ContentReader& reader) {
+    const std::size_t limit = engine.config().server.max_body_bytes;
+    // httplib refuses an over-long Content-Length without calling the receiver, so the declared
+    // length is checked first; the receiver catches chunked bodies.
+    bool too_large = request.get_header_value<std::uint64_t>("Content-Length") > limit;
+    std::string body;
+    const bool read = too_large || reader([&](const char* data, std::size_t length) {
+                          if (body.size() + length > limit) {
+                              too_large = true;
+                              return false;
+                          }
+                          body.append(data, length);
+                          return true;
+                      });
+    if (too_large) {
+        engine.metrics().WebhookRejected(crm, "too_large");
+        return ReplyError(response, 413, fmt::format("body over the {} bytes limit", limit));
+    }
+    if (!read) {
+        engine.metrics().WebhookRejected(crm, "bad_request");
+        return ReplyError(response, 400, "the body could not be read");
+    }
+    // Decoded here, on a pool thread, once: the events go with the body to its processing.
+    crm::WebhookRequest webhook{.tenant = tenant_id, .content_type = {}, .body = std::move(body)};
+    auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
+    if (!decoded) {
+        engine.metrics().WebhookRejected(crm, "bad_request");
+        return ReplyError(response, 400, decoded.error().message);
+    }
+    auto stored =
+        engine.Intake(tenant_id, crm, std::move(webhook.body), std::move(decoded).value());
+    if (stored.wait_for(kCommitWait) != std::future_status::ready) {
+        engine.metrics().WebhookRejected(crm, "unavailable");
+        response.set_header("Retry-After", "5");
+        return ReplyError(response, 503, "storage is too slow; retry later");
+    }
+    const Result<bool> result = stored.get();
+    if (!result) {
+        engine.metrics().WebhookRejected(crm, "unavailable");
+        response.set_header("Retry-After", "5");
+        return ReplyError(response, 503, result.error().message);
+    }
+    engine.metrics().WebhookReceived(crm);
+    Reply(response, 200, {{"status", *result ? "stored" : "duplicate"}});
+}
+
+// A request path fit for logs: the secret segment of an amoCRM hook URL is masked.
+std::string PathForLog(const std::string& path) {
+    constexpr std::string_view kAmoHooks = "/hooks/amocrm/";
+    if (path.rfind(kAmoHooks, 0) == 0) {
+        const auto slash = path.find('/', kAmoHooks.size());
+        if (slash != std::string::npos) {
+            return path.substr(0, slash + 1) + "***";
+        }
+    }
+    return LogSafe(path);
+}
+
 }  // namespace
 
 Server::Server(engine::Engine& engine)
@@ -103,18 +173,18 @@ void Server::Routes() {
     httplib::Server& server = *server_;
     engine::Engine& engine = engine_;
 
-    server.set_exception_handler(
-        [](const httplib::Request& request, httplib::Response& response, std::exception_ptr error) {
-            std::string what = "unknown";
-            try {
-                std::rethrow_exception(error);
-            } catch (const std::exception& e) {
-                what = e.what();
-            } catch (...) {
-            }
-            Log().error("Request failed. path={} error={}", LogSafe(request.path), LogSafe(what));
-            ReplyError(response, 500, "internal error");
-        });
+    server.set_exception_handler([](const httplib::Request& request, httplib::Response& response,
+                                    std::exception_ptr error) {
+        std::string what = "unknown";
+        try {
+            std::rethrow_exception(error);
+        } catch (const std::exception& e) {
+            what = e.what();
+        } catch (...) {
+        }
+        Log().error("Request failed. path={} error={}", PathForLog(request.path), LogSafe(what));
+        ReplyError(response, 500, "internal error");
+    });
     server.set_error_handler(
         [&engine](const httplib::Request& request, httplib::Response& response) {
             if (!response.body.empty()) {
@@ -130,14 +200,13 @@ void Server::Routes() {
             }
         });
 
-    // Generic normalized events. A ContentReader route: Debian's cpp-httplib refuses form bodies
-    // over 8 KB on plain routes, and every webhook route is written the same way.
+    // Every webhook route is a ContentReader route: Debian's cpp-httplib refuses form bodies over
+    // 8 KB on plain routes (amoCRM sends form bodies).
     server.Post(R"(/hooks/generic/([^/]+))", [&engine](const httplib::Request& request,
                                                        httplib::Response& response,
                                                        const httplib::ContentReader& reader) {
         const std::string crm = "generic";
-        const std::string tenant_id = request.matches[1];
-        const config::TenantConfig* tenant = engine.config().FindTenant(tenant_id);
+        const config::TenantConfig* tenant = FindTenantOf(engine, crm, request.matches[1]);
         if (tenant == nullptr) {
             engine.metrics().WebhookRejected(crm, "unknown_tenant");
             return ReplyError(response, 404, "unknown tenant");
@@ -147,57 +216,30 @@ void Server::Routes() {
             response.set_header("WWW-Authenticate", "Bearer");
             return ReplyError(response, 401, "missing or wrong bearer token");
         }
-        const std::size_t limit = engine.config().server.max_body_bytes;
-        // httplib refuses an over-long Content-Length without calling the receiver, so the
-        // declared length is checked first; the receiver catches chunked bodies.
-        bool too_large = request.get_header_value<std::uint64_t>("Content-Length") > limit;
-        std::string body;
-        const bool read = too_large || reader([&](const char* data, std::size_t length) {
-                              if (body.size() + length > limit) {
-                                  too_large = true;
-                                  return false;
-                              }
-                              body.append(data, length);
-                              return true;
-                          });
-        if (too_large) {
-            engine.metrics().WebhookRejected(crm, "too_large");
-            return ReplyError(response, 413, fmt::format("body over the {} bytes limit", limit));
-        }
-        if (!read) {
-            engine.metrics().WebhookRejected(crm, "bad_request");
-            return ReplyError(response, 400, "the body could not be read");
-        }
-        // Decoded here, on a pool thread, once: the events go with the body to its processing.
-        crm::WebhookRequest webhook{
-            .tenant = tenant_id, .content_type = {}, .body = std::move(body)};
-        auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
-        if (!decoded) {
-            engine.metrics().WebhookRejected(crm, "bad_request");
-            return ReplyError(response, 400, decoded.error().message);
-        }
-        auto stored =
-            engine.Intake(tenant_id, crm, std::move(webhook.body), std::move(decoded).value());
-        if (stored.wait_for(kCommitWait) != std::future_status::ready) {
-            engine.metrics().WebhookRejected(crm, "unavailable");
-            response.set_header("Retry-After", "5");
-            return ReplyError(response, 503, "storage is too slow; retry later");
-        }
-        const Result<bool> result = stored.get();
-        if (!result) {
-            engine.metrics().WebhookRejected(crm, "unavailable");
-            response.set_header("Retry-After", "5");
-            return ReplyError(response, 503, result.error().message);
-        }
-        engine.metrics().WebhookReceived(crm);
-        Reply(response, 200, {{"status", *result ? "stored" : "duplicate"}});
+        AcceptWebhook(engine, crm, tenant->id, request, response, reader);
     });
-    server.Post(R"(/hooks/(amocrm|bitrix24)/.*)",
-                [](const httplib::Request&, httplib::Response& response,
-                   const httplib::ContentReader& reader) {
-                    reader([](const char*, std::size_t) { return true; });
-                    ReplyError(response, 404, "this adapter is not available in this build yet");
+    // amoCRM signs nothing, so the tenant's secret is the last path segment.
+    server.Post(R"(/hooks/amocrm/([^/]+)/([^/]+))",
+                [&engine](const httplib::Request& request, httplib::Response& response,
+                          const httplib::ContentReader& reader) {
+                    const std::string crm = "amocrm";
+                    const config::TenantConfig* tenant =
+                        FindTenantOf(engine, crm, request.matches[1]);
+                    if (tenant == nullptr) {
+                        engine.metrics().WebhookRejected(crm, "unknown_tenant");
+                        return ReplyError(response, 404, "unknown tenant");
+                    }
+                    if (!SecretEquals(request.matches[2].str(), tenant->secret)) {
+                        engine.metrics().WebhookRejected(crm, "unauthorized");
+                        return ReplyError(response, 401, "wrong secret in the webhook URL");
+                    }
+                    AcceptWebhook(engine, crm, tenant->id, request, response, reader);
                 });
+    server.Post(R"(/hooks/bitrix24/.*)", [](const httplib::Request&, httplib::Response& response,
+                                            const httplib::ContentReader& reader) {
+        reader([](const char*, std::size_t) { return true; });
+        ReplyError(response, 404, "this adapter is not available in this build yet");
+    });
 
     auto admin = [&engine](const httplib::Request& request, httplib::Response& response) {
         const std::string& token = engine.config().server.admin_token;
@@ -302,6 +344,11 @@ void Server::Routes() {
         if (!engine.Healthy()) {
             return Reply(response, 503, {{"status", "storage failing"}});
         }
+        // An account the CRM blocked stays blocked until its support lifts it: nothing reaches
+        // that CRM, so this is not healthy.
+        if (const auto blocked = engine.BlockedAccounts(); !blocked.empty()) {
+            return Reply(response, 503, {{"status", "crm account blocked"}, {"blocked", blocked}});
+        }
         Reply(response, 200, {{"status", "ok"}});
     });
 
@@ -331,6 +378,15 @@ void Server::Routes() {
             text +=
                 fmt::format("funnelguard_outbox_items{{status=\"pending\"}} {}\n", outbox.pending);
             text += fmt::format("funnelguard_outbox_items{{status=\"dead\"}} {}\n", outbox.dead);
+        }
+        const auto blocked = engine.BlockedAccounts();
+        text += "# HELP funnelguard_crm_blocked 1 while a CRM account refuses every call.\n";
+        text += "# TYPE funnelguard_crm_blocked gauge\n";
+        for (const config::TenantConfig& tenant : engine.config().tenants) {
+            if (engine.ConnectorOf(tenant.id) != nullptr) {
+                text += fmt::format("funnelguard_crm_blocked{{tenant=\"{}\"}} {}\n", tenant.id,
+                                    blocked.count(tenant.id));
+            }
         }
         text += fmt::format("funnelguard_up {}\n", engine.Healthy() ? 1 : 0);
         response.set_content(text, "text/plain; version=0.0.4");

@@ -15,6 +15,9 @@ struct Action {
     std::string idempotency_key{};  // the receiver may use it to drop repeats
     std::string payload{};          // the JSON document to deliver
     int attempt = 1;                // 1 for the first try
+    /// The previous attempt was refused before the receiver did anything (e.g. 429), so there is
+    /// nothing to check before sending again. False after an ambiguous failure or a crash.
+    bool previous_not_sent = false;
 };
 
 enum class DeliveryStatus {
@@ -27,6 +30,8 @@ struct DeliveryResult {
     DeliveryStatus status = DeliveryStatus::kRetry;
     std::optional<Duration> retry_after{};  // what the receiver asked for (Retry-After)
     std::string error{};                    // for logs and the outbox row; never holds secrets
+    /// kRetry only: the receiver refused it unprocessed (429), so it certainly did not land.
+    bool not_sent = false;
 };
 
 /// Where a tenant's actions go. Implementations are thread-compatible: one per worker.

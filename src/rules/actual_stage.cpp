@@ -4,6 +4,7 @@
 #include <charconv>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -151,8 +152,8 @@ void CheckConsistency(const RuleInput& input, Evaluation& evaluation) {
 /// When the deal entered the stage it is in: the first entry of the trailing run of entries in
 /// that stage; the creation when there is no history.
 Timestamp EnteredCurrentStage(const RuleInput& input) {
-    const std::vector<domain::StageChange> history =
-        support::HistoryAsOf(input.snapshot, input.now);
+    const support::HistoryAsOf history_as_of(input);
+    const std::span<const domain::StageChange> history = history_as_of.entries();
     if (history.empty()) {
         return input.snapshot.deal.created_at;
     }

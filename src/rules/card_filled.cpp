@@ -3,6 +3,7 @@
 // the deal left forward.
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -23,7 +24,7 @@ constexpr std::string_view kRuleId = "card_filled";
 /// the last open or won stage it reached, so closing a deal does not clear what it skipped.
 std::optional<std::string> EffectiveStage(const domain::DealSnapshot& snapshot,
                                           const domain::Pipeline& pipeline,
-                                          const std::vector<StageChange>& history) {
+                                          std::span<const StageChange> history) {
     const Stage* current = pipeline.Find(snapshot.deal.stage);
     if (current == nullptr) {
         return std::nullopt;
@@ -46,7 +47,7 @@ std::optional<std::string> EffectiveStage(const domain::DealSnapshot& snapshot,
 /// When the deal last reached `order` or later: the first entry of the latest run of entries at
 /// that order or later (lost entries and other pipelines neither start nor end a run).
 Timestamp ReachedAt(const domain::DealSnapshot& snapshot, const domain::Pipeline& pipeline,
-                    const std::vector<StageChange>& history, int order) {
+                    std::span<const StageChange> history, int order) {
     std::optional<Timestamp> run_start;
     for (const StageChange& entry : history) {
         const Stage* stage = support::StageIn(pipeline, entry);
@@ -63,7 +64,7 @@ Timestamp ReachedAt(const domain::DealSnapshot& snapshot, const domain::Pipeline
     return run_start.value_or(snapshot.deal.created_at);
 }
 
-void CheckRequired(const RuleInput& input, const std::vector<StageChange>& history,
+void CheckRequired(const RuleInput& input, std::span<const StageChange> history,
                    Evaluation& evaluation) {
     const domain::Pipeline& pipeline = *input.pipeline;
     const domain::Deal& deal = input.snapshot.deal;
@@ -118,11 +119,25 @@ bool QualifyingNote(const domain::Note& note, const RuleInput& input) {
                static_cast<std::size_t>(std::max(input.config.card_filled.min_note_chars, 0));
 }
 
-void CheckNotes(const RuleInput& input, const std::vector<StageChange>& history,
+std::optional<Timestamp> LatestQualifyingNote(const RuleInput& input) {
+    std::optional<Timestamp> latest;
+    for (const domain::Note& note : input.snapshot.notes) {
+        if ((!latest || note.at > *latest) && QualifyingNote(note, input)) {
+            latest = note.at;
+        }
+    }
+    return latest;
+}
+
+void CheckNotes(const RuleInput& input, std::span<const StageChange> history,
                 Evaluation& evaluation) {
     const domain::Pipeline& pipeline = *input.pipeline;
     const int min_chars = input.config.card_filled.min_note_chars;
     std::size_t enter = 0;  // first entry of the current run in one stage
+    // Any qualifying note at or after a stay's start covers it, so only the latest one matters;
+    // measured once, and only for deals that left a stage forward.
+    std::optional<Timestamp> latest_note;
+    bool latest_note_measured = false;
     for (std::size_t i = 1; i < history.size(); ++i) {
         const StageChange& previous = history[i - 1];
         const StageChange& next = history[i];
@@ -141,15 +156,12 @@ void CheckNotes(const RuleInput& input, const std::vector<StageChange>& history,
             continue;  // only leaving forward needs the note
         }
         const Timestamp left = next.at;
-        bool noted = false;
-        for (const domain::Note& note : input.snapshot.notes) {
-            // A note written while in the stage, or a late one written after leaving it.
-            if (QualifyingNote(note, input) && note.at >= entered.at) {
-                noted = true;
-                break;
-            }
+        if (!latest_note_measured) {
+            latest_note = LatestQualifyingNote(input);
+            latest_note_measured = true;
         }
-        if (noted) {
+        // A note written while in the stage, or a late one written after leaving it.
+        if (latest_note && *latest_note >= entered.at) {
             continue;
         }
         Finding finding{
@@ -183,7 +195,8 @@ Evaluation Evaluate(const RuleInput& input) {
     if (input.pipeline == nullptr) {
         return evaluation;
     }
-    const std::vector<StageChange> history = support::HistoryAsOf(input.snapshot, input.now);
+    const support::HistoryAsOf history_as_of(input);
+    const std::span<const StageChange> history = history_as_of.entries();
     CheckRequired(input, history, evaluation);
     if (input.config.card_filled.note_per_stage) {
         CheckNotes(input, history, evaluation);

@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "src/rules/support.hpp"
+
 namespace fg::rules {
 namespace {
 
@@ -24,12 +26,16 @@ const RuleSpec* FindRule(std::string_view id) {
 }
 
 Evaluation EvaluateAll(const RuleInput& input) {
+    // Four of the five rules read the history as of `now`: work it out once for all of them.
+    const support::HistoryAsOf history(input);
+    RuleInput shared = input;
+    shared.history = history.entries();
     Evaluation all;
     for (const RuleSpec* spec : kCatalog) {
         if (!spec->common(input.config).enabled) {
             continue;
         }
-        Evaluation one = spec->evaluate(input);
+        Evaluation one = spec->evaluate(shared);
         for (Finding& finding : one.findings) {
             all.findings.push_back(std::move(finding));
         }

@@ -1,5 +1,6 @@
 // deal_without_task: no open deal goes without a planned next step (DESIGN.md §1).
 #include <algorithm>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ Timestamp GraceStart(const RuleInput& input) {
     const domain::Pipeline& pipeline = *input.pipeline;
     Timestamp start = snapshot.deal.created_at;
 
-    const std::vector<domain::StageChange> history = support::HistoryAsOf(snapshot, input.now);
+    const support::HistoryAsOf history_as_of(input);
+    const std::span<const domain::StageChange> history = history_as_of.entries();
     for (std::size_t i = 0; i < history.size(); ++i) {
         const domain::Stage* stage = support::StageIn(pipeline, history[i]);
         if (stage == nullptr || stage->kind != StageKind::kOpen) {

@@ -38,19 +38,41 @@ bool IsAsciiSpace(char c) {
 
 }  // namespace
 
-std::vector<domain::StageChange> HistoryAsOf(const domain::DealSnapshot& snapshot, Timestamp now) {
-    std::vector<domain::StageChange> history;
-    history.reserve(snapshot.history.size());
-    for (const domain::StageChange& entry : snapshot.history) {
+HistoryAsOf::HistoryAsOf(const domain::DealSnapshot& snapshot, Timestamp now) {
+    Compute(snapshot, now);
+}
+
+HistoryAsOf::HistoryAsOf(const RuleInput& input) {
+    if (input.history) {
+        entries_ = *input.history;
+    } else {
+        Compute(input.snapshot, input.now);
+    }
+}
+
+void HistoryAsOf::Compute(const domain::DealSnapshot& snapshot, Timestamp now) {
+    const auto by_time = [](const domain::StageChange& a, const domain::StageChange& b) {
+        return a.at < b.at;
+    };
+    const std::vector<domain::StageChange>& history = snapshot.history;
+    // The mirror keeps CRM time order already: then the entries as of `now` are a prefix.
+    if (std::is_sorted(history.begin(), history.end(), by_time)) {
+        const auto end = std::upper_bound(
+            history.begin(), history.end(), now,
+            [](Timestamp at, const domain::StageChange& entry) { return at < entry.at; });
+        entries_ = std::span<const domain::StageChange>(
+            history.data(), static_cast<std::size_t>(end - history.begin()));
+        return;
+    }
+    sorted_.reserve(history.size());
+    for (const domain::StageChange& entry : history) {
         if (entry.at <= now) {
-            history.push_back(entry);
+            sorted_.push_back(entry);
         }
     }
-    // The mirror keeps CRM time order already; a stable sort keeps same-second entries as stored.
-    std::stable_sort(
-        history.begin(), history.end(),
-        [](const domain::StageChange& a, const domain::StageChange& b) { return a.at < b.at; });
-    return history;
+    // A stable sort keeps same-second entries as stored.
+    std::stable_sort(sorted_.begin(), sorted_.end(), by_time);
+    entries_ = sorted_;
 }
 
 const domain::Stage* StageIn(const domain::Pipeline& pipeline, const domain::StageChange& entry) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,6 +39,9 @@ struct RuleInput {
     const domain::Pipeline* pipeline = nullptr;  // the deal's pipeline; null if unknown
     const config::RulesConfig& config;
     Timestamp now{};
+    /// The stage history as of `now` (entries with at <= now, stably sorted by time), worked out
+    /// once by EvaluateAll for all the rules of the deal. Left unset, each rule works it out.
+    std::optional<std::span<const domain::StageChange>> history{};
 };
 
 /// Default message texts; `{name}` placeholders are filled from the finding's details and from

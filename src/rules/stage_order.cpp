@@ -1,6 +1,7 @@
 // stage_order: a deal moves stage by stage, never skipping (DESIGN.md §1).
 #include <algorithm>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -139,7 +140,7 @@ std::optional<Breach> JudgeMove(const domain::Pipeline& pipeline,
 }
 
 /// Whether a later entry of the pipeline put the deal back where it may be (a revert does this).
-bool Corrected(const domain::Pipeline& pipeline, const std::vector<StageChange>& history,
+bool Corrected(const domain::Pipeline& pipeline, std::span<const StageChange> history,
                std::size_t index, const Breach& breach) {
     for (std::size_t j = index + 1; j < history.size(); ++j) {
         if (history[j].pipeline != pipeline.id) {
@@ -213,7 +214,8 @@ Evaluation Evaluate(const RuleInput& input) {
     }
     const domain::Pipeline& pipeline = *input.pipeline;
     const config::StageOrderConfig& config = input.config.stage_order;
-    const std::vector<StageChange> history = support::HistoryAsOf(input.snapshot, input.now);
+    const support::HistoryAsOf history_as_of(input);
+    const std::span<const StageChange> history = history_as_of.entries();
 
     for (std::size_t i = 0; i < history.size(); ++i) {
         const StageChange& current = history[i];

@@ -639,7 +639,7 @@ bool ConsumeOwnWrite(Db& db, const std::string& tenant, const std::string& deal_
 
 // A deal's row as the events of a batch read and change it. A row may exist before the deal's
 // card: a task or note seen first (no card, not deleted: invisible) or a deletion seen first (a
-// tombstone). Changes stay in memory until DealRows::Flush writes the row once.
+// tombstone). Changes stay in memory until BatchDeals::Flush writes the row once.
 struct DealRow {
     std::string tenant{};
     std::string id{};
@@ -650,7 +650,9 @@ struct DealRow {
     std::optional<std::int64_t> deleted_at{};  // the latest deletion
     std::string pipeline{};
     std::string stage{};
-    bool maybe_own = false;  // own-write records for the deal may match (one query tells)
+    // Own-write records for the deal may match: read with a stored row; for a row the batch
+    // creates, asked on first use (see MaybeOwn).
+    std::optional<bool> maybe_own{};
     std::string doc_bytes{};
     std::optional<DealDoc> doc{};  // decoded when needed
 
@@ -702,6 +704,26 @@ void LoadDealRow(Db& db, DealRow& row) {
     row.stage = query->getColumn(5).getString();
     row.doc_bytes = query->getColumn(6).getString();  // a blob: its bytes
     row.maybe_own = query->getColumn(7).getInt() != 0;
+}
+
+constexpr const char* kAnyOwnWrite = R"sql(
+    SELECT EXISTS (SELECT 1 FROM own_writes WHERE tenant = ?1 AND deal_id = ?2)
+)sql";
+
+// Whether own-write records may match the deal's events (ConsumeOwnWrite tells for sure), as
+// ApplyEvent reads it with the row of each event: never while the row does not exist; for a row an
+// earlier event of the batch created, asked once (records are not added during a batch).
+bool MaybeOwn(Db& db, DealRow& row) {
+    if (!row.exists) {
+        return false;
+    }
+    if (!row.maybe_own) {
+        Query query(db, kAnyOwnWrite);
+        BindText(*query, 1, row.tenant);
+        BindText(*query, 2, row.id);
+        row.maybe_own = query->executeStep() && query->getColumn(0).getInt() != 0;
+    }
+    return *row.maybe_own;
 }
 
 // Writes everything but the card (and wake_at, which a deletion clears).
@@ -795,9 +817,9 @@ void SyncStageHistory(Db& db, const DealRow& row) {
 // The deal rows a batch of events touches: each is read on first use and written once, by Flush.
 // The events of one deal usually come together (a card, its tasks, its notes), and reading,
 // decoding, encoding and rewriting the row per event was most of the cost of applying them.
-class DealRows {
+class BatchDeals {
 public:
-    explicit DealRows(Db& db) : db_(db) {}
+    explicit BatchDeals(Db& db) : db_(db) {}
 
     Db& db() { return db_; }
 
@@ -855,8 +877,8 @@ void ObserveStage(Db& db, DealRow& row, const domain::Deal& deal, Timestamp at) 
     if (next != history.begin() && same(*std::prev(next))) {
         return;
     }
-    const bool own = row.maybe_own && ConsumeOwnWrite(db, row.tenant, deal.id,
-                                                      OwnWriteKind::kRevert, deal.stage, at);
+    const bool own = MaybeOwn(db, row) && ConsumeOwnWrite(db, row.tenant, deal.id,
+                                                          OwnWriteKind::kRevert, deal.stage, at);
     const auto position = static_cast<std::size_t>(next - history.begin());
     next = history.insert(next, domain::StageChange{at, deal.pipeline, deal.stage, own});
     ++next;
@@ -867,7 +889,7 @@ void ObserveStage(Db& db, DealRow& row, const domain::Deal& deal, Timestamp at) 
     row.Changed();
 }
 
-std::vector<std::string> ApplyDealUpserted(DealRows& deals, const std::string& tenant,
+std::vector<std::string> ApplyDealUpserted(BatchDeals& deals, const std::string& tenant,
                                            const domain::Deal& deal, Timestamp at) {
     const std::int64_t epoch = ToEpoch(at);
     DealRow& row = deals.Load(tenant, deal.id);
@@ -889,7 +911,20 @@ std::vector<std::string> ApplyDealUpserted(DealRows& deals, const std::string& t
     return {deal.id};
 }
 
-std::vector<std::string> ApplyDealDeleted(DealRows& deals, const std::string& tenant,
+std::vector<std::string> ApplyStageObserved(BatchDeals& deals, const std::string& tenant,
+                                            const domain::StageObserved& seen, Timestamp at) {
+    DealRow& row = deals.Load(tenant, seen.deal_id);
+    domain::Deal deal;
+    deal.id = seen.deal_id;
+    deal.pipeline = seen.pipeline;
+    deal.stage = seen.stage;
+    ObserveStage(deals.db(), row, deal, at);
+    row.created_at = Earliest(row.created_at, ToEpoch(at));
+    row.Changed();  // the history only: the card (row.card, pipeline, stage) stays as it is
+    return {seen.deal_id};
+}
+
+std::vector<std::string> ApplyDealDeleted(BatchDeals& deals, const std::string& tenant,
                                           const std::string& deal_id, Timestamp at) {
     const std::int64_t epoch = ToEpoch(at);
     DealRow& row = deals.Load(tenant, deal_id);
@@ -999,7 +1034,7 @@ TaskChange ApplyTaskUpsert(domain::Task& stored, const domain::Task& update, Tim
     return TaskChange::kApplied;
 }
 
-std::vector<std::string> ApplyTaskUpserted(DealRows& deals, const std::string& tenant,
+std::vector<std::string> ApplyTaskUpserted(BatchDeals& deals, const std::string& tenant,
                                            const domain::Task& task, Timestamp at) {
     Db& db = deals.db();
     DealRow& row = deals.Load(tenant, task.deal_id);
@@ -1053,7 +1088,7 @@ std::vector<std::string> ApplyTaskUpserted(DealRows& deals, const std::string& t
     created.closed_at = task.done ? std::optional<Timestamp>(at) : std::nullopt;
     created.deleted = false;
     created.reschedules = 0;
-    created.own = row.maybe_own &&
+    created.own = MaybeOwn(db, row) &&
                   ConsumeOwnWrite(db, tenant, task.deal_id, OwnWriteKind::kTask, task.text, at);
     if (home && home->deal_id != task.deal_id) {
         // Its deletion came first; if that is newer, the task arrives deleted.
@@ -1071,7 +1106,7 @@ std::vector<std::string> ApplyTaskUpserted(DealRows& deals, const std::string& t
     return {task.deal_id};
 }
 
-std::vector<std::string> ApplyTaskDeleted(DealRows& deals, const std::string& tenant,
+std::vector<std::string> ApplyTaskDeleted(BatchDeals& deals, const std::string& tenant,
                                           const std::string& task_id, Timestamp at) {
     Db& db = deals.db();
     const std::optional<TaskHome> home = FindTaskHome(db, tenant, task_id);
@@ -1099,7 +1134,7 @@ std::vector<std::string> ApplyTaskDeleted(DealRows& deals, const std::string& te
     return {row.id};
 }
 
-std::vector<std::string> ApplyNoteAdded(DealRows& deals, const std::string& tenant,
+std::vector<std::string> ApplyNoteAdded(BatchDeals& deals, const std::string& tenant,
                                         const domain::Note& note, Timestamp at) {
     DealRow& row = deals.Load(tenant, note.deal_id);
     std::vector<domain::Note>& notes = row.Doc().notes;
@@ -1109,8 +1144,8 @@ std::vector<std::string> ApplyNoteAdded(DealRows& deals, const std::string& tena
     }
     domain::Note added = note;
     added.at = at;
-    added.own = row.maybe_own && ConsumeOwnWrite(deals.db(), tenant, note.deal_id,
-                                                 OwnWriteKind::kNote, note.text, at);
+    added.own = MaybeOwn(deals.db(), row) && ConsumeOwnWrite(deals.db(), tenant, note.deal_id,
+                                                             OwnWriteKind::kNote, note.text, at);
     auto position = std::upper_bound(notes.begin(), notes.end(), added,
                                      [](const domain::Note& a, const domain::Note& b) {
                                          return a.at != b.at ? a.at < b.at : a.id < b.id;
@@ -1348,6 +1383,19 @@ void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::strin
     query->exec();
 }
 
+int RequeueWaitingInbox(Db& db, const std::string& tenant) {
+    static constexpr const char* kSql = R"sql(
+        UPDATE inbox SET processed_at = NULL, error = NULL
+        WHERE tenant = ?1 AND processed_at IS NOT NULL AND substr(error, 1, ?2) = ?3
+    )sql";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    query->bind(2, static_cast<int>(kWaitingForDirectory.size()));
+    const std::string prefix(kWaitingForDirectory);
+    BindText(*query, 3, prefix);
+    return query->exec();
+}
+
 InboxStats GetInboxStats(Db& db) {
     static constexpr const char* kSql = R"sql(
         SELECT COUNT(*), MIN(received_at) FROM inbox WHERE processed_at IS NULL
@@ -1373,15 +1421,15 @@ bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_i
 }
 
 struct MirrorBatch::State {
-    DealRows deals;
+    BatchDeals deals;
 };
 
-MirrorBatch::MirrorBatch(Db& db) : state_(std::make_unique<State>(State{DealRows(db)})) {}
+MirrorBatch::MirrorBatch(Db& db) : state_(std::make_unique<State>(State{BatchDeals(db)})) {}
 
 MirrorBatch::~MirrorBatch() = default;
 
 std::vector<std::string> MirrorBatch::Apply(const std::string& tenant, const domain::Event& event) {
-    DealRows& deals = state_->deals;
+    BatchDeals& deals = state_->deals;
     if (const auto* upserted = std::get_if<domain::DealUpserted>(&event.body)) {
         return ApplyDealUpserted(deals, tenant, upserted->deal, event.at);
     }
@@ -1393,6 +1441,9 @@ std::vector<std::string> MirrorBatch::Apply(const std::string& tenant, const dom
     }
     if (const auto* task = std::get_if<domain::TaskDeleted>(&event.body)) {
         return ApplyTaskDeleted(deals, tenant, task->task_id, event.at);
+    }
+    if (const auto* seen = std::get_if<domain::StageObserved>(&event.body)) {
+        return ApplyStageObserved(deals, tenant, *seen, event.at);
     }
     return ApplyNoteAdded(deals, tenant, std::get<domain::NoteAdded>(event.body).note, event.at);
 }
@@ -1445,10 +1496,11 @@ std::optional<domain::DealSnapshot> LoadSnapshot(Db& db, const std::string& tena
     return snapshot;
 }
 
-void ForEachSnapshot(Db& db, const std::string& tenant,
-                     const std::function<void(const domain::DealSnapshot&)>& visit) {
-    // One ordered pass over deals, one row per deal; prepared per call (a sweep, not a hot path)
-    // and read through the raw API.
+namespace {
+
+// The ordered pass of ForEachSnapshot and ForEachDealRows: one row per deal, prepared per call (a
+// sweep, not a hot path) and read through the raw API.
+std::unique_ptr<sqlite3_stmt, FinalizeStatement> PrepareSweep(Db& db, const std::string& tenant) {
     static constexpr const char* kAll =
         "SELECT " FG_DEAL_COLUMNS
         " FROM deals WHERE deleted = 0 AND updated_at IS NOT NULL ORDER BY tenant, id";
@@ -1460,7 +1512,7 @@ void ForEachSnapshot(Db& db, const std::string& tenant,
     sqlite3_stmt* raw = nullptr;
     const int prepared =
         sqlite3_prepare_v3(handle, tenant.empty() ? kAll : kTenant, -1, 0, &raw, nullptr);
-    const std::unique_ptr<sqlite3_stmt, FinalizeStatement> statement(raw);
+    std::unique_ptr<sqlite3_stmt, FinalizeStatement> statement(raw);
     if (prepared != SQLITE_OK) {
         throw SQLite::Exception(handle, prepared);
     }
@@ -1471,17 +1523,82 @@ void ForEachSnapshot(Db& db, const std::string& tenant,
             throw SQLite::Exception(handle, bound);
         }
     }
+    return statement;
+}
+
+// Steps the sweep: true with a row, false at the end.
+bool StepSweep(Db& db, sqlite3_stmt* statement) {
+    const int stepped = sqlite3_step(statement);
+    if (stepped == SQLITE_DONE) {
+        return false;
+    }
+    if (stepped != SQLITE_ROW) {
+        throw SQLite::Exception(db.sql().getHandle(), stepped);
+    }
+    return true;
+}
+
+// Where DealRows keeps each column of FG_DEAL_COLUMNS: a text slot, or (negative) -1 - number slot.
+constexpr int kStoredColumn[11] = {0, 1, -1, -2, -3, 2, 3, 4, 5, 6, 7};
+
+}  // namespace
+
+void ForEachSnapshot(Db& db, const std::string& tenant,
+                     const std::function<void(const domain::DealSnapshot&)>& visit) {
+    const auto statement = PrepareSweep(db, tenant);
     domain::DealSnapshot snapshot;  // reused: its strings and vectors keep their capacity
-    while (true) {
-        const int stepped = sqlite3_step(statement.get());
-        if (stepped == SQLITE_DONE) {
-            return;
-        }
-        if (stepped != SQLITE_ROW) {
-            throw SQLite::Exception(handle, stepped);
-        }
+    while (StepSweep(db, statement.get())) {
         ReadSnapshot(RawRow{statement.get()}, snapshot);
         visit(snapshot);
+    }
+}
+
+void DealRows::clear() {
+    bytes_.clear();
+    rows_.clear();
+}
+
+void DealRows::Decode(std::size_t index, domain::DealSnapshot& snapshot) const {
+    // The same ReadSnapshot as ForEachSnapshot's, over the copied columns.
+    struct StoredRow {
+        const std::string& bytes;
+        const Row& row;
+
+        std::string_view Text(int index) const {
+            const std::size_t* text = row.texts[kStoredColumn[index]];
+            return std::string_view(bytes).substr(text[0], text[1]);
+        }
+        std::string_view Blob(int index) const { return Text(index); }
+        std::int64_t Int(int index) const { return row.numbers[-1 - kStoredColumn[index]]; }
+    };
+    ReadSnapshot(StoredRow{bytes_, rows_.at(index)}, snapshot);
+}
+
+void ForEachDealRows(Db& db, const std::string& tenant, std::size_t batch_size,
+                     const std::function<void(DealRows&)>& take) {
+    const auto statement = PrepareSweep(db, tenant);
+    const RawRow raw{statement.get()};
+    DealRows rows;
+    while (StepSweep(db, statement.get())) {
+        DealRows::Row& row = rows.rows_.emplace_back();
+        for (int column = 0; column < 11; ++column) {
+            const int slot = kStoredColumn[column];
+            if (slot < 0) {
+                row.numbers[-1 - slot] = raw.Int(column);
+                continue;
+            }
+            const std::string_view text = column == 10 ? raw.Blob(column) : raw.Text(column);
+            row.texts[slot][0] = rows.bytes_.size();
+            row.texts[slot][1] = text.size();
+            rows.bytes_.append(text);
+        }
+        if (rows.size() >= batch_size) {
+            take(rows);
+            rows.clear();
+        }
+    }
+    if (!rows.empty()) {
+        take(rows);
     }
 }
 
@@ -1742,9 +1859,19 @@ std::optional<Timestamp> NextOutboxAttempt(Db& db) {
     return OptionalTime(query->getColumn(0));
 }
 
+void MarkOutboxAttempt(Db& db, std::int64_t id) {
+    static constexpr const char* kSql = R"sql(
+        UPDATE outbox SET attempts = attempts + 1, last_error = ''
+        WHERE id = ?1 AND status = 'pending'
+    )sql";
+    Query query(db, kSql);
+    query->bind(1, id);
+    query->exec();
+}
+
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET status = 'done', done_at = ?2, attempts = attempts + 1
+        UPDATE outbox SET status = 'done', done_at = ?2
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
@@ -1755,7 +1882,7 @@ void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at) {
 
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, attempts = attempts + 1
+        UPDATE outbox SET next_attempt_at = ?2, last_error = ?3
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
@@ -1767,7 +1894,7 @@ void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const s
 
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error) {
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET status = 'dead', done_at = ?2, last_error = ?3, attempts = attempts + 1
+        UPDATE outbox SET status = 'dead', done_at = ?2, last_error = ?3
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
@@ -1833,6 +1960,22 @@ void SetMeta(Db& db, const std::string& tenant, const std::string& key, const st
     BindText(*query, 2, key);
     BindText(*query, 3, value);
     query->exec();
+}
+
+void DeleteMeta(Db& db, const std::string& tenant, const std::string& key) {
+    static constexpr const char* kSql = "DELETE FROM meta WHERE tenant = ?1 AND key = ?2";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    BindText(*query, 2, key);
+    query->exec();
+}
+
+std::int64_t CountStageChanges(Db& db, const std::string& tenant) {
+    static constexpr const char* kSql = "SELECT count(*) FROM stage_history WHERE tenant = ?1";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    query->executeStep();
+    return query->getColumn(0).getInt64();
 }
 
 }  // namespace fg::storage

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <unordered_map>
 #include <vector>
@@ -84,6 +85,10 @@ bool InsertInbox(Db& db, const InboxItem& item);
 std::vector<InboxItem> PendingInbox(Db& db, int limit, bool bodies = true);
 /// The body of an inbox item (empty when there is no such item).
 std::string InboxBody(Db& db, std::int64_t seq);
+/// The error prefix of inbox items parked until the tenant's CRM directory is refreshed.
+inline constexpr std::string_view kWaitingForDirectory = "waiting for the CRM directory: ";
+/// Puts a tenant's parked items back to pending (after a directory refresh); returns how many.
+int RequeueWaitingInbox(Db& db, const std::string& tenant);
 /// Marks an item processed; `error` records why it could not be (it is then not retried).
 void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error = {});
 struct InboxStats {
@@ -113,6 +118,9 @@ bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_i
 /// - task.deleted: marks deleted, closed_at = at unless already closed; ignored when older than the
 ///   stored task. A deletion that arrives before the task is remembered.
 /// - note.added: inserted once.
+/// - stage.observed (domain::StageObserved): the (at, pipeline, stage) observation takes its place
+///   in the stage history as a deal.upserted's would; the card is never replaced. created_at is
+///   the earliest `at` seen.
 /// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the
 /// record. Returns the ids of the deals whose snapshot changed (usually one).
 /// One event: a MirrorBatch of one.
@@ -162,6 +170,37 @@ std::optional<domain::DealSnapshot> LoadSnapshot(Db& db, const std::string& tena
 /// `visit` is reused for the next deal; `visit` must not write the mirror through this `db`.
 void ForEachSnapshot(Db& db, const std::string& tenant,
                      const std::function<void(const domain::DealSnapshot&)>& visit);
+
+/// Deal rows as ForEachSnapshot reads them, copied out of SQLite but not decoded yet: a sweep
+/// reads on one thread and decodes on others (see sweep.hpp). Clearing keeps the capacity.
+class DealRows {
+public:
+    std::size_t size() const { return rows_.size(); }
+    bool empty() const { return rows_.empty(); }
+    void clear();
+    /// Decodes row `index` into `snapshot`, equal to what ForEachSnapshot visits for that deal
+    /// (the snapshot's strings and vectors are reused). Throws SQLite::Exception on a malformed
+    /// document.
+    void Decode(std::size_t index, domain::DealSnapshot& snapshot) const;
+
+private:
+    friend void ForEachDealRows(Db&, const std::string&, std::size_t,
+                                const std::function<void(DealRows&)>&);
+    struct Row {
+        std::int64_t numbers[3] = {};  // deleted, created_at, updated_at
+        // tenant, id, pipeline, stage, responsible, title, fields, doc: where in bytes_ (offset,
+        // size)
+        std::size_t texts[8][2] = {};
+    };
+    std::string bytes_{};
+    std::vector<Row> rows_{};
+};
+
+/// The rows ForEachSnapshot visits, in the same order, handed to `take` `batch_size` at a time
+/// (the last batch may hold fewer). `take` may swap the rows out for an empty DealRows; whatever it
+/// leaves is cleared and refilled.
+void ForEachDealRows(Db& db, const std::string& tenant, std::size_t batch_size,
+                     const std::function<void(DealRows&)>& take);
 
 /// When the minute timer should next evaluate a deal (nullopt: only on events).
 void SetWakeAt(Db& db, const std::string& tenant, const std::string& deal_id,
@@ -251,6 +290,10 @@ std::vector<OutboxItem> DueOutbox(Db& db, Timestamp now, int limit);
 /// The earliest next_attempt_at of a pending item.
 std::optional<Timestamp> NextOutboxAttempt(Db& db);
 /// Done, retry and dead each count one attempt and apply to pending items only.
+/// Counts an attempt before the action is sent and clears the last error (the attempt has no
+/// outcome yet): after a crash mid-send the next try knows it is not the first and that the CRM
+/// may have the write already.
+void MarkOutboxAttempt(Db& db, std::int64_t id);
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);
@@ -266,5 +309,9 @@ OutboxStats GetOutboxStats(Db& db);
 
 std::optional<std::string> GetMeta(Db& db, const std::string& tenant, const std::string& key);
 void SetMeta(Db& db, const std::string& tenant, const std::string& key, const std::string& value);
+void DeleteMeta(Db& db, const std::string& tenant, const std::string& key);
+
+/// Rows of the stage_history table of a tenant (reconciliation reports what it recovered).
+std::int64_t CountStageChanges(Db& db, const std::string& tenant);
 
 }  // namespace fg::storage

@@ -129,3 +129,28 @@ TEST_CASE("replay feeds recorded bodies; check judges the mirror at --now") {
         fg::testing::Run({FG_BINARY, "check", "--config", config, "--now", "yesterday"});
     CHECK(bad_now.status == 2);
 }
+
+TEST_CASE("demo runs funnelguard against the amoCRM simulator and summarises by rule and manager") {
+    fg::testing::TempDir dir;
+    const std::string db = dir.File("demo.db");
+    // A short run: 2 hours of the working day in about 8 seconds.
+    const auto result = fg::testing::Run(
+        {FG_BINARY, "demo", "--seconds", "8", "--speed", "900", "--leads", "20", "--db", db}, true);
+    INFO(result.out);
+    REQUIRE(result.status == 0);
+    const auto has = [&](const std::string& text) {
+        return result.out.find(text) != std::string::npos;
+    };
+    CHECK(has("webhook registered"));
+    CHECK(has("first reconcile: 20 deals in the funnel"));
+    CHECK(has("The managers start working"));
+    CHECK(has("\n09:"));  // lines stamped with the fast clock's local time
+    CHECK(has("violations by rule:"));
+    CHECK(has("opened by manager:"));
+    CHECK(has("answered 429"));
+    CHECK(has(", 0 answered 429"));
+    CHECK(has("The database is kept at " + db));
+    // Managers by name (the simulator's users), not by amoCRM user id.
+    CHECK((has("Иван Петров") || has("Мария Кузнецова") || has("Дмитрий Соколов") ||
+           has("Елена Попова")));
+}

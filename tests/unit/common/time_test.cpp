@@ -1,5 +1,9 @@
 #include "src/common/time.hpp"
 
+#include <string>
+#include <vector>
+
+#include <date/date.h>
 #include <doctest/doctest.h>
 
 #include "src/common/log.hpp"
@@ -15,6 +19,67 @@ TEST_CASE("ParseIso8601 reads offsets, Z and fractions into UTC") {
     CHECK(fg::ParseIso8601("2026-11-02T06:00:00.123Z") == moscow);
     CHECK(fg::ParseIso8601("2026-11-02T04:00:00-0200") == moscow);
     CHECK(fg::FormatIso8601(*moscow, "Europe/Moscow") == "2026-11-02T09:00:00+03:00");
+}
+
+TEST_CASE("FormatIso8601 in a zone equals date's formatting across DST changes and zones") {
+    // The fast form keeps a per-thread zone and offset period; the slow one asks date every time.
+    const std::vector<std::string> zones = {
+        "Europe/Moscow",
+        "Europe/Berlin",
+        "America/New_York",
+        "America/St_Johns",
+        "Australia/Lord_Howe",
+        "Asia/Kolkata",
+        "Pacific/Chatham",
+        "Asia/Kathmandu",
+        "UTC",
+        "Europe/Samara",
+        "America/Santiago",
+        "Mars/Olympus_Mons",
+        "",
+        "Europe/Volgograd",
+    };
+    std::vector<fg::Timestamp> times;
+    // Every 7 minutes 13 seconds through the weeks around the 2026 spring and autumn changes
+    // (Europe: last Sundays of March and October; US: 8 March, 1 November).
+    for (const auto start :
+         {date::sys_days{date::year{2026} / 3 / 6}, date::sys_days{date::year{2026} / 3 / 27},
+          date::sys_days{date::year{2026} / 10 / 23}, date::sys_days{date::year{2026} / 4 / 3}}) {
+        for (fg::Timestamp t{start}; t < fg::Timestamp{start} + std::chrono::days{4};
+             t += Duration{7 * 60 + 13}) {
+            times.push_back(t);
+        }
+    }
+    // Far from now: Moscow's 2011 and 2014 changes, local mean time (offsets with seconds), the
+    // epoch, 2038, the year 9999 and beyond.
+    for (const long long epoch :
+         {1301180399LL, 1301180400LL, 1414274399LL, 1414274400LL, -2840140800LL, -5000000000LL, 0LL,
+          -1LL, 2147483647LL, 253402300799LL, 253402300800LL, 1793599200LL}) {
+        times.push_back(fg::FromEpoch(epoch));
+    }
+    for (const std::string& zone : zones) {
+        for (const fg::Timestamp t : times) {
+            REQUIRE(fg::FormatIso8601(t, zone) == fg::FormatIso8601Slow(t, zone));
+        }
+    }
+    // Alternating zones and jumping back and forth in time: the cache follows.
+    for (std::size_t i = 0; i < times.size(); ++i) {
+        const std::string& zone = zones[i % zones.size()];
+        const fg::Timestamp t = times[(i * 7919) % times.size()];
+        REQUIRE(fg::FormatIso8601(t, zone) == fg::FormatIso8601Slow(t, zone));
+    }
+    CHECK(fg::FormatIso8601(fg::FromEpoch(1793599200), "America/St_Johns") ==
+          "2026-11-02T02:30:00-03:30");
+    CHECK(fg::FormatIso8601(fg::FromEpoch(1793599200), "Mars/Olympus_Mons") ==
+          "2026-11-02T06:00:00Z");
+}
+
+TEST_CASE("FormatIso8601 in UTC equals date's formatting") {
+    for (const long long epoch : {0LL, -1LL, 1793599200LL, 951782400LL, 4107542400LL,
+                                  -62167219200LL, -62167219201LL, 253402300799LL, 253402300800LL}) {
+        const fg::Timestamp t = fg::FromEpoch(epoch);
+        CHECK(fg::FormatIso8601(t) == date::format("%FT%TZ", t));
+    }
 }
 
 TEST_CASE("ParseIso8601 refuses times without an offset and garbage") {

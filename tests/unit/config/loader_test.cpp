@@ -25,7 +25,7 @@ TEST_CASE("LoadConfig fills defaults for everything left out") {
     CHECK(config.server.public_url.empty());
     CHECK(config.server.admin_token.empty());
     CHECK(config.server.max_body_bytes == 1048576);
-    CHECK(config.server.threads == 8);
+    CHECK(config.server.threads == 64);
     CHECK(config.storage.path == "/cfg/funnelguard.db");
     CHECK(config.log.level == "info");
     CHECK(config.tenants_dir.empty());
@@ -106,7 +106,7 @@ TEST_CASE("Server values are validated") {
         const LoadResult result = Load("[server]\nthreads = \"8\"\nlisten = 8080\n" + Tenant());
         CHECK(HasProblem(result, "server.threads", "must be an integer, not a string"));
         CHECK(HasProblem(result, "server.listen", "must be a string, not an integer"));
-        CHECK(result.config.server.threads == 8);
+        CHECK(result.config.server.threads == 64);
     }
 }
 
@@ -325,6 +325,8 @@ TEST_CASE("Tenant ids are unique within one file too") {
 TEST_CASE("The example config loads with no problems and its values land where expected") {
     ScopedEnv token("FUNNELGUARD_ADMIN_TOKEN", "example-admin-token-0123456789");
     ScopedEnv secret("ACME_HOOK_SECRET", "example-hook-secret");
+    ScopedEnv beta_secret("BETA_HOOK_SECRET", "beta-hook-secret");
+    ScopedEnv beta_token("BETA_AMOCRM_TOKEN", "beta-token");
     const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.example.toml";
     const LoadResult result = LoadConfig(path);
     INFO(Dump(result.problems));
@@ -336,7 +338,7 @@ TEST_CASE("The example config loads with no problems and its values land where e
     CHECK(config.server.max_body_bytes == 1048576);
     CHECK(config.storage.path == std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.db");
     CHECK(config.log.level == "info");
-    REQUIRE(config.tenants.size() == 1);
+    REQUIRE(config.tenants.size() == 2);
     const TenantConfig& acme = config.tenants[0];
     CHECK(acme.id == "acme");
     CHECK(acme.secret == "example-hook-secret");
@@ -366,18 +368,30 @@ TEST_CASE("The example config loads with no problems and its values land where e
     CHECK(rules.overdue_task.common.actions.back() == ActionKind::kEscalate);
     CHECK(acme.generic.actions_url == "https://crm-bridge.example.com/funnelguard/actions");
     CHECK(acme.templates.count("deal_without_task.task") == 1);
+    const TenantConfig& beta = config.tenants[1];
+    CHECK(beta.crm == "amocrm");
+    CHECK(beta.pipelines.empty());
+    CHECK(beta.amocrm.BaseUrl() == "https://beta.amocrm.ru");
+    CHECK(beta.amocrm.token == "beta-token");
+    CHECK(beta.amocrm.rps == 6);
+    CHECK(beta.mode == Mode::kObserve);
+    CHECK(beta.rules.card_filled.required.at("Переговоры") == std::vector<std::string>{"Бюджет"});
 }
 
-TEST_CASE("The example config without its environment reports both variables") {
+TEST_CASE("The example config without its environment reports every variable") {
     unsetenv("FUNNELGUARD_ADMIN_TOKEN");
     unsetenv("ACME_HOOK_SECRET");
+    unsetenv("BETA_HOOK_SECRET");
+    unsetenv("BETA_AMOCRM_TOKEN");
     const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.example.toml";
     const LoadResult result = LoadConfig(path);
     CHECK(HasProblem(result, "server.admin_token",
                      "environment variable FUNNELGUARD_ADMIN_TOKEN is not set"));
     CHECK(
         HasProblem(result, "tenant[0].secret", "environment variable ACME_HOOK_SECRET is not set"));
-    CHECK(result.problems.size() == 2);
+    CHECK(HasProblem(result, "tenant[1].amocrm.token",
+                     "environment variable BETA_AMOCRM_TOKEN is not set"));
+    CHECK(result.problems.size() == 4);
 }
 
 }  // namespace

@@ -1,5 +1,6 @@
 #include <filesystem>
 #include <random>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,7 @@
 #include <stdlib.h>
 
 #include "src/storage/store.hpp"
+#include "src/storage/sweep.hpp"
 #include "tests/support/process.hpp"
 
 namespace fg::storage {
@@ -362,6 +364,41 @@ TEST_CASE("Deal upserts keep the newest card and every observation in CRM time")
     }
 }
 
+TEST_CASE("A stage observed in the CRM's log enters the history and never replaces the card") {
+    auto db = Memory();
+    auto observed = [](std::int64_t at, const std::string& stage) {
+        return Event{NextEventId(), T(at),
+                     domain::StageObserved{.deal_id = "d1", .pipeline = "main", .stage = stage}};
+    };
+    Apply(*db, DealAt(5, "d1", "C", "Card"));
+    SUBCASE("at the card's own time: the card keeps its title and fields") {
+        Apply(*db, observed(5, "C"));
+        const DealSnapshot snapshot = Load(*db, "d1");
+        CHECK(snapshot.deal.title == "Card");
+        CHECK(snapshot.deal.responsible == "u1");
+        CHECK(History(snapshot) == "C@5");
+    }
+    SUBCASE("transitions no webhook reported fill the history in CRM time") {
+        Apply(*db, observed(2, "A"));
+        Apply(*db, observed(3, "B"));
+        const DealSnapshot snapshot = Load(*db, "d1");
+        CHECK(History(snapshot) == "A@2 B@3 C@5");
+        CHECK(snapshot.deal.created_at == T(2));
+        CHECK(snapshot.deal.stage == "C");
+        CHECK(snapshot.deal.title == "Card");
+    }
+    SUBCASE("before the card arrives it holds the history; the card fills in later") {
+        auto fresh = Memory();
+        Apply(*fresh,
+              Event{NextEventId(), T(1),
+                    domain::StageObserved{.deal_id = "d2", .pipeline = "main", .stage = "A"}});
+        Apply(*fresh, DealAt(4, "d2", "B", "Late card"));
+        const DealSnapshot snapshot = Load(*fresh, "d2");
+        CHECK(History(snapshot) == "A@1 B@4");
+        CHECK(snapshot.deal.title == "Late card");
+    }
+}
+
 TEST_CASE("Stage history collapses repeated observations") {
     auto db = Memory();
     SUBCASE("the same stage again adds nothing") {
@@ -699,8 +736,9 @@ std::string Dump(Db& db, const std::string& table, int columns, const std::strin
 }  // namespace
 
 TEST_CASE("MirrorBatch leaves the mirror exactly as ApplyEvent does, event after event") {
-    // Random events over few deals, tasks and notes, out of order and repeated, own writes
-    // included: one mirror applies them one by one, the other in batches of random size.
+    // Random events over few deals, tasks, notes and stages observed in the CRM's log, out of
+    // order and repeated, own writes included: one mirror applies them one by one, the other in
+    // batches of random size.
     auto one_by_one = Memory();
     auto batched = Memory();
     std::mt19937 random(2026);
@@ -715,7 +753,7 @@ TEST_CASE("MirrorBatch leaves the mirror exactly as ApplyEvent does, event after
     for (int i = 0; i < 600; ++i) {
         const std::string deal = fmt::format("d{}", pick(4));
         const std::int64_t at = pick(60);
-        switch (pick(8)) {
+        switch (pick(9)) {
             case 0:
                 events.push_back(DealDeletedAt(at, deal));
                 break;
@@ -731,6 +769,12 @@ TEST_CASE("MirrorBatch leaves the mirror exactly as ApplyEvent does, event after
             case 4:
                 events.push_back(NoteAt(at, fmt::format("n{}", pick(8)), deal,
                                         pick(2) == 0 ? "Skipped" : "Called the client"));
+                break;
+            case 5:  // history only, never the card (some before the deal's first card)
+                events.push_back(
+                    Event{NextEventId(), T(at),
+                          domain::StageObserved{
+                              .deal_id = deal, .pipeline = "main", .stage = stages[pick(4)]}});
                 break;
             default:
                 events.push_back(DealAt(at, deal, stages[pick(4)], fmt::format("T{}", at),
@@ -771,6 +815,35 @@ TEST_CASE("MirrorBatch leaves the mirror exactly as ApplyEvent does, event after
           Dump(*one_by_one, "task_deals", 4, "tenant, task_id"));
     CHECK(Dump(*batched, "own_writes", 5, "rowid") == Dump(*one_by_one, "own_writes", 5, "rowid"));
     CHECK(Count(*batched, "own_writes") < 3);  // some echoes were recognised
+}
+
+TEST_CASE("MirrorBatch recognises own writes on a deal whose row the batch itself creates") {
+    // ApplyEvent reads the own-write hint with the row of each event: once an earlier event of
+    // the batch has created the row, later ones must find the records as they would one by one.
+    auto one_by_one = Memory();
+    auto batched = Memory();
+    for (Db* db : {one_by_one.get(), batched.get()}) {
+        RecordOwnWrite(*db, "acme", "d", OwnWriteKind::kRevert, "A", T(40));
+        RecordOwnWrite(*db, "acme", "d", OwnWriteKind::kTask, "Plan", T(40));
+        RecordOwnWrite(*db, "acme", "d", OwnWriteKind::kNote, "Skipped", T(40));
+    }
+    const std::vector<Event> events = {DealAt(1, "d", "B"), DealAt(2, "d", "A"),
+                                       TaskAt(3, "t", "d", 10, false, "Plan"),
+                                       NoteAt(4, "n", "d", "Skipped")};
+    for (const Event& event : events) {
+        Apply(*one_by_one, event);
+    }
+    MirrorBatch batch(*batched);
+    for (const Event& event : events) {
+        batch.Apply("acme", event);
+    }
+    batch.Flush();
+    const DealSnapshot expected = Load(*one_by_one, "d");
+    CHECK(History(expected) == "B@1 A*@2");
+    CHECK(expected.tasks.at(0).own);
+    CHECK(expected.notes.at(0).own);
+    CHECK(Describe(Load(*batched, "d")) == Describe(expected));
+    CHECK(Count(*batched, "own_writes") == 0);
 }
 
 TEST_CASE("MirrorBatch: the mirror changes on Flush, and not without it") {
@@ -863,6 +936,70 @@ TEST_CASE("ForEachSnapshot streams exactly what LoadSnapshot returns") {
     for (std::size_t i = 0; i < beta.size(); ++i) {
         CHECK(beta[i].deal.tenant == "beta");
         CHECK(Describe(beta[i]) == Describe(Load(*db, beta_deals[i].deal_id, "beta")));
+    }
+
+    // The parallel sweep visits the same snapshots, and its results come back in deal order
+    // whatever the threads and batch sizes.
+    std::vector<std::string> expected;
+    for (const DealSnapshot& snapshot : streamed) {
+        expected.push_back(Describe(snapshot));
+    }
+    for (const int threads : {1, 2, 3}) {
+        for (const std::size_t batch : {1, 7, 1000}) {
+            CAPTURE(threads);
+            CAPTURE(batch);
+            std::vector<std::string> swept;
+            std::size_t batches = 0;
+            SweepSnapshots<std::vector<std::string>>(
+                *db, "", threads, batch,
+                [](const DealSnapshot& snapshot, std::vector<std::string>& out) {
+                    out.push_back(Describe(snapshot));
+                },
+                [&](std::vector<std::string>& out) {
+                    CHECK(out.size() <= batch);
+                    swept.insert(swept.end(), out.begin(), out.end());
+                    ++batches;
+                });
+            CHECK(swept == expected);
+            CHECK(batches == (expected.size() + batch - 1) / batch);
+        }
+    }
+    std::vector<std::string> swept_beta;
+    SweepSnapshots<std::vector<std::string>>(
+        *db, "beta", 2, 5,
+        [](const DealSnapshot& snapshot, std::vector<std::string>& out) {
+            out.push_back(snapshot.deal.tenant);
+        },
+        [&](std::vector<std::string>& out) {
+            swept_beta.insert(swept_beta.end(), out.begin(), out.end());
+        });
+    CHECK(swept_beta == std::vector<std::string>(beta.size(), "beta"));
+}
+
+TEST_CASE("SweepSnapshots hands a visit's exception to the caller, in deal order") {
+    auto db = Memory();
+    for (int i = 0; i < 500; ++i) {
+        Apply(*db, DealAt(i, fmt::format("{:04}", i), "A"));
+    }
+    for (const int threads : {1, 2, 4}) {
+        CAPTURE(threads);
+        std::vector<std::string> consumed;
+        auto sweep = [&] {
+            SweepSnapshots<std::vector<std::string>>(
+                *db, "", threads, 10,
+                [](const DealSnapshot& snapshot, std::vector<std::string>& out) {
+                    if (snapshot.deal.id == "0123" || snapshot.deal.id == "0321") {
+                        throw std::runtime_error("deal " + snapshot.deal.id);
+                    }
+                    out.push_back(snapshot.deal.id);
+                },
+                [&](std::vector<std::string>& out) {
+                    consumed.insert(consumed.end(), out.begin(), out.end());
+                });
+        };
+        CHECK_THROWS_WITH_AS(sweep(), "deal 0123", std::runtime_error);
+        REQUIRE(consumed.size() == 120);  // the batches before the failing one, and no more
+        CHECK(consumed.back() == "0119");
     }
 }
 
@@ -1149,11 +1286,15 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     CHECK(DueOutbox(*db, T(10), 1).size() == 1);
     CHECK(NextOutboxAttempt(*db) == std::optional<Timestamp>(T(5)));
 
+    for (const OutboxItem& item : due) {
+        MarkOutboxAttempt(*db, item.id);
+    }
     MarkOutboxRetry(*db, due[0].id, T(40), "HTTP 503");
     MarkOutboxDone(*db, due[1].id, T(11));
     MarkOutboxDead(*db, due[2].id, T(12), "HTTP 400");
     MarkOutboxRetry(*db, due[1].id, T(50), "late");  // done already: nothing changes
     MarkOutboxDone(*db, due[2].id, T(13));           // dead already: stays dead
+    MarkOutboxAttempt(*db, due[2].id);               // and counts no more attempts
 
     CHECK(NextOutboxAttempt(*db) == std::optional<Timestamp>(T(20)));
     due = DueOutbox(*db, T(39), 10);
@@ -1165,6 +1306,12 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     CHECK(due[1].idempotency_key == "k2");
     CHECK(due[1].attempts == 1);
     CHECK(due[1].last_error == "HTTP 503");
+    // A new attempt forgets the last one's error: a crash mid-send must not look like a refusal.
+    MarkOutboxAttempt(*db, due[1].id);
+    due = DueOutbox(*db, T(40), 10);
+    REQUIRE(due.size() == 2);
+    CHECK(due[1].attempts == 2);
+    CHECK(due[1].last_error.empty());
 
     const std::vector<OutboxItem> of_violation = OutboxForViolation(*db, violation);
     REQUIRE(of_violation.size() == 3);

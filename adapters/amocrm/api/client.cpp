@@ -1,0 +1,765 @@
+#include "adapters/amocrm/api/client.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <exception>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include "adapters/amocrm/api/text.hpp"
+#include "src/common/log.hpp"
+
+namespace fg::adapters::amocrm {
+namespace {
+
+spdlog::logger& Log() {
+    static const std::shared_ptr<spdlog::logger> logger = ModuleLogger("amocrm");
+    return *logger;
+}
+
+const Clock& DefaultClock() {
+    static const SystemClock clock;
+    return clock;
+}
+
+bool IsRetryableStatus(int status) { return status == 408 || status == 429 || status >= 500; }
+
+std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
+
+bool IsSubdomainChar(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
+}
+
+bool IsHostChar(char c) { return IsSubdomainChar(c) || c == '.' || c == '_'; }
+
+struct ParsedBase {
+    std::string origin{};  // scheme://host:port
+    std::string prefix{};  // "" or "/path" without a trailing slash
+};
+
+Result<ParsedBase> ParseBase(const ClientOptions& options) {
+    if (options.base_url.empty()) {
+        if (options.subdomain.empty() ||
+            !std::all_of(options.subdomain.begin(), options.subdomain.end(), IsSubdomainChar)) {
+            return MakeError(ErrorCode::kInvalidInput,
+                             "amocrm: set base_url, or subdomain as letters, digits and '-'");
+        }
+        return ParsedBase{.origin = fmt::format("https://{}.amocrm.ru:443", options.subdomain)};
+    }
+    const std::string_view url = options.base_url;
+    const auto separator = url.find("://");
+    const std::string_view scheme =
+        separator == std::string_view::npos ? "" : url.substr(0, separator);
+    if (scheme != "http" && scheme != "https") {
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amocrm: base_url must start with http:// or https://");
+    }
+    std::string_view rest = url.substr(separator + 3);
+    const auto slash = rest.find('/');
+    const std::string_view authority = rest.substr(0, slash);
+    std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
+    if (path.find_first_of("?#") != std::string_view::npos ||
+        authority.find('@') != std::string_view::npos) {
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amocrm: base_url takes no userinfo, query or fragment");
+    }
+    while (!path.empty() && path.back() == '/') {
+        path.remove_suffix(1);
+    }
+    const auto colon = authority.rfind(':');
+    const std::string_view host = authority.substr(0, colon);
+    int port = scheme == "https" ? 443 : 80;
+    if (colon != std::string_view::npos) {
+        const std::string_view digits = authority.substr(colon + 1);
+        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
+        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
+            port < 1 || port > 65535) {
+            return MakeError(ErrorCode::kInvalidInput, "amocrm: base_url has a bad port");
+        }
+    }
+    if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar)) {
+        return MakeError(ErrorCode::kInvalidInput, "amocrm: base_url has a bad host");
+    }
+    return ParsedBase{.origin = fmt::format("{}://{}:{}", scheme, host, port),
+                      .prefix = std::string(path)};
+}
+
+// amoCRM's block page is nginx HTML (reference §4, issue #434); a JSON problem document with a
+// 403 is a permission answer about one resource, unless it speaks of a block itself.
+bool LooksLikeBlock(const std::string& body) {
+    nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        return true;
+    }
+    std::string text;
+    for (const char* key : {"title", "detail", "message", "error"}) {
+        if (const auto it = parsed.find(key); it != parsed.end() && it->is_string()) {
+            text += it->get<std::string>();
+            text += ' ';
+        }
+    }
+    std::string lower;
+    for (const char c : text) {
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    return lower.find("block") != std::string::npos ||
+           lower.find("\xd0\xb7\xd0\xb0\xd0\xb1\xd0\xbb\xd0\xbe\xd0\xba") !=
+               std::string::npos;  // "заблок"
+}
+
+std::optional<Duration> BodyRetryAfter(const std::string& body) {
+    nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        return std::nullopt;
+    }
+    const auto it = parsed.find("retry_after");
+    if (it == parsed.end()) {
+        return std::nullopt;
+    }
+    if (it->is_number()) {
+        const double seconds = it->get<double>();
+        if (std::isfinite(seconds) && seconds >= 0 && seconds < 1e9) {
+            return Duration{static_cast<std::int64_t>(std::ceil(seconds))};
+        }
+        return std::nullopt;
+    }
+    if (it->is_string()) {
+        return outbox::ParseRetryAfter(it->get<std::string>(), Timestamp{});
+    }
+    return std::nullopt;
+}
+
+// A short human reason from an error body: the problem document's detail or title, else the
+// start of the body.
+std::string BodyReason(const std::string& body) {
+    if (body.empty()) {
+        return "(empty body)";
+    }
+    nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
+    if (!parsed.is_discarded() && parsed.is_object()) {
+        std::string reason;
+        for (const char* key : {"title", "detail", "hint"}) {
+            if (const auto it = parsed.find(key); it != parsed.end() && it->is_string()) {
+                reason += reason.empty() ? "" : ": ";
+                reason += it->get<std::string>();
+            }
+        }
+        if (const auto it = parsed.find("validation-errors");
+            it != parsed.end() && it->is_array()) {
+            reason += reason.empty() ? "" : ": ";
+            reason += it->dump();
+        }
+        if (!reason.empty()) {
+            return Snippet(reason, 300);
+        }
+    }
+    if (body.find("<html") != std::string::npos || body.find("<HTML") != std::string::npos) {
+        return "(HTML page)";
+    }
+    return Snippet(body, 200);
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------- AccountLimiter
+
+AccountLimiter::AccountLimiter(double rps, std::chrono::milliseconds guard)
+    : bucket_(rps, 1),
+      window_count_(rps >= 1 ? static_cast<std::size_t>(std::floor(rps)) : 1),
+      window_(std::chrono::seconds{1} + guard) {}
+
+void AccountLimiter::Acquire() {
+    using Steady = std::chrono::steady_clock;
+    for (;;) {
+        Steady::duration wait{};
+        {
+            std::lock_guard lock(mutex_);
+            const Steady::time_point now = Steady::now();
+            while (!starts_.empty() && now - starts_.front() >= window_) {
+                starts_.pop_front();
+            }
+            if (now < held_until_) {
+                wait = held_until_ - now;
+            } else if (starts_.size() >= window_count_) {
+                wait = starts_.front() + window_ - now;
+            } else {
+                const double seconds =
+                    std::chrono::duration<double>(now.time_since_epoch()).count();
+                if (const std::optional<double> later = bucket_.TryAcquire(seconds)) {
+                    wait = std::chrono::duration_cast<Steady::duration>(
+                        std::chrono::duration<double>(*later));
+                } else {
+                    starts_.push_back(now);
+                    return;
+                }
+            }
+        }
+        std::this_thread::sleep_for(
+            std::max(wait, Steady::duration{std::chrono::microseconds{100}}));
+    }
+}
+
+void AccountLimiter::HoldAfterRefusal() {
+    std::lock_guard lock(mutex_);
+    held_until_ = std::max(held_until_, std::chrono::steady_clock::now() + window_);
+}
+
+// ---------------------------------------------------------------------------- Client
+
+Client::Client(ClientOptions options)
+    : options_(std::move(options)),
+      clock_(options_.clock != nullptr ? options_.clock : &DefaultClock()),
+      limiter_(options_.rps, options_.rate_guard),
+      random_(std::random_device{}()) {
+    if (auto valid = Validate(options_); !valid) {
+        setup_error_ = valid.error().message;
+        return;
+    }
+    auto base = ParseBase(options_);
+    origin_ = base->origin;
+    prefix_ = base->prefix;
+    if (!options_.token.empty()) {
+        known_secrets_.push_back(options_.token);
+    }
+    if (options_.oauth && !options_.oauth->client_secret.empty()) {
+        known_secrets_.push_back(options_.oauth->client_secret);
+    }
+}
+
+Client::~Client() = default;
+
+Result<void> Client::Validate(const ClientOptions& options) {
+    if (auto base = ParseBase(options); !base) {
+        return base.error();
+    }
+    if (options.token.empty()) {
+        if (!options.oauth) {
+            return MakeError(ErrorCode::kInvalidInput,
+                             "amocrm: set a long-lived token or the OAuth client (client_id, "
+                             "client_secret, redirect_uri)");
+        }
+        if (options.oauth->client_id.empty() || options.oauth->client_secret.empty() ||
+            options.oauth->redirect_uri.empty()) {
+            return MakeError(ErrorCode::kInvalidInput,
+                             "amocrm: OAuth needs client_id, client_secret and redirect_uri");
+        }
+        if (options.token_store == nullptr) {
+            return MakeError(ErrorCode::kInvalidInput, "amocrm: OAuth needs a token store");
+        }
+    }
+    if (!(options.rps > 0) || options.rps > 1000) {
+        return MakeError(ErrorCode::kInvalidInput, "amocrm: rps must be above 0");
+    }
+    return Ok{};
+}
+
+std::string Client::Blocked() const {
+    if (!is_blocked_.load()) {
+        return {};
+    }
+    std::lock_guard lock(blocked_mutex_);
+    return blocked_;
+}
+
+void Client::MarkBlocked(const std::string& reason) {
+    std::lock_guard lock(blocked_mutex_);
+    if (is_blocked_.load()) {
+        return;
+    }
+    blocked_ = reason;
+    is_blocked_.store(true);
+    Log().error(
+        "amoCRM blocked this account's API access; every call now fails until a restart. Only "
+        "amoCRM support can lift the block (give them the server IP, subdomain and account "
+        "id). tenant={} error={}",
+        LogSafe(options_.tenant), reason);
+}
+
+std::string Client::Redact(std::string_view text, const std::vector<std::string>& extra) const {
+    std::string out(text);
+    auto scrub = [&out](const std::string& secret) {
+        if (secret.size() < 4) {
+            return;  // too short to be a credential; replacing it would mangle the text
+        }
+        for (auto at = out.find(secret); at != std::string::npos; at = out.find(secret, at)) {
+            out.replace(at, secret.size(), "[redacted]");
+        }
+    };
+    {
+        std::lock_guard lock(secrets_mutex_);
+        for (const std::string& secret : known_secrets_) {
+            scrub(secret);
+        }
+    }
+    for (const std::string& secret : extra) {
+        scrub(secret);
+    }
+    return out;
+}
+
+Error Client::StatusError(const ApiRequest& request, const ApiResponse& response) const {
+    const int status = response.status;
+    ErrorCode code = ErrorCode::kInvalidInput;
+    if (status == 401 || status == 403) {
+        code = ErrorCode::kUnauthorized;
+    } else if (status == 404) {
+        code = ErrorCode::kNotFound;
+    } else if (IsRetryableStatus(status)) {
+        code = ErrorCode::kUnavailable;
+    }
+    std::string reason = Redact(BodyReason(response.body), request.redact);
+    if (status == 403) {
+        reason = "no rights for this resource: " + reason;
+    }
+    if (response.retry_after) {
+        reason += fmt::format(" (retry after {}s)", response.retry_after->count());
+    }
+    return MakeError(code, "amoCRM {} {}: HTTP {}: {}", request.method, PathOf(request.target),
+                     status, reason);
+}
+
+void Client::Wait(Duration wait) {
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(wait);
+    if (options_.sleep) {
+        options_.sleep(ms);
+    } else {
+        std::this_thread::sleep_for(ms);
+    }
+}
+
+std::unique_ptr<httplib::Client> Client::TakeConnection() {
+    {
+        std::lock_guard lock(pool_mutex_);
+        if (!pool_.empty()) {
+            auto connection = std::move(pool_.back());
+            pool_.pop_back();
+            return connection;
+        }
+    }
+    std::unique_ptr<httplib::Client> connection;
+    try {
+        connection = std::make_unique<httplib::Client>(origin_);
+    } catch (const std::exception&) {
+        return nullptr;  // a scheme this build lacks (https without OpenSSL)
+    }
+    if (!connection->is_valid()) {
+        return nullptr;
+    }
+    const auto connect = static_cast<time_t>(options_.connect_timeout.count());
+    const auto read = static_cast<time_t>(options_.read_timeout.count());
+    connection->set_connection_timeout(connect, 0);
+    connection->set_read_timeout(read, 0);
+    connection->set_write_timeout(read, 0);
+    // Without TCP_NODELAY, 0.11.4 stalls ~40 ms per keep-alive request (reliability.md 3a).
+    connection->set_tcp_nodelay(true);
+    connection->set_keep_alive(true);
+    connection->set_follow_location(false);  // a redirect could carry the token elsewhere
+#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
+    connection->enable_server_certificate_verification(true);
+#endif
+    return connection;
+}
+
+void Client::ReturnConnection(std::unique_ptr<httplib::Client> connection) {
+    std::lock_guard lock(pool_mutex_);
+    if (pool_.size() < 8) {
+        pool_.push_back(std::move(connection));
+    }
+}
+
+Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::string& token) {
+    if (is_blocked_.load()) {
+        return MakeError(ErrorCode::kUnavailable, "{}", Blocked());
+    }
+    limiter_.Acquire();
+    std::unique_ptr<httplib::Client> connection = TakeConnection();
+    if (!connection) {
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amocrm: base_url's scheme is not supported "
+                         "by this build");
+    }
+    httplib::Request http;
+    http.method = request.method;
+    http.path = prefix_ + request.target;
+    http.headers = {{"Accept", "application/json"}, {"User-Agent", "funnelguard"}};
+    if (!token.empty()) {
+        http.headers.emplace("Authorization", "Bearer " + token);
+    }
+    if (!request.body.empty()) {
+        http.headers.emplace("Content-Type", "application/json");
+        http.body = request.body;
+    }
+    std::optional<httplib::Result> result;
+    try {
+        result.emplace(connection->send(http));
+    } catch (const std::exception& error) {
+        return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: transport error: {}",
+                         request.method, PathOf(request.target),
+                         Redact(Snippet(error.what(), 200), request.redact));
+    }
+    if (!*result) {
+        // Names the failure kind only ("Connection", "Read"), never the URL or a header.
+        return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: transport error: {}",
+                         request.method, PathOf(request.target),
+                         httplib::to_string(result->error()));
+    }
+    const httplib::Response& answer = result->value();
+    ApiResponse response{.status = answer.status, .body = answer.body};
+    if (response.status == 429) {
+        limiter_.HoldAfterRefusal();
+    }
+    if (IsRetryableStatus(response.status)) {
+        if (answer.has_header("Retry-After")) {
+            response.retry_after =
+                outbox::ParseRetryAfter(answer.get_header_value("Retry-After"), clock_->Now());
+        }
+        if (!response.retry_after) {
+            response.retry_after = BodyRetryAfter(response.body);
+        }
+    }
+    ReturnConnection(std::move(connection));
+    return response;
+}
+
+Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request) {
+    std::string token;
+    if (request.authorize) {
+        auto access = AccessToken();
+        if (!access) {
+            return access.error();
+        }
+        token = std::move(*access);
+    }
+    auto response = Exchange(request, token);
+    if (!response) {
+        return response;
+    }
+    if (response->status == 401 && request.authorize && options_.token.empty()) {
+        // An access token can die before its expiry (revoked, rotated elsewhere): one refresh,
+        // one repeat. A 401 means the request was not processed, so repeating a write is safe.
+        if (auto refreshed = RefreshAfterUnauthorized(token); !refreshed) {
+            return refreshed.error();
+        }
+        auto access = AccessToken();
+        if (!access) {
+            return access.error();
+        }
+        token = std::move(*access);
+        response = Exchange(request, token);
+        if (!response) {
+            return response;
+        }
+    }
+    if (response->status == 401 && request.authorize) {
+        return MakeError(ErrorCode::kUnauthorized,
+                         "amoCRM {} {}: HTTP 401: the {} was refused (expired or revoked)",
+                         request.method, PathOf(request.target),
+                         options_.token.empty() ? "OAuth access token" : "long-lived token");
+    }
+    if (response->status == 403 && !request.forbidden_means_no_rights &&
+        LooksLikeBlock(response->body)) {
+        MarkBlocked(fmt::format("amoCRM answered 403 to {} {}: the account or IP is blocked; {}",
+                                request.method, PathOf(request.target),
+                                Redact(BodyReason(response->body), request.redact)));
+        return MakeError(ErrorCode::kUnavailable, "{}", Blocked());
+    }
+    return response;
+}
+
+Result<ApiResponse> Client::Execute(const ApiRequest& request) {
+    if (!setup_error_.empty()) {
+        return MakeError(ErrorCode::kInvalidInput, "{}", setup_error_);
+    }
+    const int max_attempts = std::max(1, options_.max_attempts);
+    for (int attempt = 1;; ++attempt) {
+        auto response = ExecuteOnce(request);
+        Duration wait{0};
+        if (!response) {
+            if (!request.retry || response.error().code != ErrorCode::kUnavailable ||
+                is_blocked_.load() || attempt >= max_attempts) {
+                return response;
+            }
+            std::lock_guard lock(random_mutex_);
+            wait = outbox::Backoff(attempt, random_, options_.backoff_base, options_.backoff_cap);
+            Log().warn(
+                "amoCRM call failed, will retry. tenant={} method={} path={} attempt={} "
+                "wait_s={} error={}",
+                LogSafe(options_.tenant), request.method, LogSafe(PathOf(request.target)), attempt,
+                wait.count(), LogSafe(response.error().message));
+        } else {
+            if (!IsRetryableStatus(response->status) || !request.retry || attempt >= max_attempts) {
+                return response;
+            }
+            if (response->retry_after) {
+                wait = *response->retry_after;
+            } else {
+                std::lock_guard lock(random_mutex_);
+                wait =
+                    outbox::Backoff(attempt, random_, options_.backoff_base, options_.backoff_cap);
+            }
+            if (wait > options_.max_retry_wait) {
+                return response;  // the caller reschedules; the status error says how long
+            }
+            Log().warn(
+                "amoCRM answered with a retryable status, will retry. tenant={} method={} "
+                "path={} status={} attempt={} wait_s={}",
+                LogSafe(options_.tenant), request.method, LogSafe(PathOf(request.target)),
+                response->status, attempt, wait.count());
+        }
+        Wait(wait);
+    }
+}
+
+Result<nlohmann::json> Client::GetJson(const std::string& target) {
+    const ApiRequest request{.method = "GET", .target = target};
+    auto response = Execute(request);
+    if (!response) {
+        return response.error();
+    }
+    if (response->status < 200 || response->status >= 300) {
+        return StatusError(request, *response);
+    }
+    if (response->status == 204 || response->body.empty()) {
+        return nlohmann::json();
+    }
+    nlohmann::json parsed = nlohmann::json::parse(response->body, nullptr, false);
+    if (parsed.is_discarded()) {
+        return MakeError(ErrorCode::kUnavailable, "amoCRM GET {}: the answer is not JSON",
+                         PathOf(target));
+    }
+    return parsed;
+}
+
+Result<Page> Client::GetPage(const std::string& target, std::string_view key,
+                             bool forbidden_means_no_rights) {
+    const ApiRequest request{
+        .method = "GET", .target = target, .forbidden_means_no_rights = forbidden_means_no_rights};
+    auto response = Execute(request);
+    if (!response) {
+        return response.error();
+    }
+    if (response->status < 200 || response->status >= 300) {
+        return StatusError(request, *response);
+    }
+    Page page;
+    if (response->status == 204 || response->body.empty()) {
+        return page;  // amoCRM's "nothing here", also after a _links.next (reference §2.1)
+    }
+    nlohmann::json parsed = nlohmann::json::parse(response->body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        return MakeError(ErrorCode::kUnavailable, "amoCRM GET {}: the answer is not a JSON object",
+                         PathOf(target));
+    }
+    if (const auto embedded = parsed.find("_embedded");
+        embedded != parsed.end() && embedded->is_object()) {
+        if (const auto items = embedded->find(key); items != embedded->end() && items->is_array()) {
+            page.items.reserve(items->size());
+            for (auto& item : *items) {
+                page.items.push_back(std::move(item));
+            }
+        }
+    }
+    if (page.items.empty()) {
+        return page;
+    }
+    if (const auto links = parsed.find("_links"); links != parsed.end() && links->is_object()) {
+        if (const auto next = links->find("next"); next != links->end() && next->is_object()) {
+            if (const auto href = next->find("href"); href != next->end() && href->is_string()) {
+                page.next = LinkTarget(href->get<std::string>());
+            }
+        }
+    }
+    return page;
+}
+
+Result<std::vector<nlohmann::json>> Client::GetAll(const std::string& target, std::string_view key,
+                                                   int max_pages, bool forbidden_means_no_rights) {
+    std::vector<nlohmann::json> all;
+    std::string current = target;
+    for (int page_number = 0; page_number < max_pages; ++page_number) {
+        auto page = GetPage(current, key, forbidden_means_no_rights);
+        if (!page) {
+            return page.error();
+        }
+        for (auto& item : page->items) {
+            all.push_back(std::move(item));
+        }
+        if (!page->next || *page->next == current) {
+            return all;
+        }
+        current = *page->next;
+    }
+    Log().warn("amoCRM list cut at the page limit. tenant={} path={} pages={}",
+               LogSafe(options_.tenant), LogSafe(PathOf(target)), max_pages);
+    return all;
+}
+
+// ---------------------------------------------------------------------------- OAuth
+
+Result<std::string> Client::AccessToken() {
+    if (!options_.token.empty()) {
+        return options_.token;
+    }
+    if (!options_.oauth || options_.token_store == nullptr) {
+        return MakeError(ErrorCode::kUnauthorized, "amocrm: no credentials configured");
+    }
+    std::lock_guard lock(oauth_mutex_);
+    if (!tokens_) {
+        auto loaded = options_.token_store->Load();
+        if (!loaded) {
+            return loaded.error();
+        }
+        if (!*loaded) {
+            return MakeError(ErrorCode::kUnauthorized,
+                             "amocrm: no OAuth tokens stored for tenant {}; run `funnelguard "
+                             "amocrm auth --tenant {} --code CODE`",
+                             options_.tenant, options_.tenant);
+        }
+        tokens_ = std::move(**loaded);
+        std::lock_guard secrets(secrets_mutex_);
+        known_secrets_.push_back(tokens_->access_token);
+        known_secrets_.push_back(tokens_->refresh_token);
+    }
+    if (clock_->Now() + options_.refresh_margin >= tokens_->expires_at) {
+        if (auto refreshed = RefreshLocked(); !refreshed) {
+            if (clock_->Now() >= tokens_->expires_at) {
+                return refreshed.error();
+            }
+            Log().warn(
+                "Proactive OAuth refresh failed; the current access token still works. "
+                "tenant={} error={}",
+                LogSafe(options_.tenant), refreshed.error().message);
+        }
+    }
+    return tokens_->access_token;
+}
+
+Result<void> Client::RefreshAfterUnauthorized(const std::string& rejected_token) {
+    std::lock_guard lock(oauth_mutex_);
+    if (tokens_ && tokens_->access_token != rejected_token) {
+        return Ok{};  // another caller refreshed meanwhile
+    }
+    return RefreshLocked();
+}
+
+Result<void> Client::RefreshLocked() {
+    if (!tokens_ || tokens_->refresh_token.empty()) {
+        return MakeError(ErrorCode::kUnauthorized,
+                         "amocrm: no refresh token for tenant {}; run `funnelguard amocrm auth`",
+                         options_.tenant);
+    }
+    auto refreshed = RequestTokens("refresh_token", tokens_->refresh_token);
+    if (refreshed) {
+        Log().info("OAuth tokens refreshed. tenant={}", LogSafe(options_.tenant));
+    }
+    return refreshed;
+}
+
+Result<void> Client::RequestTokens(std::string_view grant, const std::string& value) {
+    const ApiRequest request{
+        .method = "POST",
+        .target = "/oauth2/access_token",
+        .body = TokenRequestBody(*options_.oauth, grant, value),
+        .retry = true,  // a lost answer leaves the old refresh token valid (reference §3)
+        .authorize = false,
+        .forbidden_means_no_rights = true,
+        .redact = {value},
+    };
+    auto response = Execute(request);
+    if (!response) {
+        return response.error();
+    }
+    if (response->status < 200 || response->status >= 300) {
+        Error error = StatusError(request, *response);
+        if (response->status >= 400 && response->status < 500 && response->status != 408 &&
+            response->status != 429) {
+            error.code = ErrorCode::kUnauthorized;
+            error.message += grant == "refresh_token"
+                                 ? "; the refresh token was refused: authorize again with "
+                                   "`funnelguard amocrm auth`"
+                                 : "; the authorization code was refused (it lives 20 minutes "
+                                   "and works once)";
+        }
+        return error;
+    }
+    auto tokens = ParseTokenResponse(response->body, clock_->Now());
+    if (!tokens) {
+        return tokens.error();
+    }
+    {
+        std::lock_guard secrets(secrets_mutex_);
+        known_secrets_.push_back(tokens->access_token);
+        known_secrets_.push_back(tokens->refresh_token);
+    }
+    // Refresh tokens rotate: the new pair is durable before anything uses it. If saving fails
+    // the old pair stays in use (amoCRM keeps it valid until the new one is used).
+    if (auto saved = options_.token_store->Save(*tokens); !saved) {
+        // kInternal: not the remote's fault, so not retried inside the call.
+        return MakeError(ErrorCode::kInternal, "amocrm: new OAuth tokens not saved: {}",
+                         saved.error().message);
+    }
+    tokens_ = std::move(*tokens);
+    return Ok{};
+}
+
+Result<void> Client::ExchangeCode(std::string_view code) {
+    if (!setup_error_.empty()) {
+        return MakeError(ErrorCode::kInvalidInput, "{}", setup_error_);
+    }
+    if (!options_.oauth || options_.token_store == nullptr) {
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amocrm: the OAuth client and a token store are needed to authorize");
+    }
+    if (code.empty()) {
+        return MakeError(ErrorCode::kInvalidInput, "amocrm: the authorization code is empty");
+    }
+    std::lock_guard lock(oauth_mutex_);
+    return RequestTokens("authorization_code", std::string(code));
+}
+
+// ---------------------------------------------------------------------------- helpers
+
+std::optional<std::string> LinkTarget(std::string_view href) {
+    std::string_view rest = href;
+    if (const auto scheme = rest.find("://"); scheme != std::string_view::npos) {
+        rest = rest.substr(scheme + 3);
+        const auto slash = rest.find('/');
+        if (slash == std::string_view::npos) {
+            return std::nullopt;
+        }
+        rest = rest.substr(slash);
+    }
+    rest = rest.substr(0, rest.find('#'));
+    const auto api = rest.find("/api/v4/");
+    if (api == std::string_view::npos || api > rest.find('?')) {
+        return std::nullopt;
+    }
+    for (const char c : rest) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (byte <= 0x20 || byte >= 0x7f) {
+            return std::nullopt;
+        }
+    }
+    return std::string(rest.substr(api));
+}
+
+std::string QueryEncode(std::string_view value) {
+    std::string out;
+    out.reserve(value.size());
+    for (const char c : value) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            out += c;
+        } else {
+            out += fmt::format("%{:02X}", byte);
+        }
+    }
+    return out;
+}
+
+}  // namespace fg::adapters::amocrm

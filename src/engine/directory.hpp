@@ -1,0 +1,22 @@
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "src/config/config.hpp"
+#include "src/crm/connector.hpp"
+#include "src/storage/store.hpp"
+
+namespace fg::engine {
+
+/// A CRM tenant's directory (pipelines from the CRM's API, user names) survives restarts in the
+/// meta table, so rules can judge before the first API call succeeds and `check` works offline.
+void StoreDirectory(storage::Db& db, const std::string& tenant, const crm::Directory& directory);
+std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& tenant);
+
+/// Gives a CRM tenant the pipelines of its directory (config pipelines are for generic tenants).
+void ApplyDirectory(config::TenantConfig& tenant, const crm::Directory& directory);
+/// Applies every stored directory to the CRM tenants of `config`.
+void ApplyStoredDirectories(storage::Db& db, config::AppConfig& config);
+
+}  // namespace fg::engine

@@ -1,0 +1,420 @@
+// End to end against the amoCRM simulator: the simulator runs in this process (real HTTP on
+// 127.0.0.1, API v4, rate limit, form webhooks with amoCRM's retry schedule), `funnelguard serve`
+// runs as a subprocess registered there by `funnelguard connect`, and managers act through the
+// simulator's manager operations. Everything is checked where people would see it: in the CRM.
+//
+// Time-based rules (grace, overdue) are judged by the minute sweep, which also runs right after
+// `serve` starts; the tests restart `serve` once the grace has passed instead of waiting for the
+// next clock minute, so the file stays well under a minute.
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <thread>
+
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "adapters/amocrm/sim/simulator.hpp"
+#include "src/common/time.hpp"
+#include "tests/support/process.hpp"
+
+namespace {
+
+namespace sim = fg::adapters::amocrm::sim;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+constexpr const char* kTenant = "acme";
+constexpr const char* kSecret = "hook-secret-acme-0123";
+constexpr const char* kAdmin = "admin-token-0123456789";
+constexpr std::int64_t kManager = 8000002;  // Иван Петров in the simulator's catalog
+
+// A port nobody listens on right now (serve keeps it across restarts, so the webhook URL
+// registered by `connect` stays valid).
+int FreePort() {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = 0;
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
+    socklen_t length = sizeof(address);
+    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
+    ::close(fd);
+    return ntohs(address.sin_port);
+}
+
+std::string Config(const fg::testing::TempDir& dir, const sim::Simulator& crm, int port,
+                   const std::string& rules) {
+    return fmt::format(R"(
+[server]
+listen = "127.0.0.1:{port}"
+public_url = "http://127.0.0.1:{port}"
+admin_token = "{admin}"
+[storage]
+path = "{db}"
+[log]
+level = "warn"
+
+[[tenant]]
+id = "{tenant}"
+crm = "amocrm"
+secret = "{secret}"
+timezone = "Europe/Moscow"
+mode = "enforce"
+  [tenant.amocrm]
+  base_url = "{base}"
+  token = "{token}"
+  rps = 7
+  [tenant.rules.actual_stage]
+  enabled = false
+  [tenant.rules.card_filled]
+  enabled = false
+{rules}
+)",
+                       fmt::arg("port", port), fmt::arg("admin", kAdmin),
+                       fmt::arg("db", dir.File("fg.db")), fmt::arg("tenant", kTenant),
+                       fmt::arg("secret", kSecret), fmt::arg("base", crm.BaseUrl()),
+                       fmt::arg("token", crm.Token()), fmt::arg("rules", rules));
+}
+
+// Polls until `done` holds, for at most `bound` (a bound, not a timing assertion).
+template <typename Predicate>
+bool Eventually(Predicate done, std::chrono::milliseconds bound = 30s) {
+    const auto deadline = std::chrono::steady_clock::now() + bound;
+    while (std::chrono::steady_clock::now() < deadline) {
+        if (done()) {
+            return true;
+        }
+        std::this_thread::sleep_for(50ms);
+    }
+    return done();
+}
+
+class Service {
+public:
+    Service(const std::string& config_path, int port)
+        : process_(std::make_unique<fg::testing::ChildProcess>(
+              std::vector<std::string>{FG_BINARY, "serve", "--config", config_path})) {
+        const auto line = process_->ReadLine(30s);
+        REQUIRE(line.has_value());
+        REQUIRE(line->find(fmt::format(":{}", port)) != std::string::npos);
+        client_ = std::make_unique<httplib::Client>("127.0.0.1", port);
+        client_->set_read_timeout(30, 0);
+    }
+    int Stop(int signal) { return process_->Stop(signal); }
+
+    std::optional<json> Deal(std::int64_t id) {
+        auto response = client_->Get(fmt::format("/api/v1/deals/{}/{}", kTenant, id),
+                                     {{"Authorization", std::string("Bearer ") + kAdmin}});
+        if (!response || response->status != 200) {
+            return std::nullopt;
+        }
+        return json::parse(response->body);
+    }
+    json Violations(const std::string& query) {
+        auto response =
+            client_->Get("/api/v1/violations?tenant=" + std::string(kTenant) + "&" + query,
+                         {{"Authorization", std::string("Bearer ") + kAdmin}});
+        REQUIRE(response);
+        REQUIRE(response->status == 200);
+        return json::parse(response->body)["violations"];
+    }
+
+private:
+    std::unique_ptr<fg::testing::ChildProcess> process_;
+    std::unique_ptr<httplib::Client> client_;
+};
+
+std::map<std::string, std::int64_t> MainStages(const sim::Simulator& crm) {
+    std::map<std::string, std::int64_t> stages;
+    for (const sim::SimPipeline& pipeline : crm.Pipelines()) {
+        if (pipeline.is_main) {
+            for (const sim::SimStatus& status : pipeline.statuses) {
+                stages[status.name] = status.id;
+            }
+        }
+    }
+    return stages;
+}
+
+std::int64_t NewLead(sim::Simulator& crm, const std::string& name) {
+    auto lead = crm.CreateLead({.name = name, .responsible_user_id = kManager}, kManager);
+    REQUIRE_MESSAGE(lead, name);
+    return *lead;
+}
+
+// Notes and tasks that funnelguard wrote (managers in these tests act as kManager only).
+std::vector<sim::SimNote> NotesByFunnelguard(const sim::Simulator& crm, std::int64_t lead) {
+    std::vector<sim::SimNote> notes;
+    for (const sim::SimNote& note : crm.LeadNotes(lead)) {
+        if (note.created_by != kManager) {
+            notes.push_back(note);
+        }
+    }
+    return notes;
+}
+std::vector<sim::SimTask> TasksByFunnelguard(const sim::Simulator& crm, std::int64_t lead) {
+    std::vector<sim::SimTask> tasks;
+    for (const sim::SimTask& task : crm.LeadTasks(lead)) {
+        if (task.created_by != kManager) {
+            tasks.push_back(task);
+        }
+    }
+    return tasks;
+}
+int StageChanges(const sim::Simulator& crm, std::int64_t lead) {
+    int changes = 0;
+    for (const sim::SimEvent& event : crm.LeadEvents(lead)) {
+        changes += event.type == sim::EventType::kLeadStatusChanged ? 1 : 0;
+    }
+    return changes;
+}
+
+std::uint64_t CatalogReads(const sim::Simulator& crm) {
+    const auto endpoints = crm.Stats().endpoints;
+    const auto found = endpoints.find("GET /api/v4/users");
+    return found == endpoints.end() ? 0 : found->second;
+}
+
+// serve loads the account's catalog (pipelines, users, fields) as it starts. The test's own API
+// calls, `connect` and serve share the account's 7 req/s, as all of one integration's callers do,
+// and amoCRM's JSON 429 asks for 300 s: the managers start once that burst is over. (A webhook
+// arriving during the load is parked and requeued by it; test_engine covers that.)
+void WaitCatalog(const sim::Simulator& crm) {
+    REQUIRE(Eventually([&] { return CatalogReads(crm) > 0; }));
+    std::this_thread::sleep_for(1s);
+}
+
+void Connect(const std::string& config) {
+    const auto connected =
+        fg::testing::Run({FG_BINARY, "connect", "--config", config, "--tenant", kTenant}, true);
+    INFO(connected.out);
+    REQUIRE(connected.status == 0);
+}
+
+}  // namespace
+
+TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired by reconcile") {
+    sim::Simulator crm({.token = "sim-token-e2e", .seed = 7});
+    REQUIRE(crm.Start());
+    const auto stages = MainStages(crm);
+    fg::testing::TempDir dir;
+    const int port = FreePort();
+    const std::string config = dir.Write("fg.toml", Config(dir, crm, port, R"(
+  [tenant.rules.stage_order]
+  actions = ["note", "revert"]
+  [tenant.rules.deal_without_task]
+  enabled = false
+  [tenant.rules.overdue_task]
+  enabled = false
+)"));
+    Service service(config, port);
+    WaitCatalog(crm);
+    Connect(config);
+    REQUIRE(crm.Webhooks().size() == 1);
+
+    // 1. A manager skips "Квалификация": funnelguard moves the lead back and explains why.
+    const std::int64_t skipper = NewLead(crm, "ООО «Ромашка»");
+    REQUIRE(Eventually([&] {
+        const auto deal = service.Deal(skipper);
+        return deal && (*deal)["stage"] == "Новая заявка";
+    }));
+    REQUIRE(crm.MoveLead(skipper, stages.at("КП отправлено"), 0, kManager));
+    REQUIRE(Eventually([&] {
+        const auto lead = crm.GetLead(skipper);
+        return lead && lead->status_id == stages.at("Квалификация") &&
+               !NotesByFunnelguard(crm, skipper).empty();
+    }));
+    // The revert's own webhook comes back: it corrects the skip and raises nothing.
+    REQUIRE(Eventually([&] {
+        const json resolved = service.Violations(fmt::format("state=resolved&deal={}", skipper));
+        return resolved.size() == 1 && resolved[0]["resolution"] == "corrected";
+    }));
+    CHECK(crm.WaitWebhooksIdle(10'000ms));
+    std::this_thread::sleep_for(1s);  // room for a wrong second reaction to show
+    const json all = service.Violations(fmt::format("state=all&deal={}", skipper));
+    REQUIRE(all.size() == 1);
+    CHECK(all[0]["rule"] == "stage_order");
+    CHECK(all[0]["details"]["skipped"] == json::array({"Квалификация"}));
+    CHECK(NotesByFunnelguard(crm, skipper).size() == 1);
+    CHECK(StageChanges(crm, skipper) == 2);  // the skip and one revert
+    CHECK(crm.GetLead(skipper)->status_id == stages.at("Квалификация"));
+    const auto mirrored = service.Deal(skipper);
+    REQUIRE(mirrored);
+    CHECK((*mirrored)["stage"] == "Квалификация");
+    CHECK((*mirrored)["stage_history"].back()["by_funnelguard"] == true);
+
+    // 4. A webhook lost on the way: the mirror misses a legit move until reconcile repairs it.
+    const std::int64_t quiet = NewLead(crm, "ИП Васильев");
+    REQUIRE(Eventually([&] {
+        const auto deal = service.Deal(quiet);
+        return deal && (*deal)["stage"] == "Новая заявка";
+    }));
+    CHECK(crm.WaitWebhooksIdle(10'000ms));
+    const auto dropped_before = crm.Stats().webhooks.dropped;
+    crm.DropWebhooks(1);
+    REQUIRE(crm.MoveLead(quiet, stages.at("Квалификация"), 0, kManager));
+    CHECK(crm.WaitWebhooksIdle(10'000ms));
+    CHECK(crm.Stats().webhooks.dropped == dropped_before + 1);
+    std::this_thread::sleep_for(500ms);
+    REQUIRE(service.Deal(quiet));
+    CHECK((*service.Deal(quiet))["stage"] == "Новая заявка");
+    std::optional<fg::Timestamp> moved_at;
+    for (const sim::SimEvent& event : crm.LeadEvents(quiet)) {
+        if (event.type == sim::EventType::kLeadStatusChanged) {
+            moved_at = event.created_at;
+        }
+    }
+    REQUIRE(moved_at);
+
+    // serve keeps running: SQLite in WAL mode lets reconcile write next to it.
+    const auto reconciled = fg::testing::Run(
+        {FG_BINARY, "reconcile", "--config", config, "--tenant", kTenant}, /*merge_stderr=*/false);
+    INFO("reconcile: " << reconciled.out);
+    CHECK(reconciled.status == 0);
+    CHECK(reconciled.out.find("stage change(s) recovered") != std::string::npos);
+    CHECK(reconciled.out.find(" 0 stage change(s) recovered") == std::string::npos);
+    REQUIRE(Eventually([&] {
+        const auto deal = service.Deal(quiet);
+        return deal && (*deal)["stage"] == "Квалификация";
+    }));
+    const json history = (*service.Deal(quiet))["stage_history"];
+    bool found = false;
+    for (const json& change : history) {
+        if (change["stage"] == "Квалификация") {
+            found = true;
+            const auto at = fg::ParseIso8601(change["at"].get<std::string>());
+            REQUIRE(at);
+            CHECK(*at == *moved_at);  // its CRM time, not when reconcile found it
+            CHECK(change["by_funnelguard"] == false);
+        }
+    }
+    CHECK(found);
+    // A legit one-stage move: nothing to judge.
+    CHECK(service.Violations(fmt::format("state=all&deal={}", quiet)).empty());
+    CHECK(service.Stop(SIGTERM) == 0);
+}
+
+TEST_CASE(
+    "amocrm: deals without tasks get one and overdue tasks a note, through a 429 storm and "
+    "a kill -9") {
+    // The account allows 2 requests a second while funnelguard is allowed 7: a 429 storm.
+    sim::Simulator crm({.token = "sim-token-e2e", .seed = 11, .rps = 2, .retry_after_seconds = 1});
+    REQUIRE(crm.Start());
+    fg::testing::TempDir dir;
+    const int port = FreePort();
+    const std::string config = dir.Write("fg.toml", Config(dir, crm, port, R"(
+  [tenant.rules.stage_order]
+  enabled = false
+  [tenant.rules.deal_without_task]
+  grace = "2s"
+  actions = ["task"]
+  [tenant.rules.overdue_task]
+  actions = ["note"]
+)"));
+    auto service = std::make_unique<Service>(config, port);
+    WaitCatalog(crm);
+    Connect(config);
+
+    // 2. Deals left without a task (amoCRM takes tasks in batches: one call for all of them);
+    // 3. deals whose task falls due in a few seconds (one call per note: enough calls for a
+    // 429 storm and for a kill -9 in the middle).
+    constexpr int kBare = 10;
+    constexpr int kLate = 12;
+    std::vector<std::int64_t> bare;
+    std::vector<std::int64_t> late;
+    for (int i = 0; i < kBare; ++i) {
+        bare.push_back(NewLead(crm, fmt::format("ООО «Без задачи {}»", i)));
+    }
+    const auto due = std::chrono::time_point_cast<fg::Duration>(std::chrono::system_clock::now()) +
+                     std::chrono::seconds{3};
+    for (int i = 0; i < kLate; ++i) {
+        late.push_back(NewLead(crm, fmt::format("АО «Просрочка {}»", i)));
+        REQUIRE(crm.AddTask(late.back(), "Позвонить клиенту", due, kManager, kManager));
+    }
+    REQUIRE(Eventually([&] {
+        for (const std::int64_t id : bare) {
+            if (!service->Deal(id)) {
+                return false;
+            }
+        }
+        for (const std::int64_t id : late) {
+            const auto deal = service->Deal(id);
+            if (!deal || (*deal)["tasks"].size() != 1) {
+                return false;
+            }
+        }
+        return true;
+    }));
+    // Let the grace and the due time pass, then restart: the sweep right after start judges them.
+    while (std::chrono::system_clock::now() < due + 2s) {
+        std::this_thread::sleep_for(100ms);
+    }
+    CHECK(service->Stop(SIGTERM) == 0);
+    service = std::make_unique<Service>(config, port);
+
+    // 6. kill -9 in the middle of delivering the notes, then start again.
+    const auto notes_written = [&] {
+        int notes = 0;
+        for (const std::int64_t id : late) {
+            notes += static_cast<int>(NotesByFunnelguard(crm, id).size());
+        }
+        return notes;
+    };
+    REQUIRE(Eventually([&] { return notes_written() >= 3; }));
+    const int before_kill = notes_written();
+    CHECK(service->Stop(SIGKILL) == 128 + SIGKILL);
+    INFO("notes written before the kill: " << before_kill);
+    CHECK(before_kill < kLate);  // otherwise the kill came too late to test anything
+    service = std::make_unique<Service>(config, port);
+
+    REQUIRE(Eventually(
+        [&] {
+            for (const std::int64_t id : bare) {
+                if (TasksByFunnelguard(crm, id).empty()) {
+                    return false;
+                }
+            }
+            return notes_written() >= kLate;
+        },
+        40s));
+    CHECK(crm.WaitWebhooksIdle(10'000ms));
+    std::this_thread::sleep_for(1500ms);  // room for a duplicate to show up
+    for (const std::int64_t id : bare) {
+        CHECK_MESSAGE(TasksByFunnelguard(crm, id).size() == 1, "lead ", id);
+        CHECK_MESSAGE(NotesByFunnelguard(crm, id).empty(), "lead ", id);
+    }
+    for (const std::int64_t id : late) {
+        CHECK_MESSAGE(NotesByFunnelguard(crm, id).size() == 1, "lead ", id);
+        CHECK_MESSAGE(TasksByFunnelguard(crm, id).empty(), "lead ", id);
+    }
+    // 5. The account's limit was hit, and nothing was lost or written twice because of it.
+    const sim::SimStats stats = crm.Stats();
+    INFO("429s: " << stats.rate_limited << ", requests: " << stats.requests);
+    CHECK(stats.rate_limited > 0);
+    CHECK(stats.blocked == 0);
+    CHECK(crm.NoteCount() == static_cast<std::size_t>(kLate));
+    CHECK(crm.TaskCount() == static_cast<std::size_t>(kBare + kLate));
+
+    // One violation per deal (and per task), never a second one for the same thing.
+    const json without_task = service->Violations("state=all&rule=deal_without_task");
+    CHECK(without_task.size() == kBare);
+    std::set<std::string> deals;
+    for (const json& v : without_task) {
+        deals.insert(v["deal"].get<std::string>());
+    }
+    CHECK(deals.size() == kBare);
+    const json overdue = service->Violations("state=all&rule=overdue_task");
+    CHECK(overdue.size() == kLate);
+    CHECK(service->Stop(SIGTERM) == 0);
+}
