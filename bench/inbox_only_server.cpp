@@ -8,7 +8,9 @@
 //
 // Usage: bench_inbox_only_server DB SECRET [host:port]   (default 127.0.0.1:0, a free port)
 // Prints "inbox-only listening on HOST:PORT" once it accepts connections; stops on SIGINT/SIGTERM.
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -24,7 +26,7 @@
 
 namespace {
 
-constexpr int kThreads = 64;  // funnelguard's default server.threads
+constexpr int kThreads = 64;  // funnelguard's default server.threads; FG_BENCH_THREADS overrides
 constexpr std::size_t kMaxBodyBytes = 1048576;
 constexpr auto kCommitWait = std::chrono::seconds{10};
 
@@ -74,7 +76,9 @@ int main(int argc, char** argv) {
     server.set_read_timeout(10, 0);
     server.set_write_timeout(10, 0);
     server.set_keep_alive_max_count(1000);
-    server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+    const char* threads_env = std::getenv("FG_BENCH_THREADS");
+    const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : kThreads;
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
     server.Post(R"(/hooks/generic/([^/]+))", [&](const httplib::Request& request,
                                                  httplib::Response& response,

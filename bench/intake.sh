@@ -10,7 +10,8 @@
 # and prints req/s, p50/p99 latency and non-2xx counts for each, and the ratio durable/no-op.
 # Goal: ratio >= 0.7 with no non-2xx. Each server runs alone; both are stopped at the end.
 # Everything listens on 127.0.0.1 (free ports). Knobs (environment): THREADS=2 CONNECTIONS=32
-# DURATION=10s, TMPDIR (where the database goes; keep it on the disk you want to measure),
+# DURATION=10s, SERVER_THREADS (HTTP pool of every server, default 64), TMPDIR (where the database
+# goes; keep it on the disk you want to measure),
 # DIAGNOSE=1 adds a third run: bench_inbox_only_server, the same inbox group commit without the
 # inbox processing (what processing on the writer thread costs the intake).
 set -euo pipefail
@@ -23,6 +24,8 @@ if [[ ! -d $build && -d $root/$build ]]; then
 fi
 build=$(cd "$build" && pwd)
 THREADS=${THREADS:-2}
+# The HTTP pool of all three servers (funnelguard's server.threads); empty = their default, 64.
+SERVER_THREADS=${SERVER_THREADS:-}
 CONNECTIONS=${CONNECTIONS:-32}
 DURATION=${DURATION:-10s}
 
@@ -75,6 +78,7 @@ secret="bench-hook-secret-$(date +%s)"
 cat >"$work/fg.toml" <<EOF
 [server]
 listen = "127.0.0.1:0"
+${SERVER_THREADS:+threads = $SERVER_THREADS}
 [storage]
 path = "$work/fg.db"
 
@@ -90,6 +94,9 @@ timezone = "Europe/Moscow"
   lost = ["Закрыто и не реализовано"]
 EOF
 "$fg" config check --config "$work/fg.toml" >/dev/null
+if [[ -n $SERVER_THREADS ]]; then
+    export FG_BENCH_THREADS=$SERVER_THREADS  # read by the no-op and inbox-only servers
+fi
 
 # Starts "$@" in the background with stdout to $work/$name.out; sets server_pid and port.
 start_server() {

@@ -1,11 +1,13 @@
 // The baseline of bench/intake.sh: the same HTTP stack as `funnelguard serve` (cpp-httplib 0.11.4,
-// TCP_NODELAY, a pool of 8 threads, the same timeouts and keep-alive limit), answering
-// 200 {"status":"stored"} to POST /hooks/generic/{tenant} once the body has been read through a
-// ContentReader, and storing nothing. Durable intake is measured against this.
+// TCP_NODELAY, a pool of 64 threads or FG_BENCH_THREADS, the same timeouts and keep-alive limit),
+// answering 200 {"status":"stored"} to POST /hooks/generic/{tenant} once the body has been read
+// through a ContentReader, and storing nothing. Durable intake is measured against this.
 //
 // Usage: bench_noop_server [host:port]   (default 127.0.0.1:0, i.e. a free port)
 // Prints "noop listening on HOST:PORT" once it accepts connections; stops on SIGINT / SIGTERM.
+#include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -16,7 +18,8 @@
 
 namespace {
 
-// funnelguard's defaults (src/config/config.hpp ServerConfig, src/http/server.cpp).
+// funnelguard's defaults (src/config/config.hpp ServerConfig, src/http/server.cpp); the pool size
+// follows FG_BENCH_THREADS when set, so that intake.sh compares equal pools.
 constexpr int kThreads = 64;
 constexpr std::size_t kMaxBodyBytes = 1048576;
 
@@ -45,7 +48,9 @@ int main(int argc, char** argv) {
     server.set_read_timeout(10, 0);
     server.set_write_timeout(10, 0);
     server.set_keep_alive_max_count(1000);
-    server.new_task_queue = [] { return new httplib::ThreadPool(kThreads); };
+    const char* threads_env = std::getenv("FG_BENCH_THREADS");
+    const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : kThreads;
+    server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
 
     server.Post(
         R"(/hooks/generic/([^/]+))", [](const httplib::Request&, httplib::Response& response,

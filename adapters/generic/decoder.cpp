@@ -340,6 +340,15 @@ Result<std::vector<domain::Event>> GenericDecoder::Decode(
     return DecodeGuarded(request.body, request.tenant);
 }
 
+Result<std::optional<std::vector<domain::Event>>> GenericDecoder::ValidateAndDecode(
+    const crm::WebhookRequest& request) const {
+    auto events = DecodeGuarded(request.body, request.tenant);
+    if (!events) {
+        return events.error();
+    }
+    return std::optional<std::vector<domain::Event>>{std::move(events).value()};
+}
+
 std::string GenericDecoder::DedupeKey(std::string_view body) const {
     std::array<unsigned char, EVP_MAX_MD_SIZE> digest{};
     unsigned int length = 0;

@@ -29,6 +29,9 @@ public:
     Result<void> Validate(std::string_view body) const override;
     /// Deal::tenant is set from `request.tenant`.
     Result<std::vector<domain::Event>> Decode(const crm::WebhookRequest& request) const override;
+    /// One parse: Validate is a full decode here, so its events are the result (never nullopt).
+    Result<std::optional<std::vector<domain::Event>>> ValidateAndDecode(
+        const crm::WebhookRequest& request) const override;
     /// Lower-case hex SHA-256 of the body: byte-identical redeliveries share it. Events inside
     /// carry their own ids, which are deduplicated separately.
     std::string DedupeKey(std::string_view body) const override;

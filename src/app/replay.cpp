@@ -11,8 +11,9 @@
 namespace fg::app {
 namespace {
 
-// Webhook bodies queued before the inbox is processed: bounds memory and the progress step.
-constexpr std::size_t kFilesPerStep = 64;
+// Webhook bodies queued before the inbox is processed: bounds memory (two steps of bodies and
+// their decoded events at most) and the progress step.
+constexpr std::size_t kFilesPerStep = 32;
 
 }  // namespace
 
@@ -79,27 +80,41 @@ int RunReplay(const ReplayOptions& options) {
         }
         return true;
     };
+    // Bodies are read and decoded one step ahead: while this thread decodes step k+1, the writer
+    // applies step k (its processing starts as soon as its inbox commit is done).
+    struct Loaded {
+        std::string body;
+        std::optional<std::vector<domain::Event>> events;
+    };
+    std::vector<Loaded> step;
     for (std::size_t i = 0; i < options.files.size(); ++i) {
         const std::string& path = options.files[i];
         std::ifstream in(path, std::ios::binary);
-        if (!in) {
+        if (in) {
+            std::stringstream buffer;
+            buffer << in.rdbuf();
+            crm::WebhookRequest webhook{
+                .tenant = tenant->id, .content_type = {}, .body = buffer.str()};
+            auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
+            if (decoded) {
+                step.push_back(Loaded{std::move(webhook.body), std::move(decoded).value()});
+            } else {
+                std::cerr << "replay: " << path << ": " << decoded.error().message << "\n";
+                ++refused;
+            }
+        } else {
             std::cerr << "replay: cannot read " << path << "\n";
             ++refused;
-            continue;
         }
-        std::stringstream buffer;
-        buffer << in.rdbuf();
-        const std::string body = buffer.str();
-        if (auto valid = engine.Decoder(crm).Validate(body); !valid) {
-            std::cerr << "replay: " << path << ": " << valid.error().message << "\n";
-            ++refused;
-            continue;
-        }
-        pending.push_back(engine.Intake(tenant->id, crm, body));
-        if (pending.size() >= kFilesPerStep || i + 1 == options.files.size()) {
-            if (!settle()) {
+        if (step.size() >= kFilesPerStep || i + 1 == options.files.size()) {
+            if (!settle()) {  // the previous step: stored, then applied
                 return 1;
             }
+            for (Loaded& loaded : step) {
+                pending.push_back(engine.Intake(tenant->id, crm, std::move(loaded.body),
+                                                std::move(loaded.events)));
+            }
+            step.clear();
             const double seconds =
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();
             const auto applied = engine.metrics().EventsApplied();

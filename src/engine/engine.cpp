@@ -21,6 +21,8 @@ constexpr Duration kSweepEvery = std::chrono::minutes{1};
 constexpr Duration kGiveUpAfter = std::chrono::hours{72};
 constexpr int kWakeBatch = 1000;
 constexpr auto kCheckpointEvery = std::chrono::minutes{5};
+// Decoded events kept for processing, at most (tens of MiB); beyond, bodies are decoded again.
+constexpr std::size_t kMaxDecodedEvents = 100'000;
 // Marks an outbox error the receiver gave without processing the action (DeliveryResult::not_sent).
 constexpr std::string_view kNotSent = "not sent: ";
 // Pipelines and users change rarely; webhooks naming an unknown stage also trigger a refresh.
@@ -45,7 +47,7 @@ std::string OutcomeName(outbox::DeliveryStatus status) {
 
 }  // namespace
 
-Engine::Engine(EngineOptions options) : options_(std::move(options)) {}
+Engine::Engine(EngineOptions options) : options_(std::move(options)), decoded_(kMaxDecodedEvents) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -85,7 +87,9 @@ Result<void> Engine::Start() {
         }
     }
     writer_ = std::make_unique<Writer>(std::move(db).value());
-    writer_->Start([this](storage::Db& db) { return IngestInBackground(db); });
+    writer_->Start([this](storage::Db& db, const YieldCheck& yield) {
+        return IngestOnce(db, yield).items > 0;
+    });
     if (options_.timers) {
         timer_ = std::thread([this] { TimerLoop(); });
     }
@@ -115,15 +119,23 @@ void Engine::Stop() {
 bool Engine::HasSink(const std::string& tenant) const { return sinks_.count(tenant) != 0; }
 
 std::future<Result<bool>> Engine::Intake(const std::string& tenant, const std::string& crm,
-                                         const std::string& body) {
+                                         std::string body,
+                                         std::optional<std::vector<domain::Event>> events) {
     const auto& decoder = options_.decoders.at(crm);
     storage::InboxItem item;
     item.tenant = tenant;
     item.crm = crm;
     item.dedupe_key = decoder->DedupeKey(body);
-    item.body = body;
+    item.body = std::move(body);
     item.received_at = options_.clock->Now();
-    return writer_->AppendInbox(std::move(item));
+    OnStored on_stored;
+    if (events) {
+        // std::function needs a copyable callable: the events travel in a shared_ptr.
+        on_stored =
+            [this, kept = std::make_shared<std::vector<domain::Event>>(std::move(events).value())](
+                std::int64_t seq) { decoded_.Keep(seq, std::move(*kept)); };
+    }
+    return writer_->AppendInbox(std::move(item), std::move(on_stored));
 }
 
 void Engine::Report(const std::string& tenant, const JudgeOutcome& outcome) {
@@ -137,10 +149,12 @@ void Engine::Report(const std::string& tenant, const JudgeOutcome& outcome) {
     }
 }
 
-IngestOutcome Engine::IngestOnce(storage::Db& db) {
+IngestOutcome Engine::IngestOnce(storage::Db& db, const YieldCheck& yield) {
     const SinkCheck has_sink = [this](const std::string& tenant) { return HasSink(tenant); };
-    IngestOutcome outcome = IngestBatch(db, *Config(), options_.decoders, has_sink,
-                                        options_.clock->Now(), options_.ingest_batch);
+    const IngestOptions ingest{
+        .limit = options_.ingest_batch, .decoded = &decoded_, .yield = yield};
+    IngestOutcome outcome =
+        IngestBatch(db, *Config(), options_.decoders, has_sink, options_.clock->Now(), ingest);
     metrics_.EventsApplied(outcome.events);
     if (!outcome.waiting.empty()) {
         WantDirectory(outcome.waiting);
@@ -151,14 +165,12 @@ IngestOutcome Engine::IngestOnce(storage::Db& db) {
     return outcome;
 }
 
-bool Engine::IngestInBackground(storage::Db& db) { return IngestOnce(db).items > 0; }
-
 Result<int> Engine::Drain() {
     int events = 0;
     for (;;) {
         IngestOutcome outcome;
         try {
-            outcome = writer_->Call([this](storage::Db& db) { return IngestOnce(db); }).get();
+            outcome = writer_->Call([this](storage::Db& db) { return IngestOnce(db, {}); }).get();
         } catch (const std::exception& error) {
             return MakeError(ErrorCode::kUnavailable, "processing failed: {}", error.what());
         }

@@ -7,9 +7,11 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "src/common/clock.hpp"
 #include "src/config/config.hpp"
@@ -77,8 +79,11 @@ public:
     void Stop();
 
     /// Stores a webhook body in the inbox (the 200 waits for this). true = new, false = duplicate.
+    /// `events`: the body's events as the CRM's decoder returned them (ValidateAndDecode), kept
+    /// in memory for its processing so that the body is not decoded twice.
     std::future<Result<bool>> Intake(const std::string& tenant, const std::string& crm,
-                                     const std::string& body);
+                                     std::string body,
+                                     std::optional<std::vector<domain::Event>> events = {});
     /// Processes everything pending in the inbox now; returns the number of events applied.
     Result<int> Drain();
     /// Runs the minute timer's work now (grace periods, overdue tasks, escalations).
@@ -117,8 +122,7 @@ public:
     }
 
 private:
-    IngestOutcome IngestOnce(storage::Db& db);
-    bool IngestInBackground(storage::Db& db);
+    IngestOutcome IngestOnce(storage::Db& db, const YieldCheck& yield);
     void Report(const std::string& tenant, const JudgeOutcome& outcome);
     void TimerLoop();
     void Checkpoint();
@@ -136,6 +140,8 @@ private:
     EngineOptions options_;
     Metrics metrics_;
     std::unique_ptr<Writer> writer_;
+    // Events decoded by Intake's callers, for processing; used on the writer thread only.
+    DecodedEvents decoded_;
     mutable std::mutex config_mutex_;
     std::mutex directory_mutex_;
     std::set<std::string> directory_wanted_;

@@ -21,12 +21,32 @@ void Append(JudgeOutcome& into, JudgeOutcome&& from) {
     }
 }
 
-// Applies items; returns the affected deals by tenant. Throws on storage errors.
+// The item's events: handed over by the intake, or decoded from its body.
+Result<std::vector<domain::Event>> EventsOf(storage::Db& db, const storage::InboxItem& item,
+                                            const crm::WebhookDecoder& decoder,
+                                            DecodedEvents* decoded) {
+    if (decoded != nullptr) {
+        if (auto events = decoded->Take(item.seq)) {
+            return std::move(events).value();
+        }
+    }
+    return decoder.Decode(crm::WebhookRequest{
+        .tenant = item.tenant,
+        .content_type = {},
+        .body = item.body.empty() ? storage::InboxBody(db, item.seq) : item.body});
+}
+
+// Applies items until `yield` says stop (after one at least); returns the affected deals by
+// tenant, and how many items it took in `outcome.items`. Throws on storage errors.
 std::map<std::string, std::set<std::string>> ApplyItems(
     storage::Db& db, const std::vector<storage::InboxItem>& items, const config::AppConfig& config,
-    const Decoders& decoders, Timestamp now, IngestOutcome& outcome) {
+    const Decoders& decoders, Timestamp now, const IngestOptions& options, IngestOutcome& outcome) {
     std::map<std::string, std::set<std::string>> affected;
+    storage::MirrorBatch mirror(db);
     for (const storage::InboxItem& item : items) {
+        if (outcome.items > 0 && options.yield && options.yield()) {
+            break;
+        }
         ++outcome.items;
         const config::TenantConfig* tenant = config.FindTenant(item.tenant);
         const auto decoder = decoders.find(item.crm);
@@ -36,8 +56,7 @@ std::map<std::string, std::set<std::string>> ApplyItems(
         } else if (decoder == decoders.end()) {
             error = fmt::format("no decoder for crm {}", item.crm);
         } else {
-            auto events = decoder->second->Decode(
-                crm::WebhookRequest{.tenant = item.tenant, .content_type = {}, .body = item.body});
+            auto events = EventsOf(db, item, *decoder->second, options.decoded);
             if (!events && events.error().code == ErrorCode::kUnavailable) {
                 // The body is fine; the adapter needs a fresher directory. Parked, not failed:
                 // it goes back to pending once the directory is refreshed.
@@ -57,7 +76,7 @@ std::map<std::string, std::set<std::string>> ApplyItems(
                         continue;  // delivered before
                     }
                     ++outcome.events;
-                    for (std::string& deal : storage::ApplyEvent(db, item.tenant, event)) {
+                    for (std::string& deal : mirror.Apply(item.tenant, event)) {
                         affected[item.tenant].insert(std::move(deal));
                     }
                 }
@@ -72,6 +91,7 @@ std::map<std::string, std::set<std::string>> ApplyItems(
         }
         storage::MarkInboxProcessed(db, item.seq, now, error);
     }
+    mirror.Flush();
     return affected;
 }
 
@@ -95,17 +115,38 @@ void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::st
 
 }  // namespace
 
+void DecodedEvents::Keep(std::int64_t seq, std::vector<domain::Event>&& events) {
+    if (events_ + events.size() > max_events_) {
+        return;
+    }
+    events_ += events.size();
+    by_seq_[seq] = std::move(events);
+}
+
+std::optional<std::vector<domain::Event>> DecodedEvents::Take(std::int64_t seq) {
+    const auto found = by_seq_.find(seq);
+    if (found == by_seq_.end()) {
+        return std::nullopt;
+    }
+    std::vector<domain::Event> events = std::move(found->second);
+    by_seq_.erase(found);
+    events_ -= events.size();
+    return events;
+}
+
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
-                          int limit) {
-    const std::vector<storage::InboxItem> items = storage::PendingInbox(db, limit);
+                          const IngestOptions& options) {
+    // Bodies are read only for items whose events were not handed over.
+    const std::vector<storage::InboxItem> items =
+        storage::PendingInbox(db, options.limit, /*bodies=*/options.decoded == nullptr);
     if (items.empty()) {
         return {};
     }
     try {
         IngestOutcome outcome;
         storage::WriteTransaction transaction(db);
-        const auto affected = ApplyItems(db, items, config, decoders, now, outcome);
+        const auto affected = ApplyItems(db, items, config, decoders, now, options, outcome);
         JudgeAffected(db, affected, config, has_sink, now, outcome);
         transaction.Commit();
         return outcome;
@@ -113,12 +154,14 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
         Log().warn("Inbox batch failed, retrying item by item. items={} error={}", items.size(),
                    error.what());
     }
+    // Events taken out of `decoded` by the failed attempt are decoded from the bodies again.
+    const IngestOptions one_by_one{.limit = 1, .decoded = options.decoded, .yield = {}};
     IngestOutcome total;
     for (const storage::InboxItem& item : items) {
         try {
             IngestOutcome one;
             storage::WriteTransaction transaction(db);
-            const auto affected = ApplyItems(db, {item}, config, decoders, now, one);
+            const auto affected = ApplyItems(db, {item}, config, decoders, now, one_by_one, one);
             JudgeAffected(db, affected, config, has_sink, now, one);
             transaction.Commit();
             total.items += one.items;

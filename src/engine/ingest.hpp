@@ -2,8 +2,10 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "src/config/config.hpp"
@@ -28,13 +30,42 @@ struct IngestOutcome {
 /// Which tenants may enqueue actions (they have somewhere to send them).
 using SinkCheck = std::function<bool(const std::string& tenant)>;
 
-/// Processes up to `limit` pending inbox items in one write transaction: decode, dedupe events,
-/// apply them to the mirror in CRM time, judge every affected deal as of `now`. An item that
-/// cannot be decoded is marked processed with the reason and never retried; a storage error
-/// rolls the batch back and retries item by item so one poisonous item cannot block the rest.
+/// Events decoded before their body was stored (the HTTP intake and replay decode to validate),
+/// by inbox seq: processing takes them out instead of reading and decoding the body again. The
+/// body stays the reference: an item without an entry is decoded from it. Bounded, so that a
+/// backlog does not hold its events in memory. Not thread-safe (the writer thread's).
+class DecodedEvents {
+public:
+    explicit DecodedEvents(std::size_t max_events) : max_events_(max_events) {}
+
+    /// Keeps the events of a stored item unless that would exceed the bound.
+    void Keep(std::int64_t seq, std::vector<domain::Event>&& events);
+    /// The item's events, removed; nullopt when not kept.
+    std::optional<std::vector<domain::Event>> Take(std::int64_t seq);
+    std::size_t events() const { return events_; }
+
+private:
+    std::size_t max_events_;
+    std::size_t events_ = 0;
+    std::unordered_map<std::int64_t, std::vector<domain::Event>> by_seq_;
+};
+
+struct IngestOptions {
+    int limit = 64;                    // inbox items at most
+    DecodedEvents* decoded = nullptr;  // optional
+    // Asked between items (at least one is processed): true = stop, commit what is done.
+    std::function<bool()> yield{};
+};
+
+/// Processes pending inbox items in one write transaction: decode, dedupe events, apply them to
+/// the mirror in CRM time, judge every affected deal as of `now`. An item that cannot be decoded
+/// is marked processed with the reason and never retried; one whose decoder answers kUnavailable
+/// (the CRM directory lacks what it names) is parked with storage::kWaitingForDirectory and its
+/// tenant listed in `waiting`. A storage error rolls the batch back and retries item by item so
+/// one poisonous item cannot block the rest.
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
-                          int limit);
+                          const IngestOptions& options);
 
 /// Re-judges the given deals of one tenant in one transaction (timer and nightly sweeps).
 JudgeOutcome JudgeDeals(storage::Db& db, const JudgeContext& context,

@@ -77,11 +77,15 @@ void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::st
         engine.metrics().WebhookRejected(crm, "bad_request");
         return ReplyError(response, 400, "the body could not be read");
     }
-    if (auto valid = engine.Decoder(crm).Validate(body); !valid) {
+    // Decoded here, on a pool thread, once: the events go with the body to its processing.
+    crm::WebhookRequest webhook{.tenant = tenant_id, .content_type = {}, .body = std::move(body)};
+    auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
+    if (!decoded) {
         engine.metrics().WebhookRejected(crm, "bad_request");
-        return ReplyError(response, 400, valid.error().message);
+        return ReplyError(response, 400, decoded.error().message);
     }
-    auto stored = engine.Intake(tenant_id, crm, body);
+    auto stored =
+        engine.Intake(tenant_id, crm, std::move(webhook.body), std::move(decoded).value());
     if (stored.wait_for(kCommitWait) != std::future_status::ready) {
         engine.metrics().WebhookRejected(crm, "unavailable");
         response.set_header("Retry-After", "5");

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
+#include <map>
 #include <string_view>
 #include <utility>
 
@@ -636,9 +637,11 @@ bool ConsumeOwnWrite(Db& db, const std::string& tenant, const std::string& deal_
 
 // ---------------------------------------------------------------- deal rows
 
-// A deal's row as ApplyEvent reads and rewrites it. A row may exist before the deal's card: a task
-// or note seen first (no card, not deleted: invisible) or a deletion seen first (a tombstone).
+// A deal's row as the events of a batch read and change it. A row may exist before the deal's
+// card: a task or note seen first (no card, not deleted: invisible) or a deletion seen first (a
+// tombstone). Changes stay in memory until BatchDeals::Flush writes the row once.
 struct DealRow {
+    std::string tenant{};
     std::string id{};
     bool exists = false;
     bool deleted = false;
@@ -647,34 +650,50 @@ struct DealRow {
     std::optional<std::int64_t> deleted_at{};  // the latest deletion
     std::string pipeline{};
     std::string stage{};
-    bool maybe_own = false;  // own-write records for the deal may match (one query tells)
+    // Own-write records for the deal may match: read with a stored row; for a row the batch
+    // creates, asked on first use (see MaybeOwn).
+    std::optional<bool> maybe_own{};
     std::string doc_bytes{};
     std::optional<DealDoc> doc{};  // decoded when needed
 
-    DealDoc& Doc(const std::string& tenant) {
+    bool changed = false;                // to be written
+    std::optional<domain::Deal> card{};  // a newer card to be written with the row
+    // The first history entry that differs from the stage_history table (npos: none).
+    std::size_t history_changed_from = std::string::npos;
+
+    DealDoc& Doc() {
         if (!doc) {
             doc.emplace();
             DecodeDoc(doc_bytes, tenant, id, doc->history, doc->tasks, doc->notes);
         }
         return *doc;
     }
+    void Changed() {
+        changed = true;
+        exists = true;
+    }
+    void SetCard(const domain::Deal& deal) {
+        pipeline = deal.pipeline;
+        stage = deal.stage;
+        card = deal;
+        Changed();
+    }
 };
 
+// Whether own-write records exist for the deal at all: ConsumeOwnWrite checks expiry itself, and a
+// row read once serves events of any time in its batch (expired records are pruned by the sweep).
 constexpr const char* kLoadDealRow = R"sql(
     SELECT deleted, created_at, updated_at, deleted_at, pipeline, stage, doc,
-           EXISTS (SELECT 1 FROM own_writes WHERE tenant = ?1 AND deal_id = ?2 AND expires_at >= ?3)
+           EXISTS (SELECT 1 FROM own_writes WHERE tenant = ?1 AND deal_id = ?2)
     FROM deals WHERE tenant = ?1 AND id = ?2
 )sql";
 
-DealRow LoadDealRow(Db& db, const std::string& tenant, const std::string& deal_id, Timestamp at) {
-    DealRow row;
-    row.id = deal_id;
+void LoadDealRow(Db& db, DealRow& row) {
     Query query(db, kLoadDealRow);
-    BindText(*query, 1, tenant);
-    BindText(*query, 2, deal_id);
-    BindTime(*query, 3, at);
+    BindText(*query, 1, row.tenant);
+    BindText(*query, 2, row.id);
     if (!query->executeStep()) {
-        return row;
+        return;
     }
     row.exists = true;
     row.deleted = query->getColumn(0).getInt() != 0;
@@ -685,7 +704,26 @@ DealRow LoadDealRow(Db& db, const std::string& tenant, const std::string& deal_i
     row.stage = query->getColumn(5).getString();
     row.doc_bytes = query->getColumn(6).getString();  // a blob: its bytes
     row.maybe_own = query->getColumn(7).getInt() != 0;
-    return row;
+}
+
+constexpr const char* kAnyOwnWrite = R"sql(
+    SELECT EXISTS (SELECT 1 FROM own_writes WHERE tenant = ?1 AND deal_id = ?2)
+)sql";
+
+// Whether own-write records may match the deal's events (ConsumeOwnWrite tells for sure), as
+// ApplyEvent reads it with the row of each event: never while the row does not exist; for a row an
+// earlier event of the batch created, asked once (records are not added during a batch).
+bool MaybeOwn(Db& db, DealRow& row) {
+    if (!row.exists) {
+        return false;
+    }
+    if (!row.maybe_own) {
+        Query query(db, kAnyOwnWrite);
+        BindText(*query, 1, row.tenant);
+        BindText(*query, 2, row.id);
+        row.maybe_own = query->executeStep() && query->getColumn(0).getInt() != 0;
+    }
+    return *row.maybe_own;
 }
 
 // Writes everything but the card (and wake_at, which a deletion clears).
@@ -713,11 +751,11 @@ constexpr const char* kWriteDealCard = R"sql(
 
 // Binds ?1..?7: everything but the card. The document is encoded into row.doc_bytes, which the
 // statement reads without a copy.
-void BindDealState(SQLite::Statement& statement, const std::string& tenant, DealRow& row) {
+void BindDealState(SQLite::Statement& statement, DealRow& row) {
     if (row.doc) {
         row.doc_bytes = EncodeDoc(*row.doc);
     }
-    BindText(statement, 1, tenant);
+    BindText(statement, 1, row.tenant);
     BindText(statement, 2, row.id);
     statement.bind(3, row.deleted ? 1 : 0);
     BindOptionalInt(statement, 4, row.created_at);
@@ -726,16 +764,16 @@ void BindDealState(SQLite::Statement& statement, const std::string& tenant, Deal
     statement.bindNoCopy(7, row.doc_bytes.data(), static_cast<int>(row.doc_bytes.size()));
 }
 
-void WriteDealState(Db& db, const std::string& tenant, DealRow& row) {
+void WriteDealState(Db& db, DealRow& row) {
     Query query(db, kWriteDealState);
-    BindDealState(*query, tenant, row);
+    BindDealState(*query, row);
     query->exec();
 }
 
-void WriteDealCard(Db& db, const std::string& tenant, DealRow& row, const domain::Deal& deal) {
+void WriteDealCard(Db& db, DealRow& row, const domain::Deal& deal) {
     const std::string fields = EncodeFields(deal.fields);
     Query query(db, kWriteDealCard);
-    BindDealState(*query, tenant, row);
+    BindDealState(*query, row);
     BindText(*query, 8, deal.pipeline);
     BindText(*query, 9, deal.stage);
     BindText(*query, 10, deal.responsible);
@@ -744,33 +782,29 @@ void WriteDealCard(Db& db, const std::string& tenant, DealRow& row, const domain
     query->exec();
 }
 
-// ---------------------------------------------------------------- applying events
-
-std::int64_t Earliest(const std::optional<std::int64_t>& known, std::int64_t at) {
-    return known ? std::min(*known, at) : at;
-}
-
-constexpr const char* kClearStageHistory = R"sql(
-    DELETE FROM stage_history WHERE tenant = ?1 AND deal_id = ?2
+constexpr const char* kTrimStageHistory = R"sql(
+    DELETE FROM stage_history WHERE tenant = ?1 AND deal_id = ?2 AND seq >= ?3
 )sql";
 constexpr const char* kInsertStageHistory = R"sql(
     INSERT INTO stage_history (tenant, deal_id, seq, at, own, pipeline, stage)
     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
 )sql";
 
-// Rewrites the deal's rows of the stage_history table from its document (transitions are rare
-// next to other events, so this costs little and keeps the table exactly equal to the document).
-void SyncStageHistory(Db& db, const std::string& tenant, const std::string& deal_id,
-                      const std::vector<domain::StageChange>& history) {
-    SQLite::Statement& clear = db.Prepared(kClearStageHistory);
-    BindText(clear, 1, tenant);
-    BindText(clear, 2, deal_id);
-    clear.exec();
+// Brings the deal's rows of the stage_history table in line with its document from the first
+// entry that changed on: usually one appended row, as observations mostly arrive in time order.
+void SyncStageHistory(Db& db, const DealRow& row) {
+    const std::vector<domain::StageChange>& history = row.doc->history;
+    const std::size_t from = row.history_changed_from;
+    SQLite::Statement& trim = db.Prepared(kTrimStageHistory);
+    BindText(trim, 1, row.tenant);
+    BindText(trim, 2, row.id);
+    trim.bind(3, static_cast<std::int64_t>(from));
+    trim.exec();
     SQLite::Statement& insert = db.Prepared(kInsertStageHistory);
-    for (std::size_t i = 0; i < history.size(); ++i) {
+    for (std::size_t i = from; i < history.size(); ++i) {
         insert.reset();
-        BindText(insert, 1, tenant);
-        BindText(insert, 2, deal_id);
+        BindText(insert, 1, row.tenant);
+        BindText(insert, 2, row.id);
         insert.bind(3, static_cast<std::int64_t>(i));
         BindTime(insert, 4, history[i].at);
         insert.bind(5, history[i].own ? 1 : 0);
@@ -780,12 +814,60 @@ void SyncStageHistory(Db& db, const std::string& tenant, const std::string& deal
     }
 }
 
+// The deal rows a batch of events touches: each is read on first use and written once, by Flush.
+// The events of one deal usually come together (a card, its tasks, its notes), and reading,
+// decoding, encoding and rewriting the row per event was most of the cost of applying them.
+class BatchDeals {
+public:
+    explicit BatchDeals(Db& db) : db_(db) {}
+
+    Db& db() { return db_; }
+
+    DealRow& Load(const std::string& tenant, const std::string& deal_id) {
+        auto [it, inserted] = rows_.try_emplace(std::make_pair(tenant, deal_id));
+        DealRow& row = it->second;
+        if (inserted) {
+            row.tenant = tenant;
+            row.id = deal_id;
+            LoadDealRow(db_, row);
+        }
+        return row;
+    }
+
+    // Writes the changed rows in key order (B-tree order) and forgets every row.
+    void Flush() {
+        for (auto& [key, row] : rows_) {
+            if (!row.changed) {
+                continue;
+            }
+            if (row.card) {
+                WriteDealCard(db_, row, *row.card);
+            } else {
+                WriteDealState(db_, row);
+            }
+            if (row.history_changed_from != std::string::npos) {
+                SyncStageHistory(db_, row);
+            }
+        }
+        rows_.clear();
+    }
+
+private:
+    Db& db_;
+    std::map<std::pair<std::string, std::string>, DealRow> rows_;
+};
+
+// ---------------------------------------------------------------- applying events
+
+std::int64_t Earliest(const std::optional<std::int64_t>& known, std::int64_t at) {
+    return known ? std::min(*known, at) : at;
+}
+
 // Places an observation of the deal's stage in its history: nothing when the deal was already
 // there (the entry before it in time says so); otherwise it is inserted after every entry of the
 // same second or earlier, and the entry after it goes if it only repeats it.
-void ObserveStage(Db& db, const std::string& tenant, DealRow& row, const domain::Deal& deal,
-                  Timestamp at) {
-    std::vector<domain::StageChange>& history = row.Doc(tenant).history;
+void ObserveStage(Db& db, DealRow& row, const domain::Deal& deal, Timestamp at) {
+    std::vector<domain::StageChange>& history = row.Doc().history;
     auto same = [&](const domain::StageChange& change) {
         return change.pipeline == deal.pipeline && change.stage == deal.stage;
     };
@@ -795,61 +877,64 @@ void ObserveStage(Db& db, const std::string& tenant, DealRow& row, const domain:
     if (next != history.begin() && same(*std::prev(next))) {
         return;
     }
-    const bool own = row.maybe_own &&
-                     ConsumeOwnWrite(db, tenant, deal.id, OwnWriteKind::kRevert, deal.stage, at);
+    const bool own = MaybeOwn(db, row) && ConsumeOwnWrite(db, row.tenant, deal.id,
+                                                          OwnWriteKind::kRevert, deal.stage, at);
+    const auto position = static_cast<std::size_t>(next - history.begin());
     next = history.insert(next, domain::StageChange{at, deal.pipeline, deal.stage, own});
     ++next;
     if (next != history.end() && same(*next)) {
         history.erase(next);
     }
-    SyncStageHistory(db, tenant, deal.id, history);
+    row.history_changed_from = std::min(row.history_changed_from, position);
+    row.Changed();
 }
 
-std::vector<std::string> ApplyDealUpserted(Db& db, const std::string& tenant,
+std::vector<std::string> ApplyDealUpserted(BatchDeals& deals, const std::string& tenant,
                                            const domain::Deal& deal, Timestamp at) {
     const std::int64_t epoch = ToEpoch(at);
-    DealRow row = LoadDealRow(db, tenant, deal.id, at);
+    DealRow& row = deals.Load(tenant, deal.id);
     const bool newer_card = !row.updated_at || epoch >= *row.updated_at;
     // The card held is the newest observation, so a newer one that repeats it changes nothing in
     // the history (the document need not even be read); anything else goes through ObserveStage.
     if (!(row.updated_at && newer_card && row.pipeline == deal.pipeline &&
           row.stage == deal.stage)) {
-        ObserveStage(db, tenant, row, deal, at);
+        ObserveStage(deals.db(), row, deal, at);
     }
     row.created_at = Earliest(row.created_at, epoch);
+    row.Changed();
     if (!newer_card) {
-        WriteDealState(db, tenant, row);
         return {deal.id};
     }
     row.updated_at = epoch;
     row.deleted = row.deleted_at && *row.deleted_at >= epoch;  // a deletion wins a tie
-    WriteDealCard(db, tenant, row, deal);
+    row.SetCard(deal);
     return {deal.id};
 }
 
-std::vector<std::string> ApplyStageObserved(Db& db, const std::string& tenant,
+std::vector<std::string> ApplyStageObserved(BatchDeals& deals, const std::string& tenant,
                                             const domain::StageObserved& seen, Timestamp at) {
-    DealRow row = LoadDealRow(db, tenant, seen.deal_id, at);
+    DealRow& row = deals.Load(tenant, seen.deal_id);
     domain::Deal deal;
     deal.id = seen.deal_id;
     deal.pipeline = seen.pipeline;
     deal.stage = seen.stage;
-    ObserveStage(db, tenant, row, deal, at);
+    ObserveStage(deals.db(), row, deal, at);
     row.created_at = Earliest(row.created_at, ToEpoch(at));
-    WriteDealState(db, tenant, row);
+    row.Changed();  // the history only: the card (row.card, pipeline, stage) stays as it is
     return {seen.deal_id};
 }
 
-std::vector<std::string> ApplyDealDeleted(Db& db, const std::string& tenant,
+std::vector<std::string> ApplyDealDeleted(BatchDeals& deals, const std::string& tenant,
                                           const std::string& deal_id, Timestamp at) {
     const std::int64_t epoch = ToEpoch(at);
-    DealRow row = LoadDealRow(db, tenant, deal_id, at);
+    DealRow& row = deals.Load(tenant, deal_id);
+    const bool existed = row.exists;
     const bool was_deleted = row.deleted;
     const std::optional<std::int64_t> created_at = Earliest(row.created_at, epoch);
     const std::optional<std::int64_t> deleted_at =
         row.deleted_at ? std::max(*row.deleted_at, epoch) : epoch;
     const bool deleted = !row.updated_at || *deleted_at >= *row.updated_at;
-    if (row.exists && created_at == row.created_at && deleted_at == row.deleted_at &&
+    if (existed && created_at == row.created_at && deleted_at == row.deleted_at &&
         deleted == row.deleted) {
         return {};  // an older or repeated deletion
     }
@@ -857,8 +942,8 @@ std::vector<std::string> ApplyDealDeleted(Db& db, const std::string& tenant,
     row.deleted_at = deleted_at;
     row.deleted = deleted;
     // A deletion seen first is remembered, so that an older upsert does not bring the deal to life.
-    WriteDealState(db, tenant, row);
-    if (deleted == was_deleted || !row.exists) {
+    row.Changed();
+    if (deleted == was_deleted || !existed) {
         return {};
     }
     return {deal_id};
@@ -949,15 +1034,16 @@ TaskChange ApplyTaskUpsert(domain::Task& stored, const domain::Task& update, Tim
     return TaskChange::kApplied;
 }
 
-std::vector<std::string> ApplyTaskUpserted(Db& db, const std::string& tenant,
+std::vector<std::string> ApplyTaskUpserted(BatchDeals& deals, const std::string& tenant,
                                            const domain::Task& task, Timestamp at) {
-    DealRow row = LoadDealRow(db, tenant, task.deal_id, at);
-    std::vector<domain::Task>& tasks = row.Doc(tenant).tasks;
+    Db& db = deals.db();
+    DealRow& row = deals.Load(tenant, task.deal_id);
+    std::vector<domain::Task>& tasks = row.Doc().tasks;
     if (auto stored = FindTaskIn(tasks, task.id); stored != tasks.end()) {
         if (ApplyTaskUpsert(*stored, task, at) == TaskChange::kNone) {
             return {};
         }
-        WriteDealState(db, tenant, row);
+        row.Changed();
         return {task.deal_id};
     }
 
@@ -973,8 +1059,8 @@ std::vector<std::string> ApplyTaskUpserted(Db& db, const std::string& tenant,
         }
     }
     if (home && !home->deal_id.empty() && home->deal_id != task.deal_id) {
-        DealRow from = LoadDealRow(db, tenant, home->deal_id, at);
-        std::vector<domain::Task>& from_tasks = from.Doc(tenant).tasks;
+        DealRow& from = deals.Load(tenant, home->deal_id);
+        std::vector<domain::Task>& from_tasks = from.Doc().tasks;
         if (auto moving = FindTaskIn(from_tasks, task.id); moving != from_tasks.end()) {
             domain::Task moved = *moving;
             const TaskChange change = ApplyTaskUpsert(moved, task, at);
@@ -983,14 +1069,14 @@ std::vector<std::string> ApplyTaskUpserted(Db& db, const std::string& tenant,
                     return {};
                 }
                 *moving = moved;
-                WriteDealState(db, tenant, from);
+                from.Changed();
                 return {from.id};
             }
             from_tasks.erase(moving);
-            WriteDealState(db, tenant, from);
+            from.Changed();
             moved.deal_id = task.deal_id;
             InsertTaskIn(tasks, std::move(moved));
-            WriteDealState(db, tenant, row);
+            row.Changed();
             SetTaskHome(db, tenant, task.id, task.deal_id);
             return {task.deal_id, from.id};
         }
@@ -1002,7 +1088,7 @@ std::vector<std::string> ApplyTaskUpserted(Db& db, const std::string& tenant,
     created.closed_at = task.done ? std::optional<Timestamp>(at) : std::nullopt;
     created.deleted = false;
     created.reschedules = 0;
-    created.own = row.maybe_own &&
+    created.own = MaybeOwn(db, row) &&
                   ConsumeOwnWrite(db, tenant, task.deal_id, OwnWriteKind::kTask, task.text, at);
     if (home && home->deal_id != task.deal_id) {
         // Its deletion came first; if that is newer, the task arrives deleted.
@@ -1016,12 +1102,13 @@ std::vector<std::string> ApplyTaskUpserted(Db& db, const std::string& tenant,
         SetTaskHome(db, tenant, task.id, task.deal_id);
     }
     InsertTaskIn(tasks, std::move(created));
-    WriteDealState(db, tenant, row);
+    row.Changed();
     return {task.deal_id};
 }
 
-std::vector<std::string> ApplyTaskDeleted(Db& db, const std::string& tenant,
+std::vector<std::string> ApplyTaskDeleted(BatchDeals& deals, const std::string& tenant,
                                           const std::string& task_id, Timestamp at) {
+    Db& db = deals.db();
     const std::optional<TaskHome> home = FindTaskHome(db, tenant, task_id);
     if (!home || home->deal_id.empty()) {
         // Not seen yet: remembered, so that an older upsert arriving later stays deleted.
@@ -1032,8 +1119,8 @@ std::vector<std::string> ApplyTaskDeleted(Db& db, const std::string& tenant,
         query->exec();
         return {};
     }
-    DealRow row = LoadDealRow(db, tenant, home->deal_id, at);
-    std::vector<domain::Task>& tasks = row.Doc(tenant).tasks;
+    DealRow& row = deals.Load(tenant, home->deal_id);
+    std::vector<domain::Task>& tasks = row.Doc().tasks;
     const auto task = FindTaskIn(tasks, task_id);
     if (task == tasks.end() || at < task->updated_at || (task->deleted && at == task->updated_at)) {
         return {};  // older than what the mirror holds, or repeated
@@ -1043,28 +1130,28 @@ std::vector<std::string> ApplyTaskDeleted(Db& db, const std::string& tenant,
     }
     task->deleted = true;
     task->updated_at = at;
-    WriteDealState(db, tenant, row);
+    row.Changed();
     return {row.id};
 }
 
-std::vector<std::string> ApplyNoteAdded(Db& db, const std::string& tenant, const domain::Note& note,
-                                        Timestamp at) {
-    DealRow row = LoadDealRow(db, tenant, note.deal_id, at);
-    std::vector<domain::Note>& notes = row.Doc(tenant).notes;
+std::vector<std::string> ApplyNoteAdded(BatchDeals& deals, const std::string& tenant,
+                                        const domain::Note& note, Timestamp at) {
+    DealRow& row = deals.Load(tenant, note.deal_id);
+    std::vector<domain::Note>& notes = row.Doc().notes;
     if (std::any_of(notes.begin(), notes.end(),
                     [&](const domain::Note& stored) { return stored.id == note.id; })) {
         return {};
     }
     domain::Note added = note;
     added.at = at;
-    added.own = row.maybe_own &&
-                ConsumeOwnWrite(db, tenant, note.deal_id, OwnWriteKind::kNote, note.text, at);
+    added.own = MaybeOwn(deals.db(), row) && ConsumeOwnWrite(deals.db(), tenant, note.deal_id,
+                                                             OwnWriteKind::kNote, note.text, at);
     auto position = std::upper_bound(notes.begin(), notes.end(), added,
                                      [](const domain::Note& a, const domain::Note& b) {
                                          return a.at != b.at ? a.at < b.at : a.id < b.id;
                                      });
     notes.insert(position, std::move(added));
-    WriteDealState(db, tenant, row);
+    row.Changed();
     return {note.deal_id};
 }
 
@@ -1253,12 +1340,16 @@ bool InsertInbox(Db& db, const InboxItem& item) {
     return query->exec() == 1;
 }
 
-std::vector<InboxItem> PendingInbox(Db& db, int limit) {
-    static constexpr const char* kSql = R"sql(
-        SELECT seq, tenant, crm, dedupe_key, body, received_at FROM inbox
+std::vector<InboxItem> PendingInbox(Db& db, int limit, bool bodies) {
+    static constexpr const char* kWithBodies = R"sql(
+        SELECT seq, tenant, crm, dedupe_key, received_at, body FROM inbox
         WHERE processed_at IS NULL ORDER BY seq LIMIT ?1
     )sql";
-    Query query(db, kSql);
+    static constexpr const char* kWithoutBodies = R"sql(
+        SELECT seq, tenant, crm, dedupe_key, received_at FROM inbox
+        WHERE processed_at IS NULL ORDER BY seq LIMIT ?1
+    )sql";
+    Query query(db, bodies ? kWithBodies : kWithoutBodies);
     query->bind(1, limit);
     std::vector<InboxItem> items;
     while (query->executeStep()) {
@@ -1267,11 +1358,18 @@ std::vector<InboxItem> PendingInbox(Db& db, int limit) {
             .tenant = query->getColumn(1).getString(),
             .crm = query->getColumn(2).getString(),
             .dedupe_key = query->getColumn(3).getString(),
-            .body = query->getColumn(4).getString(),
-            .received_at = FromEpoch(query->getColumn(5).getInt64()),
+            .body = bodies ? query->getColumn(5).getString() : std::string{},
+            .received_at = FromEpoch(query->getColumn(4).getInt64()),
         });
     }
     return items;
+}
+
+std::string InboxBody(Db& db, std::int64_t seq) {
+    static constexpr const char* kSql = "SELECT body FROM inbox WHERE seq = ?1";
+    Query query(db, kSql);
+    query->bind(1, seq);
+    return query->executeStep() ? query->getColumn(0).getString() : std::string{};
 }
 
 void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error) {
@@ -1322,23 +1420,41 @@ bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_i
     return query->exec() == 1;
 }
 
-std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant, const domain::Event& event) {
+struct MirrorBatch::State {
+    BatchDeals deals;
+};
+
+MirrorBatch::MirrorBatch(Db& db) : state_(std::make_unique<State>(State{BatchDeals(db)})) {}
+
+MirrorBatch::~MirrorBatch() = default;
+
+std::vector<std::string> MirrorBatch::Apply(const std::string& tenant, const domain::Event& event) {
+    BatchDeals& deals = state_->deals;
     if (const auto* upserted = std::get_if<domain::DealUpserted>(&event.body)) {
-        return ApplyDealUpserted(db, tenant, upserted->deal, event.at);
+        return ApplyDealUpserted(deals, tenant, upserted->deal, event.at);
     }
     if (const auto* deleted = std::get_if<domain::DealDeleted>(&event.body)) {
-        return ApplyDealDeleted(db, tenant, deleted->deal_id, event.at);
+        return ApplyDealDeleted(deals, tenant, deleted->deal_id, event.at);
     }
     if (const auto* task = std::get_if<domain::TaskUpserted>(&event.body)) {
-        return ApplyTaskUpserted(db, tenant, task->task, event.at);
+        return ApplyTaskUpserted(deals, tenant, task->task, event.at);
     }
     if (const auto* task = std::get_if<domain::TaskDeleted>(&event.body)) {
-        return ApplyTaskDeleted(db, tenant, task->task_id, event.at);
+        return ApplyTaskDeleted(deals, tenant, task->task_id, event.at);
     }
     if (const auto* seen = std::get_if<domain::StageObserved>(&event.body)) {
-        return ApplyStageObserved(db, tenant, *seen, event.at);
+        return ApplyStageObserved(deals, tenant, *seen, event.at);
     }
-    return ApplyNoteAdded(db, tenant, std::get<domain::NoteAdded>(event.body).note, event.at);
+    return ApplyNoteAdded(deals, tenant, std::get<domain::NoteAdded>(event.body).note, event.at);
+}
+
+void MirrorBatch::Flush() { state_->deals.Flush(); }
+
+std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant, const domain::Event& event) {
+    MirrorBatch batch(db);
+    std::vector<std::string> affected = batch.Apply(tenant, event);
+    batch.Flush();
+    return affected;
 }
 
 void RecordOwnWrite(Db& db, const std::string& tenant, const std::string& deal_id,

@@ -77,15 +77,19 @@ struct InboxItem {
     Timestamp received_at{};
 };
 
-/// Inserts unless (tenant, crm, dedupe_key) exists. Returns true when inserted.
+/// Inserts unless (tenant, crm, dedupe_key) exists. Returns true when inserted (the item's seq is
+/// then db.sql().getLastInsertRowid()).
 bool InsertInbox(Db& db, const InboxItem& item);
-/// Unprocessed items in arrival order.
-std::vector<InboxItem> PendingInbox(Db& db, int limit);
-/// Marks an item processed; `error` records why it could not be (it is then not retried).
+/// Unprocessed items in arrival order; without `bodies`, InboxItem::body stays empty (reading a
+/// large body costs as much as storing it: callers that hold the decoded events skip it).
+std::vector<InboxItem> PendingInbox(Db& db, int limit, bool bodies = true);
+/// The body of an inbox item (empty when there is no such item).
+std::string InboxBody(Db& db, std::int64_t seq);
 /// The error prefix of inbox items parked until the tenant's CRM directory is refreshed.
 inline constexpr std::string_view kWaitingForDirectory = "waiting for the CRM directory: ";
 /// Puts a tenant's parked items back to pending (after a directory refresh); returns how many.
 int RequeueWaitingInbox(Db& db, const std::string& tenant);
+/// Marks an item processed; `error` records why it could not be (it is then not retried).
 void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error = {});
 struct InboxStats {
     std::int64_t pending = 0;
@@ -114,9 +118,37 @@ bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_i
 /// - task.deleted: marks deleted, closed_at = at unless already closed; ignored when older than the
 ///   stored task. A deletion that arrives before the task is remembered.
 /// - note.added: inserted once.
+/// - stage.observed (domain::StageObserved): the (at, pipeline, stage) observation takes its place
+///   in the stage history as a deal.upserted's would; the card is never replaced. created_at is
+///   the earliest `at` seen.
 /// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the
 /// record. Returns the ids of the deals whose snapshot changed (usually one).
+/// One event: a MirrorBatch of one.
 std::vector<std::string> ApplyEvent(Db& db, const std::string& tenant, const domain::Event& event);
+
+/// Applies many events as ApplyEvent would, one after the other, but reads each deal row they
+/// touch once, keeps it in memory and writes it once, on Flush (with its stage_history rows, from
+/// the first entry that changed). The events of a deal usually arrive together, and rewriting its
+/// row and document per event was most of the cost of applying them. Other tables (events_seen,
+/// task_deals, own_writes) are written at once. Until Flush, the mirror read through `db`
+/// (LoadSnapshot, judging) does not show the batch; destroyed without Flush, the deal rows'
+/// changes are dropped (the caller rolls its transaction back). Use within one transaction.
+class MirrorBatch {
+public:
+    explicit MirrorBatch(Db& db);
+    ~MirrorBatch();
+    MirrorBatch(const MirrorBatch&) = delete;
+    MirrorBatch& operator=(const MirrorBatch&) = delete;
+
+    /// ApplyEvent's contract; the returned deals are changed once Flush has run.
+    std::vector<std::string> Apply(const std::string& tenant, const domain::Event& event);
+    /// Writes every changed deal row, then starts empty.
+    void Flush();
+
+private:
+    struct State;
+    std::unique_ptr<State> state_;
+};
 
 enum class OwnWriteKind { kRevert, kTask, kNote };
 /// Remembers something funnelguard asked the CRM to do, so that its echo is recognised:
