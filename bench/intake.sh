@@ -12,8 +12,10 @@
 # Everything listens on 127.0.0.1 (free ports). Knobs (environment): THREADS=2 CONNECTIONS=32
 # DURATION=10s, SERVER_THREADS (HTTP pool of every server, default 64), TMPDIR (where the database
 # goes; keep it on the disk you want to measure),
-# DIAGNOSE=1 adds a third run: bench_inbox_only_server, the same inbox group commit without the
-# inbox processing (what processing on the writer thread costs the intake).
+# DIAGNOSE=1 adds two runs: bench_inbox_only_server, the same inbox group commit without the
+# inbox processing (what processing on the writer thread costs the intake), and
+# bench_append_only_server, which appends each body to a file and shares one fdatasync per group
+# (the cheapest durable intake: the ceiling of the ratio on this machine).
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -34,8 +36,9 @@ DIAGNOSE=${DIAGNOSE:-0}
 fg=$build/funnelguard
 noop=$build/bench/bench_noop_server
 inbox_only=$build/bench/bench_inbox_only_server
+append_only=$build/bench/bench_append_only_server
 binaries=("$fg" "$noop")
-[[ $DIAGNOSE == 1 ]] && binaries+=("$inbox_only")
+[[ $DIAGNOSE == 1 ]] && binaries+=("$inbox_only" "$append_only")
 for binary in "${binaries[@]}"; do
     if [[ ! -x $binary ]]; then
         echo "intake.sh: $binary not found; build first:" >&2
@@ -193,12 +196,18 @@ load noop
 baseline=$result
 stop_server
 
-# 3. Optional diagnostic: funnelguard's inbox commit alone, no processing.
+# 3. Optional diagnostics: funnelguard's inbox commit alone, no processing; and the cheapest
+# durable intake on this stack (append + a shared fdatasync), the ceiling of the ratio here.
 diagnostic=""
+floor=""
 if [[ $DIAGNOSE == 1 ]]; then
     start_server inbox-only "$inbox_only" "$work/inbox-only.db" "$secret" 127.0.0.1:0
     load inbox-only
     diagnostic=$result
+    stop_server
+    start_server append-only "$append_only" "$work/append-only.log" 127.0.0.1:0
+    load append-only
+    floor=$result
     stop_server
 fi
 
@@ -206,8 +215,9 @@ echo
 printf '%-12s %8s %8s %8s %8s %7s  %-37s %s\n' server req/s p50_ms p99_ms max_ms non2xx \
     "socket errors" "server CPU during the run"
 names=(durable baseline)
-[[ -n $diagnostic ]] && names+=(diagnostic)
-declare -A labels=([durable]=funnelguard [baseline]=no-op [diagnostic]=inbox-only)
+[[ -n $diagnostic ]] && names+=(diagnostic floor)
+declare -A labels=([durable]=funnelguard [baseline]=no-op [diagnostic]=inbox-only
+    [floor]=append-only)
 for name in "${names[@]}"; do
     line=${!name}
     printf '%-12s %8s %8s %8s %8s %7s  %-37s %s\n' "${labels[$name]}" \
@@ -225,3 +235,8 @@ non2xx=$(($(field "$durable" non2xx) + $(field "$baseline" non2xx)))
 verdict=$(awk -v r="$ratio" -v e="$non2xx" \
     'BEGIN { print ((r >= 0.7 && e == 0) ? "met" : "MISSED") }')
 echo "ratio durable/no-op: $ratio (goal >= 0.70 with no non-2xx: $verdict)"
+if [[ -n $floor ]]; then
+    awk -v i="$(field "$diagnostic" rps)" -v a="$(field "$floor" rps)" -v n="$noop_rps" \
+        'BEGIN { if (n > 0) printf "ratio inbox-only/no-op: %.2f; append-only/no-op: %.2f " \
+            "(no durable intake on this stack and machine does better)\n", i / n, a / n }'
+fi

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "src/common/hex.hpp"
 #include "src/storage/migrations.hpp"
 
 namespace fg::storage {
@@ -259,17 +260,11 @@ private:
         }
         code = 0;
         for (int i = 0; i < 4; ++i) {
-            const char c = text_[pos_++];
-            code <<= 4;
-            if (c >= '0' && c <= '9') {
-                code |= static_cast<std::uint32_t>(c - '0');
-            } else if (c >= 'a' && c <= 'f') {
-                code |= static_cast<std::uint32_t>(c - 'a' + 10);
-            } else if (c >= 'A' && c <= 'F') {
-                code |= static_cast<std::uint32_t>(c - 'A' + 10);
-            } else {
+            const int digit = HexDigitValue(text_[pos_++]);
+            if (digit < 0) {
                 return false;
             }
+            code = (code << 4) | static_cast<std::uint32_t>(digit);
         }
         return true;
     }

@@ -545,6 +545,17 @@ public:
           time_zone_source_(time_zone),
           deletion_clock_(deletion_clock) {}
 
+    Result<std::vector<domain::Event>> MapAll(std::vector<Item>& items) {
+        std::vector<domain::Event> events;
+        events.reserve(items.size());
+        for (Item& item : items) {
+            if (auto mapped = Map(item, events); !mapped) {
+                return mapped.error();
+            }
+        }
+        return events;
+    }
+
     Result<void> Map(Item& item, std::vector<domain::Event>& out) {
         if (auto* lead = std::get_if<LeadCard>(&item)) {
             return MapLead(*lead, out);
@@ -796,18 +807,30 @@ Result<std::vector<domain::Event>> AmoDecoder::Decode(const crm::WebhookRequest&
         if (!items) {
             return items.error();
         }
-        Mapper mapper(request.tenant, catalog_, time_zone_, deletion_clock_);
-        std::vector<domain::Event> events;
-        events.reserve(items->size());
-        for (Item& item : *items) {
-            if (auto mapped = mapper.Map(item, events); !mapped) {
-                return mapped.error();
-            }
-        }
-        return events;
+        return Mapper(request.tenant, catalog_, time_zone_, deletion_clock_).MapAll(*items);
     } catch (const std::exception& error) {
         // Only allocation failures or a broken tz database get here (convention 3).
         return MakeError(ErrorCode::kInternal, "amoCRM webhook could not be decoded: {}",
+                         error.what());
+    }
+}
+
+Result<std::optional<std::vector<domain::Event>>> AmoDecoder::ValidateAndDecode(
+    const crm::WebhookRequest& request) const {
+    try {
+        auto items = Extract(request.body);
+        if (!items) {
+            return items.error();
+        }
+        auto events = Mapper(request.tenant, catalog_, time_zone_, deletion_clock_).MapAll(*items);
+        if (!events) {
+            // Stored all the same: its processing decodes it again and keeps the reason, or parks
+            // it until the catalog is refreshed.
+            return std::optional<std::vector<domain::Event>>{};
+        }
+        return std::optional<std::vector<domain::Event>>{std::move(events).value()};
+    } catch (const std::exception& error) {
+        return MakeError(ErrorCode::kInternal, "amoCRM webhook could not be checked: {}",
                          error.what());
     }
 }

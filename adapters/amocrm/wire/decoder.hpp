@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -68,6 +69,9 @@ public:
     Result<void> Validate(std::string_view body) const override;
     /// Deal::tenant is `request.tenant`.
     Result<std::vector<domain::Event>> Decode(const crm::WebhookRequest& request) const override;
+    /// Validate and Decode with one parse of the form body (the HTTP intake's path).
+    Result<std::optional<std::vector<domain::Event>>> ValidateAndDecode(
+        const crm::WebhookRequest& request) const override;
     /// Lower-case hex SHA-256 of the body: amoCRM retries send the same bytes.
     std::string DedupeKey(std::string_view body) const override;
 

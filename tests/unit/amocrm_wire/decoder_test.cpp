@@ -118,6 +118,11 @@ struct Harness {
     // A body that passes Validate but needs a newer catalog.
     std::string Unavailable(const std::string& body) {
         CHECK(Decoder().Validate(body).has_value());
+        // Accepted by the intake without events: processing decodes it again after a refresh.
+        const auto both = Decoder().ValidateAndDecode(
+            {.tenant = "acme", .content_type = "application/x-www-form-urlencoded", .body = body});
+        REQUIRE(both.has_value());
+        CHECK_FALSE(both->has_value());
         const auto decoded = Decode(body);
         REQUIRE_FALSE(decoded.has_value());
         CHECK(decoded.error().code == ErrorCode::kUnavailable);
@@ -737,12 +742,31 @@ TEST_CASE("AmoDecoder refuses malformed bodies with the key that breaks them") {
     }
 }
 
-TEST_CASE("AmoDecoder survives truncated and corrupted fixtures, Validate agreeing with Decode") {
+TEST_CASE(
+    "AmoDecoder survives truncated and corrupted fixtures, Validate and ValidateAndDecode agreeing "
+    "with Decode") {
     Harness harness;
     const AmoDecoder decoder = harness.Decoder();
     const auto check = [&](const std::string& body) {
         const auto validated = decoder.Validate(body);
         const auto decoded = decoder.Decode({.tenant = "acme", .content_type = {}, .body = body});
+        // The intake's one-parse path: Validate's error, else Decode's events or none.
+        const auto both =
+            decoder.ValidateAndDecode({.tenant = "acme", .content_type = {}, .body = body});
+        REQUIRE(both.has_value() == validated.has_value());
+        if (!both.has_value()) {
+            CHECK(both.error().message == validated.error().message);
+        } else if (!decoded.has_value()) {
+            CHECK_FALSE(both->has_value());
+        } else {
+            REQUIRE(both->has_value());
+            REQUIRE((*both)->size() == decoded->size());
+            for (std::size_t i = 0; i < decoded->size(); ++i) {
+                CHECK((**both)[i].id == (*decoded)[i].id);
+                CHECK((**both)[i].at == (*decoded)[i].at);
+                CHECK((**both)[i].body.index() == (*decoded)[i].body.index());
+            }
+        }
         if (!validated.has_value()) {
             CHECK(validated.error().code == ErrorCode::kInvalidInput);
             REQUIRE_FALSE(decoded.has_value());
