@@ -137,9 +137,10 @@ std::optional<std::vector<domain::Event>> DecodedEvents::Take(std::int64_t seq) 
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
                           const IngestOptions& options) {
-    // Bodies are read only for items whose events were not handed over.
+    // Bodies are read one at a time (EventsOf), and only for items whose events were not handed
+    // over: a batch of large bodies (1 MiB each at most) never sits in memory at once.
     const std::vector<storage::InboxItem> items =
-        storage::PendingInbox(db, options.limit, /*bodies=*/options.decoded == nullptr);
+        storage::PendingInbox(db, options.limit, /*bodies=*/false);
     if (items.empty()) {
         return {};
     }
