@@ -24,12 +24,11 @@
 #include <httplib.h>
 #include <unistd.h>
 
+#include "bench/bench_server.hpp"
 #include "src/app/signals.hpp"
 
 namespace {
 
-constexpr int kThreads = 64;  // funnelguard's default server.threads; FG_BENCH_THREADS overrides
-constexpr std::size_t kMaxBodyBytes = 1048576;
 constexpr auto kCommitWait = std::chrono::seconds{10};
 
 // Appends bodies to one file; each round writes everything queued and fdatasyncs once.
@@ -104,31 +103,17 @@ private:
     std::thread thread_;
 };
 
-void Reply(httplib::Response& response, int status, const std::string& json) {
-    response.status = status;
-    response.set_content(json, "application/json; charset=utf-8");
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+    using fg::bench::Reply;
     const sigset_t signals = fg::app::BlockStopSignals();
     if (argc < 2 || argc > 3) {
         std::cerr << "usage: bench_append_only_server FILE [host:port]\n";
         return 2;
     }
-    const std::string listen = argc > 2 ? argv[2] : "127.0.0.1:0";
-    const auto colon = listen.rfind(':');
-    if (colon == std::string::npos) {
-        std::cerr << "bench_append_only_server: listen \"" << listen << "\" is not host:port\n";
-        return 2;
-    }
-    const std::string host = listen.substr(0, colon);
-    int port = 0;
-    try {
-        port = std::stoi(listen.substr(colon + 1));
-    } catch (const std::exception&) {
-        std::cerr << "bench_append_only_server: bad port in \"" << listen << "\"\n";
+    const auto listen = fg::bench::ParseListen("bench_append_only_server", argc > 2 ? argv[2] : "");
+    if (!listen) {
         return 2;
     }
     const int fd = ::open(argv[1], O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -137,59 +122,26 @@ int main(int argc, char** argv) {
                   << std::strerror(errno) << "\n";
         return 1;
     }
-
-    int result = 0;
+    int exit_code = 0;
     {
         GroupAppender appender(fd);
         httplib::Server server;
-        server.set_tcp_nodelay(true);
-        server.set_payload_max_length(kMaxBodyBytes);
-        server.set_read_timeout(10, 0);
-        server.set_write_timeout(10, 0);
-        server.set_keep_alive_max_count(1000);
-        const char* threads_env = std::getenv("FG_BENCH_THREADS");
-        const int threads = threads_env != nullptr ? std::max(1, std::atoi(threads_env)) : kThreads;
-        server.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
-
+        fg::bench::ConfigureLikeServe(server);
         server.Post(
             R"(/hooks/generic/([^/]+))", [&](const httplib::Request&, httplib::Response& response,
                                              const httplib::ContentReader& reader) {
-                std::string body;
-                const bool read = reader([&](const char* data, std::size_t length) {
-                    if (body.size() + length > kMaxBodyBytes) {
-                        return false;
-                    }
-                    body.append(data, length);
-                    return true;
-                });
-                if (!read) {
+                auto body = fg::bench::ReadBody(reader);
+                if (!body) {
                     return Reply(response, 400, R"({"error":"the body could not be read"})");
                 }
-                auto stored = appender.Append(std::move(body));
+                auto stored = appender.Append(std::move(*body));
                 if (stored.wait_for(kCommitWait) != std::future_status::ready || !stored.get()) {
                     return Reply(response, 503, R"({"error":"could not store"})");
                 }
                 Reply(response, 200, R"({"status":"stored"})");
             });
-
-        if (port == 0) {
-            port = server.bind_to_any_port(host);
-        } else if (!server.bind_to_port(host, port)) {
-            port = -1;
-        }
-        if (port <= 0) {
-            std::cerr << "bench_append_only_server: cannot listen on " << listen << "\n";
-            result = 1;
-        } else {
-            std::thread serving([&server] { server.listen_after_bind(); });
-            std::cout << "append-only listening on " << host << ":" << port << std::endl;
-            int received = 0;
-            sigwait(&signals, &received);
-            server.stop();
-            serving.join();
-            std::cout << "append-only stopped" << std::endl;
-        }
+        exit_code = fg::bench::ServeUntilStopped(server, *listen, "append-only", signals);
     }
     ::close(fd);
-    return result;
+    return exit_code;
 }
