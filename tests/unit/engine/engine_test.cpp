@@ -462,26 +462,38 @@ private:
     NullSink sink_;
 };
 
+// A started engine in observe mode whose generic decoder and directory connector share `gate`;
+// no timers, no delivery.
+struct GatedEngine {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock{kMonday};
+    fg::config::LoadResult loaded = fg::config::LoadConfigFromString(
+        ConfigText(dir.File("fg.db"), "observe"), "test.toml", dir.path());
+    DirectoryGate gate;
+    std::unique_ptr<fg::engine::Engine> engine;
+
+    GatedEngine() {
+        REQUIRE(loaded.problems.empty());
+        fg::engine::EngineOptions options;
+        options.config = &loaded.config;
+        options.clock = &clock;
+        options.decoders.emplace("generic", std::make_unique<GatedDecoder>(gate));
+        options.make_connector = [this](const fg::config::TenantConfig&) {
+            return std::make_unique<DirectoryConnector>(gate);
+        };
+        options.timers = false;
+        options.deliver = false;
+        engine = std::make_unique<fg::engine::Engine>(std::move(options));
+        REQUIRE(engine->Start());
+    }
+};
+
 }  // namespace
 
 TEST_CASE("Engine: a webhook waiting for the CRM directory is kept, then applied after a fetch") {
-    fg::testing::TempDir dir;
-    fg::ManualClock clock(kMonday);
-    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
-                                                   "test.toml", dir.path());
-    REQUIRE(loaded.problems.empty());
-    DirectoryGate gate;
-    fg::engine::EngineOptions options;
-    options.config = &loaded.config;
-    options.clock = &clock;
-    options.decoders.emplace("generic", std::make_unique<GatedDecoder>(gate));
-    options.make_connector = [&gate](const fg::config::TenantConfig&) {
-        return std::make_unique<DirectoryConnector>(gate);
-    };
-    options.timers = false;
-    options.deliver = false;
-    fg::engine::Engine engine(std::move(options));
-    REQUIRE(engine.Start());
+    GatedEngine gated;
+    fg::engine::Engine& engine = *gated.engine;
+    DirectoryGate& gate = gated.gate;
 
     const json events = json::array({Deal("e1", "d1", "Квалификация", 0min)});
     REQUIRE(engine.Intake("acme", "generic", json{{"events", events}}.dump()).get());
@@ -507,23 +519,8 @@ TEST_CASE(
     // The HTTP intake's path: ValidateAndDecode finds the body valid but its events not to be had
     // yet, so none are handed over; after the fetch the parked item is decoded from its body, next
     // to a later body whose events were handed over.
-    fg::testing::TempDir dir;
-    fg::ManualClock clock(kMonday);
-    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
-                                                   "test.toml", dir.path());
-    REQUIRE(loaded.problems.empty());
-    DirectoryGate gate;
-    fg::engine::EngineOptions options;
-    options.config = &loaded.config;
-    options.clock = &clock;
-    options.decoders.emplace("generic", std::make_unique<GatedDecoder>(gate));
-    options.make_connector = [&gate](const fg::config::TenantConfig&) {
-        return std::make_unique<DirectoryConnector>(gate);
-    };
-    options.timers = false;
-    options.deliver = false;
-    fg::engine::Engine engine(std::move(options));
-    REQUIRE(engine.Start());
+    GatedEngine gated;
+    fg::engine::Engine& engine = *gated.engine;
     auto intake = [&](const json& events, bool decodable) {
         const fg::crm::WebhookRequest webhook{
             .tenant = "acme", .content_type = {}, .body = json{{"events", events}}.dump()};
