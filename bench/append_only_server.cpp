@@ -8,10 +8,8 @@
 //
 // Usage: bench_append_only_server FILE [host:port]   (default 127.0.0.1:0, a free port)
 // Prints "append-only listening on HOST:PORT" once it accepts connections; stops on SIGINT/SIGTERM.
-#include <algorithm>
 #include <condition_variable>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
 #include <future>
 #include <iostream>
