@@ -30,10 +30,17 @@ Result<std::vector<domain::Event>> EventsOf(storage::Db& db, const storage::Inbo
             return std::move(events).value();
         }
     }
-    return decoder.Decode(crm::WebhookRequest{
+    const crm::WebhookRequest request{
         .tenant = item.tenant,
         .content_type = {},
-        .body = item.body.empty() ? storage::InboxBody(db, item.seq) : item.body});
+        .body = item.body.empty() ? storage::InboxBody(db, item.seq) : item.body};
+    try {
+        return decoder.Decode(request);
+    } catch (const std::exception& error) {
+        // A decoder that throws (a bug, or memory) fails this item only, with the reason: were it
+        // left pending like a storage error, it would hold up every item behind it for good.
+        return MakeError(ErrorCode::kInternal, "the {} decoder failed: {}", item.crm, error.what());
+    }
 }
 
 // Applies items until `yield` says stop (after one at least); returns the affected deals by
@@ -159,6 +166,10 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
     const IngestOptions one_by_one{.limit = 1, .decoded = options.decoded, .yield = {}};
     IngestOutcome total;
     for (const storage::InboxItem& item : items) {
+        // One commit per item: the batch's yield still bounds how long webhooks wait behind it.
+        if (total.items > 0 && options.yield && options.yield()) {
+            break;
+        }
         try {
             IngestOutcome one;
             storage::WriteTransaction transaction(db);

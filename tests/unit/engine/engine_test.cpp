@@ -548,3 +548,64 @@ TEST_CASE(
     CHECK(fg::storage::GetInboxStats(**db).pending == 0);
     engine.Stop();
 }
+
+namespace {
+
+// The generic decoder, except that a body naming "boom" makes Decode throw (a decoder bug).
+class ThrowingDecoder final : public fg::crm::WebhookDecoder {
+public:
+    std::string_view Name() const override { return "generic"; }
+    fg::Result<void> Validate(std::string_view body) const override {
+        return inner_.Validate(body);
+    }
+    fg::Result<std::vector<fg::domain::Event>> Decode(
+        const fg::crm::WebhookRequest& request) const override {
+        if (request.body.find("boom") != std::string::npos) {
+            throw std::runtime_error("unexpected element");
+        }
+        return inner_.Decode(request);
+    }
+    std::string DedupeKey(std::string_view body) const override { return inner_.DedupeKey(body); }
+
+private:
+    fg::adapters::generic::GenericDecoder inner_;
+};
+
+}  // namespace
+
+TEST_CASE("Engine: a webhook its decoder throws on is kept with the reason; the next ones apply") {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock(kMonday);
+    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
+                                                   "test.toml", dir.path());
+    REQUIRE(loaded.problems.empty());
+    fg::engine::EngineOptions options;
+    options.config = &loaded.config;
+    options.clock = &clock;
+    options.decoders.emplace("generic", std::make_unique<ThrowingDecoder>());
+    options.timers = false;
+    options.deliver = false;
+    fg::engine::Engine engine(std::move(options));
+    REQUIRE(engine.Start());
+
+    for (const json& event : {Deal("e1", "d1", "Новая", 0min), Deal("e2", "boom", "Новая", 1min),
+                              Deal("e3", "d2", "Новая", 2min)}) {
+        const std::string body = json{{"events", json::array({event})}}.dump();
+        REQUIRE(engine.Intake("acme", "generic", body).get());
+    }
+    REQUIRE(engine.Drain());
+
+    auto db = engine.OpenReader();
+    REQUIRE(db);
+    CHECK(fg::storage::LoadSnapshot(**db, "acme", "d1").has_value());
+    CHECK(fg::storage::LoadSnapshot(**db, "acme", "d2").has_value());
+    CHECK_FALSE(fg::storage::LoadSnapshot(**db, "acme", "boom").has_value());
+    CHECK(fg::storage::GetInboxStats(**db).pending == 0);
+    SQLite::Statement failed(
+        (*db)->sql(), "SELECT error, body FROM inbox WHERE error IS NOT NULL AND error != ''");
+    REQUIRE(failed.executeStep());
+    CHECK(failed.getColumn(0).getString() == "the generic decoder failed: unexpected element");
+    CHECK(failed.getColumn(1).getString().find("boom") != std::string::npos);  // kept
+    CHECK_FALSE(failed.executeStep());
+    engine.Stop();
+}
