@@ -31,9 +31,7 @@ Result<std::vector<domain::Event>> EventsOf(storage::Db& db, const storage::Inbo
         }
     }
     const crm::WebhookRequest request{
-        .tenant = item.tenant,
-        .content_type = {},
-        .body = item.body.empty() ? storage::InboxBody(db, item.seq) : item.body};
+        .tenant = item.tenant, .content_type = {}, .body = storage::InboxBody(db, item.seq)};
     try {
         return decoder.Decode(request);
     } catch (const std::exception& error) {
@@ -146,8 +144,7 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const IngestOptions& options) {
     // Bodies are read one at a time (EventsOf), and only for items whose events were not handed
     // over: a batch of large bodies (1 MiB each at most) never sits in memory at once.
-    const std::vector<storage::InboxItem> items =
-        storage::PendingInbox(db, options.limit, /*bodies=*/false);
+    const std::vector<storage::InboxItem> items = storage::PendingInbox(db, options.limit);
     if (items.empty()) {
         return {};
     }

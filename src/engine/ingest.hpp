@@ -61,8 +61,10 @@ struct IngestOptions {
 /// the mirror in CRM time, judge every affected deal as of `now`. An item that cannot be decoded
 /// is marked processed with the reason and never retried; one whose decoder answers kUnavailable
 /// (the CRM directory lacks what it names) is parked with storage::kWaitingForDirectory and its
-/// tenant listed in `waiting`. A storage error rolls the batch back and retries item by item so
-/// one poisonous item cannot block the rest.
+/// tenant listed in `waiting`; a decoder that throws fails its item like a decode error. A
+/// storage error rolls the batch back and retries item by item: the items before the failing one
+/// are committed, the failing one stays pending (retried on the next run) and, while it fails,
+/// holds up the items after it.
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
                           const IngestOptions& options);

@@ -1335,16 +1335,12 @@ bool InsertInbox(Db& db, const InboxItem& item) {
     return query->exec() == 1;
 }
 
-std::vector<InboxItem> PendingInbox(Db& db, int limit, bool bodies) {
-    static constexpr const char* kWithBodies = R"sql(
-        SELECT seq, tenant, crm, dedupe_key, received_at, body FROM inbox
-        WHERE processed_at IS NULL ORDER BY seq LIMIT ?1
-    )sql";
-    static constexpr const char* kWithoutBodies = R"sql(
+std::vector<InboxItem> PendingInbox(Db& db, int limit) {
+    static constexpr const char* kSql = R"sql(
         SELECT seq, tenant, crm, dedupe_key, received_at FROM inbox
         WHERE processed_at IS NULL ORDER BY seq LIMIT ?1
     )sql";
-    Query query(db, bodies ? kWithBodies : kWithoutBodies);
+    Query query(db, kSql);
     query->bind(1, limit);
     std::vector<InboxItem> items;
     while (query->executeStep()) {
@@ -1353,7 +1349,6 @@ std::vector<InboxItem> PendingInbox(Db& db, int limit, bool bodies) {
             .tenant = query->getColumn(1).getString(),
             .crm = query->getColumn(2).getString(),
             .dedupe_key = query->getColumn(3).getString(),
-            .body = bodies ? query->getColumn(5).getString() : std::string{},
             .received_at = FromEpoch(query->getColumn(4).getInt64()),
         });
     }

@@ -80,9 +80,9 @@ struct InboxItem {
 /// Inserts unless (tenant, crm, dedupe_key) exists. Returns true when inserted (the item's seq is
 /// then db.sql().getLastInsertRowid()).
 bool InsertInbox(Db& db, const InboxItem& item);
-/// Unprocessed items in arrival order; without `bodies`, InboxItem::body stays empty (reading a
-/// large body costs as much as storing it: callers that hold the decoded events skip it).
-std::vector<InboxItem> PendingInbox(Db& db, int limit, bool bodies = true);
+/// Unprocessed items in arrival order, without their bodies (InboxItem::body stays empty: a body
+/// is read by InboxBody when it is needed, one at a time).
+std::vector<InboxItem> PendingInbox(Db& db, int limit);
 /// The body of an inbox item (empty when there is no such item).
 std::string InboxBody(Db& db, std::int64_t seq);
 /// The error prefix of inbox items parked until the tenant's CRM directory is refreshed.
