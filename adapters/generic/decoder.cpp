@@ -340,13 +340,14 @@ Result<std::vector<domain::Event>> GenericDecoder::Decode(
     return DecodeGuarded(request.body, request.tenant);
 }
 
-Result<std::optional<std::vector<domain::Event>>> GenericDecoder::ValidateAndDecode(
+Result<std::optional<crm::Decoded>> GenericDecoder::ValidateAndDecode(
     const crm::WebhookRequest& request) const {
     auto events = DecodeGuarded(request.body, request.tenant);
     if (!events) {
         return events.error();
     }
-    return std::optional<std::vector<domain::Event>>{std::move(events).value()};
+    return std::optional<crm::Decoded>{
+        crm::Decoded{.events = std::move(events).value(), .failed = {}, .ignored = {}}};
 }
 
 std::string GenericDecoder::DedupeKey(std::string_view body) const {

@@ -30,7 +30,7 @@ public:
     /// Deal::tenant is set from `request.tenant`.
     Result<std::vector<domain::Event>> Decode(const crm::WebhookRequest& request) const override;
     /// One parse: Validate is a full decode here, so its events are the result (never nullopt).
-    Result<std::optional<std::vector<domain::Event>>> ValidateAndDecode(
+    Result<std::optional<crm::Decoded>> ValidateAndDecode(
         const crm::WebhookRequest& request) const override;
     /// Lower-case hex SHA-256 of the body: byte-identical redeliveries share it. Events inside
     /// carry their own ids, which are deduplicated separately.

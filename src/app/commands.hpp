@@ -55,6 +55,17 @@ struct SimCommand {
     bool activity = false;
 };
 int RunSimAmoCrm(const SimCommand& command);
+
+struct InboxCommand {
+    std::string config{};
+    std::string tenant{};          // empty: every tenant
+    std::string state = "failed";  // list: failed or waiting
+    int limit = 50;                // list: at most
+};
+/// `inbox list`: the failed or waiting webhooks with their reasons, newest first.
+int RunInboxList(const InboxCommand& command);
+/// `inbox retry`: failed and waiting webhooks back to stored, to be processed again.
+int RunInboxRetry(const InboxCommand& command);
 int RunConfigCheck(const std::string& config_path);
 
 struct DemoOptions {

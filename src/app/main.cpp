@@ -80,6 +80,27 @@ int main(int argc, char** argv) {
                           "Simulated managers work the account (and sometimes break the rules)");
     sim_cmd->require_subcommand(1);
 
+    fg::app::InboxCommand inbox;
+    auto* inbox_cmd =
+        app.add_subcommand("inbox", "Webhooks that failed or wait, and their reasons");
+    auto* inbox_list_cmd = inbox_cmd->add_subcommand(
+        "list", "List the webhooks that failed or wait for the CRM directory, with the reasons");
+    inbox_list_cmd->add_option("--config", inbox.config, "Config file")->required();
+    inbox_list_cmd->add_option("--tenant", inbox.tenant, "Only this tenant");
+    inbox_list_cmd->add_option("--state", inbox.state, "failed or waiting")
+        ->check(CLI::IsMember({"failed", "waiting"}))
+        ->capture_default_str();
+    inbox_list_cmd->add_option("--limit", inbox.limit, "At most this many, newest first")
+        ->check(CLI::Range(1, 100000))
+        ->capture_default_str();
+    auto* inbox_retry_cmd = inbox_cmd->add_subcommand(
+        "retry",
+        "Put the failed and waiting webhooks back to be processed again (by serve within a "
+        "minute, or at its next start)");
+    inbox_retry_cmd->add_option("--config", inbox.config, "Config file")->required();
+    inbox_retry_cmd->add_option("--tenant", inbox.tenant, "Only this tenant");
+    inbox_cmd->require_subcommand(1);
+
     std::string config_path;
     auto* config_cmd = app.add_subcommand("config", "Config tools");
     auto* config_check_cmd = config_cmd->add_subcommand(
@@ -130,6 +151,12 @@ int main(int argc, char** argv) {
     }
     if (*amo_auth_cmd) {
         return fg::app::RunAmoAuth(amo_auth);
+    }
+    if (*inbox_list_cmd) {
+        return fg::app::RunInboxList(inbox);
+    }
+    if (*inbox_retry_cmd) {
+        return fg::app::RunInboxRetry(inbox);
     }
     if (*config_check_cmd) {
         return fg::app::RunConfigCheck(config_path);

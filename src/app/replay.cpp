@@ -84,7 +84,8 @@ int RunReplay(const ReplayOptions& options) {
     // applies step k (its processing starts as soon as its inbox commit is done).
     struct Loaded {
         std::string body;
-        std::optional<std::vector<domain::Event>> events;
+        Timestamp received_at;
+        std::optional<crm::Decoded> decoded;
     };
     std::vector<Loaded> step;
     for (std::size_t i = 0; i < options.files.size(); ++i) {
@@ -93,11 +94,15 @@ int RunReplay(const ReplayOptions& options) {
         if (in) {
             std::stringstream buffer;
             buffer << in.rdbuf();
-            crm::WebhookRequest webhook{
-                .tenant = tenant->id, .content_type = {}, .body = buffer.str()};
+            // A recorded body's elements without a time of their own get the time of replay.
+            crm::WebhookRequest webhook{.tenant = tenant->id,
+                                        .content_type = {},
+                                        .body = buffer.str(),
+                                        .received_at = engine.clock().Now()};
             auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
             if (decoded) {
-                step.push_back(Loaded{std::move(webhook.body), std::move(decoded).value()});
+                step.push_back(Loaded{std::move(webhook.body), webhook.received_at,
+                                      std::move(decoded).value()});
             } else {
                 std::cerr << "replay: " << path << ": " << decoded.error().message << "\n";
                 ++refused;
@@ -112,7 +117,7 @@ int RunReplay(const ReplayOptions& options) {
             }
             for (Loaded& loaded : step) {
                 pending.push_back(engine.Intake(tenant->id, crm, std::move(loaded.body),
-                                                std::move(loaded.events)));
+                                                loaded.received_at, std::move(loaded.decoded)));
             }
             step.clear();
             const double seconds =

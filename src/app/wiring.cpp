@@ -47,8 +47,7 @@ engine::Decoders Adapters::MakeDecoders() {
         [zones](const std::string& tenant) {
             const auto found = zones.find(tenant);
             return found == zones.end() ? std::string{} : found->second;
-        },
-        [clock = &clock_] { return clock->Now(); });
+        });
     decoders.emplace(std::string(amocrm->Name()), std::move(amocrm));
     return decoders;
 }

@@ -114,6 +114,26 @@ private:
     Duration offset_{};
 };
 
+// "Z", "+HH:MM" or "+HHMM" in seconds east of UTC. Real offsets run from -12:00 to +14:00; one
+// beyond ±14:00, or with 60 minutes or more, is a typo that would file the event days off.
+std::optional<int> ParseUtcOffset(std::string_view text) {
+    if (text == "Z" || text == "z") {
+        return 0;
+    }
+    const bool colon = text.size() == 6 && text[3] == ':';
+    if ((!colon && text.size() != 5) || (text[0] != '+' && text[0] != '-')) {
+        return std::nullopt;
+    }
+    const std::string_view hours = text.substr(1, 2);
+    const std::string_view minutes = text.substr(colon ? 4 : 3, 2);
+    int oh = 0, om = 0;
+    if (!IsDigits(hours) || !IsDigits(minutes) || !ParseInt(hours, oh) || !ParseInt(minutes, om) ||
+        om >= 60 || oh * 60 + om > 14 * 60) {
+        return std::nullopt;
+    }
+    return (oh * 3600 + om * 60) * (text[0] == '-' ? -1 : 1);
+}
+
 }  // namespace
 
 std::optional<Timestamp> ParseIso8601(std::string_view text) {
@@ -142,24 +162,8 @@ std::optional<Timestamp> ParseIso8601(std::string_view text) {
         }
         rest = rest.substr(i);
     }
-    int offset_seconds = 0;
-    if (rest == "Z" || rest == "z") {
-        offset_seconds = 0;
-    } else if (rest.size() == 6 && (rest[0] == '+' || rest[0] == '-') && rest[3] == ':') {
-        int oh = 0, om = 0;
-        if (!IsDigits(rest.substr(1, 2)) || !ParseInt(rest.substr(1, 2), oh) ||
-            !IsDigits(rest.substr(4, 2)) || !ParseInt(rest.substr(4, 2), om)) {
-            return std::nullopt;
-        }
-        offset_seconds = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
-    } else if (rest.size() == 5 && (rest[0] == '+' || rest[0] == '-')) {
-        int oh = 0, om = 0;
-        if (!IsDigits(rest.substr(1, 4)) || !ParseInt(rest.substr(1, 2), oh) ||
-            !ParseInt(rest.substr(3, 2), om)) {
-            return std::nullopt;
-        }
-        offset_seconds = (oh * 3600 + om * 60) * (rest[0] == '-' ? -1 : 1);
-    } else {
+    const std::optional<int> offset_seconds = ParseUtcOffset(rest);
+    if (!offset_seconds) {
         return std::nullopt;
     }
     const date::year_month_day ymd{date::year{year}, date::month{static_cast<unsigned>(month)},
@@ -169,7 +173,7 @@ std::optional<Timestamp> ParseIso8601(std::string_view text) {
     }
     const auto days = date::sys_days{ymd};
     return Timestamp{days.time_since_epoch()} + std::chrono::hours{hour} +
-           std::chrono::minutes{minute} + Duration{second} - Duration{offset_seconds};
+           std::chrono::minutes{minute} + Duration{second} - Duration{*offset_seconds};
 }
 
 std::string FormatIso8601(Timestamp t) {

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "src/common/result.hpp"
+#include "src/common/time.hpp"
 #include "src/domain/model.hpp"
 
 namespace fg::crm {
@@ -16,6 +17,21 @@ struct WebhookRequest {
     std::string tenant{};
     std::string content_type{};
     std::string body{};
+    /// When funnelguard received it: the time of what a body says without a time of its own. The
+    /// same value at intake and when the stored body is decoded again, so event ids agree.
+    Timestamp received_at{};
+};
+
+/// What a webhook body says, element by element (an element is one entity in one action block,
+/// e.g. amoCRM's `leads[status][0]`).
+struct Decoded {
+    std::vector<domain::Event> events{};
+    /// Elements that could not be understood, each "element: reason"; the rest of the body is
+    /// applied all the same.
+    std::vector<std::string> failed{};
+    /// Elements about entities the rules do not judge (contacts, companies, unsorted...), by
+    /// entity name: acknowledged and counted, nothing else.
+    std::map<std::string, int> ignored{};
 };
 
 /// The inbound half of an adapter. Pure: no network, no database, no clock; safe to call
@@ -33,23 +49,34 @@ public:
     /// A key that is equal for two deliveries of the same webhook (stored in the inbox).
     virtual std::string DedupeKey(std::string_view body) const = 0;
 
-    /// Validate and Decode in one call, for callers that check a body before storing it and
-    /// process it right after (the HTTP intake, replay): they hand the events on, so the body is
-    /// parsed once. An error is Validate's: refuse the body. A value holds Decode's events, or
-    /// nullopt when Decode fails although Validate passed (the body is stored and processing
-    /// decodes it again: it records the reason, or parks the item until the CRM directory is
-    /// refreshed on kUnavailable, as without this call). The default runs Validate, then Decode; an
-    /// adapter whose Validate decodes anyway overrides it to parse once.
-    virtual Result<std::optional<std::vector<domain::Event>>> ValidateAndDecode(
-        const WebhookRequest& request) const {
+    /// Decode, element by element, for processing: an adapter whose sender disables a webhook
+    /// that keeps failing (the CRMs) applies what it understands and reports each element it
+    /// cannot understand in Decoded::failed, instead of failing the body. An error fails (or,
+    /// kUnavailable, parks) the whole body. The default is Decode: all or nothing.
+    virtual Result<Decoded> DecodeElements(const WebhookRequest& request) const {
+        auto events = Decode(request);
+        if (!events) {
+            return events.error();
+        }
+        return Decoded{.events = std::move(events).value(), .failed = {}, .ignored = {}};
+    }
+
+    /// Validate and DecodeElements in one call, for callers that check a body before storing it
+    /// and process it right after (the HTTP intake, replay): they hand the result on, so the body
+    /// is parsed once. An error is Validate's: refuse the body. A value holds DecodeElements'
+    /// result, or nullopt when it fails although Validate passed (the body is stored and
+    /// processing decodes it again: it records the reason, or parks the item until the CRM
+    /// directory is refreshed on kUnavailable, as without this call). The default runs Validate,
+    /// then DecodeElements; an adapter whose Validate decodes anyway overrides it to parse once.
+    virtual Result<std::optional<Decoded>> ValidateAndDecode(const WebhookRequest& request) const {
         if (auto valid = Validate(request.body); !valid) {
             return valid.error();
         }
-        auto events = Decode(request);
-        if (!events) {
-            return std::optional<std::vector<domain::Event>>{};
+        auto decoded = DecodeElements(request);
+        if (!decoded) {
+            return std::optional<Decoded>{};
         }
-        return std::optional<std::vector<domain::Event>>{std::move(events).value()};
+        return std::optional<Decoded>{std::move(decoded).value()};
     }
 };
 

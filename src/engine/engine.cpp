@@ -119,21 +119,20 @@ void Engine::Stop() {
 bool Engine::HasSink(const std::string& tenant) const { return sinks_.count(tenant) != 0; }
 
 std::future<Result<bool>> Engine::Intake(const std::string& tenant, const std::string& crm,
-                                         std::string body,
-                                         std::optional<std::vector<domain::Event>> events) {
+                                         std::string body, Timestamp received_at,
+                                         std::optional<crm::Decoded> decoded) {
     const auto& decoder = options_.decoders.at(crm);
     storage::InboxItem item;
     item.tenant = tenant;
     item.crm = crm;
     item.dedupe_key = decoder->DedupeKey(body);
     item.body = std::move(body);
-    item.received_at = options_.clock->Now();
+    item.received_at = received_at;
     OnStored on_stored;
-    if (events) {
-        // std::function needs a copyable callable: the events travel in a shared_ptr.
-        on_stored =
-            [this, kept = std::make_shared<std::vector<domain::Event>>(std::move(events).value())](
-                std::int64_t seq) { decoded_.Keep(seq, std::move(*kept)); };
+    if (decoded) {
+        // std::function needs a copyable callable: the result travels in a shared_ptr.
+        on_stored = [this, kept = std::make_shared<crm::Decoded>(std::move(decoded).value())](
+                        std::int64_t seq) { decoded_.Keep(seq, std::move(*kept)); };
     }
     return writer_->AppendInbox(std::move(item), std::move(on_stored));
 }
@@ -151,11 +150,21 @@ void Engine::Report(const std::string& tenant, const JudgeOutcome& outcome) {
 
 IngestOutcome Engine::IngestOnce(storage::Db& db, const YieldCheck& yield) {
     const SinkCheck has_sink = [this](const std::string& tenant) { return HasSink(tenant); };
-    const IngestOptions ingest{
-        .limit = options_.ingest_batch, .decoded = &decoded_, .yield = yield};
+    const IngestOptions ingest{.limit = options_.ingest_batch,
+                               .decoded = &decoded_,
+                               .yield = yield,
+                               .directory_loaded = [this](const std::string& tenant) {
+                                   return DirectoryLoadedAt(tenant);
+                               }};
     IngestOutcome outcome =
         IngestBatch(db, *Config(), options_.decoders, has_sink, options_.clock->Now(), ingest);
     metrics_.EventsApplied(outcome.events);
+    for (const auto& [key, count] : outcome.settled) {
+        metrics_.InboxSettled(key.first, key.second, count);
+    }
+    for (const auto& [key, count] : outcome.elements) {
+        metrics_.WebhookElements(key.first, key.second, count);
+    }
     if (!outcome.waiting.empty()) {
         WantDirectory(outcome.waiting);
     }
@@ -232,6 +241,18 @@ Result<int> Engine::Sweep() {
                     outcomes.emplace_back(tenant.id, EscalateDue(db, context));
                 }
                 storage::PruneOwnWrites(db, now);
+                // Nothing waits for the directory for ever (it may never load, or lack an id
+                // for good): past the limit the item fails, and `inbox retry` brings it back.
+                const int expired =
+                    storage::FailWaitingSince(db, now - kWaitingLimit, now,
+                                              fmt::format("waited over {} for the CRM directory: ",
+                                                          FormatDuration(kWaitingLimit)));
+                if (expired > 0) {
+                    Log().error(
+                        "Inbox items waited too long for the CRM directory and failed; see "
+                        "/api/v1/inbox?state=failed, then `funnelguard inbox retry`. items={}",
+                        expired);
+                }
                 return outcomes;
             })
             .get();
@@ -306,6 +327,32 @@ Result<bool> Engine::Acknowledge(std::int64_t violation_id) {
         return MakeError(ErrorCode::kConflict, "violation {} is already resolved", violation_id);
     }
     return true;
+}
+
+Engine::Readiness Engine::Ready() const {
+    Readiness readiness;
+    if (!Healthy()) {
+        readiness.storage = "storage is not accepting writes";
+    }
+    {
+        std::lock_guard lock(directory_mutex_);
+        for (const auto& [tenant, connector] : connectors_) {
+            if (directory_loaded_.count(tenant) == 0) {
+                readiness.missing.push_back(tenant);
+            }
+        }
+    }
+    readiness.ready = readiness.storage.empty() && readiness.missing.empty();
+    return readiness;
+}
+
+std::optional<Timestamp> Engine::DirectoryLoadedAt(const std::string& tenant) const {
+    std::lock_guard lock(directory_mutex_);
+    const auto found = directory_loaded_.find(tenant);
+    if (found == directory_loaded_.end()) {
+        return std::nullopt;
+    }
+    return found->second;
 }
 
 Result<std::unique_ptr<storage::Db>> Engine::OpenReader() const {

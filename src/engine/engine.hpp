@@ -44,8 +44,8 @@ struct EngineOptions {
     SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     Observer observer{};
-    bool timers = true;     // the minute sweep and the nightly run
-    bool deliver = true;    // run the outbox worker
+    bool timers = true;   // the minute sweep and the nightly run
+    bool deliver = true;  // run the outbox worker
     // Inbox items per processing transaction at most. Large, because a transaction's cost is
     // mostly the pages it rewrites: webhooks touch deals at random, so small transactions write
     // the same B-tree pages again and again (bench/README.md §1). A slice still stops early
@@ -83,11 +83,12 @@ public:
     void Stop();
 
     /// Stores a webhook body in the inbox (the 200 waits for this). true = new, false = duplicate.
-    /// `events`: the body's events as the CRM's decoder returned them (ValidateAndDecode), kept
-    /// in memory for its processing so that the body is not decoded twice.
+    /// `received_at`: when it came (the decoder's time for what carries none; the same value
+    /// must reach ValidateAndDecode). `decoded`: the body as the CRM's decoder returned it
+    /// (ValidateAndDecode), kept in memory for its processing so that it is not decoded twice.
     std::future<Result<bool>> Intake(const std::string& tenant, const std::string& crm,
-                                     std::string body,
-                                     std::optional<std::vector<domain::Event>> events = {});
+                                     std::string body, Timestamp received_at,
+                                     std::optional<crm::Decoded> decoded = {});
     /// Processes everything pending in the inbox now; returns the number of events applied.
     Result<int> Drain();
     /// Runs the minute timer's work now (grace periods, overdue tasks, escalations).
@@ -112,6 +113,20 @@ public:
     std::map<std::string, std::string> BlockedAccounts() const;
     /// The config with each CRM tenant's pipelines from its directory; replaced, never changed.
     std::shared_ptr<const config::AppConfig> Config() const;
+
+    /// Ready to serve (GET /readyz): storage accepts writes, and every tenant with a CRM
+    /// connector has loaded its directory since start (before that its webhooks are stored and
+    /// wait). `missing` names those tenants; `storage` says what is wrong with the storage.
+    struct Readiness {
+        bool ready = false;
+        std::string storage{};
+        std::vector<std::string> missing{};
+    };
+    Readiness Ready() const;
+    /// When the tenant's directory last loaded (the time the load started), or nullopt.
+    std::optional<Timestamp> DirectoryLoadedAt(const std::string& tenant) const;
+    /// Items that wait for the directory longer than this fail (reason directory_timeout).
+    static constexpr Duration kWaitingLimit = std::chrono::hours{1};
 
     /// A new read-only connection (API handlers, check).
     Result<std::unique_ptr<storage::Db>> OpenReader() const;
@@ -147,8 +162,9 @@ private:
     // Events decoded by Intake's callers, for processing; used on the writer thread only.
     DecodedEvents decoded_;
     mutable std::mutex config_mutex_;
-    std::mutex directory_mutex_;
+    mutable std::mutex directory_mutex_;
     std::set<std::string> directory_wanted_;
+    std::map<std::string, Timestamp> directory_loaded_;
     std::map<std::string, std::chrono::steady_clock::time_point> directory_tried_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;

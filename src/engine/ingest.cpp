@@ -21,24 +21,56 @@ void Append(JudgeOutcome& into, JudgeOutcome&& from) {
     }
 }
 
-// The item's events: handed over by the intake, or decoded from its body.
-Result<std::vector<domain::Event>> EventsOf(storage::Db& db, const storage::InboxItem& item,
-                                            const crm::WebhookDecoder& decoder,
-                                            DecodedEvents* decoded) {
+// The item's decoded body: handed over by the intake, or decoded from the stored body.
+Result<crm::Decoded> DecodedOf(storage::Db& db, const storage::InboxItem& item,
+                               const crm::WebhookDecoder& decoder, DecodedEvents* decoded) {
     if (decoded != nullptr) {
-        if (auto events = decoded->Take(item.seq)) {
-            return std::move(events).value();
+        if (auto kept = decoded->Take(item.seq)) {
+            return std::move(kept).value();
         }
     }
-    const crm::WebhookRequest request{
-        .tenant = item.tenant, .content_type = {}, .body = storage::InboxBody(db, item.seq)};
+    const crm::WebhookRequest request{.tenant = item.tenant,
+                                      .content_type = {},
+                                      .body = storage::InboxBody(db, item.seq),
+                                      .received_at = item.received_at};
     try {
-        return decoder.Decode(request);
+        return decoder.DecodeElements(request);
     } catch (const std::exception& error) {
         // A decoder that throws (a bug, or memory) fails this item only, with the reason: were it
         // left pending like a storage error, it would hold up every item behind it for good.
         return MakeError(ErrorCode::kInternal, "the {} decoder failed: {}", item.crm, error.what());
     }
+}
+
+std::string JoinFailures(const std::vector<std::string>& failed, int applied) {
+    std::string text;
+    for (const std::string& failure : failed) {
+        text += (text.empty() ? "" : "; ") + failure;
+    }
+    if (applied > 0) {
+        text += fmt::format(" (the body's other {} event(s) were applied)", applied);
+    }
+    return text;
+}
+
+// A waiting item whose decoder still answers kUnavailable: it waits again, unless a directory
+// that started loading after it was parked lacks what it names too.
+storage::InboxOutcome ParkOrFail(const storage::InboxItem& item, const Error& error,
+                                 const IngestOptions& options, IngestOutcome& outcome) {
+    const std::optional<Timestamp> loaded =
+        options.directory_loaded ? options.directory_loaded(item.tenant) : std::nullopt;
+    if (item.waiting_since && loaded && *loaded > *item.waiting_since) {
+        return {.state = storage::InboxState::kFailed,
+                .reason = std::string(storage::inbox_reason::kDirectory),
+                .error = fmt::format("{}; the CRM directory loaded at {} does not have it either",
+                                     error.message, FormatIso8601(*loaded))};
+    }
+    outcome.waiting.insert(item.tenant);
+    Log().info("Inbox item waits for the CRM directory. seq={} tenant={} reason={}", item.seq,
+               item.tenant, LogSafe(error.message));
+    return {.state = storage::InboxState::kWaiting,
+            .reason = std::string(storage::inbox_reason::kDirectory),
+            .error = error.message};
 }
 
 // Applies items until `yield` says stop (after one at least); returns the affected deals by
@@ -53,48 +85,60 @@ std::map<std::string, std::set<std::string>> ApplyItems(
             break;
         }
         ++outcome.items;
+        storage::InboxOutcome settled;
         const config::TenantConfig* tenant = config.FindTenant(item.tenant);
         const auto decoder = decoders.find(item.crm);
-        std::string error;
         if (tenant == nullptr) {
-            error = "tenant is no longer configured";
+            settled = {.state = storage::InboxState::kFailed,
+                       .reason = std::string(storage::inbox_reason::kTenantRemoved),
+                       .error = "tenant is no longer configured"};
         } else if (decoder == decoders.end()) {
-            error = fmt::format("no decoder for crm {}", item.crm);
-        } else {
-            auto events = EventsOf(db, item, *decoder->second, options.decoded);
-            if (!events && events.error().code == ErrorCode::kUnavailable) {
-                // The body is fine; the adapter needs a fresher directory. Parked, not failed:
-                // it goes back to pending once the directory is refreshed.
-                outcome.waiting.insert(item.tenant);
-                Log().info("Inbox item waits for the CRM directory. seq={} tenant={} reason={}",
-                           item.seq, item.tenant, LogSafe(events.error().message));
-                storage::MarkInboxProcessed(
-                    db, item.seq, now,
-                    std::string(storage::kWaitingForDirectory) + events.error().message);
-                continue;
-            }
-            if (!events) {
-                error = events.error().message;
+            settled = {.state = storage::InboxState::kFailed,
+                       .reason = std::string(storage::inbox_reason::kDecoder),
+                       .error = fmt::format("no decoder for crm {}", item.crm)};
+        } else if (auto decoded = DecodedOf(db, item, *decoder->second, options.decoded);
+                   !decoded) {
+            if (decoded.error().code == ErrorCode::kUnavailable) {
+                // The body is fine; the adapter needs a fresher directory.
+                settled = ParkOrFail(item, decoded.error(), options, outcome);
             } else {
-                for (const domain::Event& event : *events) {
-                    if (!storage::MarkEventSeen(db, item.tenant, event.id)) {
-                        continue;  // delivered before
-                    }
-                    ++outcome.events;
-                    for (std::string& deal : mirror.Apply(item.tenant, event)) {
-                        affected[item.tenant].insert(std::move(deal));
-                    }
+                settled = {.state = storage::InboxState::kFailed,
+                           .reason = std::string(storage::inbox_reason::kDecoder),
+                           .error = decoded.error().message};
+            }
+        } else {
+            int applied = 0;
+            for (const domain::Event& event : decoded->events) {
+                ++applied;
+                if (!storage::MarkEventSeen(db, item.tenant, event.id)) {
+                    continue;  // delivered before
+                }
+                ++outcome.events;
+                for (std::string& deal : mirror.Apply(item.tenant, event)) {
+                    affected[item.tenant].insert(std::move(deal));
                 }
             }
+            for (const auto& [entity, count] : decoded->ignored) {
+                outcome.elements[{item.crm, entity}] += count;
+            }
+            if (!decoded->failed.empty()) {
+                outcome.elements[{item.crm, "failed"}] += static_cast<int>(decoded->failed.size());
+                settled = {.state = storage::InboxState::kFailed,
+                           .reason = std::string(storage::inbox_reason::kBadElement),
+                           .error = JoinFailures(decoded->failed, applied)};
+            } else if (decoded->events.empty() && !decoded->ignored.empty()) {
+                settled = {.state = storage::InboxState::kIgnored, .reason = {}, .error = {}};
+            }
         }
-        if (!error.empty()) {
+        if (settled.state == storage::InboxState::kFailed) {
             ++outcome.failed;
             Log().error(
-                "Inbox item could not be processed; kept with the reason. seq={} tenant={} "
-                "error={}",
-                item.seq, item.tenant, LogSafe(error));
+                "Inbox item could not be processed in full; kept with the reason. seq={} "
+                "tenant={} reason={} error={}",
+                item.seq, item.tenant, settled.reason, LogSafe(settled.error));
         }
-        storage::MarkInboxProcessed(db, item.seq, now, error);
+        ++outcome.settled[{item.crm, std::string(storage::InboxStateName(settled.state))}];
+        storage::SettleInbox(db, item.seq, now, settled);
     }
     mirror.Flush();
     return affected;
@@ -120,23 +164,23 @@ void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::st
 
 }  // namespace
 
-void DecodedEvents::Keep(std::int64_t seq, std::vector<domain::Event>&& events) {
-    if (events_ + events.size() > max_events_) {
+void DecodedEvents::Keep(std::int64_t seq, crm::Decoded&& decoded) {
+    if (events_ + decoded.events.size() > max_events_) {
         return;
     }
-    events_ += events.size();
-    by_seq_[seq] = std::move(events);
+    events_ += decoded.events.size();
+    by_seq_[seq] = std::move(decoded);
 }
 
-std::optional<std::vector<domain::Event>> DecodedEvents::Take(std::int64_t seq) {
+std::optional<crm::Decoded> DecodedEvents::Take(std::int64_t seq) {
     const auto found = by_seq_.find(seq);
     if (found == by_seq_.end()) {
         return std::nullopt;
     }
-    std::vector<domain::Event> events = std::move(found->second);
+    crm::Decoded decoded = std::move(found->second);
     by_seq_.erase(found);
-    events_ -= events.size();
-    return events;
+    events_ -= decoded.events.size();
+    return decoded;
 }
 
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
@@ -160,7 +204,10 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                    error.what());
     }
     // Events taken out of `decoded` by the failed attempt are decoded from the bodies again.
-    const IngestOptions one_by_one{.limit = 1, .decoded = options.decoded, .yield = {}};
+    const IngestOptions one_by_one{.limit = 1,
+                                   .decoded = options.decoded,
+                                   .yield = {},
+                                   .directory_loaded = options.directory_loaded};
     IngestOutcome total;
     for (const storage::InboxItem& item : items) {
         // One commit per item: the batch's yield still bounds how long webhooks wait behind it.
@@ -177,6 +224,12 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
             total.events += one.events;
             total.failed += one.failed;
             total.waiting.merge(one.waiting);
+            for (const auto& [key, count] : one.settled) {
+                total.settled[key] += count;
+            }
+            for (const auto& [key, count] : one.elements) {
+                total.elements[key] += count;
+            }
             for (auto& judged : one.judged) {
                 total.judged.push_back(std::move(judged));
             }

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -20,51 +21,64 @@ using Decoders = std::map<std::string, std::unique_ptr<crm::WebhookDecoder>, std
 struct IngestOutcome {
     int items = 0;   // inbox items processed
     int events = 0;  // events applied (duplicates excluded)
-    int failed = 0;  // items that could not be decoded (kept in the inbox with the reason)
+    int failed = 0;  // items kept failed in the inbox with the reason (whole, or some elements)
     /// Tenants with items that wait for a fresher CRM directory (a stage or pipeline the
     /// adapter's catalog does not know yet): refresh it, then RequeueWaitingInbox.
     std::set<std::string> waiting{};
     std::vector<std::pair<std::string, JudgeOutcome>> judged{};  // by tenant
+    /// Items settled, by (crm, state name), and elements, by (crm, what): "failed" for elements
+    /// that could not be understood, else the entity an ignored element was about.
+    std::map<std::pair<std::string, std::string>, int> settled{};
+    std::map<std::pair<std::string, std::string>, int> elements{};
 };
 
 /// Which tenants may enqueue actions (they have somewhere to send them).
 using SinkCheck = std::function<bool(const std::string& tenant)>;
 
-/// Events decoded before their body was stored (the HTTP intake and replay decode to validate),
-/// by inbox seq: processing takes them out instead of reading and decoding the body again. The
+/// Bodies decoded before they were stored (the HTTP intake and replay decode to validate), by
+/// inbox seq: processing takes them out instead of reading and decoding the body again. The
 /// body stays the reference: an item without an entry is decoded from it. Bounded, so that a
 /// backlog does not hold its events in memory. Not thread-safe (the writer thread's).
 class DecodedEvents {
 public:
     explicit DecodedEvents(std::size_t max_events) : max_events_(max_events) {}
 
-    /// Keeps the events of a stored item unless that would exceed the bound.
-    void Keep(std::int64_t seq, std::vector<domain::Event>&& events);
-    /// The item's events, removed; nullopt when not kept.
-    std::optional<std::vector<domain::Event>> Take(std::int64_t seq);
+    /// Keeps the decoded body of a stored item unless that would exceed the bound.
+    void Keep(std::int64_t seq, crm::Decoded&& decoded);
+    /// The item's decoded body, removed; nullopt when not kept.
+    std::optional<crm::Decoded> Take(std::int64_t seq);
     std::size_t events() const { return events_; }
 
 private:
     std::size_t max_events_;
     std::size_t events_ = 0;
-    std::unordered_map<std::int64_t, std::vector<domain::Event>> by_seq_;
+    std::unordered_map<std::int64_t, crm::Decoded> by_seq_;
 };
+
+/// When the tenant's CRM directory last loaded (the time the load started), or nullopt.
+using DirectoryLoaded = std::function<std::optional<Timestamp>(const std::string& tenant)>;
 
 struct IngestOptions {
     int limit = 64;                    // inbox items at most
     DecodedEvents* decoded = nullptr;  // optional
     // Asked between items (at least one is processed): true = stop, commit what is done.
     std::function<bool()> yield{};
+    DirectoryLoaded directory_loaded{};  // optional: without it, a waiting item waits on
 };
 
 /// Processes pending inbox items in one write transaction: decode, dedupe events, apply them to
-/// the mirror in CRM time, judge every affected deal as of `now`. An item that cannot be decoded
-/// is marked processed with the reason and never retried; one whose decoder answers kUnavailable
-/// (the CRM directory lacks what it names) is parked with storage::kWaitingForDirectory and its
-/// tenant listed in `waiting`; a decoder that throws fails its item like a decode error. A
-/// storage error rolls the batch back and retries item by item: the items before the failing one
-/// are committed, the failing one stays pending (retried on the next run) and, while it fails,
-/// holds up the items after it.
+/// the mirror in CRM time, judge every affected deal as of `now`, and settle each item
+/// (storage::SettleInbox):
+/// - applied, or ignored when it held only what the rules do not judge;
+/// - failed, with the reason, when the decoder refuses or fails the body, or some of its
+///   elements could not be understood (the others are applied); failed items are not retried
+///   unless someone asks (storage::RetryInbox);
+/// - waiting when the decoder answers kUnavailable (the CRM directory lacks what it names): its
+///   tenant is listed in `waiting`; once a directory that started loading after the item was
+///   parked still lacks it, the item fails (reason directory) instead of waiting again.
+/// A storage error rolls the batch back and retries item by item: the items before the failing
+/// one are committed, the failing one stays stored (retried on the next run) and, while it
+/// fails, holds up the items after it.
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
                           const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
                           const IngestOptions& options);

@@ -19,6 +19,16 @@ void Metrics::ActionDelivered(const std::string& kind, const std::string& outcom
     ++delivered_[{kind, outcome}];
 }
 
+void Metrics::InboxSettled(const std::string& crm, const std::string& state, std::int64_t n) {
+    std::lock_guard lock(mutex_);
+    settled_[{crm, state}] += n;
+}
+
+void Metrics::WebhookElements(const std::string& crm, const std::string& what, std::int64_t n) {
+    std::lock_guard lock(mutex_);
+    elements_[{crm, what}] += n;
+}
+
 std::string Metrics::Render() const {
     std::lock_guard lock(mutex_);
     std::string out;
@@ -32,6 +42,35 @@ std::string Metrics::Render() const {
     for (const auto& [key, n] : rejected_) {
         out += fmt::format("funnelguard_webhooks_rejected_total{{crm=\"{}\",reason=\"{}\"}} {}\n",
                            key.first, key.second, n);
+    }
+    out +=
+        "# HELP funnelguard_inbox_processed_total Inbox items processed, by the state they "
+        "settled in.\n";
+    out += "# TYPE funnelguard_inbox_processed_total counter\n";
+    for (const auto& [key, n] : settled_) {
+        out += fmt::format("funnelguard_inbox_processed_total{{crm=\"{}\",state=\"{}\"}} {}\n",
+                           key.first, key.second, n);
+    }
+    out +=
+        "# HELP funnelguard_webhook_elements_failed_total Webhook elements that could not be "
+        "understood (the rest of their body was applied).\n";
+    out += "# TYPE funnelguard_webhook_elements_failed_total counter\n";
+    for (const auto& [key, n] : elements_) {
+        if (key.second == "failed") {
+            out += fmt::format("funnelguard_webhook_elements_failed_total{{crm=\"{}\"}} {}\n",
+                               key.first, n);
+        }
+    }
+    out +=
+        "# HELP funnelguard_webhook_elements_ignored_total Webhook elements about entities the "
+        "rules do not judge, by entity.\n";
+    out += "# TYPE funnelguard_webhook_elements_ignored_total counter\n";
+    for (const auto& [key, n] : elements_) {
+        if (key.second != "failed") {
+            out += fmt::format(
+                "funnelguard_webhook_elements_ignored_total{{crm=\"{}\",entity=\"{}\"}} {}\n",
+                key.first, key.second, n);
+        }
     }
     out += "# HELP funnelguard_events_applied_total Normalized events applied to the mirror.\n";
     out += "# TYPE funnelguard_events_applied_total counter\n";

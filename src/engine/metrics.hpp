@@ -17,6 +17,11 @@ public:
     void EventsApplied(std::int64_t n) { events_applied_ += n; }
     std::int64_t EventsApplied() const { return events_applied_.load(); }
     void ActionDelivered(const std::string& kind, const std::string& outcome);
+    /// Inbox items processed, by crm and the state they settled in (applied, ignored, ...).
+    void InboxSettled(const std::string& crm, const std::string& state, std::int64_t n);
+    /// Webhook elements by crm and what became of them: "failed", or the entity of an ignored
+    /// one ("contacts", "unsorted", ...).
+    void WebhookElements(const std::string& crm, const std::string& what, std::int64_t n);
 
     /// Prometheus text lines for the counters.
     std::string Render() const;
@@ -26,6 +31,8 @@ private:
     std::map<std::string, std::int64_t> received_;                           // by crm
     std::map<std::pair<std::string, std::string>, std::int64_t> rejected_;   // crm, reason
     std::map<std::pair<std::string, std::string>, std::int64_t> delivered_;  // kind, outcome
+    std::map<std::pair<std::string, std::string>, std::int64_t> settled_;    // crm, state
+    std::map<std::pair<std::string, std::string>, std::int64_t> elements_;   // crm, what
     std::atomic<std::int64_t> events_applied_{0};
 };
 

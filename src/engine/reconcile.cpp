@@ -51,6 +51,7 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
     if (connector == nullptr) {
         return MakeError(ErrorCode::kNotFound, "tenant {} has no CRM connector", tenant);
     }
+    const Timestamp started = options_.clock->Now();
     Result<crm::Directory> directory = connector->FetchDirectory();
     if (!directory) {
         return directory.error();
@@ -58,8 +59,12 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
     {
         // Any fresh load counts as the wanted refresh: a webhook parked while the start-up load
         // was running is requeued by that load, and must not cost the account a second one.
+        // Loaded, and when the load started (the adapter's catalog is fresh already): an item
+        // parked before that and still lacking its id once requeued fails instead of waiting
+        // for another refresh.
         std::lock_guard lock(directory_mutex_);
         directory_tried_[tenant] = std::chrono::steady_clock::now();
+        directory_loaded_[tenant] = started;
     }
     auto stored = writer_
                       ->Transact([&tenant, &directory](storage::Db& db) {

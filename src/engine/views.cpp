@@ -103,4 +103,21 @@ void AppendCheckItem(std::string& out, const std::string& tenant, const domain::
     out += '}';
 }
 
+nlohmann::json InboxEntryToJson(const storage::InboxEntry& entry, const std::string& time_zone) {
+    nlohmann::json item = {
+        {"seq", entry.seq},
+        {"tenant", entry.tenant},
+        {"crm", entry.crm},
+        {"state", storage::InboxStateName(entry.state)},
+        {"reason", entry.reason},
+        {"error", entry.error},
+        {"received_at", Time(entry.received_at, time_zone)},
+        {"processed_at", OptionalTime(entry.processed_at, time_zone)},
+    };
+    if (entry.waiting_since) {
+        item["waiting_since"] = Time(*entry.waiting_since, time_zone);
+    }
+    return item;
+}
+
 }  // namespace fg::engine

@@ -15,6 +15,9 @@ namespace fg::engine {
 /// time zone (`time_zone` empty: UTC).
 nlohmann::json ViolationToJson(const storage::Violation& violation, const std::string& time_zone);
 nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::string& time_zone);
+/// An inbox item of GET /api/v1/inbox: {seq, tenant, crm, state, reason, error, received_at,
+/// processed_at, waiting_since (when parked)}.
+nlohmann::json InboxEntryToJson(const storage::InboxEntry& entry, const std::string& time_zone);
 
 /// Appends one violation found by `check` as its --format json item: the object {tenant, deal,
 /// deal_title, rule, responsible, opened_at (in `time_zone`), details, message} as

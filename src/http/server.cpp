@@ -1,5 +1,7 @@
 #include "src/http/server.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <chrono>
 
 #include <httplib.h>
@@ -29,13 +31,59 @@ void ReplyError(httplib::Response& response, int status, const std::string& reas
     Reply(response, status, {{"error", reason}});
 }
 
+bool IEquals(std::string_view a, std::string_view b) {
+    return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+               return std::tolower(static_cast<unsigned char>(x)) ==
+                      std::tolower(static_cast<unsigned char>(y));
+           });
+}
+
+// The token of `Authorization: Bearer <token>`. The scheme is case-insensitive (RFC 9110 §11.1:
+// "bearer" and "BEARER" are the same scheme), and spaces or tabs may separate it from the token.
 std::string BearerToken(const httplib::Request& request) {
     const std::string header = request.get_header_value("Authorization");
-    constexpr std::string_view kPrefix = "Bearer ";
-    if (header.size() <= kPrefix.size() || header.compare(0, kPrefix.size(), kPrefix) != 0) {
+    constexpr std::string_view kScheme = "Bearer";
+    if (header.size() <= kScheme.size() ||
+        !IEquals(std::string_view(header).substr(0, kScheme.size()), kScheme) ||
+        (header[kScheme.size()] != ' ' && header[kScheme.size()] != '\t')) {
         return {};
     }
-    return header.substr(kPrefix.size());
+    const std::size_t token = header.find_first_not_of(" \t", kScheme.size());
+    const std::size_t end = header.find_last_not_of(" \t");
+    if (token == std::string::npos) {
+        return {};
+    }
+    return header.substr(token, end - token + 1);
+}
+
+// The media type of a Content-Type header, lower-cased, without parameters.
+std::string MediaType(const httplib::Request& request) {
+    std::string type = request.get_header_value("Content-Type");
+    type = type.substr(0, type.find(';'));
+    while (!type.empty() && (type.back() == ' ' || type.back() == '\t')) {
+        type.pop_back();
+    }
+    std::transform(type.begin(), type.end(), type.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    return type;
+}
+
+// Why a webhook's Content-Type cannot be what its CRM sends, or empty. A multipart body is
+// never a webhook (and the HTTP library cannot hand it to the plain body reader); amoCRM sends
+// application/x-www-form-urlencoded, so JSON there is a sender pointed at the wrong route.
+std::string RefusedMediaType(const std::string& crm, const std::string& type) {
+    if (type.rfind("multipart/", 0) == 0) {
+        return fmt::format(
+            "{} bodies are not webhooks: send {}", type,
+            crm == "generic" ? "application/json" : "application/x-www-form-urlencoded");
+    }
+    if (crm == "amocrm" && (type == "application/json" || type.ends_with("+json"))) {
+        return fmt::format(
+            "{}: amoCRM webhooks are application/x-www-form-urlencoded (generic JSON events go "
+            "to /hooks/generic/<tenant>)",
+            type);
+    }
+    return {};
 }
 
 std::string TimeZoneOf(const config::AppConfig& config, const std::string& tenant) {
@@ -51,11 +99,20 @@ const config::TenantConfig* FindTenantOf(engine::Engine& engine, const std::stri
 }
 
 // Reads, validates and stores one webhook whose sender is authenticated: 200 only once the inbox
-// row is committed; 413 over the size limit; 400 with the reason for a body that does not fit;
-// 503 when it cannot be stored.
+// row is committed; 413 over the size limit; 415 for a media type its CRM never sends; 400 with
+// the reason for a body the decoder refuses (for the CRM adapters, only one that is not a form
+// at all: what a form holds that cannot be understood fails later, element by element); 503 when
+// it cannot be stored.
 void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::string& tenant_id,
                    const httplib::Request& request, httplib::Response& response,
                    const httplib::ContentReader& reader) {
+    if (const std::string refused = RefusedMediaType(crm, MediaType(request)); !refused.empty()) {
+        engine.metrics().WebhookRejected(crm, "unsupported_media_type");
+        // The body is not read: the connection is closed after the answer, so that its bytes
+        // are never taken for the next request.
+        response.set_header("Connection", "close");
+        return ReplyError(response, 415, refused);
+    }
     const std::size_t limit = engine.config().server.max_body_bytes;
     // httplib refuses an over-long Content-Length without calling the receiver, so the declared
     // length is checked first; the receiver catches chunked bodies.
@@ -77,15 +134,18 @@ void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::st
         engine.metrics().WebhookRejected(crm, "bad_request");
         return ReplyError(response, 400, "the body could not be read");
     }
-    // Decoded here, on a pool thread, once: the events go with the body to its processing.
-    crm::WebhookRequest webhook{.tenant = tenant_id, .content_type = {}, .body = std::move(body)};
+    // Decoded here, on a pool thread, once: the result goes with the body to its processing.
+    crm::WebhookRequest webhook{.tenant = tenant_id,
+                                .content_type = request.get_header_value("Content-Type"),
+                                .body = std::move(body),
+                                .received_at = engine.clock().Now()};
     auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
     if (!decoded) {
         engine.metrics().WebhookRejected(crm, "bad_request");
         return ReplyError(response, 400, decoded.error().message);
     }
-    auto stored =
-        engine.Intake(tenant_id, crm, std::move(webhook.body), std::move(decoded).value());
+    auto stored = engine.Intake(tenant_id, crm, std::move(webhook.body), webhook.received_at,
+                                std::move(decoded).value());
     if (stored.wait_for(kCommitWait) != std::future_status::ready) {
         engine.metrics().WebhookRejected(crm, "unavailable");
         response.set_header("Retry-After", "5");
@@ -352,6 +412,58 @@ void Server::Routes() {
         Reply(response, 200, {{"status", "ok"}});
     });
 
+    // Readiness, for load balancers and start-up scripts: 503 until storage accepts writes and
+    // every CRM tenant's directory has loaded. Webhooks are stored before that all the same
+    // (they wait for the directory), so a CRM is never turned away by it.
+    server.Get("/readyz", [&engine](const httplib::Request&, httplib::Response& response) {
+        const engine::Engine::Readiness readiness = engine.Ready();
+        if (readiness.ready) {
+            return Reply(response, 200, {{"status", "ready"}});
+        }
+        nlohmann::json body = {{"status", "not ready"}};
+        if (!readiness.storage.empty()) {
+            body["storage"] = readiness.storage;
+        }
+        if (!readiness.missing.empty()) {
+            body["directory_not_loaded"] = readiness.missing;
+        }
+        Reply(response, 503, body);
+    });
+
+    server.Get("/api/v1/inbox", [&engine, admin](const httplib::Request& request,
+                                                 httplib::Response& response) {
+        if (!admin(request, response)) {
+            return;
+        }
+        storage::InboxFilter filter;
+        filter.tenant = request.get_param_value("tenant");
+        const std::string state = request.get_param_value("state");
+        if (state.empty() || state == "failed") {
+            filter.state = storage::InboxState::kFailed;
+        } else if (state == "waiting") {
+            filter.state = storage::InboxState::kWaiting;
+        } else {
+            return ReplyError(response, 400, "state must be failed or waiting");
+        }
+        if (request.has_param("limit")) {
+            try {
+                filter.limit = std::clamp(std::stoi(request.get_param_value("limit")), 1, 10000);
+            } catch (const std::exception&) {
+                return ReplyError(response, 400, "limit must be a number");
+            }
+        }
+        auto db = engine.OpenReader();
+        if (!db) {
+            return ReplyError(response, 503, "storage unavailable");
+        }
+        nlohmann::json items = nlohmann::json::array();
+        for (const storage::InboxEntry& entry : storage::ListInbox(**db, filter)) {
+            items.push_back(
+                engine::InboxEntryToJson(entry, TimeZoneOf(engine.config(), entry.tenant)));
+        }
+        Reply(response, 200, {{"items", std::move(items)}});
+    });
+
     server.Get("/metrics", [&engine](const httplib::Request&, httplib::Response& response) {
         std::string text = engine.metrics().Render();
         if (auto db = engine.OpenReader(); db) {
@@ -366,6 +478,15 @@ void Server::Routes() {
                                 inbox.oldest_pending
                                     ? std::max<long long>(0, (now - *inbox.oldest_pending).count())
                                     : 0);
+            text +=
+                "# HELP funnelguard_inbox_items Inbox items that failed or wait for the CRM "
+                "directory, by reason (GET /api/v1/inbox lists them).\n";
+            text += "# TYPE funnelguard_inbox_items gauge\n";
+            for (const auto& [tenant, state, reason, count] : storage::UnsettledInboxCounts(**db)) {
+                text += fmt::format(
+                    "funnelguard_inbox_items{{tenant=\"{}\",state=\"{}\",reason=\"{}\"}} {}\n",
+                    tenant, storage::InboxStateName(state), reason, count);
+            }
             text += "# HELP funnelguard_violations_open Open violations by tenant and rule.\n";
             text += "# TYPE funnelguard_violations_open gauge\n";
             for (const auto& [tenant, rule, count] : storage::OpenViolationCounts(**db)) {

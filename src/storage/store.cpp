@@ -12,68 +12,18 @@
 
 #include "src/common/hex.hpp"
 #include "src/storage/migrations.hpp"
+#include "src/storage/query.hpp"
 
 namespace fg::storage {
 namespace {
 
-// ---------------------------------------------------------------- statements
-
-// A cached statement in use. Resetting it when the use ends matters: a statement stepped to a row
-// but not to its end keeps its read transaction, and so an old snapshot, open on the connection.
-class Query {
-public:
-    Query(Db& db, const char* sql) : statement_(db.Prepared(sql)) {}
-    ~Query() { statement_.tryReset(); }
-    Query(const Query&) = delete;
-    Query& operator=(const Query&) = delete;
-
-    SQLite::Statement* operator->() { return &statement_; }
-    SQLite::Statement& operator*() { return statement_; }
-
-private:
-    SQLite::Statement& statement_;
-};
-
-// Binds text without copying it: the caller's string outlives the statement's use. Temporaries
-// would not, hence the deleted overload.
-void BindText(SQLite::Statement& statement, int index, const std::string& text) {
-    statement.bindNoCopy(index, text);
-}
-void BindText(SQLite::Statement& statement, int index, const std::string&& text) = delete;
-
-void BindTime(SQLite::Statement& statement, int index, Timestamp at) {
-    statement.bind(index, static_cast<std::int64_t>(ToEpoch(at)));
-}
-
-void BindOptionalTime(SQLite::Statement& statement, int index, std::optional<Timestamp> at) {
-    if (at) {
-        BindTime(statement, index, *at);
-    } else {
-        statement.bind(index);
-    }
-}
-
-void BindOptionalInt(SQLite::Statement& statement, int index, std::optional<std::int64_t> value) {
-    if (value) {
-        statement.bind(index, *value);
-    } else {
-        statement.bind(index);
-    }
-}
-
-std::optional<Timestamp> OptionalTime(const SQLite::Column& column) {
-    if (column.isNull()) {
-        return std::nullopt;
-    }
-    return FromEpoch(column.getInt64());
-}
-
-std::optional<std::int64_t> OptionalInt(const SQLite::Column& column) {
-    if (column.isNull()) {
-        return std::nullopt;
-    }
-    return column.getInt64();
-}
+using detail::BindOptionalInt;
+using detail::BindOptionalTime;
+using detail::BindText;
+using detail::BindTime;
+using detail::OptionalInt;
+using detail::OptionalTime;
+using detail::Query;
 
 // Row access shared by LoadSnapshot (a cached SQLite::Statement) and ForEachSnapshot (a raw
 // statement: SQLiteCpp copies a shared_ptr per column read, which shows on a million rows). Both
@@ -653,6 +603,7 @@ struct DealRow {
 
     bool changed = false;                // to be written
     std::optional<domain::Deal> card{};  // a newer card to be written with the row
+    bool stage_changed = false;          // pipeline and stage to be written (no new card)
     // The first history entry that differs from the stage_history table (npos: none).
     std::size_t history_changed_from = std::string::npos;
 
@@ -731,6 +682,14 @@ constexpr const char* kWriteDealState = R"sql(
         wake_at = CASE WHEN excluded.deleted THEN NULL ELSE wake_at END
 )sql";
 
+// Writes everything but the card's fields, with the card's stage (a newer stage observed).
+constexpr const char* kWriteDealStage = R"sql(
+    UPDATE deals SET deleted = ?3, created_at = ?4, updated_at = ?5, deleted_at = ?6, doc = ?7,
+                     pipeline = ?8, stage = ?9,
+                     wake_at = CASE WHEN ?3 THEN NULL ELSE wake_at END
+    WHERE tenant = ?1 AND id = ?2
+)sql";
+
 // Writes the whole row with a new card.
 constexpr const char* kWriteDealCard = R"sql(
     INSERT INTO deals (tenant, id, deleted, created_at, updated_at, deleted_at, doc, pipeline,
@@ -762,6 +721,14 @@ void BindDealState(SQLite::Statement& statement, DealRow& row) {
 void WriteDealState(Db& db, DealRow& row) {
     Query query(db, kWriteDealState);
     BindDealState(*query, row);
+    query->exec();
+}
+
+void WriteDealStage(Db& db, DealRow& row) {
+    Query query(db, kWriteDealStage);
+    BindDealState(*query, row);
+    BindText(*query, 8, row.pipeline);
+    BindText(*query, 9, row.stage);
     query->exec();
 }
 
@@ -837,6 +804,8 @@ public:
             }
             if (row.card) {
                 WriteDealCard(db_, row, *row.card);
+            } else if (row.stage_changed) {
+                WriteDealStage(db_, row);
             } else {
                 WriteDealState(db_, row);
             }
@@ -915,7 +884,22 @@ std::vector<std::string> ApplyStageObserved(BatchDeals& deals, const std::string
     deal.stage = seen.stage;
     ObserveStage(deals.db(), row, deal, at);
     row.created_at = Earliest(row.created_at, ToEpoch(at));
-    row.Changed();  // the history only: the card (row.card, pipeline, stage) stays as it is
+    // The card's fields stay as they are. Its stage follows an observation newer than the card
+    // (a Digital Pipeline move, or a move the CRM's log reports after the last card): that is
+    // where the deal is now. updated_at stays the card's, so a card of a time between the two
+    // still replaces the fields.
+    if (row.updated_at && ToEpoch(at) >= *row.updated_at &&
+        (row.pipeline != seen.pipeline || row.stage != seen.stage)) {
+        row.pipeline = seen.pipeline;
+        row.stage = seen.stage;
+        if (row.card) {
+            row.card->pipeline = seen.pipeline;  // a card of this batch, written on Flush
+            row.card->stage = seen.stage;
+        } else {
+            row.stage_changed = true;
+        }
+    }
+    row.Changed();
     return {seen.deal_id};
 }
 
@@ -1317,85 +1301,6 @@ Result<std::unique_ptr<Db>> OpenDatabase(const std::string& path, bool read_only
     } catch (const SQLite::Exception& error) {
         return MakeError(ErrorCode::kUnavailable, "database {}: {}", path, error.what());
     }
-}
-
-// ---------------------------------------------------------------- inbox
-
-bool InsertInbox(Db& db, const InboxItem& item) {
-    static constexpr const char* kSql = R"sql(
-        INSERT INTO inbox (tenant, crm, dedupe_key, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5)
-        ON CONFLICT (tenant, crm, dedupe_key) DO NOTHING
-    )sql";
-    Query query(db, kSql);
-    BindText(*query, 1, item.tenant);
-    BindText(*query, 2, item.crm);
-    BindText(*query, 3, item.dedupe_key);
-    BindTime(*query, 4, item.received_at);
-    BindText(*query, 5, item.body);
-    return query->exec() == 1;
-}
-
-std::vector<InboxItem> PendingInbox(Db& db, int limit) {
-    static constexpr const char* kSql = R"sql(
-        SELECT seq, tenant, crm, dedupe_key, received_at FROM inbox
-        WHERE processed_at IS NULL ORDER BY seq LIMIT ?1
-    )sql";
-    Query query(db, kSql);
-    query->bind(1, limit);
-    std::vector<InboxItem> items;
-    while (query->executeStep()) {
-        items.push_back(InboxItem{
-            .seq = query->getColumn(0).getInt64(),
-            .tenant = query->getColumn(1).getString(),
-            .crm = query->getColumn(2).getString(),
-            .dedupe_key = query->getColumn(3).getString(),
-            .received_at = FromEpoch(query->getColumn(4).getInt64()),
-        });
-    }
-    return items;
-}
-
-std::string InboxBody(Db& db, std::int64_t seq) {
-    static constexpr const char* kSql = "SELECT body FROM inbox WHERE seq = ?1";
-    Query query(db, kSql);
-    query->bind(1, seq);
-    return query->executeStep() ? query->getColumn(0).getString() : std::string{};
-}
-
-void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error) {
-    static constexpr const char* kSql = R"sql(
-        UPDATE inbox SET processed_at = ?2, error = NULLIF(?3, '') WHERE seq = ?1
-    )sql";
-    Query query(db, kSql);
-    query->bind(1, seq);
-    BindTime(*query, 2, at);
-    BindText(*query, 3, error);
-    query->exec();
-}
-
-int RequeueWaitingInbox(Db& db, const std::string& tenant) {
-    static constexpr const char* kSql = R"sql(
-        UPDATE inbox SET processed_at = NULL, error = NULL
-        WHERE tenant = ?1 AND processed_at IS NOT NULL AND substr(error, 1, ?2) = ?3
-    )sql";
-    Query query(db, kSql);
-    BindText(*query, 1, tenant);
-    query->bind(2, static_cast<int>(kWaitingForDirectory.size()));
-    const std::string prefix(kWaitingForDirectory);
-    BindText(*query, 3, prefix);
-    return query->exec();
-}
-
-InboxStats GetInboxStats(Db& db) {
-    static constexpr const char* kSql = R"sql(
-        SELECT COUNT(*), MIN(received_at) FROM inbox WHERE processed_at IS NULL
-    )sql";
-    Query query(db, kSql);
-    query->executeStep();
-    return InboxStats{
-        .pending = query->getColumn(0).getInt64(),
-        .oldest_pending = OptionalTime(query->getColumn(1)),
-    };
 }
 
 // ---------------------------------------------------------------- mirror

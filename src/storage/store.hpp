@@ -66,37 +66,6 @@ Result<std::unique_ptr<Db>> OpenDatabase(const std::string& path, bool read_only
 /// Number of embedded migrations (the schema version after OpenDatabase).
 int SchemaVersion();
 
-// ---------------------------------------------------------------- inbox
-
-struct InboxItem {
-    std::int64_t seq = 0;
-    std::string tenant{};
-    std::string crm{};         // "generic", "amocrm", ...
-    std::string dedupe_key{};  // per (tenant, crm); a second insert with it is a no-op
-    std::string body{};        // as received (already redacted by the adapter if it holds secrets)
-    Timestamp received_at{};
-};
-
-/// Inserts unless (tenant, crm, dedupe_key) exists. Returns true when inserted (the item's seq is
-/// then db.sql().getLastInsertRowid()).
-bool InsertInbox(Db& db, const InboxItem& item);
-/// Unprocessed items in arrival order, without their bodies (InboxItem::body stays empty: a body
-/// is read by InboxBody when it is needed, one at a time).
-std::vector<InboxItem> PendingInbox(Db& db, int limit);
-/// The body of an inbox item (empty when there is no such item).
-std::string InboxBody(Db& db, std::int64_t seq);
-/// The error prefix of inbox items parked until the tenant's CRM directory is refreshed.
-inline constexpr std::string_view kWaitingForDirectory = "waiting for the CRM directory: ";
-/// Puts a tenant's parked items back to pending (after a directory refresh); returns how many.
-int RequeueWaitingInbox(Db& db, const std::string& tenant);
-/// Marks an item processed; `error` records why it could not be (it is then not retried).
-void MarkInboxProcessed(Db& db, std::int64_t seq, Timestamp at, const std::string& error = {});
-struct InboxStats {
-    std::int64_t pending = 0;
-    std::optional<Timestamp> oldest_pending{};
-};
-InboxStats GetInboxStats(Db& db);
-
 // ---------------------------------------------------------------- mirror
 
 /// Records that an event id was seen; false when it had been seen before (then ignore the event).
@@ -119,7 +88,8 @@ bool MarkEventSeen(Db& db, const std::string& tenant, const std::string& event_i
 ///   stored task. A deletion that arrives before the task is remembered.
 /// - note.added: inserted once.
 /// - stage.observed (domain::StageObserved): the (at, pipeline, stage) observation takes its place
-///   in the stage history as a deal.upserted's would; the card is never replaced. created_at is
+///   in the stage history as a deal.upserted's would; the card's fields are never replaced, but
+///   its pipeline and stage follow an observation at or after the card's time. created_at is
 ///   the earliest `at` seen.
 /// Echoes of funnelguard's own writes (see RecordOwnWrite) are flagged `own` and consume the
 /// record. Returns the ids of the deals whose snapshot changed (usually one).
@@ -315,3 +285,7 @@ void DeleteMeta(Db& db, const std::string& tenant, const std::string& key);
 std::int64_t CountStageChanges(Db& db, const std::string& tenant);
 
 }  // namespace fg::storage
+
+// The inbox has a file of its own; its declarations come with this header for the callers that
+// use both.
+#include "src/storage/inbox.hpp"  // IWYU pragma: export

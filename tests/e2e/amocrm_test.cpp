@@ -418,3 +418,146 @@ TEST_CASE(
     CHECK(overdue.size() == kLate);
     CHECK(service->Stop(SIGTERM) == 0);
 }
+
+namespace {
+
+// A form body as amoCRM builds it (http_build_query): keys and values percent-encoded.
+std::string Form(const std::vector<std::pair<std::string, std::string>>& pairs) {
+    std::string body;
+    for (const auto& [key, value] : pairs) {
+        body += (body.empty() ? "" : "&") + httplib::detail::encode_query_param(key) + "=" +
+                httplib::detail::encode_query_param(value);
+    }
+    return body;
+}
+
+}  // namespace
+
+TEST_CASE("amocrm: real accounts' bodies are stored and answered 200; a bad element fails alone") {
+    sim::Simulator crm({.token = "sim-token-e2e", .seed = 11});
+    REQUIRE(crm.Start());
+    const auto stages = MainStages(crm);
+    std::int64_t main_pipeline = 0;
+    for (const sim::SimPipeline& pipeline : crm.Pipelines()) {
+        main_pipeline = pipeline.is_main ? pipeline.id : main_pipeline;
+    }
+    fg::testing::TempDir dir;
+    const int port = FreePort();
+    const std::string config = dir.Write("fg.toml", Config(dir, crm, port, R"(
+  [tenant.rules.stage_order]
+  actions = []
+  [tenant.rules.deal_without_task]
+  enabled = false
+  [tenant.rules.overdue_task]
+  enabled = false
+)"));
+    Service service(config, port);
+    WaitCatalog(crm);
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    const httplib::Headers headers = {
+        {"User-Agent", "amoCRM-Webhooks/3.0"},
+        {"X-Amocrm-Requestid", "7f2b9c1e-3d4a-4b5c-9e8f-0a1b2c3d4e5f"},
+        {"Accept", "*/*"}};
+    const std::string path = fmt::format("/hooks/amocrm/{}/{}", kTenant, kSecret);
+    const auto post = [&](const std::string& body) {
+        auto response = client.Post(path, headers, body, "application/x-www-form-urlencoded");
+        REQUIRE(response);
+        INFO(response->body);
+        CHECK(response->status == 200);
+    };
+    const auto ready = client.Get("/readyz");
+    REQUIRE(ready);
+    CHECK(ready->status == 200);  // the catalog has loaded
+
+    const std::string lead = "9100001";
+    const std::string pipeline = std::to_string(main_pipeline);
+    const std::string first = std::to_string(stages.at("Новая заявка"));
+    const std::string second = std::to_string(stages.at("Квалификация"));
+    const std::vector<std::pair<std::string, std::string>> account = {{"account[subdomain]", "sim"},
+                                                                      {"account[id]", "31000001"}};
+    // An older account's card without last_modified or updated_at, the account block first.
+    auto no_time = account;
+    for (const auto& pair : std::vector<std::pair<std::string, std::string>>{
+             {"leads[add][0][id]", lead},
+             {"leads[add][0][name]", "ООО «Без времени»"},
+             {"leads[add][0][status_id]", first},
+             {"leads[add][0][pipeline_id]", pipeline},
+             {"leads[add][0][responsible_user_id]", std::to_string(kManager)},
+             {"leads[add][0][custom_fields][0][id]", "555001"},
+             {"leads[add][0][custom_fields][0][code]", "UTM_SOURCE"}}) {
+        no_time.push_back(pair);
+    }
+    post(Form(no_time));
+    // A Digital Pipeline trigger's compact move, its values in literal quotes.
+    post(Form({{"leads[status][0][id]", "\"" + lead + "\""},
+               {"leads[status][0][status_id]", "\"" + second + "\""},
+               {"leads[status][0][pipeline_id]", "\"" + pipeline + "\""},
+               {"leads[status][0][old_status_id]", "\"" + first + "\""},
+               {"account[id]", "\"31000001\""}}));
+    // A note without an id, and a contact's update beside it.
+    post(Form({{"contacts[update][0][id]", "5001"},
+               {"contacts[update][0][type]", "contact"},
+               {"leads[note][0][note][text]", "Клиент просит перезвонить после обеда"},
+               {"leads[note][0][note][note_type]", "4"},
+               {"leads[note][0][note][element_type]", "2"},
+               {"leads[note][0][note][element_id]", lead}}));
+    // Only contacts: acknowledged and ignored.
+    post(Form({{"contacts[add][0][id]", "5002"}, {"contacts[add][0][name]", "Иван"}}));
+    // One element amoCRM would never send, next to one it would.
+    post(Form({{"task[delete][0][id]", "not-a-number"}, {"leads[delete][0][id]", "9100002"}}));
+
+    REQUIRE(Eventually([&] {
+        const auto deal = service.Deal(9100001);
+        return deal && (*deal)["stage"] == "Квалификация" && (*deal)["notes"].size() == 1;
+    }));
+    const auto deal = service.Deal(9100001);
+    CHECK((*deal)["title"] == "ООО «Без времени»");  // the compact move left the card alone
+    CHECK((*deal)["fields"]["UTM_SOURCE"] == "");
+
+    httplib::Headers admin = {{"Authorization", std::string("Bearer ") + kAdmin}};
+    auto failed = client.Get("/api/v1/inbox?state=failed", admin);
+    REQUIRE(failed);
+    REQUIRE(failed->status == 200);
+    const json items = json::parse(failed->body)["items"];
+    REQUIRE(items.size() == 1);
+    CHECK(items[0]["reason"] == "bad_element");
+    CHECK(items[0]["error"] ==
+          "task[delete][0][id]: not a number (\"not-a-number\") (the body's other 1 event(s) "
+          "were applied)");
+    auto waiting = client.Get("/api/v1/inbox?state=waiting", admin);
+    REQUIRE(waiting);
+    CHECK(json::parse(waiting->body)["items"].empty());
+    CHECK(client.Get("/api/v1/inbox?state=applied", admin)->status == 400);
+    CHECK(client.Get("/api/v1/inbox")->status == 401);
+
+    auto metrics = client.Get("/metrics");
+    REQUIRE(metrics);
+    for (const char* line :
+         {"funnelguard_webhooks_received_total{crm=\"amocrm\"} 5",
+          "funnelguard_inbox_processed_total{crm=\"amocrm\",state=\"ignored\"} 1",
+          "funnelguard_inbox_processed_total{crm=\"amocrm\",state=\"failed\"} 1",
+          "funnelguard_webhook_elements_ignored_total{crm=\"amocrm\",entity=\"contacts\"} 2",
+          "funnelguard_webhook_elements_failed_total{crm=\"amocrm\"} 1",
+          "funnelguard_inbox_items{tenant=\"acme\",state=\"failed\",reason=\"bad_element\"} 1"}) {
+        CHECK_MESSAGE(metrics->body.find(line) != std::string::npos, line);
+    }
+
+    // Not a form at all: the one 400 left for amoCRM; and a JSON body is the wrong route.
+    auto broken =
+        client.Post(path, headers, "leads%5Bstatus%5G=1", "application/x-www-form-urlencoded");
+    REQUIRE(broken);
+    CHECK(broken->status == 400);
+    auto json_body = client.Post(path, headers, R"({"leads":{}})", "application/json");
+    REQUIRE(json_body);
+    CHECK(json_body->status == 415);
+
+    // `inbox retry` puts the failed one back; it fails again with the same reason.
+    const auto retried =
+        fg::testing::Run({FG_BINARY, "inbox", "retry", "--config", config, "--tenant", kTenant});
+    CHECK(retried.status == 0);
+    CHECK(retried.out.find("1 webhook(s) of tenant acme put back") != std::string::npos);
+    const auto listed = fg::testing::Run({FG_BINARY, "inbox", "list", "--config", config}, true);
+    CHECK(listed.status == 0);
+    CHECK(service.Stop(SIGTERM) == 0);
+}

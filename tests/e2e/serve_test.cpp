@@ -374,3 +374,81 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
     }
     CHECK_FALSE(has_task_rule);  // the 40 new deals are a minute old: still in their grace
 }
+
+TEST_CASE("serve: answers for what senders get wrong, readiness, and the inbox API") {
+    fg::testing::TempDir dir;
+    ActionsReceiver receiver;
+    dir.Write("fg.toml", Config(dir, receiver.Url()));
+    Service service(dir.File("fg.toml"));
+    httplib::Client& client = service.client();
+    const std::string bearer = std::string("Bearer ") + kSecret;
+    const json event = DealEvent("m1", "301", "Новая", Ago(1min));
+
+    SUBCASE("a multipart body is 415, and the connection is not confused by its bytes") {
+        client.set_keep_alive(true);  // the next request may reuse the connection
+        httplib::MultipartFormDataItems items = {
+            {"events", json{{"events", json::array({event})}}.dump(), "", "application/json"}};
+        auto multipart = client.Post("/hooks/generic/acme", {{"Authorization", bearer}}, items);
+        REQUIRE(multipart);
+        CHECK(multipart->status == 415);
+        CHECK(json::parse(multipart->body)["error"].get<std::string>().starts_with(
+            "multipart/form-data bodies are not webhooks"));
+        auto next = service.PostEvents(json::array({event}));
+        REQUIRE(next);
+        CHECK(next->status == 200);
+        auto metrics = client.Get("/metrics");
+        REQUIRE(metrics);
+        CHECK(metrics->body.find("funnelguard_webhooks_rejected_total{crm=\"generic\",reason="
+                                 "\"unsupported_media_type\"} 1") != std::string::npos);
+    }
+    SUBCASE("the Bearer scheme is case-insensitive; the token is not") {
+        for (const std::string scheme : {"bearer", "BEARER", "Bearer  "}) {
+            auto r = client.Post("/hooks/generic/acme", {{"Authorization", scheme + " " + kSecret}},
+                                 json{{"events", json::array({event})}}.dump(), "application/json");
+            REQUIRE(r);
+            CHECK_MESSAGE(r->status == 200, scheme);
+        }
+        auto wrong_case = client.Post(
+            "/hooks/generic/acme", {{"Authorization", std::string("bearer HOOK-SECRET-ACME")}},
+            json{{"events", json::array({event})}}.dump(), "application/json");
+        REQUIRE(wrong_case);
+        CHECK(wrong_case->status == 401);
+        auto no_space =
+            client.Post("/hooks/generic/acme", {{"Authorization", std::string("Bearer") + kSecret}},
+                        json{{"events", json::array({event})}}.dump(), "application/json");
+        REQUIRE(no_space);
+        CHECK(no_space->status == 401);
+        auto admin =
+            client.Get("/api/v1/violations", {{"Authorization", std::string("bearer ") + kAdmin}});
+        REQUIRE(admin);
+        CHECK(admin->status == 200);
+    }
+    SUBCASE("a UTC offset no place has is a 400, not a time days off") {
+        for (const std::string at : {"2026-11-02T09:00:00+99:99", "2026-11-02T09:00:00+14:30",
+                                     "2026-11-02T09:00:00+03:61"}) {
+            auto r = service.PostEvents(json::array({DealEvent("o1", "302", "Новая", at)}));
+            REQUIRE(r);
+            CHECK_MESSAGE(r->status == 400, at);
+            CHECK(json::parse(r->body)["error"].get<std::string>().find("events[0].at") !=
+                  std::string::npos);
+        }
+        CHECK(service.Api("/api/v1/deals/acme/302")->status == 404);
+    }
+    SUBCASE("readiness: a generic-only service is ready once storage is") {
+        auto ready = client.Get("/readyz");
+        REQUIRE(ready);
+        CHECK(ready->status == 200);
+        CHECK(json::parse(ready->body)["status"] == "ready");
+        CHECK(client.Get("/healthz")->status == 200);
+    }
+    SUBCASE("the inbox API lists failed and waiting items, for the admin only") {
+        auto failed = service.Api("/api/v1/inbox?state=failed&tenant=acme");
+        REQUIRE(failed);
+        CHECK(failed->status == 200);
+        CHECK(json::parse(failed->body)["items"] == json::array());
+        CHECK(service.Api("/api/v1/inbox?state=waiting")->status == 200);
+        CHECK(service.Api("/api/v1/inbox?state=everything")->status == 400);
+        CHECK(client.Get("/api/v1/inbox?state=failed")->status == 401);
+    }
+    CHECK(service.Kill(SIGTERM) == 0);
+}

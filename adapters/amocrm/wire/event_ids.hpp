@@ -8,7 +8,8 @@ namespace fg::adapters::amocrm {
 /// Event ids of amoCRM entities: the dedupe key within a tenant (domain::Event::id). The webhook
 /// decoder and the API reader build them here, so one version of a card reaches the mirror once
 /// whichever way it came. Times are unix seconds of the entity's last change (`updated_at`, in
-/// webhooks also `last_modified`); ids are the CRM's decimal ids.
+/// webhooks also `last_modified`, else the time of receipt); ids are the CRM's decimal ids, or for
+/// a webhook element that came without one, "x" and 16 hex digits derived from its content.
 
 /// A version of a lead: "lead:{id}@{updated_at}:{status_id}". The status is part of it because a
 /// robot can move a lead twice within one second.
@@ -32,8 +33,11 @@ inline std::string LeadDeletedEventId(std::int64_t lead_id) {
 }
 
 /// "task:{id}@{updated_at}".
+inline std::string TaskVersionEventId(const std::string& task_id, std::int64_t updated_at) {
+    return "task:" + task_id + "@" + std::to_string(updated_at);
+}
 inline std::string TaskVersionEventId(std::int64_t task_id, std::int64_t updated_at) {
-    return "task:" + std::to_string(task_id) + "@" + std::to_string(updated_at);
+    return TaskVersionEventId(std::to_string(task_id), updated_at);
 }
 
 /// "task:{id}:deleted".
@@ -42,6 +46,9 @@ inline std::string TaskDeletedEventId(std::int64_t task_id) {
 }
 
 /// "note:{id}": a note is added once; later edits are not events.
-inline std::string NoteEventId(std::int64_t note_id) { return "note:" + std::to_string(note_id); }
+inline std::string NoteEventId(const std::string& note_id) { return "note:" + note_id; }
+inline std::string NoteEventId(std::int64_t note_id) {
+    return NoteEventId(std::to_string(note_id));
+}
 
 }  // namespace fg::adapters::amocrm

@@ -91,6 +91,22 @@ TEST_CASE("ParseIso8601 refuses times without an offset and garbage") {
     CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00+3"));
 }
 
+TEST_CASE("ParseIso8601 takes real UTC offsets only (-12:00 to +14:00, minutes below 60)") {
+    // +99:99 used to be read as 4 days and 3 hours off: an event filed days away from its time.
+    CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00+99:99"));
+    CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00+14:01"));
+    CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00-15:00"));
+    CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00+03:60"));
+    CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00+0375"));
+    CHECK_FALSE(fg::ParseIso8601("2026-11-02T09:00:00+03:0x"));
+    const auto kiribati = fg::ParseIso8601("2026-11-02T14:00:00+14:00");
+    REQUIRE(kiribati);
+    CHECK(fg::FormatIso8601(*kiribati) == "2026-11-02T00:00:00Z");
+    CHECK(fg::ParseIso8601("2026-11-02T00:00:00-12:00") ==
+          fg::ParseIso8601("2026-11-02T12:00:00Z"));
+    CHECK(fg::ParseIso8601("2026-11-02T05:45:00+0545") == fg::ParseIso8601("2026-11-02T00:00:00Z"));
+}
+
 TEST_CASE("Durations: the four units, and nothing else") {
     CHECK(fg::ParseDuration("30s") == Duration{30});
     CHECK(fg::ParseDuration("15m") == Duration{900});

@@ -114,20 +114,25 @@ struct Harness {
     }
 
     void Post(const json& events) {
-        auto stored = engine->Intake("acme", "generic", json{{"events", events}}.dump()).get();
+        auto stored =
+            engine->Intake("acme", "generic", json{{"events", events}}.dump(), clock.Now()).get();
         REQUIRE(stored);
         REQUIRE(engine->Drain());
     }
 
     // As the HTTP intake does it: decoded once, the events handed over with the body.
     void PostDecoded(const json& events) {
-        const fg::crm::WebhookRequest webhook{
-            .tenant = "acme", .content_type = {}, .body = json{{"events", events}}.dump()};
+        const fg::crm::WebhookRequest webhook{.tenant = "acme",
+                                              .content_type = {},
+                                              .body = json{{"events", events}}.dump(),
+                                              .received_at = clock.Now()};
         auto decoded = engine->Decoder("generic").ValidateAndDecode(webhook);
         REQUIRE(decoded);
         REQUIRE(decoded->has_value());
-        auto stored =
-            engine->Intake("acme", "generic", webhook.body, std::move(decoded).value()).get();
+        auto stored = engine
+                          ->Intake("acme", "generic", webhook.body, webhook.received_at,
+                                   std::move(decoded).value())
+                          .get();
         REQUIRE(stored);
         REQUIRE(engine->Drain());
     }
@@ -357,15 +362,20 @@ TEST_CASE("Engine: events handed over with the body are applied as the stored bo
 
 TEST_CASE("DecodedEvents keeps events up to its bound and hands each item's over once") {
     fg::engine::DecodedEvents decoded(3);
-    auto events = [](int n) { return std::vector<fg::domain::Event>(static_cast<std::size_t>(n)); };
+    auto events = [](int n) {
+        return fg::crm::Decoded{
+            .events = std::vector<fg::domain::Event>(static_cast<std::size_t>(n)),
+            .failed = {},
+            .ignored = {}};
+    };
     decoded.Keep(1, events(2));
     decoded.Keep(2, events(2));  // over the bound: its body will be decoded
     decoded.Keep(3, events(1));
     CHECK(decoded.events() == 3);
-    CHECK(decoded.Take(1).value().size() == 2);
+    CHECK(decoded.Take(1).value().events.size() == 2);
     CHECK_FALSE(decoded.Take(1).has_value());
     CHECK_FALSE(decoded.Take(2).has_value());
-    CHECK(decoded.Take(3).value().size() == 1);
+    CHECK(decoded.Take(3).value().events.size() == 1);
     CHECK(decoded.events() == 0);
 }
 
@@ -412,6 +422,7 @@ namespace {
 struct DirectoryGate {
     std::atomic<bool> fetched{false};
     std::atomic<int> fetches{0};
+    std::atomic<bool> fetch_brings_it{true};  // false: the account's directory lacks it too
 };
 
 class GatedDecoder final : public fg::crm::WebhookDecoder {
@@ -440,7 +451,7 @@ public:
     explicit DirectoryConnector(DirectoryGate& gate) : gate_(gate) {}
     fg::Result<fg::crm::Directory> FetchDirectory() override {
         ++gate_.fetches;
-        gate_.fetched = true;
+        gate_.fetched = gate_.fetch_brings_it.load();
         using fg::domain::StageKind;
         return fg::crm::Directory{
             .pipelines = {{.id = "main",
@@ -496,7 +507,8 @@ TEST_CASE("Engine: a webhook waiting for the CRM directory is kept, then applied
     DirectoryGate& gate = gated.gate;
 
     const json events = json::array({Deal("e1", "d1", "Квалификация", 0min)});
-    REQUIRE(engine.Intake("acme", "generic", json{{"events", events}}.dump()).get());
+    REQUIRE(
+        engine.Intake("acme", "generic", json{{"events", events}}.dump(), gated.clock.Now()).get());
     REQUIRE(engine.Drain());
     auto db = engine.OpenReader();
     REQUIRE(db);
@@ -522,12 +534,17 @@ TEST_CASE(
     GatedEngine gated;
     fg::engine::Engine& engine = *gated.engine;
     auto intake = [&](const json& events, bool decodable) {
-        const fg::crm::WebhookRequest webhook{
-            .tenant = "acme", .content_type = {}, .body = json{{"events", events}}.dump()};
+        const fg::crm::WebhookRequest webhook{.tenant = "acme",
+                                              .content_type = {},
+                                              .body = json{{"events", events}}.dump(),
+                                              .received_at = gated.clock.Now()};
         auto decoded = engine.Decoder("generic").ValidateAndDecode(webhook);
         REQUIRE(decoded);
         CHECK(decoded->has_value() == decodable);
-        REQUIRE(engine.Intake("acme", "generic", webhook.body, std::move(decoded).value()).get());
+        REQUIRE(engine
+                    .Intake("acme", "generic", webhook.body, webhook.received_at,
+                            std::move(decoded).value())
+                    .get());
         REQUIRE(engine.Drain());
     };
 
@@ -591,7 +608,7 @@ TEST_CASE("Engine: a webhook its decoder throws on is kept with the reason; the 
     for (const json& event : {Deal("e1", "d1", "Новая", 0min), Deal("e2", "boom", "Новая", 1min),
                               Deal("e3", "d2", "Новая", 2min)}) {
         const std::string body = json{{"events", json::array({event})}}.dump();
-        REQUIRE(engine.Intake("acme", "generic", body).get());
+        REQUIRE(engine.Intake("acme", "generic", body, clock.Now()).get());
     }
     REQUIRE(engine.Drain());
 
@@ -607,5 +624,174 @@ TEST_CASE("Engine: a webhook its decoder throws on is kept with the reason; the 
     CHECK(failed.getColumn(0).getString() == "the generic decoder failed: unexpected element");
     CHECK(failed.getColumn(1).getString().find("boom") != std::string::npos);  // kept
     CHECK_FALSE(failed.executeStep());
+    engine.Stop();
+}
+
+TEST_CASE("Engine: nothing waits for the directory for ever") {
+    GatedEngine gated;
+    fg::engine::Engine& engine = *gated.engine;
+    DirectoryGate& gate = gated.gate;
+    const auto post = [&](const std::string& event_id, const std::string& deal) {
+        const json events = json::array({Deal(event_id, deal, "Квалификация", 0min)});
+        REQUIRE(engine.Intake("acme", "generic", json{{"events", events}}.dump(), gated.clock.Now())
+                    .get());
+        REQUIRE(engine.Drain());
+    };
+    const auto items = [&](fg::storage::InboxState state) {
+        auto db = engine.OpenReader();
+        REQUIRE(db);
+        return fg::storage::ListInbox(**db, {.tenant = "acme", .state = state, .limit = 100});
+    };
+
+    CHECK_FALSE(engine.Ready().ready);
+    CHECK(engine.Ready().missing == std::vector<std::string>{"acme"});
+    post("e1", "d1");
+    REQUIRE(items(fg::storage::InboxState::kWaiting).size() == 1);
+    CHECK(items(fg::storage::InboxState::kWaiting)[0].reason == "directory");
+    CHECK(items(fg::storage::InboxState::kWaiting)[0].waiting_since == gated.clock.Now());
+
+    SUBCASE("a refreshed directory that still lacks the stage fails the item, with the reason") {
+        gate.fetch_brings_it = false;
+        gated.clock.Advance(1min);
+        REQUIRE(engine.RefreshDirectory("acme"));
+        CHECK(engine.Ready().ready);  // the directory loaded; it just lacks that stage
+        REQUIRE(engine.Drain());
+        CHECK(items(fg::storage::InboxState::kWaiting).empty());
+        const auto failed = items(fg::storage::InboxState::kFailed);
+        REQUIRE(failed.size() == 1);
+        CHECK(failed[0].reason == "directory");
+        CHECK(
+            failed[0].error.starts_with("stage «Квалификация» is unknown; the CRM directory "
+                                        "loaded at "));
+
+        SUBCASE("`inbox retry` puts it back; once the directory has it, it applies") {
+            gate.fetch_brings_it = true;
+            REQUIRE(engine.RefreshDirectory("acme"));
+            auto writer_db = fg::storage::OpenDatabase(gated.loaded.config.storage.path);
+            REQUIRE(writer_db);
+            {
+                fg::storage::WriteTransaction transaction(**writer_db);
+                CHECK(fg::storage::RetryInbox(**writer_db, "acme") == 1);
+                transaction.Commit();
+            }
+            REQUIRE(engine.Drain());
+            CHECK(items(fg::storage::InboxState::kFailed).empty());
+            auto db = engine.OpenReader();
+            REQUIRE(db);
+            CHECK(fg::storage::LoadSnapshot(**db, "acme", "d1").has_value());
+        }
+    }
+    SUBCASE("an item parked while a load was already under way waits for the next one") {
+        // The load started before the item was parked, so it proves nothing about the item.
+        gate.fetch_brings_it = false;
+        REQUIRE(engine.RefreshDirectory("acme"));
+        gated.clock.Advance(1min);
+        post("e2", "d2");
+        REQUIRE(items(fg::storage::InboxState::kWaiting).size() == 2);
+        // The load started no later than either was parked (the same clock second as the first):
+        // both wait on for a newer load.
+        CHECK(items(fg::storage::InboxState::kFailed).empty());
+    }
+    SUBCASE("past the waiting limit the sweep fails it (reason directory_timeout)") {
+        gated.clock.Advance(fg::engine::Engine::kWaitingLimit - 1min);
+        REQUIRE(engine.Sweep());
+        CHECK(items(fg::storage::InboxState::kWaiting).size() == 1);
+        gated.clock.Advance(2min);
+        REQUIRE(engine.Sweep());
+        CHECK(items(fg::storage::InboxState::kWaiting).empty());
+        const auto failed = items(fg::storage::InboxState::kFailed);
+        REQUIRE(failed.size() == 1);
+        CHECK(failed[0].reason == "directory_timeout");
+        CHECK(failed[0].error ==
+              "waited over 1h for the CRM directory: stage «Квалификация» is unknown");
+        CHECK(engine.metrics().Render().find("funnelguard_inbox_processed_total{crm=\"generic\","
+                                             "state=\"waiting\"} 1") != std::string::npos);
+    }
+    engine.Stop();
+}
+
+namespace {
+
+// A CRM-like decoder: a body's elements may fail alone or be about entities the rules do not
+// judge. `{"events": [...], "failed": [...], "ignored": {...}}` says which.
+class ElementDecoder final : public fg::crm::WebhookDecoder {
+public:
+    std::string_view Name() const override { return "generic"; }
+    fg::Result<void> Validate(std::string_view) const override { return fg::Ok{}; }
+    fg::Result<std::vector<fg::domain::Event>> Decode(
+        const fg::crm::WebhookRequest& request) const override {
+        return inner_.Decode(request);
+    }
+    fg::Result<fg::crm::Decoded> DecodeElements(
+        const fg::crm::WebhookRequest& request) const override {
+        const json body = json::parse(request.body);
+        fg::crm::Decoded decoded;
+        auto events = inner_.Decode({.tenant = request.tenant,
+                                     .content_type = {},
+                                     .body = json{{"events", body.at("events")}}.dump(),
+                                     .received_at = request.received_at});
+        REQUIRE(events);
+        decoded.events = std::move(events).value();
+        decoded.failed = body.value("failed", std::vector<std::string>{});
+        decoded.ignored = body.value("ignored", std::map<std::string, int>{});
+        return decoded;
+    }
+    std::string DedupeKey(std::string_view body) const override { return inner_.DedupeKey(body); }
+
+private:
+    fg::adapters::generic::GenericDecoder inner_;
+};
+
+}  // namespace
+
+TEST_CASE("Engine: an element that fails fails alone; what the rules do not judge is ignored") {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock(kMonday);
+    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
+                                                   "test.toml", dir.path());
+    REQUIRE(loaded.problems.empty());
+    fg::engine::EngineOptions options;
+    options.config = &loaded.config;
+    options.clock = &clock;
+    options.decoders.emplace("generic", std::make_unique<ElementDecoder>());
+    options.timers = false;
+    options.deliver = false;
+    fg::engine::Engine engine(std::move(options));
+    REQUIRE(engine.Start());
+    const auto post = [&](const json& body) {
+        REQUIRE(engine.Intake("acme", "generic", body.dump(), clock.Now()).get());
+    };
+    post({{"events", json::array({Deal("e1", "d1", "Новая", 0min)})},
+          {"failed", {"leads[status][1][id]: not a number (\"x\")"}}});
+    post({{"events", json::array()}, {"ignored", {{"contacts", 2}, {"unsorted", 1}}}});
+    post({{"events", json::array({Deal("e2", "d2", "Новая", 0min)})}});
+    REQUIRE(engine.Drain());
+
+    auto db = engine.OpenReader();
+    REQUIRE(db);
+    CHECK(fg::storage::LoadSnapshot(**db, "acme", "d1").has_value());  // the rest applied
+    CHECK(fg::storage::LoadSnapshot(**db, "acme", "d2").has_value());
+    const auto failed =
+        fg::storage::ListInbox(**db, {.tenant = "", .state = fg::storage::InboxState::kFailed});
+    REQUIRE(failed.size() == 1);
+    CHECK(failed[0].reason == "bad_element");
+    CHECK(failed[0].error ==
+          "leads[status][1][id]: not a number (\"x\") (the body's other 1 event(s) were applied)");
+    SQLite::Statement states((*db)->sql(), "SELECT state FROM inbox ORDER BY seq");
+    std::vector<std::string> seen;
+    while (states.executeStep()) {
+        seen.push_back(states.getColumn(0).getString());
+    }
+    CHECK(seen == std::vector<std::string>{"failed", "ignored", "applied"});
+    const std::string metrics = engine.metrics().Render();
+    CHECK(metrics.find("funnelguard_webhook_elements_failed_total{crm=\"generic\"} 1") !=
+          std::string::npos);
+    CHECK(metrics.find("funnelguard_webhook_elements_ignored_total{crm=\"generic\",entity="
+                       "\"contacts\"} 2") != std::string::npos);
+    CHECK(metrics.find("funnelguard_inbox_processed_total{crm=\"generic\",state=\"ignored\"} 1") !=
+          std::string::npos);
+    const auto counts = fg::storage::UnsettledInboxCounts(**db);
+    REQUIRE(counts.size() == 1);
+    CHECK(std::get<3>(counts[0]) == 1);
     engine.Stop();
 }

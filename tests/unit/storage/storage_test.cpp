@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 #include <stdlib.h>
 
+#include "src/storage/migrations.hpp"
 #include "src/storage/store.hpp"
 #include "src/storage/sweep.hpp"
 #include "tests/support/process.hpp"
@@ -167,6 +168,41 @@ TEST_CASE("OpenDatabase migrates once; a second open is a no-op") {
     }
 }
 
+TEST_CASE("Migration 0004 gives the inbox items of an older database their states") {
+    TempDir dir;
+    const std::string path = dir.File("fg.db");
+    {
+        // The database as a build with three migrations left it.
+        SQLite::Database sql(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        for (int i = 0; i < 3; ++i) {
+            sql.exec(detail::kMigrations[i].sql);
+        }
+        sql.exec("PRAGMA user_version = 3");
+        sql.exec(R"sql(
+            INSERT INTO inbox (tenant, crm, dedupe_key, received_at, processed_at, error, body)
+            VALUES ('a', 'amocrm', 'k1', 100, NULL, NULL, 'b'),
+                   ('a', 'amocrm', 'k2', 100, 110, NULL, 'b'),
+                   ('a', 'amocrm', 'k3', 100, 120,
+                    'waiting for the CRM directory: pipeline 5 is not known', 'b'),
+                   ('a', 'generic', 'k4', 100, 130, 'events[0].at: required', 'b')
+        )sql");
+    }
+    auto db = Open(path);
+    SQLite::Statement rows(db->sql(),
+                           "SELECT state, COALESCE(reason, ''), COALESCE(error, ''), "
+                           "COALESCE(waiting_since, 0) FROM inbox ORDER BY seq");
+    std::vector<std::string> seen;
+    while (rows.executeStep()) {
+        seen.push_back(fmt::format("{}|{}|{}|{}", rows.getColumn(0).getString(),
+                                   rows.getColumn(1).getString(), rows.getColumn(2).getString(),
+                                   rows.getColumn(3).getInt64()));
+    }
+    CHECK(seen == std::vector<std::string>{"stored|||0", "applied|||0",
+                                           "waiting|directory|pipeline 5 is not known|120",
+                                           "failed|decoder|events[0].at: required|0"});
+    CHECK(PendingInbox(*db, 10).size() == 1);
+}
+
 TEST_CASE("OpenDatabase sets WAL, synchronous=FULL, busy_timeout and foreign keys") {
     TempDir dir;
     auto db = Open(dir.File("fg.db"));
@@ -289,9 +325,10 @@ TEST_CASE("Inbox deduplicates per (tenant, crm, key) and tracks processing") {
     CHECK(stats.pending == 4);
     CHECK(stats.oldest_pending == std::optional<Timestamp>(T(100)));
 
-    MarkInboxProcessed(*db, pending[0].seq, T(200));
-    MarkInboxProcessed(*db, pending[1].seq, T(200));
-    MarkInboxProcessed(*db, pending[2].seq, T(200), "cannot decode");
+    SettleInbox(*db, pending[0].seq, T(200), {});
+    SettleInbox(*db, pending[1].seq, T(200), {.state = InboxState::kIgnored});
+    SettleInbox(*db, pending[2].seq, T(200),
+                {.state = InboxState::kFailed, .reason = "decoder", .error = "cannot decode"});
     pending = PendingInbox(*db, 10);
     REQUIRE(pending.size() == 1);
     CHECK(pending[0].dedupe_key == "k2");
@@ -304,10 +341,69 @@ TEST_CASE("Inbox deduplicates per (tenant, crm, key) and tracks processing") {
     CHECK(db->sql().execAndGet("SELECT COUNT(*) FROM inbox WHERE error IS NULL").getInt() == 3);
     CHECK_FALSE(InsertInbox(*db, item));  // processed items still deduplicate
 
-    MarkInboxProcessed(*db, pending[0].seq, T(201));
+    SettleInbox(*db, pending[0].seq, T(201), {});
     stats = GetInboxStats(*db);
     CHECK(stats.pending == 0);
     CHECK_FALSE(stats.oldest_pending.has_value());
+}
+
+TEST_CASE("Inbox states: waiting items are requeued, failed and waiting ones listed and retried") {
+    auto db = Memory();
+    const auto insert = [&](const std::string& tenant, const std::string& key) {
+        InboxItem item{.tenant = tenant, .crm = "amocrm", .dedupe_key = key, .body = "b"};
+        item.received_at = T(100);
+        REQUIRE(InsertInbox(*db, item));
+        return db->sql().getLastInsertRowid();
+    };
+    const std::int64_t waiting = insert("acme", "w");
+    const std::int64_t failed = insert("acme", "f");
+    const std::int64_t other = insert("beta", "w");
+    const InboxOutcome park{.state = InboxState::kWaiting, .reason = "directory", .error = "no 5"};
+    SettleInbox(*db, waiting, T(110), park);
+    SettleInbox(*db, failed, T(110),
+                {.state = InboxState::kFailed, .reason = "bad_element", .error = "x: bad"});
+    SettleInbox(*db, other, T(120), park);
+
+    auto listed = ListInbox(*db, {.tenant = "acme", .state = InboxState::kWaiting});
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].seq == waiting);
+    CHECK(listed[0].waiting_since == std::optional<Timestamp>(T(110)));
+    CHECK(listed[0].processed_at == std::optional<Timestamp>(T(110)));
+    CHECK(listed[0].error == "no 5");
+    CHECK(ListInbox(*db, {.tenant = "", .state = InboxState::kWaiting}).size() == 2);
+    CHECK(ListInbox(*db, {.tenant = "", .state = InboxState::kFailed}).at(0).reason ==
+          "bad_element");
+
+    // A refresh requeues the tenant's waiting items; they keep when they were first parked.
+    CHECK(RequeueWaitingInbox(*db, "acme") == 1);
+    auto pending = PendingInbox(*db, 10);
+    REQUIRE(pending.size() == 1);
+    CHECK(pending[0].waiting_since == std::optional<Timestamp>(T(110)));
+    SettleInbox(*db, waiting, T(130), park);  // still lacking: parked again, first time kept
+    CHECK(ListInbox(*db, {.tenant = "acme", .state = InboxState::kWaiting})[0].waiting_since ==
+          std::optional<Timestamp>(T(110)));
+
+    // Past the limit: failed, with the reason it waited for.
+    CHECK(FailWaitingSince(*db, T(115), T(140), "waited too long: ") == 1);
+    const auto timed_out = ListInbox(*db, {.tenant = "acme", .state = InboxState::kFailed});
+    REQUIRE(timed_out.size() == 2);  // newest first
+    CHECK(timed_out[0].seq == failed);
+    CHECK(timed_out[1].seq == waiting);
+    CHECK(timed_out[1].reason == "directory_timeout");
+    CHECK(timed_out[1].error == "waited too long: no 5");
+
+    const auto counts = UnsettledInboxCounts(*db);
+    CHECK(counts.size() == 3);  // acme failed x2 reasons, beta waiting
+
+    // Retry: failed and waiting, of one tenant, back to stored as new.
+    CHECK(RetryInbox(*db, "acme") == 2);
+    pending = PendingInbox(*db, 10);
+    REQUIRE(pending.size() == 2);
+    CHECK_FALSE(pending[0].waiting_since.has_value());
+    CHECK(RetryInbox(*db, "") == 1);  // beta's
+    CHECK(UnsettledInboxCounts(*db).empty());
+    CHECK(ParseInboxState("ignored") == InboxState::kIgnored);
+    CHECK_FALSE(ParseInboxState("nonsense"));
 }
 
 TEST_CASE("MarkEventSeen is true once per (tenant, event id)") {
@@ -365,7 +461,7 @@ TEST_CASE("Deal upserts keep the newest card and every observation in CRM time")
     }
 }
 
-TEST_CASE("A stage observed in the CRM's log enters the history and never replaces the card") {
+TEST_CASE("A stage observed enters the history and never replaces the card's fields") {
     auto db = Memory();
     auto observed = [](std::int64_t at, const std::string& stage) {
         return Event{NextEventId(), T(at),
@@ -387,6 +483,22 @@ TEST_CASE("A stage observed in the CRM's log enters the history and never replac
         CHECK(snapshot.deal.created_at == T(2));
         CHECK(snapshot.deal.stage == "C");
         CHECK(snapshot.deal.title == "Card");
+    }
+    SUBCASE("newer than the card (a Digital Pipeline move): the card's stage follows it") {
+        Apply(*db, observed(9, "D"));
+        DealSnapshot snapshot = Load(*db, "d1");
+        CHECK(History(snapshot) == "C@5 D@9");
+        CHECK(snapshot.deal.stage == "D");
+        CHECK(snapshot.deal.title == "Card");
+        CHECK(snapshot.deal.updated_at == T(5));
+        // A card between the two still brings its fields (and its own stage, as the CRM said then).
+        Apply(*db, DealAt(7, "d1", "D", "Renamed"));
+        snapshot = Load(*db, "d1");
+        CHECK(snapshot.deal.title == "Renamed");
+        CHECK(snapshot.deal.stage == "D");
+        // The card repeats the stage the row holds, so it adds no observation (the mirror does
+        // not read the history for it): the move keeps the observation's time, 9, not 7.
+        CHECK(History(snapshot) == "C@5 D@9");
     }
     SUBCASE("before the card arrives it holds the history; the card fills in later") {
         auto fresh = Memory();
