@@ -66,6 +66,15 @@ struct InboxCommand {
 int RunInboxList(const InboxCommand& command);
 /// `inbox retry`: failed and waiting webhooks back to stored, to be processed again.
 int RunInboxRetry(const InboxCommand& command);
+
+struct HealthCommand {
+    std::string config{};
+    std::string listen{};  // host:port to ask instead of the config's server.listen
+    bool ready = false;    // /readyz instead of /healthz
+    int wait = 0;          // seconds to keep asking until the answer is 200
+};
+/// `health`: 0 when the running serve of this config answers 200, 1 otherwise.
+int RunHealth(const HealthCommand& command);
 int RunConfigCheck(const std::string& config_path);
 
 struct DemoOptions {

@@ -101,6 +101,18 @@ int main(int argc, char** argv) {
     inbox_retry_cmd->add_option("--tenant", inbox.tenant, "Only this tenant");
     inbox_cmd->require_subcommand(1);
 
+    fg::app::HealthCommand health;
+    auto* health_cmd = app.add_subcommand(
+        "health", "Ask the running serve of this config for /healthz (or /readyz); exit 0 on 200");
+    health_cmd->add_option("--config", health.config, "Config file")->required();
+    health_cmd->add_option("--listen", health.listen,
+                           "host:port to ask (default: the config's server.listen)");
+    health_cmd->add_flag("--ready", health.ready,
+                         "Readiness: storage writable and every CRM directory loaded");
+    health_cmd->add_option("--wait", health.wait, "Seconds to keep asking until it is 200")
+        ->check(CLI::Range(0, 3600))
+        ->capture_default_str();
+
     std::string config_path;
     auto* config_cmd = app.add_subcommand("config", "Config tools");
     auto* config_check_cmd = config_cmd->add_subcommand(
@@ -157,6 +169,9 @@ int main(int argc, char** argv) {
     }
     if (*inbox_retry_cmd) {
         return fg::app::RunInboxRetry(inbox);
+    }
+    if (*health_cmd) {
+        return fg::app::RunHealth(health);
     }
     if (*config_check_cmd) {
         return fg::app::RunConfigCheck(config_path);

@@ -151,6 +151,7 @@ public:
         client_->set_read_timeout(30, 0);
     }
     int Kill(int signal) { return process_.Stop(signal); }
+    int port() const { return port_; }
 
     httplib::Result PostEvents(const json& events, const std::string& secret = kSecret) {
         httplib::Headers headers;
@@ -440,6 +441,12 @@ TEST_CASE("serve: answers for what senders get wrong, readiness, and the inbox A
         CHECK(ready->status == 200);
         CHECK(json::parse(ready->body)["status"] == "ready");
         CHECK(client.Get("/healthz")->status == 200);
+        const auto asked =
+            fg::testing::Run({FG_BINARY, "health", "--config", dir.File("fg.toml"), "--ready",
+                              "--listen", fmt::format("127.0.0.1:{}", service.port())},
+                             true);
+        CHECK(asked.status == 0);
+        CHECK(asked.out.find("/readyz: {\"status\":\"ready\"}") != std::string::npos);
     }
     SUBCASE("the inbox API lists failed and waiting items, for the admin only") {
         auto failed = service.Api("/api/v1/inbox?state=failed&tenant=acme");
@@ -451,4 +458,19 @@ TEST_CASE("serve: answers for what senders get wrong, readiness, and the inbox A
         CHECK(client.Get("/api/v1/inbox?state=failed")->status == 401);
     }
     CHECK(service.Kill(SIGTERM) == 0);
+}
+
+TEST_CASE("health: exit 1 with the reason when nothing answers") {
+    fg::testing::TempDir dir;
+    dir.Write("fg.toml", fmt::format(R"(
+[server]
+listen = "127.0.0.1:1"
+[storage]
+path = "{}"
+)",
+                                     dir.File("fg.db")));
+    const auto asked =
+        fg::testing::Run({FG_BINARY, "health", "--config", dir.File("fg.toml")}, true);
+    CHECK(asked.status == 1);
+    CHECK(asked.out.find("health: 127.0.0.1:1/healthz: ") != std::string::npos);
 }
