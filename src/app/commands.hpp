@@ -53,6 +53,8 @@ struct SimCommand {
     int leads = 200;
     double rps = 7;
     bool activity = false;
+    std::string tls_cert{};  // PEM certificate (chain) and key: serve HTTPS; both or neither
+    std::string tls_key{};
 };
 int RunSimAmoCrm(const SimCommand& command);
 

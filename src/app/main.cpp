@@ -78,6 +78,15 @@ int main(int argc, char** argv) {
         ->capture_default_str();
     sim_amo_cmd->add_flag("--activity", sim.activity,
                           "Simulated managers work the account (and sometimes break the rules)");
+    auto* sim_tls_cert =
+        sim_amo_cmd
+            ->add_option("--tls-cert", sim.tls_cert, "PEM certificate (chain) to serve HTTPS with")
+            ->check(CLI::ExistingFile);
+    auto* sim_tls_key =
+        sim_amo_cmd->add_option("--tls-key", sim.tls_key, "PEM private key of --tls-cert")
+            ->check(CLI::ExistingFile);
+    sim_tls_cert->needs(sim_tls_key);
+    sim_tls_key->needs(sim_tls_cert);
     sim_cmd->require_subcommand(1);
 
     fg::app::InboxCommand inbox;

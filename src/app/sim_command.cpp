@@ -38,6 +38,8 @@ int RunSimAmoCrm(const SimCommand& command) {
     options.leads = command.leads;
     options.rps = command.rps;
     options.clock = &clock;
+    options.tls_cert_file = command.tls_cert;
+    options.tls_key_file = command.tls_key;
     adapters::amocrm::sim::Simulator simulator(options);
     std::cerr << fmt::format("sim amocrm: generating the account ({} leads)...\n", command.leads);
     if (auto started = simulator.Start(); !started) {
@@ -57,9 +59,10 @@ int RunSimAmoCrm(const SimCommand& command) {
     }
     std::cout << fmt::format(
                      "{} leads, {} tasks, {} notes; {} req/s; simulated managers: {}\n"
-                     "Point a tenant at it: [tenant.amocrm] base_url = \"{}\", token = ...",
+                     "Point a tenant at it: [tenant.amocrm] base_url = \"{}\", token = ...{}",
                      simulator.LeadCount(), simulator.TaskCount(), simulator.NoteCount(),
-                     command.rps, command.activity ? "on" : "off", simulator.BaseUrl())
+                     command.rps, command.activity ? "on" : "off", simulator.BaseUrl(),
+                     command.tls_cert.empty() ? "" : ", ca_file = <the CA that signed --tls-cert>")
               << std::endl;
     int received = 0;
     sigwait(&signals, &received);

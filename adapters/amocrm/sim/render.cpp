@@ -193,21 +193,30 @@ json EventJson(const Model& model, const SimEvent& event) {
     };
 }
 
+json StatusJson(const Model& model, const SimPipeline& pipeline, const SimStatus& status,
+                bool with_descriptions) {
+    json out = {
+        {"id", status.id},
+        {"name", status.name},
+        {"sort", status.sort},
+        {"is_editable", status.is_editable},
+        {"pipeline_id", pipeline.id},
+        {"color", status.color},
+        {"type", status.type},
+        {"account_id", model.account_id},
+        {"_links", Link(fmt::format("{}/api/v4/leads/pipelines/{}/statuses/{}", model.base_url,
+                                    pipeline.id, status.id))},
+    };
+    if (with_descriptions) {
+        out["descriptions"] = json::array();  // the simulated account writes none
+    }
+    return out;
+}
+
 json PipelineJson(const Model& model, const SimPipeline& pipeline) {
     json statuses = json::array();
     for (const SimStatus& status : pipeline.statuses) {
-        statuses.push_back({
-            {"id", status.id},
-            {"name", status.name},
-            {"sort", status.sort},
-            {"is_editable", status.is_editable},
-            {"pipeline_id", pipeline.id},
-            {"color", status.color},
-            {"type", status.type},
-            {"account_id", model.account_id},
-            {"_links", Link(fmt::format("{}/api/v4/leads/pipelines/{}/statuses/{}", model.base_url,
-                                        pipeline.id, status.id))},
-        });
+        statuses.push_back(StatusJson(model, pipeline, status, false));
     }
     return {
         {"id", pipeline.id},

@@ -23,6 +23,9 @@ nlohmann::json TaskJson(const Model& model, const SimTask& task);
 nlohmann::json NoteJson(const Model& model, const SimNote& note);
 nlohmann::json EventJson(const Model& model, const SimEvent& event);
 nlohmann::json PipelineJson(const Model& model, const SimPipeline& pipeline);
+/// One stage of a pipeline; `with_descriptions` adds the with=descriptions array.
+nlohmann::json StatusJson(const Model& model, const SimPipeline& pipeline, const SimStatus& status,
+                          bool with_descriptions);
 nlohmann::json FieldJson(const Model& model, const SimField& field);
 nlohmann::json UserJson(const Model& model, const SimUser& user);
 nlohmann::json WebhookJson(const Model& model, const SimWebhook& webhook, bool disabled);

@@ -13,8 +13,11 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/amocrm/sim/catalog.hpp"
+#include "adapters/amocrm/sim/elastic_pool.hpp"
 #include "adapters/amocrm/sim/generator.hpp"
 #include "adapters/amocrm/sim/render.hpp"
+#include "adapters/amocrm/sim/respond.hpp"
 #include "adapters/amocrm/sim/rng.hpp"
 #include "adapters/amocrm/sim/validation.hpp"
 
@@ -74,47 +77,6 @@ std::string NginxPage(int status, std::string_view reason) {
         status, reason);
 }
 
-std::string Dump(const json& value) {
-    return value.dump(-1, ' ', false, json::error_handler_t::replace);
-}
-
-void Hal(httplib::Response& res, const json& body, int status = 200) {
-    res.status = status;
-    res.set_content(Dump(body), "application/hal+json");
-}
-
-void Problem(httplib::Response& res, int status, std::string_view title, std::string_view detail,
-             json extra = json::object()) {
-    json body = {{"title", title},
-                 {"type", fmt::format("https://httpstatus.es/{}", status)},
-                 {"status", status},
-                 {"detail", detail}};
-    body.update(extra);
-    res.status = status;
-    res.set_content(Dump(body), "application/problem+json");
-}
-
-/// amoCRM's 400 with "validation-errors" (amocrm.md §4).
-void ValidationProblem(httplib::Response& res,
-                       const std::vector<std::pair<std::string, FieldErrors>>& items) {
-    json list = json::array();
-    for (const auto& [request_id, errors] : items) {
-        json entries = json::array();
-        for (const FieldError& error : errors) {
-            entries.push_back(
-                {{"code", error.code}, {"path", error.path}, {"detail", error.detail}});
-        }
-        list.push_back({{"request_id", request_id}, {"errors", std::move(entries)}});
-    }
-    json body = {{"validation-errors", std::move(list)},
-                 {"title", "Bad Request"},
-                 {"type", "https://httpstatus.es/400"},
-                 {"status", 400},
-                 {"detail", "Request validation failed"}};
-    res.status = 400;
-    res.set_content(Dump(body), "application/problem+json");
-}
-
 void OAuthProblem(httplib::Response& res, int status, std::string_view hint,
                   std::string_view detail) {
     json body = {{"hint", hint},
@@ -124,50 +86,6 @@ void OAuthProblem(httplib::Response& res, int status, std::string_view hint,
                  {"detail", detail}};
     res.status = status;
     res.set_content(Dump(body), "application/problem+json");
-}
-
-std::optional<std::int64_t> ParseInt(std::string_view text) {
-    std::int64_t value = 0;
-    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc{} || end != text.data() + text.size() || text.empty()) {
-        return std::nullopt;
-    }
-    return value;
-}
-
-std::vector<std::string> Split(const std::string& text) {
-    std::vector<std::string> out;
-    std::size_t start = 0;
-    while (start <= text.size()) {
-        const std::size_t comma = text.find(',', start);
-        const std::string part =
-            text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-        if (!part.empty()) {
-            out.push_back(part);
-        }
-        if (comma == std::string::npos) {
-            break;
-        }
-        start = comma + 1;
-    }
-    return out;
-}
-
-/// Values of `name`, `name[]` and `name[<n>]` parameters, comma lists split.
-std::vector<std::string> ParamList(const httplib::Request& req, const std::string& name) {
-    std::vector<std::string> out;
-    for (const auto& [key, value] : req.params) {
-        if (key == name || key == name + "[]" ||
-            (key.size() > name.size() + 2 && key.compare(0, name.size() + 1, name + "[") == 0 &&
-             key.back() == ']' &&
-             ParseInt(
-                 std::string_view(key).substr(name.size() + 1, key.size() - name.size() - 2)))) {
-            for (std::string& part : Split(value)) {
-                out.push_back(std::move(part));
-            }
-        }
-    }
-    return out;
 }
 
 struct IntFilter {
@@ -236,33 +154,6 @@ Order ParseOrder(const httplib::Request& req, const std::vector<std::string>& fi
     return {};
 }
 
-bool HasWith(const httplib::Request& req, std::string_view name) {
-    for (const std::string& value : ParamList(req, "with")) {
-        if (value == name) {
-            return true;
-        }
-    }
-    return false;
-}
-
-std::string UrlEncode(std::string_view text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string out;
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if ((byte >= 'A' && byte <= 'Z') || (byte >= 'a' && byte <= 'z') ||
-            (byte >= '0' && byte <= '9') || byte == '-' || byte == '_' || byte == '.' ||
-            byte == '~') {
-            out += c;
-        } else {
-            out += '%';
-            out += kHex[byte >> 4];
-            out += kHex[byte & 0x0f];
-        }
-    }
-    return out;
-}
-
 std::string Base64Url(std::string_view data) {
     static constexpr char kAlphabet[] =
         "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -291,14 +182,6 @@ std::string Base64Url(std::string_view data) {
     return out;
 }
 
-struct Paging {
-    int page = 1;
-    int limit = 50;
-    std::size_t Offset() const {
-        return static_cast<std::size_t>(page - 1) * static_cast<std::size_t>(limit);
-    }
-};
-
 }  // namespace
 
 struct Simulator::Impl {
@@ -314,7 +197,7 @@ struct Simulator::Impl {
     SimOptions options;
     SystemClock system_clock;
     const Clock* clock;
-    httplib::Server server;
+    std::unique_ptr<httplib::Server> server;  // an SSLServer when TLS is configured
     std::thread listen_thread;
     int port = -1;
     bool started = false;
@@ -367,6 +250,11 @@ struct Simulator::Impl {
                Base64Url(RandomHex(64));
     }
 
+    std::string BaseUrl() const {
+        const bool tls = !options.tls_cert_file.empty();
+        return fmt::format("{}://{}:{}", tls ? "https" : "http", options.host, port);
+    }
+
     void Count(const std::string& name) {
         std::lock_guard lock(stats_mutex);
         ++stats.requests;
@@ -386,7 +274,7 @@ struct Simulator::Impl {
             }
             if (options.rps > 0) {
                 const SteadyTime now = std::chrono::steady_clock::now();
-                while (!window.empty() && now - window.front() >= std::chrono::seconds{1}) {
+                while (!window.empty() && now - window.front() >= options.rate_window) {
                     window.pop_front();
                 }
                 const auto allowed = static_cast<std::size_t>(std::max(1.0, options.rps));
@@ -453,13 +341,13 @@ struct Simulator::Impl {
             }
         };
         if (method == "GET") {
-            server.Get(pattern, wrapped);
+            server->Get(pattern, wrapped);
         } else if (method == "POST") {
-            server.Post(pattern, wrapped);
+            server->Post(pattern, wrapped);
         } else if (method == "PATCH") {
-            server.Patch(pattern, wrapped);
+            server->Patch(pattern, wrapped);
         } else if (method == "DELETE") {
-            server.Delete(pattern, wrapped);
+            server->Delete(pattern, wrapped);
         }
     }
 
@@ -482,190 +370,11 @@ struct Simulator::Impl {
         }
     }
 
-    std::optional<Paging> ReadPaging(const httplib::Request& req, httplib::Response& res,
-                                     int max_limit, int default_limit) {
-        Paging paging{.page = 1, .limit = default_limit};
-        if (req.has_param("page")) {
-            const auto page = ParseInt(req.get_param_value("page"));
-            if (!page || *page < 1) {
-                ValidationProblem(res, {{"0", {InvalidType("page", "int")}}});
-                return std::nullopt;
-            }
-            paging.page = static_cast<int>(std::min<std::int64_t>(*page, 1'000'000));
-        }
-        if (req.has_param("limit")) {
-            const auto limit = ParseInt(req.get_param_value("limit"));
-            if (!limit || *limit < 1) {
-                ValidationProblem(res, {{"0", {InvalidType("limit", "int")}}});
-                return std::nullopt;
-            }
-            if (*limit > max_limit) {
-                Problem(res, 422, "Unprocessable Entity",
-                        fmt::format("Limit {} per page", max_limit));
-                return std::nullopt;
-            }
-            paging.limit = static_cast<int>(*limit);
-        }
-        return paging;
-    }
-
-    std::string PageHref(const httplib::Request& req, int page, int limit) const {
-        std::string query;
-        for (const auto& [key, value] : req.params) {
-            if (key == "page" || key == "limit") {
-                continue;
-            }
-            query += UrlEncode(key) + "=" + UrlEncode(value) + "&";
-        }
-        query += fmt::format("page={}&limit={}", page, limit);
-        return fmt::format("{}{}?{}", model.base_url, req.path, query);
-    }
-
-    /// A page of a list: 204 when empty; `_links.next` whenever the page is full (it may lead to
-    /// an empty page, as amoCRM's does).
-    void RespondPage(const httplib::Request& req, httplib::Response& res, const Paging& paging,
-                     const std::string& key, json items,
-                     std::optional<std::size_t> total = std::nullopt) {
-        if (items.empty()) {
-            res.status = 204;
-            return;
-        }
-        json links = {{"self", {{"href", PageHref(req, paging.page, paging.limit)}}}};
-        if (static_cast<int>(items.size()) == paging.limit) {
-            links["next"] = {{"href", PageHref(req, paging.page + 1, paging.limit)}};
-        }
-        if (paging.page > 1) {
-            links["prev"] = {{"href", PageHref(req, paging.page - 1, paging.limit)}};
-        }
-        json body;
-        if (total) {
-            body["_total_items"] = *total;
-            body["_page_count"] = (*total + static_cast<std::size_t>(paging.limit) - 1) /
-                                  static_cast<std::size_t>(paging.limit);
-        }
-        body["_page"] = paging.page;
-        body["_links"] = std::move(links);
-        body["_embedded"] = {{key, std::move(items)}};
-        Hal(res, body);
-    }
-
     std::int64_t Actor(const std::optional<std::int64_t>& given) const {
         return given ? *given : model.AdminUserId();
     }
 
     // ---- routes ----
-
-    void Account(const httplib::Request& req, httplib::Response& res) {
-        std::lock_guard lock(mutex);
-        const Timestamp created = clock->Now() - Duration{3 * 365 * 86400};
-        json body = {
-            {"id", model.account_id},
-            {"name", "ООО «Симулятор продаж»"},
-            {"subdomain", model.subdomain},
-            {"created_at", ToEpoch(created)},
-            {"created_by", model.AdminUserId()},
-            {"updated_at", ToEpoch(created)},
-            {"updated_by", model.AdminUserId()},
-            {"current_user_id", model.AdminUserId()},
-            {"country", "RU"},
-            {"currency", "RUB"},
-            {"currency_symbol", "₽"},
-            {"customers_mode", "disabled"},
-            {"is_unsorted_on", true},
-            {"mobile_feature_version", 0},
-            {"is_loss_reason_enabled", false},
-            {"is_helpbot_enabled", false},
-            {"is_technical_account", false},
-            {"contact_name_display_order", 1},
-            {"_links", Link(model.base_url + "/api/v4/account")},
-        };
-        if (HasWith(req, "amojo_id")) {
-            body["amojo_id"] = "sim-amojo-" + std::to_string(model.account_id);
-        }
-        if (HasWith(req, "uuid")) {
-            body["uuid"] = fmt::format("00000000-0000-4000-8000-{:012}", model.account_id);
-        }
-        if (HasWith(req, "version")) {
-            body["version"] = 25;
-        }
-        if (HasWith(req, "is_api_filter_enabled")) {
-            body["is_api_filter_enabled"] = true;
-        }
-        if (HasWith(req, "datetime_settings")) {
-            body["datetime_settings"] = {
-                {"date_pattern", "d.m.Y H:i"}, {"short_date_pattern", "d.m.Y"},
-                {"short_time_pattern", "H:i"}, {"date_format", "d.m.Y"},
-                {"time_format", "H:i:s"},      {"timezone", "Europe/Moscow"},
-                {"timezone_offset", "+03:00"}};
-        }
-        if (HasWith(req, "task_types")) {
-            body["_embedded"]["task_types"] = json::array({
-                {{"id", 1},
-                 {"name", "Связаться"},
-                 {"color", nullptr},
-                 {"icon_id", nullptr},
-                 {"code", "FOLLOW_UP"}},
-                {{"id", 2},
-                 {"name", "Встреча"},
-                 {"color", nullptr},
-                 {"icon_id", nullptr},
-                 {"code", "MEETING"}},
-            });
-        }
-        Hal(res, body);
-    }
-
-    void Pipelines(const httplib::Request&, httplib::Response& res) {
-        std::lock_guard lock(mutex);
-        json list = json::array();
-        for (const SimPipeline& pipeline : model.pipelines) {
-            list.push_back(PipelineJson(model, pipeline));
-        }
-        Hal(res, {{"_total_items", list.size()},
-                  {"_links", Link(model.base_url + "/api/v4/leads/pipelines")},
-                  {"_embedded", {{"pipelines", std::move(list)}}}});
-    }
-
-    void PipelineById(const httplib::Request& req, httplib::Response& res) {
-        std::lock_guard lock(mutex);
-        const auto id = ParseInt(req.matches[1].str());
-        const SimPipeline* pipeline = id ? model.Pipeline(*id) : nullptr;
-        if (pipeline == nullptr) {
-            res.status = 204;
-            return;
-        }
-        Hal(res, PipelineJson(model, *pipeline));
-    }
-
-    void CustomFields(const httplib::Request& req, httplib::Response& res) {
-        const auto paging = ReadPaging(req, res, kMaxPage, 50);
-        if (!paging) {
-            return;
-        }
-        std::lock_guard lock(mutex);
-        json items = json::array();
-        for (std::size_t i = paging->Offset();
-             i < model.fields.size() && items.size() < static_cast<std::size_t>(paging->limit);
-             ++i) {
-            items.push_back(FieldJson(model, model.fields[i]));
-        }
-        RespondPage(req, res, *paging, "custom_fields", std::move(items), model.fields.size());
-    }
-
-    void Users(const httplib::Request& req, httplib::Response& res) {
-        const auto paging = ReadPaging(req, res, kMaxPage, 50);
-        if (!paging) {
-            return;
-        }
-        std::lock_guard lock(mutex);
-        json items = json::array();
-        for (std::size_t i = paging->Offset();
-             i < model.users.size() && items.size() < static_cast<std::size_t>(paging->limit);
-             ++i) {
-            items.push_back(UserJson(model, model.users[i]));
-        }
-        RespondPage(req, res, *paging, "users", std::move(items), model.users.size());
-    }
 
     void ListLeads(const httplib::Request& req, httplib::Response& res) {
         const auto paging = ReadPaging(req, res, kMaxPage, 50);
@@ -760,7 +469,7 @@ struct Simulator::Impl {
             items.push_back(only_deleted ? DeletedLeadJson(model, lead)
                                          : LeadJson(model, lead, with));
         }
-        RespondPage(req, res, *paging, "leads", std::move(items));
+        RespondPage(model.base_url, req, res, *paging, "leads", std::move(items));
     }
 
     void GetLeadById(const httplib::Request& req, httplib::Response& res) {
@@ -1002,7 +711,7 @@ struct Simulator::Impl {
              i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
             items.push_back(TaskJson(model, tasks[matches[i]]));
         }
-        RespondPage(req, res, *paging, "tasks", std::move(items));
+        RespondPage(model.base_url, req, res, *paging, "tasks", std::move(items));
     }
 
     void GetTaskById(const httplib::Request& req, httplib::Response& res) {
@@ -1190,7 +899,7 @@ struct Simulator::Impl {
              i < matches.size() && items.size() < static_cast<std::size_t>(paging->limit); ++i) {
             items.push_back(NoteJson(model, notes[matches[i]]));
         }
-        RespondPage(req, res, *paging, "notes", std::move(items));
+        RespondPage(model.base_url, req, res, *paging, "notes", std::move(items));
     }
 
     void CreateNotes(const httplib::Request& req, httplib::Response& res,
@@ -1327,7 +1036,7 @@ struct Simulator::Impl {
             }
             items.push_back(EventJson(model, event));
         }
-        RespondPage(req, res, *paging, "events", std::move(items));
+        RespondPage(model.base_url, req, res, *paging, "events", std::move(items));
     }
 
     void ListWebhooks(const httplib::Request& req, httplib::Response& res) {
@@ -1510,16 +1219,45 @@ struct Simulator::Impl {
     }
 
     void Register() {
+        // cpp-httplib 0.11 reads a DELETE body only when Content-Length is present: a chunked
+        // one (Node's http.request sends DELETE bodies so) reaches the handler empty and its
+        // bytes are left on the connection. amoCRM reads it (DELETE /api/v4/webhooks takes
+        // {"destination"}). Declaring a length lets httplib read the body, and its reader
+        // decodes Transfer-Encoding: chunked before looking at Content-Length. The Request is
+        // the server's own non-const object, so writing through const_cast is defined.
+        server->set_pre_routing_handler([](const httplib::Request& req, httplib::Response&) {
+            if (req.method == "DELETE" && !req.has_header("Content-Length") &&
+                req.get_header_value("Transfer-Encoding").find("chunked") != std::string::npos) {
+                const_cast<httplib::Request&>(req).headers.emplace("Content-Length", "0");
+            }
+            return httplib::Server::HandlerResponse::Unhandled;
+        });
+        // Catalog routes only read the model (catalog.hpp).
+        using Serve = void (*)(const Model&, const httplib::Request&, httplib::Response&);
+        auto locked = [this](Serve serve) {
+            return [this, serve](const httplib::Request& req, httplib::Response& res) {
+                std::lock_guard lock(mutex);
+                serve(model, req, res);
+            };
+        };
         Route("GET", "/api/v4/account", "GET /api/v4/account", true,
-              [this](const auto& req, auto& res) { Account(req, res); });
+              [this](const auto& req, auto& res) {
+                  std::lock_guard lock(mutex);
+                  ServeAccount(model, clock->Now(), req, res);
+              });
         Route("GET", "/api/v4/leads/pipelines", "GET /api/v4/leads/pipelines", true,
-              [this](const auto& req, auto& res) { Pipelines(req, res); });
+              locked(&ServePipelines));
         Route("GET", R"(/api/v4/leads/pipelines/(\d+))", "GET /api/v4/leads/pipelines/{id}", true,
-              [this](const auto& req, auto& res) { PipelineById(req, res); });
+              locked(&ServePipelineById));
+        Route("GET", R"(/api/v4/leads/pipelines/(\d+)/statuses)",
+              "GET /api/v4/leads/pipelines/{id}/statuses", true, locked(&ServeStatuses));
+        Route("GET", R"(/api/v4/leads/pipelines/(\d+)/statuses/(\d+))",
+              "GET /api/v4/leads/pipelines/{id}/statuses/{id}", true, locked(&ServeStatusById));
         Route("GET", "/api/v4/leads/custom_fields", "GET /api/v4/leads/custom_fields", true,
-              [this](const auto& req, auto& res) { CustomFields(req, res); });
-        Route("GET", "/api/v4/users", "GET /api/v4/users", true,
-              [this](const auto& req, auto& res) { Users(req, res); });
+              locked(&ServeCustomFields));
+        Route("GET", "/api/v4/users", "GET /api/v4/users", true, locked(&ServeUsers));
+        Route("GET", R"(/api/v4/users/(\d+))", "GET /api/v4/users/{id}", true,
+              locked(&ServeUserById));
         Route("GET", "/api/v4/leads/notes", "GET /api/v4/leads/notes", true,
               [this](const auto& req, auto& res) { ListNotes(req, res, std::nullopt); });
         Route("POST", "/api/v4/leads/notes", "POST /api/v4/leads/notes", true,
@@ -1567,15 +1305,15 @@ struct Simulator::Impl {
         Route("POST", "/oauth2/access_token", "POST /oauth2/access_token", false,
               [this](const auto& req, auto& res) { AccessToken(req, res); });
         // Anything else: amoCRM's 404 problem (only when no handler produced a body).
-        server.set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
+        server->set_error_handler([this](const httplib::Request& req, httplib::Response& res) {
             if (res.status == 404 && res.body.empty()) {
                 Problem(res, 404, "Not Found",
                         fmt::format("Cannot {} https://{}.amocrm.ru{}", req.method,
                                     options.subdomain, req.path));
             }
         });
-        server.set_exception_handler([](const httplib::Request&, httplib::Response& res,
-                                        std::exception_ptr) {
+        server->set_exception_handler([](const httplib::Request&, httplib::Response& res,
+                                         std::exception_ptr) {
             Problem(res, 500, "ErrInternalServer", "Internal server error", {{"trace_id", "sim"}});
         });
     }
@@ -1614,17 +1352,36 @@ Result<void> Simulator::Start() {
             s.codes[code] = s.clock->Now() + s.options.oauth.code_ttl;
         }
     }
-    s.server.set_tcp_nodelay(true);
-    s.server.set_keep_alive_timeout(5);
-    s.server.set_payload_max_length(64 * 1024 * 1024);
-    const int threads = std::max(2, s.options.threads);
-    s.server.new_task_queue = [threads] {
-        return new httplib::ThreadPool(static_cast<std::size_t>(threads));
+    const bool tls = !s.options.tls_cert_file.empty() || !s.options.tls_key_file.empty();
+    if (tls) {
+        if (s.options.tls_cert_file.empty() || s.options.tls_key_file.empty()) {
+            return MakeError(ErrorCode::kInvalidInput,
+                             "amoCRM simulator: TLS needs both a certificate and a key file");
+        }
+        s.server = std::make_unique<httplib::SSLServer>(s.options.tls_cert_file.c_str(),
+                                                        s.options.tls_key_file.c_str());
+        if (!s.server->is_valid()) {
+            s.server.reset();
+            return MakeError(ErrorCode::kInvalidInput,
+                             "amoCRM simulator cannot load the TLS certificate {} with key {}",
+                             s.options.tls_cert_file, s.options.tls_key_file);
+        }
+    } else {
+        s.server = std::make_unique<httplib::Server>();
+    }
+    s.server->set_tcp_nodelay(true);
+    s.server->set_keep_alive_timeout(std::max(1, s.options.keep_alive_seconds));
+    s.server->set_payload_max_length(64 * 1024 * 1024);
+    const auto min_threads = static_cast<std::size_t>(std::max(2, s.options.threads));
+    const auto max_threads =
+        static_cast<std::size_t>(std::max(s.options.threads, s.options.max_threads));
+    s.server->new_task_queue = [min_threads, max_threads] {
+        return new ElasticPool(min_threads, max_threads);
     };
     s.Register();
     if (s.options.port == 0) {
-        s.port = s.server.bind_to_any_port(s.options.host);
-    } else if (s.server.bind_to_port(s.options.host, s.options.port)) {
+        s.port = s.server->bind_to_any_port(s.options.host);
+    } else if (s.server->bind_to_port(s.options.host, s.options.port)) {
         s.port = s.options.port;
     } else {
         s.port = -1;
@@ -1635,13 +1392,13 @@ Result<void> Simulator::Start() {
     }
     {
         std::lock_guard lock(s.mutex);
-        s.model.base_url = fmt::format("http://{}:{}", s.options.host, s.port);
+        s.model.base_url = s.BaseUrl();
     }
     s.sender.Start();
-    s.listen_thread = std::thread([&s] { s.server.listen_after_bind(); });
+    s.listen_thread = std::thread([&s] { s.server->listen_after_bind(); });
     // stop() before the accept loop runs would be lost, and the join would hang.
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (!s.server.is_running() && std::chrono::steady_clock::now() < deadline) {
+    while (!s.server->is_running() && std::chrono::steady_clock::now() < deadline) {
         std::this_thread::sleep_for(std::chrono::milliseconds{1});
     }
     s.started = true;
@@ -1651,16 +1408,14 @@ Result<void> Simulator::Start() {
 void Simulator::Stop() {
     Impl& s = *impl_;
     if (s.listen_thread.joinable()) {
-        s.server.stop();
+        s.server->stop();
         s.listen_thread.join();
     }
     s.sender.Stop();
 }
 
 int Simulator::port() const { return impl_->port; }
-std::string Simulator::BaseUrl() const {
-    return fmt::format("http://{}:{}", impl_->options.host, impl_->port);
-}
+std::string Simulator::BaseUrl() const { return impl_->BaseUrl(); }
 std::string Simulator::Token() const {
     std::lock_guard lock(impl_->mutex);
     return impl_->token;

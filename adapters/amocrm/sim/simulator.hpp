@@ -36,6 +36,9 @@ struct SimOptions {
     int leads = 0;  // leads generated at Start, with their histories, tasks and notes
     /// amoCRM's limit: more requests than this in any one-second window get 429 (<= 0: off).
     double rps = 7;
+    /// The window `rps` counts requests in (real time). Tests lengthen it so that "over the
+    /// limit" does not depend on how fast they run.
+    std::chrono::milliseconds rate_window{1000};
     /// CRM time: created_at/updated_at, events, webhook fields and the retry schedule, OAuth
     /// lifetimes. nullptr = the system clock. Must outlive the simulator.
     const Clock* clock = nullptr;
@@ -53,7 +56,15 @@ struct SimOptions {
     /// reference samples).
     Duration webhook_utc_offset{0};
     Duration webhook_timeout{2};
-    int threads = 8;  // HTTP worker threads
+    /// HTTP worker threads kept ready. cpp-httplib holds one thread per open connection
+    /// (keep-alive included), so the pool grows to `max_threads` rather than queue a new
+    /// connection behind idle ones: an over-limit request gets its 429 at once, as amoCRM's.
+    int threads = 8;
+    int max_threads = 1024;      // connections beyond this many open at once wait for a thread
+    int keep_alive_seconds = 5;  // an idle keep-alive connection is closed after this
+    /// PEM files: both set = serve HTTPS (BaseUrl() and _links say https), neither = HTTP.
+    std::string tls_cert_file{};
+    std::string tls_key_file{};
     OAuthOptions oauth{};
 };
 
@@ -93,12 +104,13 @@ public:
     Simulator& operator=(const Simulator&) = delete;
 
     /// Builds the account (and `leads` generated leads), binds and starts serving. kUnavailable
-    /// when the address cannot be bound; kConflict when already started.
+    /// when the address cannot be bound; kInvalidInput when the TLS files cannot be loaded;
+    /// kConflict when already started.
     Result<void> Start();
     void Stop();
 
     int port() const;
-    std::string BaseUrl() const;  // "http://127.0.0.1:<port>"
+    std::string BaseUrl() const;  // "http://127.0.0.1:<port>" ("https://..." with TLS)
     std::string Token() const;    // the long-lived token
     const Clock& clock() const;
     std::string Subdomain() const;

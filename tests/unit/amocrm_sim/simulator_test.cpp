@@ -33,7 +33,7 @@ TEST_CASE(
     CHECK(a["subdomain"] == "sim");
     CHECK(a["current_user_id"].is_number_integer());
     CHECK(a["is_api_filter_enabled"] == true);
-    CHECK(a["datetime_settings"]["timezone"] == "Europe/Moscow");
+    CHECK(a["_embedded"]["datetime_settings"]["timezone"] == "Europe/Moscow");
     CHECK(a["_embedded"]["task_types"].size() == 2);
 
     const json pipelines = Json(client.Get("/api/v4/leads/pipelines"));
