@@ -17,6 +17,7 @@ PACKAGES=(
   libssl-dev
   tzdata
   wrk                         # bench/
+  nodejs                      # tests/interop: third-party amoCRM clients from npm
 )
 
 if [[ ${EUID} -ne 0 ]]; then
@@ -31,6 +32,12 @@ for pkg in "${PACKAGES[@]}"; do
     missing+=("${pkg}")
   fi
 done
+
+# Debian's npm package would pull its own nodejs over one from another repository (NodeSource's
+# nodejs ships npm): install it only when no npm is there.
+if ! command -v npm >/dev/null 2>&1; then
+  missing+=(npm)
+fi
 
 if ((${#missing[@]} == 0)); then
   echo "install-deps.sh: all ${#PACKAGES[@]} packages are already installed"
