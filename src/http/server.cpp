@@ -56,6 +56,20 @@ std::string BearerToken(const httplib::Request& request) {
     return header.substr(token, end - token + 1);
 }
 
+// `limit=` of a listing, clamped to [1, most]; false when it is not a number (`limit` unchanged
+// when absent).
+bool ReadLimit(const httplib::Request& request, int most, int& limit) {
+    if (!request.has_param("limit")) {
+        return true;
+    }
+    try {
+        limit = std::clamp(std::stoi(request.get_param_value("limit")), 1, most);
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
 // The media type of a Content-Type header, lower-cased, without parameters.
 std::string MediaType(const httplib::Request& request) {
     std::string type = request.get_header_value("Content-Type");
@@ -334,12 +348,8 @@ void Server::Routes() {
         } else {
             return ReplyError(response, 400, "state must be open, resolved or all");
         }
-        if (request.has_param("limit")) {
-            try {
-                filter.limit = std::clamp(std::stoi(request.get_param_value("limit")), 1, 100000);
-            } catch (const std::exception&) {
-                return ReplyError(response, 400, "limit must be a number");
-            }
+        if (!ReadLimit(request, 100000, filter.limit)) {
+            return ReplyError(response, 400, "limit must be a number");
         }
         auto db = engine.OpenReader();
         if (!db) {
@@ -430,39 +440,35 @@ void Server::Routes() {
         Reply(response, 503, body);
     });
 
-    server.Get("/api/v1/inbox", [&engine, admin](const httplib::Request& request,
-                                                 httplib::Response& response) {
-        if (!admin(request, response)) {
-            return;
-        }
-        storage::InboxFilter filter;
-        filter.tenant = request.get_param_value("tenant");
-        const std::string state = request.get_param_value("state");
-        if (state.empty() || state == "failed") {
-            filter.state = storage::InboxState::kFailed;
-        } else if (state == "waiting") {
-            filter.state = storage::InboxState::kWaiting;
-        } else {
-            return ReplyError(response, 400, "state must be failed or waiting");
-        }
-        if (request.has_param("limit")) {
-            try {
-                filter.limit = std::clamp(std::stoi(request.get_param_value("limit")), 1, 10000);
-            } catch (const std::exception&) {
-                return ReplyError(response, 400, "limit must be a number");
-            }
-        }
-        auto db = engine.OpenReader();
-        if (!db) {
-            return ReplyError(response, 503, "storage unavailable");
-        }
-        nlohmann::json items = nlohmann::json::array();
-        for (const storage::InboxEntry& entry : storage::ListInbox(**db, filter)) {
-            items.push_back(
-                engine::InboxEntryToJson(entry, TimeZoneOf(engine.config(), entry.tenant)));
-        }
-        Reply(response, 200, {{"items", std::move(items)}});
-    });
+    server.Get("/api/v1/inbox",
+               [&engine, admin](const httplib::Request& request, httplib::Response& response) {
+                   if (!admin(request, response)) {
+                       return;
+                   }
+                   storage::InboxFilter filter;
+                   filter.tenant = request.get_param_value("tenant");
+                   const std::string state = request.get_param_value("state");
+                   if (state.empty() || state == "failed") {
+                       filter.state = storage::InboxState::kFailed;
+                   } else if (state == "waiting") {
+                       filter.state = storage::InboxState::kWaiting;
+                   } else {
+                       return ReplyError(response, 400, "state must be failed or waiting");
+                   }
+                   if (!ReadLimit(request, 10000, filter.limit)) {
+                       return ReplyError(response, 400, "limit must be a number");
+                   }
+                   auto db = engine.OpenReader();
+                   if (!db) {
+                       return ReplyError(response, 503, "storage unavailable");
+                   }
+                   nlohmann::json items = nlohmann::json::array();
+                   for (const storage::InboxEntry& entry : storage::ListInbox(**db, filter)) {
+                       items.push_back(engine::InboxEntryToJson(
+                           entry, TimeZoneOf(engine.config(), entry.tenant)));
+                   }
+                   Reply(response, 200, {{"items", std::move(items)}});
+               });
 
     server.Get("/metrics", [&engine](const httplib::Request&, httplib::Response& response) {
         std::string text = engine.metrics().Render();

@@ -568,6 +568,27 @@ TEST_CASE(
 
 namespace {
 
+// A started engine in observe mode over `decoder` (as the generic one); no timers, no delivery.
+struct DecoderEngine {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock{kMonday};
+    fg::config::LoadResult loaded = fg::config::LoadConfigFromString(
+        ConfigText(dir.File("fg.db"), "observe"), "test.toml", dir.path());
+    std::unique_ptr<fg::engine::Engine> engine;
+
+    explicit DecoderEngine(std::unique_ptr<fg::crm::WebhookDecoder> decoder) {
+        REQUIRE(loaded.problems.empty());
+        fg::engine::EngineOptions options;
+        options.config = &loaded.config;
+        options.clock = &clock;
+        options.decoders.emplace("generic", std::move(decoder));
+        options.timers = false;
+        options.deliver = false;
+        engine = std::make_unique<fg::engine::Engine>(std::move(options));
+        REQUIRE(engine->Start());
+    }
+};
+
 // The generic decoder, except that a body naming "boom" makes Decode throw (a decoder bug).
 class ThrowingDecoder final : public fg::crm::WebhookDecoder {
 public:
@@ -591,19 +612,9 @@ private:
 }  // namespace
 
 TEST_CASE("Engine: a webhook its decoder throws on is kept with the reason; the next ones apply") {
-    fg::testing::TempDir dir;
-    fg::ManualClock clock(kMonday);
-    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
-                                                   "test.toml", dir.path());
-    REQUIRE(loaded.problems.empty());
-    fg::engine::EngineOptions options;
-    options.config = &loaded.config;
-    options.clock = &clock;
-    options.decoders.emplace("generic", std::make_unique<ThrowingDecoder>());
-    options.timers = false;
-    options.deliver = false;
-    fg::engine::Engine engine(std::move(options));
-    REQUIRE(engine.Start());
+    DecoderEngine started(std::make_unique<ThrowingDecoder>());
+    fg::engine::Engine& engine = *started.engine;
+    fg::ManualClock& clock = started.clock;
 
     for (const json& event : {Deal("e1", "d1", "Новая", 0min), Deal("e2", "boom", "Новая", 1min),
                               Deal("e3", "d2", "Новая", 2min)}) {
@@ -745,19 +756,9 @@ private:
 }  // namespace
 
 TEST_CASE("Engine: an element that fails fails alone; what the rules do not judge is ignored") {
-    fg::testing::TempDir dir;
-    fg::ManualClock clock(kMonday);
-    auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), "observe"),
-                                                   "test.toml", dir.path());
-    REQUIRE(loaded.problems.empty());
-    fg::engine::EngineOptions options;
-    options.config = &loaded.config;
-    options.clock = &clock;
-    options.decoders.emplace("generic", std::make_unique<ElementDecoder>());
-    options.timers = false;
-    options.deliver = false;
-    fg::engine::Engine engine(std::move(options));
-    REQUIRE(engine.Start());
+    DecoderEngine started(std::make_unique<ElementDecoder>());
+    fg::engine::Engine& engine = *started.engine;
+    fg::ManualClock& clock = started.clock;
     const auto post = [&](const json& body) {
         REQUIRE(engine.Intake("acme", "generic", body.dump(), clock.Now()).get());
     };
