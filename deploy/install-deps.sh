@@ -18,6 +18,12 @@ PACKAGES=(
   tzdata
   wrk                         # bench/
   nodejs                      # tests/interop: third-party amoCRM clients from npm
+  # tests/e2e/nginx_test and deploy/nginx/funnelguard.conf. Bookworm's `nginx` package is the
+  # binary itself, with every module the site uses built in (ssl, http2, proxy, upstream keepalive,
+  # map, access; limit_conn, limit_req and realip too); nginx-light only adds the echo module, and
+  # nginx-core mail, stream, geoip and xslt. With systemd, the package starts its stock site on
+  # port 80; the test runs its own instance on other loopback ports.
+  nginx
 )
 
 if [[ ${EUID} -ne 0 ]]; then
