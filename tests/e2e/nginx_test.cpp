@@ -38,7 +38,7 @@ using namespace std::chrono_literals;
 constexpr const char* kBearerSecret = "bearer-secret-9f3c1a7e";  // generic tenant "acme"
 constexpr const char* kPathSecret = "path-secret-5d2b8e41c0";    // amoCRM tenant "beta"
 constexpr const char* kAdminToken = "admin-token-7c41e0b2d9a6";
-constexpr const char* kReady = "/healthz";  // TODO(readyz): /readyz once it is on main
+constexpr const char* kReady = "/readyz";  // 200 once every CRM directory has loaded
 constexpr int kAttackers = 200;
 constexpr int kIdleClients = 200;
 constexpr int kServeThreads = 40;  // above nginx's 2 workers x 16 kept-alive connections
@@ -461,23 +461,32 @@ TEST_CASE(
     CHECK(serve.Stop() == 0);
 }
 
-TEST_CASE("nginx is required: 150 slowloris connections straight at a bare serve starve it") {
+TEST_CASE(
+    "nginx is required: 150 slowloris connections straight at a bare serve starve a webhook") {
     std::signal(SIGPIPE, SIG_IGN);
     RaiseOpenFileLimit();
     TempDir dir;
     sim::Simulator crm({.token = "sim-token-nginx", .seed = 3});
     REQUIRE(crm.Start());
+    // /healthz (liveness): this part does not wait for the CRM directory.
     Serve serve(dir, crm);
     httplib::Client client("127.0.0.1", serve.port());
-    client.set_connection_timeout(3, 0);
-    client.set_read_timeout(3, 0);
-    REQUIRE(client.Get("/healthz"));
+    // amoCRM's own deadline: a webhook unanswered in 2 s counts as failed.
+    client.set_connection_timeout(2, 0);
+    client.set_read_timeout(2, 0);
+    REQUIRE(Eventually([&] {
+        const auto ready = client.Get("/healthz");
+        return ready && ready->status == 200;
+    }));
 
     {
         fg::testing::Slowloris slowloris(serve.port(), nullptr, 150);
         REQUIRE(slowloris.Opened() == 150);
-        // Every one of the kServeThreads threads waits for the rest of a header, 1 byte a second.
-        const auto starved = client.Get("/healthz");
+        // Every one of the kServeThreads threads waits for the rest of a header, 1 byte a second,
+        // and the webhook waits behind the other attackers.
+        const auto starved = client.Post(
+            "/hooks/generic/acme", {{"Authorization", std::string("Bearer ") + kBearerSecret}},
+            GenericEvents("c1"), "application/json");
         CHECK_FALSE(starved);
         CHECK(slowloris.StillOpen() == 150);
     }
