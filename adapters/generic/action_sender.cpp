@@ -233,13 +233,13 @@ ActionSender::ActionSender(std::string_view actions_url, SenderOptions options)
             setup_error_ = "actions_url: ca_file is for an https:// URL; this one is http://";
             return;
         }
-        auto trust = tls::TrustStore::Load(options.ca_file);
-        if (!trust) {
-            setup_error_ = "actions_url: ca_file: " + trust.error().message;
+        auto extra = tls::CaCertificates::Load(options.ca_file);
+        if (!extra) {
+            setup_error_ = "actions_url: ca_file: " + extra.error().message;
             setup_retryable_ = true;
             return;
         }
-        trust_ = std::move(*trust);
+        extra_ca_ = std::move(*extra);
     }
     try {
         client_ = std::make_unique<httplib::Client>(
@@ -266,7 +266,11 @@ ActionSender::ActionSender(std::string_view actions_url, SenderOptions options)
     }
     // No redirects (one could take the payload and the Basic credentials elsewhere);
     // certificates verified.
-    tls::Secure(*client_, host_, trust_.get());
+    if (!tls::Secure(*client_, host_, extra_ca_.get())) {
+        client_.reset();
+        setup_error_ = "actions_url: ca_file: its certificates cannot be added (out of memory)";
+        setup_retryable_ = true;
+    }
 }
 
 ActionSender::~ActionSender() = default;

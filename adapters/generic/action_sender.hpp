@@ -65,9 +65,9 @@ private:
     std::string target_;  // path and query, the request-target
     std::string host_;
     int port_ = 0;
-    std::shared_ptr<const tls::TrustStore> trust_;  // null: the system store alone
-    std::string setup_error_;                       // why client_ is null
-    bool setup_retryable_ = false;                  // a missing ca_file may come back
+    std::shared_ptr<const tls::CaCertificates> extra_ca_;  // null: the system store alone
+    std::string setup_error_;                              // why client_ is null
+    bool setup_retryable_ = false;                         // a missing ca_file may come back
     const Clock* clock_;
 };
 

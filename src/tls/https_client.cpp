@@ -17,17 +17,18 @@ bool IsIpLiteral(const std::string& host) {
 
 }  // namespace
 
-void Secure(httplib::Client& client, std::string_view host, const TrustStore* trust) {
+bool Secure(httplib::Client& client, std::string_view host, const CaCertificates* extra) {
     client.set_follow_location(false);
     client.enable_server_certificate_verification(true);
     SSL_CTX* context = client.ssl_context();
     if (context == nullptr) {
-        return;  // plain http
+        return true;  // plain http
     }
     SSL_CTX_set_min_proto_version(context, TLS1_2_VERSION);
-    if (trust != nullptr) {
-        // set1 counts a reference: the store outlives this context and serves others.
-        SSL_CTX_set1_cert_store(context, trust->store());
+    // The context's own store: httplib 0.11.4 adds OpenSSL's default paths (the system store)
+    // to it before the first handshake, as no CA path is set (SSLClient::load_certs).
+    if (extra != nullptr && !extra->AddTo(SSL_CTX_get_cert_store(context))) {
+        return false;
     }
     // httplib checks the name itself after the handshake, but reports a mismatch with no
     // reason; asking OpenSSL to check it too makes the verify result say "hostname mismatch".
@@ -40,6 +41,7 @@ void Secure(httplib::Client& client, std::string_view host, const TrustStore* tr
         X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
         X509_VERIFY_PARAM_set1_host(param, name.data(), name.size());
     }
+    return true;
 }
 
 bool IsTlsFailure(httplib::Error error) {

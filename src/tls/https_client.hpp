@@ -14,12 +14,13 @@ namespace fg::tls {
 
 /// What every outbound client of funnelguard gets, whatever it talks to:
 /// - redirects are never followed (a Location elsewhere would get the token or the payload);
-/// - for an https:// client: the server's certificate chain is verified against `trust` (the
-///   system store when null) and must name `host` (DNS name or IP address, checked by OpenSSL),
-///   TLS 1.2 at least. A failed check ends the connection after the handshake, before a byte of
-///   the request is written. An https client never falls back to plain http.
+/// - for an https:// client: the server's certificate chain is verified against the system
+///   store plus `extra` (when not null) and must name `host` (DNS name or IP address, checked
+///   by OpenSSL), TLS 1.2 at least. A failed check ends the connection after the handshake, before
+///   a byte of the request is written. An https client never falls back to plain http.
 /// `host` is the host the client connects to, as in its URL.
-void Secure(httplib::Client& client, std::string_view host, const TrustStore* trust);
+/// False when `extra` could not be added (out of memory): the client must not be used.
+bool Secure(httplib::Client& client, std::string_view host, const CaCertificates* extra);
 
 /// Whether `error` is a TLS failure (handshake, certificate, trust store), not a network one.
 bool IsTlsFailure(httplib::Error error);

@@ -95,39 +95,40 @@ Result<int> CheckCaFile(const std::string& path) {
     return static_cast<int>(certificates->size());
 }
 
-TrustStore::TrustStore(X509_STORE* store, std::string ca_file)
-    : store_(store), ca_file_(std::move(ca_file)) {}
+CaCertificates::CaCertificates(std::vector<X509*> certificates, std::string ca_file)
+    : certificates_(std::move(certificates)), ca_file_(std::move(ca_file)) {}
 
-TrustStore::~TrustStore() { X509_STORE_free(store_); }
+CaCertificates::~CaCertificates() {
+    for (X509* certificate : certificates_) {
+        X509_free(certificate);
+    }
+}
 
-Result<std::shared_ptr<const TrustStore>> TrustStore::Load(const std::string& ca_file) {
+Result<std::shared_ptr<const CaCertificates>> CaCertificates::Load(const std::string& ca_file) {
     auto certificates = ReadCertificates(ca_file);
     if (!certificates) {
         return certificates.error();
     }
-    X509_STORE* store = X509_STORE_new();
-    if (store == nullptr) {
-        return MakeError(ErrorCode::kInternal, "CA file {}: out of memory", ca_file);
+    std::vector<X509*> owned;
+    owned.reserve(certificates->size());
+    for (Certificate& certificate : *certificates) {
+        owned.push_back(certificate.release());
     }
-    // Owned from here on, so that every return below frees it.
-    std::shared_ptr<const TrustStore> trust(new TrustStore(store, ca_file));
-    if (X509_STORE_set_default_paths(store) != 1) {
-        return MakeError(ErrorCode::kInternal, "the system certificate store cannot be loaded: {}",
-                         TakeOpenSslReason());
-    }
-    for (const Certificate& certificate : *certificates) {
-        // A certificate that is in the system store already is no error.
-        if (X509_STORE_add_cert(store, certificate.get()) != 1) {
+    return std::shared_ptr<const CaCertificates>(new CaCertificates(std::move(owned), ca_file));
+}
+
+bool CaCertificates::AddTo(X509_STORE* store) const {
+    for (X509* certificate : certificates_) {
+        // The store counts its own reference; a certificate it holds already is no error.
+        if (X509_STORE_add_cert(store, certificate) != 1) {
             const unsigned long code = ERR_peek_last_error();
-            if (ERR_GET_REASON(code) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
-                return CaFileError(ca_file, fmt::format("cannot be added to the trusted "
-                                                        "certificates: {}",
-                                                        TakeOpenSslReason()));
-            }
             ERR_clear_error();
+            if (ERR_GET_REASON(code) != X509_R_CERT_ALREADY_IN_HASH_TABLE) {
+                return false;
+            }
         }
     }
-    return trust;
+    return true;
 }
 
 bool IsLoopbackHost(std::string_view host) {

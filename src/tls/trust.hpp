@@ -3,9 +3,11 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "src/common/result.hpp"
 
+struct x509_st;
 struct x509_store_st;
 
 namespace fg::tls {
@@ -15,27 +17,29 @@ namespace fg::tls {
 /// or a block that does not parse; the reason names the file, never its content.
 Result<int> CheckCaFile(const std::string& path);
 
-/// The certificates an outbound HTTPS client trusts: the system store (OpenSSL's default paths:
-/// /etc/ssl/certs on Debian, or SSL_CERT_FILE / SSL_CERT_DIR when set) plus the certificates of
-/// a `ca_file`. The file adds to the system store, it never replaces it. Immutable once loaded;
-/// connections on any thread share it.
-class TrustStore {
+/// The certificates of a `ca_file`, parsed once, that an outbound HTTPS client trusts besides
+/// the system store: they are added to each connection's own store, which httplib fills with
+/// OpenSSL's default paths (/etc/ssl/certs on Debian, or SSL_CERT_FILE / SSL_CERT_DIR when set)
+/// at its first handshake. The file adds to the system store, it never replaces it. Stores are
+/// never shared between connections: OpenSSL's set_default_paths is not safe on a store in use.
+/// Immutable once loaded; connections on any thread share it.
+class CaCertificates {
 public:
     /// kInvalidInput as CheckCaFile reports it.
-    static Result<std::shared_ptr<const TrustStore>> Load(const std::string& ca_file);
-    ~TrustStore();
-    TrustStore(const TrustStore&) = delete;
-    TrustStore& operator=(const TrustStore&) = delete;
+    static Result<std::shared_ptr<const CaCertificates>> Load(const std::string& ca_file);
+    ~CaCertificates();
+    CaCertificates(const CaCertificates&) = delete;
+    CaCertificates& operator=(const CaCertificates&) = delete;
 
-    /// OpenSSL's store; hand it to an SSL_CTX with SSL_CTX_set1_cert_store (which counts a
-    /// reference), never with a call that takes it over.
-    x509_store_st* store() const { return store_; }
+    /// Adds every certificate to `store` (one already there is no error); false on failure.
+    bool AddTo(x509_store_st* store) const;
+    std::size_t size() const { return certificates_.size(); }
     const std::string& ca_file() const { return ca_file_; }
 
 private:
-    TrustStore(x509_store_st* store, std::string ca_file);
+    CaCertificates(std::vector<x509_st*> certificates, std::string ca_file);
 
-    x509_store_st* store_;
+    std::vector<x509_st*> certificates_;  // owned
     std::string ca_file_;
 };
 

@@ -260,12 +260,12 @@ Client::Client(ClientOptions options)
     port_ = base->port;
     prefix_ = base->prefix;
     if (!options_.ca_file.empty()) {
-        auto trust = tls::TrustStore::Load(options_.ca_file);
-        if (!trust) {
-            setup_error_ = "amocrm: ca_file: " + trust.error().message;
+        auto extra = tls::CaCertificates::Load(options_.ca_file);
+        if (!extra) {
+            setup_error_ = "amocrm: ca_file: " + extra.error().message;
             return;
         }
-        trust_ = std::move(*trust);
+        extra_ca_ = std::move(*extra);
     }
     if (!options_.token.empty()) {
         known_secrets_.push_back(options_.token);
@@ -417,7 +417,9 @@ std::unique_ptr<httplib::Client> Client::TakeConnection() {
     connection->set_tcp_nodelay(true);
     connection->set_keep_alive(true);
     // No redirects (one could carry the token elsewhere); certificates verified.
-    tls::Secure(*connection, host_, trust_.get());
+    if (!tls::Secure(*connection, host_, extra_ca_.get())) {
+        return nullptr;
+    }
     return connection;
 }
 
@@ -437,8 +439,8 @@ Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::strin
     std::unique_ptr<httplib::Client> connection = TakeConnection();
     if (!connection) {
         return MakeError(ErrorCode::kInvalidInput,
-                         "amocrm: base_url's scheme is not supported "
-                         "by this build");
+                         "amocrm: no connection to base_url can be set up (https without "
+                         "OpenSSL in this build, or out of memory)");
     }
     httplib::Request http;
     http.method = request.method;

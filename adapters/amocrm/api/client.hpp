@@ -183,8 +183,8 @@ private:
     std::string origin_;  // scheme://host:port
     std::string host_;
     int port_ = 0;
-    std::string prefix_;                            // path prefix of base_url, "" or "/x"
-    std::shared_ptr<const tls::TrustStore> trust_;  // null: the system store alone
+    std::string prefix_;                                   // path prefix of base_url, "" or "/x"
+    std::shared_ptr<const tls::CaCertificates> extra_ca_;  // null: the system store alone
     std::string setup_error_;
     AccountLimiter limiter_;
 

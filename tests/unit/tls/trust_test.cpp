@@ -3,6 +3,7 @@
 #include <string>
 
 #include <doctest/doctest.h>
+#include <openssl/x509.h>
 
 #include "tests/support/process.hpp"
 #include "tests/unit/tls/pki.hpp"
@@ -60,14 +61,22 @@ TEST_CASE("CheckCaFile explains what is wrong with a CA file, naming the file on
     CHECK_FALSE(Contains(message, ca.cert_pem().substr(40, 20)));  // no content in the message
 }
 
-TEST_CASE("TrustStore::Load adds the CA file to the system store") {
+TEST_CASE("CaCertificates::Load parses a CA file once; AddTo puts it into a store") {
     TempDir dir;
     TestCa ca;
-    auto trust = TrustStore::Load(dir.Write("ca.pem", ca.cert_pem()));
-    REQUIRE(trust);
-    REQUIRE((*trust)->store() != nullptr);
-    CHECK((*trust)->ca_file() == dir.File("ca.pem"));
-    auto missing = TrustStore::Load(dir.File("nope.pem"));
+    TestCa other("second test CA");
+    auto extra = CaCertificates::Load(dir.Write("ca.pem", ca.cert_pem() + other.cert_pem()));
+    REQUIRE(extra);
+    CHECK((*extra)->size() == 2);
+    CHECK((*extra)->ca_file() == dir.File("ca.pem"));
+    X509_STORE* store = X509_STORE_new();
+    REQUIRE(store != nullptr);
+    CHECK((*extra)->AddTo(store));
+    CHECK((*extra)->AddTo(store));  // again: already there is no error
+    STACK_OF(X509_OBJECT)* objects = X509_STORE_get0_objects(store);
+    CHECK(sk_X509_OBJECT_num(objects) == 2);
+    X509_STORE_free(store);
+    auto missing = CaCertificates::Load(dir.File("nope.pem"));
     REQUIRE_FALSE(missing);
     CHECK(Contains(missing.error().message, "nope.pem"));
 }
