@@ -12,6 +12,7 @@
 #include "adapters/generic/safe_text.hpp"
 #include "src/common/hex.hpp"
 #include "src/outbox/retry.hpp"
+#include "src/tls/https_client.hpp"
 
 namespace fg::adapters::generic {
 namespace {
@@ -142,8 +143,27 @@ std::string HeaderSafe(std::string_view value) {
 
 bool IsRetryableStatus(int status) { return status == 408 || status == 429 || status >= 500; }
 
+// "host[:port]" of a Location header, without userinfo, path or query (they may carry secrets).
+std::string LocationHost(std::string_view location) {
+    const auto scheme = location.find("://");
+    if (scheme == std::string_view::npos) {
+        return "a path on the same host";
+    }
+    std::string_view authority = location.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority = authority.substr(at + 1);
+    }
+    return SafeText(authority, 100);
+}
+
+struct Peer {
+    const std::string& host;
+    int port;
+};
+
 outbox::DeliveryResult Send(httplib::Client& client, const std::string& target,
-                            const outbox::Action& action, const Clock& clock) {
+                            const outbox::Action& action, const Clock& clock, const Peer& peer) {
     using outbox::DeliveryStatus;
     const httplib::Headers headers = {
         {"Idempotency-Key", HeaderSafe(action.idempotency_key)},
@@ -152,13 +172,23 @@ outbox::DeliveryResult Send(httplib::Client& client, const std::string& target,
     const httplib::Result response =
         client.Post(target, headers, action.payload, "application/json");
     if (!response) {
-        // The error names the failure kind only ("Connection", "Read"), never the URL.
+        // The failure kind ("Connection", "Read") or the certificate's problem with the host,
+        // never the URL.
         return {.status = DeliveryStatus::kRetry,
-                .error = fmt::format("transport error: {}", httplib::to_string(response.error()))};
+                .error = tls::DescribeFailure(client, response.error(), peer.host, peer.port)};
     }
     const int status = response->status;
     if (status >= 200 && status < 300) {
         return {.status = DeliveryStatus::kDelivered};
+    }
+    if (status >= 300 && status < 400) {
+        const std::string location = response->get_header_value("Location");
+        return {.status = DeliveryStatus::kRejected,
+                .error = fmt::format("HTTP {}: a redirect to {}, not followed (actions go to "
+                                     "actions_url only)",
+                                     status,
+                                     location.empty() ? std::string("nowhere (no Location)")
+                                                      : LocationHost(location))};
     }
     std::string error = fmt::format("HTTP {}: {}", status, SafeText(response->body, 200));
     if (!IsRetryableStatus(status)) {
@@ -182,13 +212,35 @@ const Clock& DefaultClock() {
 
 ActionSender::ActionSender(std::string_view actions_url, Duration connect_timeout,
                            Duration read_timeout, const Clock* clock)
-    : clock_(clock != nullptr ? clock : &DefaultClock()) {
+    : ActionSender(actions_url, SenderOptions{.connect_timeout = connect_timeout,
+                                              .read_timeout = read_timeout,
+                                              .clock = clock}) {}
+
+ActionSender::ActionSender(std::string_view actions_url, SenderOptions options)
+    : clock_(options.clock != nullptr ? options.clock : &DefaultClock()) {
+    const Duration connect_timeout = options.connect_timeout;
+    const Duration read_timeout = options.read_timeout;
     auto url = ParseUrl(actions_url);
     if (!url) {
         setup_error_ = url.error().message;
         return;
     }
     target_ = url->target;
+    host_ = url->host;
+    port_ = url->port;
+    if (!options.ca_file.empty()) {
+        if (url->scheme != "https") {
+            setup_error_ = "actions_url: ca_file is for an https:// URL; this one is http://";
+            return;
+        }
+        auto extra = tls::CaCertificates::Load(options.ca_file);
+        if (!extra) {
+            setup_error_ = "actions_url: ca_file: " + extra.error().message;
+            setup_retryable_ = true;
+            return;
+        }
+        extra_ca_ = std::move(*extra);
+    }
     try {
         client_ = std::make_unique<httplib::Client>(
             fmt::format("{}://{}:{}", url->scheme, url->host, url->port));
@@ -209,13 +261,16 @@ ActionSender::ActionSender(std::string_view actions_url, Duration connect_timeou
     // ACK; reliability.md key finding 3a).
     client_->set_tcp_nodelay(true);
     client_->set_keep_alive(true);
-    client_->set_follow_location(false);
     if (url->has_userinfo) {
         client_->set_basic_auth(url->user, url->password);
     }
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    client_->enable_server_certificate_verification(true);
-#endif
+    // No redirects (one could take the payload and the Basic credentials elsewhere);
+    // certificates verified.
+    if (!tls::Secure(*client_, host_, extra_ca_.get())) {
+        client_.reset();
+        setup_error_ = "actions_url: ca_file: its certificates cannot be added (out of memory)";
+        setup_retryable_ = true;
+    }
 }
 
 ActionSender::~ActionSender() = default;
@@ -230,10 +285,12 @@ Result<void> ActionSender::ValidateUrl(std::string_view url) {
 
 outbox::DeliveryResult ActionSender::Deliver(const outbox::Action& action) {
     if (!client_) {
-        return {.status = outbox::DeliveryStatus::kRejected, .error = setup_error_};
+        return {.status = setup_retryable_ ? outbox::DeliveryStatus::kRetry
+                                           : outbox::DeliveryStatus::kRejected,
+                .error = setup_error_};
     }
     try {
-        return Send(*client_, target_, action, *clock_);
+        return Send(*client_, target_, action, *clock_, Peer{.host = host_, .port = port_});
     } catch (const std::exception& error) {
         // httplib reports failures as values; this is the adapter's boundary all the same.
         return {.status = outbox::DeliveryStatus::kRetry,

@@ -8,6 +8,7 @@
 #include "src/common/result.hpp"
 #include "src/common/time.hpp"
 #include "src/outbox/action.hpp"
+#include "src/tls/trust.hpp"
 
 namespace httplib {
 class Client;
@@ -15,13 +16,27 @@ class Client;
 
 namespace fg::adapters::generic {
 
+struct SenderOptions {
+    Duration connect_timeout{5};
+    Duration read_timeout{10};
+    /// For HTTP-date Retry-After values; must outlive the sender. nullptr: the system clock.
+    const Clock* clock = nullptr;
+    /// PEM certificates of a private CA, trusted besides the system store (https only).
+    std::string ca_file{};
+};
+
 /// Delivers actions to a tenant's `actions_url` as `POST <path>` with the action's JSON payload,
 /// `Idempotency-Key` and `X-Funnelguard-Attempt` headers, over one reused keep-alive connection.
 ///
 /// Classification: 2xx is kDelivered; 408, 429 and 5xx are kRetry with `retry_after` from a
 /// Retry-After header; transport failures (refused, reset, timeout) are kRetry; any other status
-/// is kRejected with "HTTP <status>: <start of the body>". Errors never contain the URL, so its
-/// userinfo (sent as Basic auth) and query (sent as is) may carry secrets.
+/// is kRejected with "HTTP <status>: <start of the body>"; a 3xx is never followed (kRejected,
+/// naming the Location's host only). Errors never contain the URL, so its userinfo (sent as
+/// Basic auth) and query (sent as is) may carry secrets.
+///
+/// https verifies the certificate chain (system store plus `ca_file`) and the host name
+/// (tls::Secure); a failure is kRetry with "https://<host>:<port>: certificate verify failed:
+/// <reason>" and nothing of the action is sent. An https URL never falls back to http.
 ///
 /// Thread-compatible: one instance per worker, as outbox::ActionSink requires.
 class ActionSender final : public outbox::ActionSink {
@@ -31,6 +46,9 @@ public:
     /// system clock.
     explicit ActionSender(std::string_view actions_url, Duration connect_timeout = Duration{5},
                           Duration read_timeout = Duration{10}, const Clock* clock = nullptr);
+    /// A `ca_file` that cannot be loaded makes every delivery kRetry with the reason (config
+    /// check reports it first; a retry finds the file once it is back).
+    ActionSender(std::string_view actions_url, SenderOptions options);
     ~ActionSender() override;
     ActionSender(const ActionSender&) = delete;
     ActionSender& operator=(const ActionSender&) = delete;
@@ -44,8 +62,12 @@ public:
 
 private:
     std::unique_ptr<httplib::Client> client_;
-    std::string target_;       // path and query, the request-target
-    std::string setup_error_;  // why client_ is null
+    std::string target_;  // path and query, the request-target
+    std::string host_;
+    int port_ = 0;
+    std::shared_ptr<const tls::CaCertificates> extra_ca_;  // null: the system store alone
+    std::string setup_error_;                              // why client_ is null
+    bool setup_retryable_ = false;                         // a missing ca_file may come back
     const Clock* clock_;
 };
 

@@ -83,6 +83,7 @@ int RunAmoAuth(const AmoAuthCommand& command) {
     options.tenant = tenant->id;
     options.base_url = tenant->amocrm.base_url;
     options.subdomain = tenant->amocrm.subdomain;
+    options.ca_file = tenant->amocrm.ca_file;
     options.oauth = adapters::amocrm::OAuthApp{.client_id = tenant->amocrm.client_id,
                                                .client_secret = tenant->amocrm.client_secret,
                                                .redirect_uri = tenant->amocrm.redirect_uri};

@@ -73,6 +73,7 @@ std::unique_ptr<crm::Connector> Adapters::MakeConnector(const config::TenantConf
     options.tenant = tenant.id;
     options.base_url = tenant.amocrm.base_url;
     options.subdomain = tenant.amocrm.subdomain;
+    options.ca_file = tenant.amocrm.ca_file;
     options.token = tenant.amocrm.token;
     if (tenant.amocrm.UsesOAuth()) {
         options.oauth = adapters::amocrm::OAuthApp{.client_id = tenant.amocrm.client_id,
@@ -89,7 +90,9 @@ std::unique_ptr<outbox::ActionSink> Adapters::MakeSink(const config::TenantConfi
     if (tenant.generic.actions_url.empty()) {
         return nullptr;
     }
-    return std::make_unique<adapters::generic::ActionSender>(tenant.generic.actions_url);
+    return std::make_unique<adapters::generic::ActionSender>(
+        tenant.generic.actions_url,
+        adapters::generic::SenderOptions{.ca_file = tenant.generic.ca_file});
 }
 
 engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {

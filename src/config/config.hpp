@@ -74,6 +74,9 @@ struct RulesConfig {
 struct GenericConfig {
     std::string actions_url{};  // empty: nothing is sent
     double rps = 5;             // outbound calls per second to actions_url
+    /// PEM certificates of a private CA trusted besides the system store, for an https://
+    /// actions_url; absolute (a relative path is resolved against the config file's folder).
+    std::string ca_file{};
 };
 
 /// `[tenant.amocrm]`: the account, its credentials and the pace of calls to it.
@@ -85,6 +88,9 @@ struct AmoCrmConfig {
     std::string client_secret{};
     std::string redirect_uri{};
     double rps = 6;  // calls per second to the account, shared by every caller (amoCRM allows 7)
+    /// PEM certificates of a private CA trusted besides the system store (an on-premise proxy);
+    /// absolute (a relative path is resolved against the config file's folder).
+    std::string ca_file{};
 
     /// The API's address: base_url, or the subdomain's.
     std::string BaseUrl() const {

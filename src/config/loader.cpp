@@ -167,7 +167,7 @@ struct TenantOrigin {
 };
 
 void ParseTenants(TableReader& root, std::vector<TenantConfig>& tenants,
-                  std::map<std::string, TenantOrigin>& origins) {
+                  std::map<std::string, TenantOrigin>& origins, const std::string& base_dir) {
     const toml::node* node = root.Get("tenant");
     if (node == nullptr) {
         return;
@@ -181,7 +181,7 @@ void ParseTenants(TableReader& root, std::vector<TenantConfig>& tenants,
         const toml::table& table = *array->get(i)->as_table();
         const std::string path = IndexKey("tenant", i);
         const int line = LineOf(table, root.Line("tenant"));
-        TenantConfig tenant = detail::ParseTenant(table, path, root.sink(), line);
+        TenantConfig tenant = detail::ParseTenant(table, path, root.sink(), line, base_dir);
         if (!tenant.id.empty()) {
             auto [it, inserted] =
                 origins.emplace(tenant.id, TenantOrigin{.file = root.sink().file(), .line = line});
@@ -215,7 +215,8 @@ void LoadTenantFile(const std::string& file, std::vector<ConfigProblem>& problem
     }
     detail::ExpandEnvironment(*table, "", sink);
     TableReader root(*table, "", sink, 1);
-    ParseTenants(root, tenants, origins);
+    std::string base_dir = std::filesystem::path(file).parent_path().string();
+    ParseTenants(root, tenants, origins, base_dir.empty() ? "." : base_dir);
     for (const auto& [key, node] : *table) {
         if (key.str() != "tenant") {
             sink.Add(LineOf(node, 1), detail::JoinKey("", key.str()),
@@ -279,7 +280,7 @@ LoadResult LoadConfigFromString(const std::string& text, const std::string& file
     ParseStorage(root, result.config.storage, base_dir);
     ParseLog(root, result.config.log);
     std::map<std::string, TenantOrigin> origins;
-    ParseTenants(root, result.config.tenants, origins);
+    ParseTenants(root, result.config.tenants, origins, base_dir);
     std::optional<std::string> tenants_dir;
     if (auto dir = root.String("tenants_dir")) {
         if (dir->empty()) {

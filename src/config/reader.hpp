@@ -128,8 +128,9 @@ void ParseRules(TableReader& tenant, RulesConfig& rules, const StageCatalog& sta
 /// Fills the default actions of every rule.
 void ApplyRuleDefaults(RulesConfig& rules);
 
-/// Parses one [[tenant]] table. `line` is the table's own line.
+/// Parses one [[tenant]] table. `line` is the table's own line; relative file names (ca_file)
+/// resolve against `base_dir`, the folder of the file that defines the tenant.
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
-                         int line);
+                         int line, const std::string& base_dir);
 
 }  // namespace fg::config::detail

@@ -1,5 +1,6 @@
 // One [[tenant]] table: identity, CRM, pipelines, rules, the generic adapter and templates.
 #include <algorithm>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "src/config/reader.hpp"
+#include "src/tls/trust.hpp"
 
 namespace fg::config::detail {
 namespace {
@@ -208,7 +210,54 @@ bool ParsePipelines(TableReader& tenant, TenantConfig& config) {
     return all_ok;
 }
 
-void ParseGeneric(TableReader& tenant, GenericConfig& config) {
+// The parts of an http(s) URL the transport rules look at.
+struct UrlParts {
+    bool https = false;
+    bool has_userinfo = false;
+    std::string host{};  // without brackets or port
+};
+
+UrlParts PartsOf(std::string_view url) {
+    UrlParts parts;
+    parts.https = url.rfind("https://", 0) == 0;
+    std::string_view authority = url.substr(url.find("://") + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        parts.has_userinfo = true;
+        authority = authority.substr(at + 1);
+    }
+    if (!authority.empty() && authority.front() == '[') {
+        parts.host = std::string(authority.substr(1, authority.find(']') - 1));
+    } else {
+        parts.host = std::string(authority.substr(0, authority.rfind(':')));
+    }
+    return parts;
+}
+
+// `ca_file`: a PEM file of private CA certificates, read now so that a typo shows at config
+// check, not at the first call. Relative names resolve against the defining file's folder.
+std::optional<std::string> ReadCaFile(TableReader& reader, const std::string& base_dir) {
+    auto file = reader.String("ca_file");
+    if (!file) {
+        return std::nullopt;
+    }
+    if (file->empty()) {
+        reader.Problem("ca_file",
+                       "must not be empty (leave it out to trust the system store only)");
+        return std::nullopt;
+    }
+    std::string path = *file;
+    if (!std::filesystem::path(path).is_absolute()) {
+        path = (std::filesystem::path(base_dir) / path).lexically_normal().string();
+    }
+    if (auto checked = tls::CheckCaFile(path); !checked) {
+        reader.Problem("ca_file", checked.error().message);
+        return std::nullopt;
+    }
+    return path;
+}
+
+void ParseGeneric(TableReader& tenant, GenericConfig& config, const std::string& base_dir) {
     const toml::table* table = tenant.Table("generic");
     if (table == nullptr) {
         return;
@@ -217,8 +266,21 @@ void ParseGeneric(TableReader& tenant, GenericConfig& config) {
     if (auto url = reader.String("actions_url")) {
         if (!url->empty() && !IsHttpUrl(*url)) {
             reader.Problem("actions_url", "must be an http:// or https:// URL");
+        } else if (!url->empty() && !PartsOf(*url).https && PartsOf(*url).has_userinfo &&
+                   !tls::IsLoopbackHost(PartsOf(*url).host)) {
+            // The payload may go over a private network in clear; a password may not.
+            reader.Problem("actions_url",
+                           "http:// with user:password@ would send the password unencrypted: use "
+                           "https://, or http:// to a loopback address");
         } else {
             config.actions_url = *url;
+        }
+    }
+    if (auto ca_file = ReadCaFile(reader, base_dir)) {
+        if (config.actions_url.empty() || !PartsOf(config.actions_url).https) {
+            reader.Problem("ca_file", "is for an https:// actions_url");
+        } else {
+            config.ca_file = *ca_file;
         }
     }
     if (auto rps = reader.Number("rps")) {
@@ -242,7 +304,7 @@ bool IsValidSubdomain(std::string_view name) {
 // account blocked (reference/amocrm.md §4), so config may not ask for more.
 constexpr double kAmoCrmMaxRps = 7;
 
-void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config) {
+void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config, const std::string& base_dir) {
     const toml::table* table = tenant.Table("amocrm");
     if (table == nullptr) {
         tenant.sink().Add(tenant.line(), tenant.Path("amocrm"),
@@ -264,6 +326,11 @@ void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config) {
     if (auto url = reader.String("base_url")) {
         if (!IsHttpUrl(*url)) {
             reader.Problem("base_url", "must be an http:// or https:// URL");
+        } else if (!PartsOf(*url).https && !tls::IsLoopbackHost(PartsOf(*url).host)) {
+            // amoCRM accounts are HTTPS only; plain http elsewhere would carry the token in clear.
+            reader.Problem("base_url",
+                           "http:// would send the token unencrypted: use https://, or http:// "
+                           "to a loopback address only (a simulator, a local proxy)");
         } else {
             config.base_url = *url;
             while (!config.base_url.empty() && config.base_url.back() == '/') {
@@ -310,6 +377,13 @@ void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config) {
     }
     if (!config.redirect_uri.empty() && !IsHttpUrl(config.redirect_uri)) {
         reader.Problem("redirect_uri", "must be an http:// or https:// URL");
+    }
+    if (auto ca_file = ReadCaFile(reader, base_dir)) {
+        if (!config.base_url.empty() && !PartsOf(config.base_url).https) {
+            reader.Problem("ca_file", "is for an https:// base_url; this one is http://");
+        } else {
+            config.ca_file = *ca_file;
+        }
     }
     if (auto rps = reader.Number("rps")) {
         if (!(*rps > 0) || *rps > kAmoCrmMaxRps) {
@@ -389,7 +463,7 @@ void ParseTemplates(TableReader& tenant, TenantConfig& config) {
 }  // namespace
 
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
-                         int line) {
+                         int line, const std::string& base_dir) {
     TenantConfig config;
     config.source_file = sink.file();
     ApplyRuleDefaults(config.rules);
@@ -467,9 +541,9 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
         }
     }
     ParseRules(reader, config.rules, stages);
-    ParseGeneric(reader, config.generic);
+    ParseGeneric(reader, config.generic, base_dir);
     if (config.crm == "amocrm") {
-        ParseAmoCrm(reader, config.amocrm);
+        ParseAmoCrm(reader, config.amocrm, base_dir);
     } else if (table.get("amocrm") != nullptr) {
         reader.sink().Add(reader.Line("amocrm"), reader.Path("amocrm"),
                           fmt::format("[tenant.amocrm] is for crm = \"amocrm\"; this tenant's crm "

@@ -12,6 +12,7 @@
 
 #include "adapters/amocrm/api/text.hpp"
 #include "src/common/log.hpp"
+#include "src/tls/https_client.hpp"
 
 namespace fg::adapters::amocrm {
 namespace {
@@ -38,6 +39,9 @@ bool IsHostChar(char c) { return IsSubdomainChar(c) || c == '.' || c == '_'; }
 
 struct ParsedBase {
     std::string origin{};  // scheme://host:port
+    std::string host{};
+    int port = 443;
+    bool https = true;
     std::string prefix{};  // "" or "/path" without a trailing slash
 };
 
@@ -48,7 +52,8 @@ Result<ParsedBase> ParseBase(const ClientOptions& options) {
             return MakeError(ErrorCode::kInvalidInput,
                              "amocrm: set base_url, or subdomain as letters, digits and '-'");
         }
-        return ParsedBase{.origin = fmt::format("https://{}.amocrm.ru:443", options.subdomain)};
+        const std::string host = fmt::format("{}.amocrm.ru", options.subdomain);
+        return ParsedBase{.origin = fmt::format("https://{}:443", host), .host = host};
     }
     const std::string_view url = options.base_url;
     const auto separator = url.find("://");
@@ -84,7 +89,22 @@ Result<ParsedBase> ParseBase(const ClientOptions& options) {
     if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar)) {
         return MakeError(ErrorCode::kInvalidInput, "amocrm: base_url has a bad host");
     }
+    if (scheme == "http" && !tls::IsLoopbackHost(host)) {
+        // amoCRM accounts are HTTPS only; plain http elsewhere would carry the token in clear.
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amocrm: base_url http://{} would send the token unencrypted: use "
+                         "https://, or http:// to a loopback address only (a simulator, a local "
+                         "proxy)",
+                         host);
+    }
+    if (scheme == "http" && !options.ca_file.empty()) {
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amocrm: ca_file is for an https:// base_url; this one is http://");
+    }
     return ParsedBase{.origin = fmt::format("{}://{}:{}", scheme, host, port),
+                      .host = std::string(host),
+                      .port = port,
+                      .https = scheme == "https",
                       .prefix = std::string(path)};
 }
 
@@ -131,6 +151,21 @@ std::optional<Duration> BodyRetryAfter(const std::string& body) {
         return outbox::ParseRetryAfter(it->get<std::string>(), Timestamp{});
     }
     return std::nullopt;
+}
+
+// "host[:port]" of a Location header's URL, or "this host" for a relative one; never its path
+// or query, which may carry anything.
+std::string LocationHost(std::string_view location) {
+    const auto scheme = location.find("://");
+    if (scheme == std::string_view::npos) {
+        return "a path on the same host";
+    }
+    std::string_view authority = location.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority = authority.substr(at + 1);
+    }
+    return Snippet(authority, 100);
 }
 
 // A short human reason from an error body: the problem document's detail or title, else the
@@ -221,7 +256,17 @@ Client::Client(ClientOptions options)
     }
     auto base = ParseBase(options_);
     origin_ = base->origin;
+    host_ = base->host;
+    port_ = base->port;
     prefix_ = base->prefix;
+    if (!options_.ca_file.empty()) {
+        auto extra = tls::CaCertificates::Load(options_.ca_file);
+        if (!extra) {
+            setup_error_ = "amocrm: ca_file: " + extra.error().message;
+            return;
+        }
+        extra_ca_ = std::move(*extra);
+    }
     if (!options_.token.empty()) {
         known_secrets_.push_back(options_.token);
     }
@@ -235,6 +280,12 @@ Client::~Client() = default;
 Result<void> Client::Validate(const ClientOptions& options) {
     if (auto base = ParseBase(options); !base) {
         return base.error();
+    }
+    if (!options.ca_file.empty()) {
+        if (auto checked = tls::CheckCaFile(options.ca_file); !checked) {
+            return MakeError(ErrorCode::kInvalidInput, "amocrm: ca_file: {}",
+                             checked.error().message);
+        }
     }
     if (options.token.empty()) {
         if (!options.oauth) {
@@ -311,6 +362,14 @@ Error Client::StatusError(const ApiRequest& request, const ApiResponse& response
     } else if (IsRetryableStatus(status)) {
         code = ErrorCode::kUnavailable;
     }
+    if (status >= 300 && status < 400) {
+        return MakeError(ErrorCode::kInvalidInput,
+                         "amoCRM {} {}: HTTP {}: a redirect to {}, not followed (requests and "
+                         "the token go to base_url's host only; check base_url)",
+                         request.method, PathOf(request.target), status,
+                         response.location.empty() ? std::string("nowhere (no Location)")
+                                                   : LocationHost(response.location));
+    }
     std::string reason = Redact(BodyReason(response.body), request.redact);
     if (status == 403) {
         reason = "no rights for this resource: " + reason;
@@ -357,10 +416,10 @@ std::unique_ptr<httplib::Client> Client::TakeConnection() {
     // Without TCP_NODELAY, 0.11.4 stalls ~40 ms per keep-alive request (reliability.md 3a).
     connection->set_tcp_nodelay(true);
     connection->set_keep_alive(true);
-    connection->set_follow_location(false);  // a redirect could carry the token elsewhere
-#ifdef CPPHTTPLIB_OPENSSL_SUPPORT
-    connection->enable_server_certificate_verification(true);
-#endif
+    // No redirects (one could carry the token elsewhere); certificates verified.
+    if (!tls::Secure(*connection, host_, extra_ca_.get())) {
+        return nullptr;
+    }
     return connection;
 }
 
@@ -371,7 +430,8 @@ void Client::ReturnConnection(std::unique_ptr<httplib::Client> connection) {
     }
 }
 
-Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::string& token) {
+Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::string& token,
+                                     bool& no_retry) {
     if (is_blocked_.load()) {
         return MakeError(ErrorCode::kUnavailable, "{}", Blocked());
     }
@@ -379,8 +439,8 @@ Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::strin
     std::unique_ptr<httplib::Client> connection = TakeConnection();
     if (!connection) {
         return MakeError(ErrorCode::kInvalidInput,
-                         "amocrm: base_url's scheme is not supported "
-                         "by this build");
+                         "amocrm: no connection to base_url can be set up (https without "
+                         "OpenSSL in this build, or out of memory)");
     }
     httplib::Request http;
     http.method = request.method;
@@ -402,13 +462,19 @@ Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::strin
                          Redact(Snippet(error.what(), 200), request.redact));
     }
     if (!*result) {
-        // Names the failure kind only ("Connection", "Read"), never the URL or a header.
-        return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: transport error: {}",
-                         request.method, PathOf(request.target),
-                         httplib::to_string(result->error()));
+        // The failure kind ("Connection", "Read") or the certificate's problem and the host,
+        // never the path's query or a header.
+        const httplib::Error error = result->error();
+        no_retry = tls::IsTlsFailure(error);
+        return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: {}", request.method,
+                         PathOf(request.target),
+                         tls::DescribeFailure(*connection, error, host_, port_));
     }
     const httplib::Response& answer = result->value();
     ApiResponse response{.status = answer.status, .body = answer.body};
+    if (answer.status >= 300 && answer.status < 400) {
+        response.location = answer.get_header_value("Location");
+    }
     if (response.status == 429) {
         limiter_.HoldAfterRefusal();
     }
@@ -425,16 +491,17 @@ Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::strin
     return response;
 }
 
-Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request) {
+Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request, bool& no_retry) {
     std::string token;
     if (request.authorize) {
         auto access = AccessToken();
         if (!access) {
+            no_retry = true;  // a refresh retried on its own already
             return access.error();
         }
         token = std::move(*access);
     }
-    auto response = Exchange(request, token);
+    auto response = Exchange(request, token, no_retry);
     if (!response) {
         return response;
     }
@@ -442,14 +509,16 @@ Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request) {
         // An access token can die before its expiry (revoked, rotated elsewhere): one refresh,
         // one repeat. A 401 means the request was not processed, so repeating a write is safe.
         if (auto refreshed = RefreshAfterUnauthorized(token); !refreshed) {
+            no_retry = true;
             return refreshed.error();
         }
         auto access = AccessToken();
         if (!access) {
+            no_retry = true;
             return access.error();
         }
         token = std::move(*access);
-        response = Exchange(request, token);
+        response = Exchange(request, token, no_retry);
         if (!response) {
             return response;
         }
@@ -476,10 +545,11 @@ Result<ApiResponse> Client::Execute(const ApiRequest& request) {
     }
     const int max_attempts = std::max(1, options_.max_attempts);
     for (int attempt = 1;; ++attempt) {
-        auto response = ExecuteOnce(request);
+        bool no_retry = false;
+        auto response = ExecuteOnce(request, no_retry);
         Duration wait{0};
         if (!response) {
-            if (!request.retry || response.error().code != ErrorCode::kUnavailable ||
+            if (!request.retry || no_retry || response.error().code != ErrorCode::kUnavailable ||
                 is_blocked_.load() || attempt >= max_attempts) {
                 return response;
             }

@@ -19,6 +19,7 @@
 #include "src/common/result.hpp"
 #include "src/common/time.hpp"
 #include "src/outbox/retry.hpp"
+#include "src/tls/trust.hpp"
 
 namespace httplib {
 class Client;
@@ -32,7 +33,9 @@ struct ClientOptions {
     std::string tenant{};     // for log lines only
     std::string base_url{};   // "http(s)://host[:port][/prefix]"; wins over subdomain (tests, sim)
     std::string subdomain{};  // otherwise https://{subdomain}.amocrm.ru
-    std::string token{};      // a long-lived token; when set, OAuth is not used
+    /// PEM certificates of a private CA, trusted besides the system store (https only).
+    std::string ca_file{};
+    std::string token{};                // a long-lived token; when set, OAuth is not used
     std::optional<OAuthApp> oauth{};    // OAuth 2.0; tokens come from token_store
     TokenStore* token_store = nullptr;  // must outlive the client
     const Clock* clock = nullptr;       // nullptr: the system clock; must outlive the client
@@ -70,6 +73,7 @@ struct ApiResponse {
     int status = 0;
     std::string body{};
     std::optional<Duration> retry_after{};  // Retry-After header or JSON `retry_after`
+    std::string location{};                 // a 3xx's Location header; never followed
 };
 
 /// One page of a list: `_embedded.<key>` and where `_links.next` points (its path and query).
@@ -114,6 +118,13 @@ private:
 /// answer (amoCRM's block page is nginx HTML) or that speaks of a block marks the account
 /// blocked: it is logged once as an error, and every later call fails fast with kUnavailable
 /// until a restart. Errors name the method and path, never the query, the body or a secret.
+///
+/// Transport: https verifies the certificate chain (system store plus `ca_file`) and the host
+/// name (tls::Secure); a failure is kUnavailable "certificate verify failed: <reason>", is not
+/// retried inside the call (a certificate does not fix itself within a minute) and sends
+/// nothing. Plain http is accepted for a loopback host only (a simulator, a local proxy): a
+/// token never crosses a network unencrypted. A 3xx is never followed: the token and the body
+/// go to base_url's host or nowhere.
 class Client {
 public:
     explicit Client(ClientOptions options);
@@ -121,7 +132,8 @@ public:
     Client(const Client&) = delete;
     Client& operator=(const Client&) = delete;
 
-    /// kInvalidInput when the address or credentials cannot work; the reason names the option.
+    /// kInvalidInput when the address, ca_file or credentials cannot work; the reason names the
+    /// option.
     static Result<void> Validate(const ClientOptions& options);
 
     Result<ApiResponse> Execute(const ApiRequest& request);
@@ -148,12 +160,15 @@ public:
 
     /// `text` with every known secret replaced by "[redacted]".
     std::string Redact(std::string_view text, const std::vector<std::string>& extra = {}) const;
-    /// The error for a non-2xx answer, classified as GetJson documents.
+    /// The error for a non-2xx answer, classified as GetJson documents; a 3xx is kInvalidInput
+    /// naming the status and the Location's host.
     Error StatusError(const ApiRequest& request, const ApiResponse& response) const;
 
 private:
-    Result<ApiResponse> ExecuteOnce(const ApiRequest& request);
-    Result<ApiResponse> Exchange(const ApiRequest& request, const std::string& token);
+    /// `no_retry` is set when the failure must not be retried inside the call.
+    Result<ApiResponse> ExecuteOnce(const ApiRequest& request, bool& no_retry);
+    Result<ApiResponse> Exchange(const ApiRequest& request, const std::string& token,
+                                 bool& no_retry);
     Result<std::string> AccessToken();
     Result<void> RefreshAfterUnauthorized(const std::string& rejected_token);
     Result<void> RefreshLocked();
@@ -166,7 +181,10 @@ private:
     ClientOptions options_;
     const Clock* clock_;
     std::string origin_;  // scheme://host:port
-    std::string prefix_;  // path prefix of base_url, "" or "/x"
+    std::string host_;
+    int port_ = 0;
+    std::string prefix_;                                   // path prefix of base_url, "" or "/x"
+    std::shared_ptr<const tls::CaCertificates> extra_ca_;  // null: the system store alone
     std::string setup_error_;
     AccountLimiter limiter_;
 

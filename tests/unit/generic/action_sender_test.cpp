@@ -297,7 +297,7 @@ TEST_CASE("ActionSender retries 408, 429 and 5xx, honouring Retry-After") {
 }
 
 TEST_CASE("ActionSender rejects other statuses with the start of the body") {
-    for (int status : {400, 401, 403, 404, 409, 410, 422, 301, 302}) {
+    for (int status : {400, 401, 403, 404, 409, 410, 422}) {
         CAPTURE(status);
         RecordingServer server(Reply(status, R"({"error":"deal 101 not found"})"));
         ActionSender sender(server.Url());
@@ -305,6 +305,21 @@ TEST_CASE("ActionSender rejects other statuses with the start of the body") {
         CHECK(result.status == DeliveryStatus::kRejected);
         CHECK_FALSE(result.retry_after.has_value());
         CHECK(result.error == fmt::format(R"(HTTP {}: {{"error":"deal 101 not found"}})", status));
+    }
+    // A redirect is rejected unfollowed, naming the status and where it pointed (host only).
+    for (int status : {301, 302}) {
+        CAPTURE(status);
+        RecordingServer server([status](const httplib::Request&, httplib::Response& response) {
+            response.status = status;
+            response.set_header("Location", "https://a:b@other.example:8443/x?token=t");
+        });
+        ActionSender sender(server.Url());
+        const auto result = sender.Deliver(MakeAction());
+        CHECK(result.status == DeliveryStatus::kRejected);
+        CHECK(result.error == fmt::format("HTTP {}: a redirect to other.example:8443, not "
+                                          "followed (actions go to actions_url only)",
+                                          status));
+        CHECK(server.Requests().size() == 1);
     }
     SUBCASE("a long body is cut at 200 characters, never inside a Cyrillic letter") {
         std::string body;
