@@ -561,3 +561,57 @@ TEST_CASE("amocrm: real accounts' bodies are stored and answered 200; a bad elem
     CHECK(listed.status == 0);
     CHECK(service.Stop(SIGTERM) == 0);
 }
+
+TEST_CASE("amocrm over HTTPS: a private CA in ca_file is trusted; without it nothing is sent") {
+    fg::testing::TempDir dir;
+    const std::string pki = dir.File("pki");
+    const auto made = fg::testing::Run(
+        {"/bin/bash", std::string(FG_SOURCE_DIR) + "/tests/interop/make_test_ca.sh", pki}, true);
+    INFO(made.out);
+    REQUIRE(made.status == 0);
+    sim::Simulator crm({.token = "sim-token-tls",
+                        .seed = 5,
+                        .leads = 20,
+                        .tls_cert_file = pki + "/server.pem",
+                        .tls_key_file = pki + "/server.key"});
+    REQUIRE(crm.Start());
+    REQUIRE(crm.BaseUrl().starts_with("https://"));
+    const auto config = [&](const std::string& name, const std::string& ca_line) {
+        return dir.Write(
+            name, fmt::format(R"(
+[storage]
+path = "{db}"
+[log]
+level = "warn"
+[[tenant]]
+id = "acme"
+crm = "amocrm"
+secret = "{secret}"
+timezone = "Europe/Moscow"
+mode = "observe"
+  [tenant.amocrm]
+  base_url = "{base}"
+  token = "sim-token-tls"
+  {ca}
+)",
+                              fmt::arg("db", dir.File(name + ".db")), fmt::arg("secret", kSecret),
+                              fmt::arg("base", crm.BaseUrl()), fmt::arg("ca", ca_line)));
+    };
+
+    // Without the CA: the handshake fails, the reason says so, and the account saw no request.
+    const auto refused = fg::testing::Run(
+        {FG_BINARY, "reconcile", "--config", config("plain.toml", ""), "--tenant", "acme"}, true);
+    CHECK(refused.status == 1);
+    CHECK(refused.out.find("certificate verify failed") != std::string::npos);
+    CHECK(refused.out.find("sim-token-tls") == std::string::npos);
+    CHECK(crm.Stats().requests == 0);
+
+    // With it: the account is read through the API as over plain HTTP.
+    const auto trusted = fg::testing::Run(
+        {FG_BINARY, "reconcile", "--config",
+         config("trusted.toml", fmt::format("ca_file = \"{}/ca.pem\"", pki)), "--tenant", "acme"},
+        true);
+    INFO(trusted.out);
+    CHECK(trusted.status == 0);
+    CHECK(crm.Stats().requests > 0);
+}
