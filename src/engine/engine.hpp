@@ -44,8 +44,8 @@ struct EngineOptions {
     SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     Observer observer{};
-    bool timers = true;     // the minute sweep and the nightly run
-    bool deliver = true;    // run the outbox worker
+    bool timers = true;   // the minute sweep and the nightly run
+    bool deliver = true;  // run the outbox worker
     // Inbox items per processing transaction at most. Large, because a transaction's cost is
     // mostly the pages it rewrites: webhooks touch deals at random, so small transactions write
     // the same B-tree pages again and again (bench/README.md §1). A slice still stops early
@@ -117,6 +117,13 @@ public:
     Result<std::unique_ptr<storage::Db>> OpenReader() const;
     Metrics& metrics() { return metrics_; }
     bool Healthy() const { return writer_ && writer_->Healthy(); }
+    /// The writer's view of the disk (disk full, failed device); kFailed before Start.
+    StorageStatus Storage() const {
+        return writer_ ? writer_->Storage()
+                       : StorageStatus{.state = StorageStatus::State::kFailed,
+                                       .reason = "storage is not open",
+                                       .disk_full_refusals = 0};
+    }
     const config::AppConfig& config() const { return *options_.config; }
     const Clock& clock() const { return *options_.clock; }
     bool HasSink(const std::string& tenant) const;
