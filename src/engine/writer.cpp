@@ -267,9 +267,7 @@ void Writer::Run() {
             CommitInbox(inbox);
         }
         for (auto& job : jobs) {
-            const std::int64_t writes_before = db_->WritesCommitted();
             job(*db_);
-            Observe(writes_before);
         }
         if (run_background && RunBackground()) {
             std::lock_guard lock(mutex_);

@@ -5,10 +5,12 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <exception>
 #include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -100,8 +102,11 @@ public:
         using T = std::invoke_result_t<Job, storage::Db&>;
         auto promise = std::make_shared<std::promise<Result<T>>>();
         auto future = promise->get_future();
-        Submit([job = std::move(job), promise](storage::Db& db) mutable {
-            promise->set_value(RunInTransaction<T>(db, job));
+        Submit([this, job = std::move(job), promise](storage::Db& db) mutable {
+            const std::int64_t writes_before = db.WritesCommitted();
+            Result<T> result = RunInTransaction<T>(db, job);
+            Observe(writes_before);  // before the caller can look at Storage()
+            promise->set_value(std::move(result));
         });
         return future;
     }
@@ -114,17 +119,26 @@ public:
         using T = std::invoke_result_t<Job, storage::Db&>;
         auto promise = std::make_shared<std::promise<T>>();
         auto future = promise->get_future();
-        Submit([job = std::move(job), promise](storage::Db& db) mutable {
+        Submit([this, job = std::move(job), promise](storage::Db& db) mutable {
+            const std::int64_t writes_before = db.WritesCommitted();
+            std::optional<T> value;
+            std::exception_ptr error;
             try {
                 if (db.Failed().kind != storage::FailureKind::kNone) {
                     throw std::runtime_error(db.Failed().reason);
                 }
-                promise->set_value(job(db));
-            } catch (const SQLite::Exception& error) {
-                db.NoteFailure(error.getExtendedErrorCode());
-                promise->set_exception(std::current_exception());
+                value.emplace(job(db));
+            } catch (const SQLite::Exception& sqlite_error) {
+                db.NoteFailure(sqlite_error.getExtendedErrorCode());
+                error = std::current_exception();
             } catch (...) {
-                promise->set_exception(std::current_exception());
+                error = std::current_exception();
+            }
+            Observe(writes_before);  // before the caller can look at Storage()
+            if (error) {
+                promise->set_exception(error);
+            } else {
+                promise->set_value(std::move(*value));
             }
         });
         return future;
@@ -161,7 +175,8 @@ private:
     void CommitInbox(std::vector<PendingItem>& batch);
     bool RunBackground();
     // Updates the storage state from what the work since `writes_before` found on the
-    // connection (logging each change once); true when that work ran out of space.
+    // connection (logging each change once); true when that work ran out of space. Writer thread
+    // only; every unit of work (group commit, job, background slice) ends with it.
     bool Observe(std::int64_t writes_before);
 
     std::unique_ptr<storage::Db> db_;
