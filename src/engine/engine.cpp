@@ -460,8 +460,11 @@ void Engine::OutboxLoop() {
             Log().warn("Outbox pass failed, will retry. error={}", error.what());
         }
         lock.lock();
-        if (delivered == 0) {
-            stop_cv_.wait_for(lock, std::chrono::milliseconds{100});
+        if (delivered <= 0) {
+            // After a write the storage refused (a full disk, a failed device), the next pass
+            // waits a second: at once, it would only fail again.
+            stop_cv_.wait_for(lock, delivered < 0 ? std::chrono::milliseconds{Writer::kRetryFirst}
+                                                  : std::chrono::milliseconds{100});
         }
     }
 }
@@ -520,9 +523,12 @@ int Engine::DeliverDue(storage::Db& reader) {
                            })
                            .get();
         if (!counted) {
-            Log().warn("Could not count an outbox attempt; will retry. error={}",
-                       counted.error().message);
-            break;
+            // A full disk or a failed device: the writer logged it once.
+            if (writer_->Storage().state == StorageStatus::State::kOk) {
+                Log().warn("Could not count an outbox attempt; will retry. error={}",
+                           counted.error().message);
+            }
+            return -1;
         }
         std::vector<outbox::DeliveryResult> results =
             actions.size() == 1 ? std::vector{sink->second->Deliver(actions.front())}

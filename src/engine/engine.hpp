@@ -132,6 +132,13 @@ public:
     Result<std::unique_ptr<storage::Db>> OpenReader() const;
     Metrics& metrics() { return metrics_; }
     bool Healthy() const { return writer_ && writer_->Healthy(); }
+    /// The writer's view of the disk (disk full, failed device); kFailed before Start.
+    StorageStatus Storage() const {
+        return writer_ ? writer_->Storage()
+                       : StorageStatus{.state = StorageStatus::State::kFailed,
+                                       .reason = "storage is not open",
+                                       .disk_full_refusals = 0};
+    }
     const config::AppConfig& config() const { return *options_.config; }
     const Clock& clock() const { return *options_.clock; }
     bool HasSink(const std::string& tenant) const;

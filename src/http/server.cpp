@@ -411,13 +411,21 @@ void Server::Routes() {
                 });
 
     server.Get("/healthz", [&engine](const httplib::Request&, httplib::Response& response) {
-        if (!engine.Healthy()) {
-            return Reply(response, 503, {{"status", "storage failing"}});
+        // A failed device (e.g. fsync) needs a restart; a full disk does not (it passes when
+        // space is freed), so it is reported without failing the check.
+        const engine::StorageStatus storage = engine.Storage();
+        if (storage.state == engine::StorageStatus::State::kFailed) {
+            return Reply(response, 503, {{"status", "storage failed"}, {"reason", storage.reason}});
         }
         // An account the CRM blocked stays blocked until its support lifts it: nothing reaches
         // that CRM, so this is not healthy.
         if (const auto blocked = engine.BlockedAccounts(); !blocked.empty()) {
             return Reply(response, 503, {{"status", "crm account blocked"}, {"blocked", blocked}});
+        }
+        if (storage.state == engine::StorageStatus::State::kDiskFull) {
+            return Reply(response, 200,
+                         {{"status", "degraded"},
+                          {"reason", "the disk is full: webhooks get 503 until space is freed"}});
         }
         Reply(response, 200, {{"status", "ok"}});
     });
@@ -515,6 +523,7 @@ void Server::Routes() {
                                     blocked.count(tenant.id));
             }
         }
+        text += engine::RenderStorageMetrics(engine.Storage());
         text += fmt::format("funnelguard_up {}\n", engine.Healthy() ? 1 : 0);
         response.set_content(text, "text/plain; version=0.0.4");
     });

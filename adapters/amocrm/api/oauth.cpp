@@ -29,6 +29,14 @@ Error FileError(std::string_view what, const std::string& path, int error_number
                      std::strerror(error_number));
 }
 
+void SyncDirectory(const std::string& path) {
+    const int dir = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dir >= 0) {
+        ::fsync(dir);
+        ::close(dir);
+    }
+}
+
 bool WriteAll(int fd, std::string_view data) {
     while (!data.empty()) {
         const ssize_t written = ::write(fd, data.data(), data.size());
@@ -93,6 +101,17 @@ Result<void> FileTokenStore::Save(const OAuthTokens& tokens) {
                                      {"expires_at", ToEpoch(tokens.expires_at)},
                                      {"token_type", "Bearer"}};
     const std::string text = document.dump(2) + "\n";
+    // The folder (funnelguard-tokens/ next to the database) is created on the first save, for
+    // its owner only; an existing one keeps its mode.
+    const std::string folder = DirectoryOf(path_);
+    if (::mkdir(folder.c_str(), 0700) == 0) {
+        if (::chmod(folder.c_str(), 0700) != 0) {  // mkdir() applies the umask
+            return FileError("make its folder mode 0700", path_, errno);
+        }
+        SyncDirectory(DirectoryOf(folder));  // the new folder outlives a crash, like the file
+    } else if (errno != EEXIST) {
+        return FileError("create its folder", path_, errno);
+    }
     const std::string temp = fmt::format("{}.tmp.{}", path_, ::getpid());
     // O_EXCL after an unlink: never write secrets into a file someone else prepared.
     ::unlink(temp.c_str());
@@ -118,11 +137,7 @@ Result<void> FileTokenStore::Save(const OAuthTokens& tokens) {
         return FileError("replace it", path_, saved);
     }
     // The rename is durable only once the folder is synced.
-    const int dir = ::open(DirectoryOf(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dir >= 0) {
-        ::fsync(dir);
-        ::close(dir);
-    }
+    SyncDirectory(folder);
     return Ok{};
 }
 

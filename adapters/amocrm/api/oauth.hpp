@@ -39,7 +39,8 @@ public:
 
 /// A JSON file `{"access_token","refresh_token","expires_at"}` (expires_at in unix seconds),
 /// replaced atomically (temporary file in the same folder, fsync, rename, fsync of the folder)
-/// with mode 0600. Errors name the file, never its content.
+/// with mode 0600; its folder is created mode 0700 when missing (its parent must exist). Errors
+/// name the file, never its content.
 class FileTokenStore final : public TokenStore {
 public:
     explicit FileTokenStore(std::string path);
