@@ -281,9 +281,8 @@ void Narrator::PrintSummary(storage::Db& db, const OverdueAccount& overdue,
     std::cout << fmt::format("\nechoes of reverts recognised: {}\n", echoes_seen_);
     std::cout << "\n";
     for (const std::string& line :
-         OverdueLines(overdue, opened_by_rule_["overdue_task"], [this](Timestamp t) {
-             return FormatIso8601(t, time_zone_).substr(11, 5);
-         })) {
+         OverdueLines(overdue, opened_by_rule_["overdue_task"],
+                      [this](Timestamp t) { return FormatIso8601(t, time_zone_).substr(11, 5); })) {
         std::cout << line << "\n";
     }
     std::cout << "\n";

@@ -66,8 +66,8 @@ public:
     /// Prints the echoes of funnelguard's own stage reverts the mirror has recognised since the
     /// last call (read from the database's stage history, where they are flagged `own`).
     void ReportEchoes(storage::Db& db);
-    /// Sets `facts` (the tasks the CRM says were overdue in [start, until)) against the overdue_task
-    /// violations in `db`, knowing which of them were opened while quiet.
+    /// Sets `facts` (the tasks the CRM says were overdue in [start, until)) against the
+    /// overdue_task violations in `db`, knowing which of them were opened while quiet.
     OverdueAccount AccountOverdue(storage::Db& db, const std::vector<OverdueFact>& facts,
                                   Duration grace, Timestamp start, Timestamp until);
     /// The summary: violations per rule and per manager, resolutions, actions by kind, the

@@ -112,9 +112,9 @@ OverdueOutcome Classify(const OverdueFact& fact, const MirrorView& view, Duratio
 }
 
 int OverdueAccount::Count(OverdueOutcome outcome) const {
-    return static_cast<int>(std::count_if(entries.begin(), entries.end(), [outcome](const Entry& e) {
-        return e.outcome == outcome;
-    }));
+    return static_cast<int>(
+        std::count_if(entries.begin(), entries.end(),
+                      [outcome](const Entry& e) { return e.outcome == outcome; }));
 }
 
 OverdueAccount AccountOverdue(const std::vector<OverdueFact>& facts,
@@ -178,32 +178,31 @@ std::vector<std::string> OverdueLines(const OverdueAccount& account, int opened_
             ++in_day;
         }
     }
-    std::string found = fmt::format("{} while the managers worked (the table's overdue_task "
-                                    "\"opened\")",
-                                    in_day);
+    std::string found = fmt::format(
+        "{} while the managers worked (the table's overdue_task "
+        "\"opened\")",
+        in_day);
     if (by_reconcile > 0) {
-        found = fmt::format(
-            "{} by the first reconcile ({} of them already overdue at {}), {}", by_reconcile,
-            already_overdue, start_local, found);
+        found = fmt::format("{} by the first reconcile ({} of them already overdue at {}), {}",
+                            by_reconcile, already_overdue, start_local, found);
     }
     lines.push_back(fmt::format("  {} raised as overdue_task: {}", raised, found));
     if (raised > 0) {
         std::string then;
         for (const auto& [plain, n] : outcome_of_raised) {
-            then += fmt::format("{}{} {}", then.empty() ? "" : ", ", n,
-                                plain == "still overdue" ? "still overdue at " + until_local
-                                                         : plain);
+            then +=
+                fmt::format("{}{} {}", then.empty() ? "" : ", ", n,
+                            plain == "still overdue" ? "still overdue at " + until_local : plain);
         }
         lines.push_back("    of them: " + then);
     }
     const int not_raised = total - raised;
     if (not_raised > 0) {
         std::string why;
-        for (OverdueOutcome outcome :
-             {OverdueOutcome::kBetweenChecks, OverdueOutcome::kWithinGrace,
-              OverdueOutcome::kStillInGrace, OverdueOutcome::kDealClosed,
-              OverdueOutcome::kDealUnseen, OverdueOutcome::kTaskUnseen,
-              OverdueOutcome::kDueDiffers, OverdueOutcome::kMissed}) {
+        for (OverdueOutcome outcome : {OverdueOutcome::kBetweenChecks, OverdueOutcome::kWithinGrace,
+                                       OverdueOutcome::kStillInGrace, OverdueOutcome::kDealClosed,
+                                       OverdueOutcome::kDealUnseen, OverdueOutcome::kTaskUnseen,
+                                       OverdueOutcome::kDueDiffers, OverdueOutcome::kMissed}) {
             const int n = account.Count(outcome);
             if (n == 0) {
                 continue;

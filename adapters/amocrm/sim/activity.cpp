@@ -274,7 +274,8 @@ void Activity::WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now) {
         return;
     }
     if (rng_.Chance(options_.let_overdue)) {
-        ++stats_.tasks_put_off;  // open until a later visit; overdue only if that is past the deadline
+        ++stats_.tasks_put_off;  // open until a later visit; overdue only if that is past the
+                                 // deadline
         return;
     }
     for (const SimTask& task : open_tasks) {

@@ -152,8 +152,8 @@ TEST_CASE("TasksGoneOverdue counts the tasks whose deadline passed while they we
     for (const OverdueTask& task : all) {
         ids.push_back(task.task_id);
     }
-    CHECK(ids == std::vector<std::int64_t>{made_overdue, done_late, never_done, moved_late,
-                                           deleted_late});
+    CHECK(ids ==
+          std::vector<std::int64_t>{made_overdue, done_late, never_done, moved_late, deleted_late});
     REQUIRE(all.size() == 5);
     CHECK(all[0].overdue_at == t0 + hour / 2);
     CHECK(all[0].due == t0);
