@@ -12,7 +12,7 @@ constexpr std::string_view kRule = "overdue_task";
 
 std::string TaskKey(const std::string& task_id) { return "task:" + task_id; }
 
-// "1 task" / "3 tasks"-style agreement is avoided: every count reads "N <noun phrase>".
+// What became of a raised task, for a head of sales: the violation's resolution in words.
 std::string Plain(const std::string& resolution) {
     if (resolution.empty()) {
         return "still overdue";
@@ -154,8 +154,8 @@ std::vector<std::string> OverdueLines(const OverdueAccount& account, int opened_
     std::vector<std::string> lines;
     const int total = static_cast<int>(account.entries.size());
     lines.push_back(fmt::format(
-        "overdue tasks: {} (tasks whose deadline passed while they were still open, {}–{}, "
-        "counted from the CRM's own records)",
+        "overdue tasks: {} (deadline passed while the task was still open, {}–{}, as the "
+        "CRM's records show)",
         total, start_local, until_local));
 
     int raised = 0;
@@ -178,10 +178,8 @@ std::vector<std::string> OverdueLines(const OverdueAccount& account, int opened_
             ++in_day;
         }
     }
-    std::string found = fmt::format(
-        "{} while the managers worked (the table's overdue_task "
-        "\"opened\")",
-        in_day);
+    std::string found =
+        fmt::format("{} while the managers worked (the table's overdue_task \"opened\")", in_day);
     if (by_reconcile > 0) {
         found = fmt::format("{} by the first reconcile ({} of them already overdue at {}), {}",
                             by_reconcile, already_overdue, start_local, found);
