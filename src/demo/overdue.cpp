@@ -160,7 +160,7 @@ std::vector<std::string> OverdueLines(const OverdueAccount& account, int opened_
 
     int raised = 0;
     int by_reconcile = 0;
-    int already_overdue = 0;  // of those raised by the first reconcile
+    int already_overdue = 0;  // of those raised before the managers started
     int in_day = 0;
     int in_day_violations = 0;
     std::map<std::string, int> outcome_of_raised;  // plain resolution -> tasks
@@ -181,7 +181,7 @@ std::vector<std::string> OverdueLines(const OverdueAccount& account, int opened_
     std::string found =
         fmt::format("{} while the managers worked (the table's overdue_task \"opened\")", in_day);
     if (by_reconcile > 0) {
-        found = fmt::format("{} by the first reconcile ({} of them already overdue at {}), {}",
+        found = fmt::format("{} before the managers started ({} of them already overdue at {}), {}",
                             by_reconcile, already_overdue, start_local, found);
     }
     lines.push_back(fmt::format("  {} raised as overdue_task: {}", raised, found));

@@ -63,7 +63,8 @@ struct OverdueAccount {
     struct Entry {
         OverdueFact fact{};
         OverdueOutcome outcome = OverdueOutcome::kMissed;
-        bool before_start = false;  // raised before the managers started (the first reconcile)
+        bool before_start =
+            false;  // raised before the managers started (mostly the first reconcile)
         std::string resolution{};   // of the task's latest violation; empty: still open
         int violations_in_day = 0;  // its violations opened while the managers worked
     };
@@ -77,7 +78,8 @@ struct OverdueAccount {
 
 /// Accounts for `facts` (the tasks overdue at some time in [start, until)) against `violations`
 /// (every overdue_task violation of the tenant): `views` is the mirror's view of each fact (same
-/// order), `quiet_ids` the violations opened before the managers started (the first reconcile's).
+/// order), `quiet_ids` the violations opened before the managers started (mostly the first
+/// reconcile's).
 OverdueAccount AccountOverdue(const std::vector<OverdueFact>& facts,
                               const std::vector<MirrorView>& views,
                               const std::vector<storage::Violation>& violations,

@@ -125,7 +125,7 @@ TEST_CASE("AccountOverdue lists every task once and the summary's numbers add up
         text += line + "\n";
     }
     CHECK(text.find("overdue tasks: 5 ") != std::string::npos);
-    CHECK(text.find("  3 raised as overdue_task: 1 by the first reconcile (1 of them already "
+    CHECK(text.find("  3 raised as overdue_task: 1 before the managers started (1 of them already "
                     "overdue at ") != std::string::npos);
     CHECK(text.find(", 2 while the managers worked") != std::string::npos);
     CHECK(text.find("  2 not raised: 1 overdue for less than a minute") != std::string::npos);
@@ -237,7 +237,7 @@ TEST_CASE("Every task the simulated managers let go overdue is raised or has a r
         AccountOverdue(facts, views, storage::ListViolations(**db, filter), quiet_ids,
                        tenant.rules.overdue_task.grace, kMorning, until);
 
-    // Meaningful only if deadlines passed: found by the first reconcile and during the day.
+    // Meaningful only if deadlines passed: found before the managers started and during the day.
     CHECK(account.Count(OverdueOutcome::kRaised) > 3);
     std::map<OverdueOutcome, int> outcomes;
     for (const OverdueAccount::Entry& entry : account.entries) {
