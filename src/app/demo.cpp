@@ -45,6 +45,28 @@ bool Settle(sim::Simulator& simulator, engine::Engine& engine, int rounds) {
     return false;
 }
 
+// The tasks the simulated account says were overdue in [from, until), in the demo's terms.
+std::vector<demo::OverdueFact> OverdueFacts(const sim::Simulator& simulator, Timestamp from,
+                                            Timestamp until) {
+    std::vector<demo::OverdueFact> facts;
+    for (const sim::OverdueTask& task : sim::TasksGoneOverdue(simulator, from, until)) {
+        demo::OverdueFact fact{.task_id = std::to_string(task.task_id),
+                               .deal_id = std::to_string(task.lead_id),
+                               .due = task.due,
+                               .overdue_at = task.overdue_at,
+                               .closed_at = task.closed_at};
+        if (const std::optional<sim::SimLead> lead = simulator.GetLead(task.lead_id); lead) {
+            if (lead->is_deleted) {
+                fact.deal_closed_at = lead->updated_at;
+            } else if (lead->status_id == sim::kWon || lead->status_id == sim::kLost) {
+                fact.deal_closed_at = lead->closed_at.value_or(lead->updated_at);
+            }
+        }
+        facts.push_back(std::move(fact));
+    }
+    return facts;
+}
+
 }  // namespace
 
 int RunDemo(const DemoOptions& options) {
@@ -166,8 +188,11 @@ int RunDemo(const DemoOptions& options) {
     }
     server.Stop();
     engine.Stop();
+    // funnelguard has stopped looking: what was overdue until now is what it could have raised.
+    const Timestamp until = clock.Now();
     const sim::ActivityStats managers = activity ? activity->Stats() : sim::ActivityStats{};
     activity.reset();
+    const std::vector<demo::OverdueFact> overdue = OverdueFacts(simulator, morning, until);
     simulator.Stop();
     if (status != 0) {
         return status;
@@ -177,9 +202,9 @@ int RunDemo(const DemoOptions& options) {
     std::vector<std::string> footer;
     footer.push_back(fmt::format(
         "managers: {} actions ({} leads created, {} moves, {} stages skipped, {} won, {} lost, "
-        "{} tasks forgotten, {} left overdue)",
+        "{} times no next task planned, {} times a task put off to a later visit)",
         managers.actions, managers.leads_created, managers.moves, managers.skips, managers.won,
-        managers.lost, managers.tasks_forgotten, managers.tasks_left_overdue));
+        managers.lost, managers.tasks_forgotten, managers.tasks_put_off));
     footer.push_back(fmt::format("simulator: {} API requests, {} answered 429, {} webhooks sent",
                                  stats.requests, stats.rate_limited, stats.webhooks.delivered));
     auto db = storage::OpenDatabase(database.path(), /*read_only=*/true);
@@ -187,7 +212,9 @@ int RunDemo(const DemoOptions& options) {
         std::cerr << "demo: " << db.error().message << "\n";
         return 1;
     }
-    narrator.PrintSummary(**db, footer);
+    const demo::OverdueAccount account =
+        narrator.AccountOverdue(**db, overdue, tenant.rules.overdue_task.grace, morning, until);
+    narrator.PrintSummary(**db, account, footer);
     if (!database.temporary()) {
         std::cout << "\nThe database is kept at " << database.path() << "\n";
     }

@@ -119,6 +119,9 @@ void Narrator::OnViolation(const engine::ViolationChange& change) {
         titles_[v.deal_id] = v.deal_title;
     }
     if (quiet_) {
+        if (change.opened) {
+            opened_quietly_.insert(v.id);
+        }
         return;
     }
     if (change.opened) {
@@ -198,7 +201,25 @@ void Narrator::ReportEchoes(storage::Db& db) {
     }
 }
 
-void Narrator::PrintSummary(storage::Db& db, const std::vector<std::string>& footer) {
+OverdueAccount Narrator::AccountOverdue(storage::Db& db, const std::vector<OverdueFact>& facts,
+                                        Duration grace, Timestamp start, Timestamp until) {
+    std::vector<MirrorView> views;
+    views.reserve(facts.size());
+    for (const OverdueFact& fact : facts) {
+        views.push_back(ViewOf(db, kTenant, fact));
+    }
+    storage::ViolationFilter filter;
+    filter.tenant = kTenant;
+    filter.rule = "overdue_task";
+    filter.state = storage::ViolationFilter::State::kAll;
+    filter.limit = 100000;
+    const std::vector<storage::Violation> violations = storage::ListViolations(db, filter);
+    std::lock_guard lock(mutex_);
+    return demo::AccountOverdue(facts, views, violations, opened_quietly_, grace, start, until);
+}
+
+void Narrator::PrintSummary(storage::Db& db, const OverdueAccount& overdue,
+                            const std::vector<std::string>& footer) {
     storage::ViolationFilter open_filter;
     open_filter.tenant = kTenant;
     open_filter.limit = 100000;
@@ -258,6 +279,13 @@ void Narrator::PrintSummary(storage::Db& db, const std::vector<std::string>& foo
         std::cout << fmt::format(" ({} {} not delivered)", n, kind);
     }
     std::cout << fmt::format("\nechoes of reverts recognised: {}\n", echoes_seen_);
+    std::cout << "\n";
+    for (const std::string& line :
+         OverdueLines(overdue, opened_by_rule_["overdue_task"],
+                      [this](Timestamp t) { return FormatIso8601(t, time_zone_).substr(11, 5); })) {
+        std::cout << line << "\n";
+    }
+    std::cout << "\n";
     for (const std::string& line : footer) {
         std::cout << line << "\n";
     }

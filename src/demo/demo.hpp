@@ -12,6 +12,7 @@
 #include "src/common/clock.hpp"
 #include "src/common/result.hpp"
 #include "src/config/config.hpp"
+#include "src/demo/overdue.hpp"
 #include "src/engine/engine.hpp"
 #include "src/storage/store.hpp"
 
@@ -65,9 +66,14 @@ public:
     /// Prints the echoes of funnelguard's own stage reverts the mirror has recognised since the
     /// last call (read from the database's stage history, where they are flagged `own`).
     void ReportEchoes(storage::Db& db);
-    /// The summary: violations per rule and per manager, resolutions, actions by kind, then the
-    /// `footer` lines. `db` gives what is still open.
-    void PrintSummary(storage::Db& db, const std::vector<std::string>& footer);
+    /// Sets `facts` (the tasks the CRM says were overdue in [start, until)) against the
+    /// overdue_task violations in `db`, knowing which of them were opened while quiet.
+    OverdueAccount AccountOverdue(storage::Db& db, const std::vector<OverdueFact>& facts,
+                                  Duration grace, Timestamp start, Timestamp until);
+    /// The summary: violations per rule and per manager, resolutions, actions by kind, the
+    /// account of overdue tasks, then the `footer` lines. `db` gives what is still open.
+    void PrintSummary(storage::Db& db, const OverdueAccount& overdue,
+                      const std::vector<std::string>& footer);
 
 private:
     void OnViolation(const engine::ViolationChange& change);
@@ -81,6 +87,7 @@ private:
 
     std::mutex mutex_;  // guards everything below and stdout
     bool quiet_ = false;
+    std::set<std::int64_t> opened_quietly_;  // violation ids
     std::map<std::string, int> opened_by_rule_;
     std::map<std::string, std::map<std::string, int>> opened_by_manager_;  // name -> rule -> n
     std::map<std::string, int> resolutions_;

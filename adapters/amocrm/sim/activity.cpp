@@ -1,6 +1,7 @@
 #include "adapters/amocrm/sim/activity.hpp"
 
 #include <algorithm>
+#include <map>
 
 #include "adapters/amocrm/sim/generator.hpp"
 
@@ -9,7 +10,79 @@ namespace {
 
 constexpr int kMaxActionsPerStep = 10'000;
 
+// A deadline of a task and when it was set (the task's creation for the first one).
+struct Deadline {
+    Timestamp set_at{};
+    Timestamp due{};
+};
+
 }  // namespace
+
+std::vector<OverdueTask> TasksGoneOverdue(const Simulator& simulator, Timestamp from,
+                                          Timestamp until) {
+    std::vector<OverdueTask> out;
+    std::map<std::int64_t, std::vector<SimEvent>> events_of;  // by lead, read when needed
+    const auto count = static_cast<std::int64_t>(simulator.TaskCount());
+    for (std::int64_t id = Model::kTaskBase + 1; id <= Model::kTaskBase + count; ++id) {
+        const std::optional<SimTask> task = simulator.GetTask(id);
+        if (!task || task->created_at >= until) {
+            continue;
+        }
+        const bool closed_now = task->is_completed || task->is_deleted;
+        std::vector<Deadline> deadlines;
+        std::optional<Timestamp> closed;
+        // A task last changed before `from` was in its final state all through [from, until):
+        // its history is not needed (the generated history has no task events anyway).
+        if (task->updated_at > task->created_at && task->updated_at >= from) {
+            auto [events, fresh] = events_of.try_emplace(task->lead_id);
+            if (fresh) {
+                events->second = simulator.LeadEvents(task->lead_id);
+            }
+            for (const SimEvent& event : events->second) {
+                if (event.type == EventType::kTaskDeadlineChanged && event.after_b == id) {
+                    if (deadlines.empty()) {
+                        deadlines.push_back({task->created_at, FromEpoch(event.before_a)});
+                    }
+                    deadlines.push_back({event.created_at, FromEpoch(event.after_a)});
+                } else if ((event.type == EventType::kTaskCompleted && event.after_a == id) ||
+                           (event.type == EventType::kTaskDeleted && event.before_a == id)) {
+                    closed = event.created_at;  // the last closing stands
+                }
+            }
+        }
+        if (deadlines.empty()) {
+            deadlines.push_back({task->created_at, task->complete_till});
+        }
+        if (!closed_now) {
+            closed.reset();
+        } else if (!closed) {
+            closed = task->updated_at;
+        }
+        const Timestamp open_until = closed.value_or(Timestamp::max());
+        // The first span in which the task was open past the deadline then in force and which
+        // reaches into [from, until).
+        for (std::size_t k = 0; k < deadlines.size(); ++k) {
+            const Timestamp next =
+                k + 1 < deadlines.size() ? deadlines[k + 1].set_at : Timestamp::max();
+            const Timestamp became = std::max(deadlines[k].due, deadlines[k].set_at);
+            const Timestamp ended = std::min(next, open_until);
+            if (became < ended && ended > from && became < until) {
+                out.push_back(OverdueTask{.task_id = id,
+                                          .lead_id = task->lead_id,
+                                          .responsible_user_id = task->responsible_user_id,
+                                          .due = deadlines[k].due,
+                                          .overdue_at = became,
+                                          .closed_at = closed,
+                                          .deleted = task->is_deleted});
+                break;
+            }
+        }
+    }
+    std::stable_sort(out.begin(), out.end(), [](const OverdueTask& a, const OverdueTask& b) {
+        return a.overdue_at < b.overdue_at;
+    });
+    return out;
+}
 
 Activity::Activity(Simulator& simulator, ActivityOptions options)
     : sim_(simulator), options_(options), rng_(options.seed * 0x2545f4914f6cdd1dULL + 7) {}
@@ -201,7 +274,8 @@ void Activity::WorkLead(Manager& manager, std::int64_t lead_id, Timestamp now) {
         return;
     }
     if (rng_.Chance(options_.let_overdue)) {
-        ++stats_.tasks_left_overdue;  // the task stays open and its deadline passes
+        ++stats_.tasks_put_off;  // open until a later visit; overdue only if that is past the
+                                 // deadline
         return;
     }
     for (const SimTask& task : open_tasks) {

@@ -4,6 +4,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -22,7 +23,7 @@ struct ActivityOptions {
     double new_lead = 0.15;              // create a lead (when the hand is not full)
     double skip_stage = 0.07;            // move two stages ahead instead of one
     double forget_task = 0.10;           // move on without planning the next task
-    double let_overdue = 0.15;           // leave a due task alone, so it goes overdue
+    double let_overdue = 0.15;           // put a lead's open tasks off to a later visit
     double short_note = 0.10;            // a two-letter note instead of a meaningful one
     double lose = 0.08;                  // close the lead as lost
     std::chrono::milliseconds poll{20};  // real time between clock checks of the thread
@@ -38,10 +39,33 @@ struct ActivityStats {
     std::uint64_t tasks_added = 0;
     std::uint64_t tasks_completed = 0;
     std::uint64_t tasks_forgotten = 0;
-    std::uint64_t tasks_left_overdue = 0;
+    // Visits where the manager put the lead's open tasks off. Not tasks gone overdue: most of those
+    // deadlines are still ahead and the task is done on a later visit (TasksGoneOverdue counts
+    // what happened).
+    std::uint64_t tasks_put_off = 0;
     std::uint64_t notes = 0;
     std::uint64_t short_notes = 0;
 };
+
+/// A task whose deadline passed while it was still open.
+struct OverdueTask {
+    std::int64_t task_id = 0;
+    std::int64_t lead_id = 0;
+    std::int64_t responsible_user_id = 0;
+    Timestamp due{};                       // the deadline that passed (as it stood then)
+    Timestamp overdue_at{};                // when it became overdue: the deadline, or the
+                                           // creation of a task already past its deadline
+    std::optional<Timestamp> closed_at{};  // completed or deleted after that; nullopt: still open
+    bool deleted = false;
+};
+
+/// The account's tasks that were overdue at some time in [from, until): their deadline passed in
+/// that span while they were open, or passed earlier and they were still open at `from`. Worked
+/// out from the account's state and event log (due times as rescheduled, completions, deletions),
+/// so it counts what happened, whoever created, completed or forgot the task. Ordered by
+/// overdue_at, then task id.
+std::vector<OverdueTask> TasksGoneOverdue(const Simulator& simulator, Timestamp from,
+                                          Timestamp until);
 
 /// Simulated managers working the simulator's account on its clock: they create leads, move
 /// them stage by stage, plan a task before moving on, complete tasks and write meaningful Russian
