@@ -331,8 +331,10 @@ Result<bool> Engine::Acknowledge(std::int64_t violation_id) {
 
 Engine::Readiness Engine::Ready() const {
     Readiness readiness;
-    if (!Healthy()) {
-        readiness.storage = "storage is not accepting writes";
+    // A full disk is not a reason to restart (liveness stays up) but it does refuse webhooks.
+    if (const StorageStatus storage = Storage(); storage.state != StorageStatus::State::kOk) {
+        readiness.storage =
+            storage.reason.empty() ? "storage is not accepting writes" : storage.reason;
     }
     {
         std::lock_guard lock(directory_mutex_);

@@ -114,9 +114,9 @@ public:
     /// The config with each CRM tenant's pipelines from its directory; replaced, never changed.
     std::shared_ptr<const config::AppConfig> Config() const;
 
-    /// Ready to serve (GET /readyz): storage accepts writes, and every tenant with a CRM
-    /// connector has loaded its directory since start (before that its webhooks are stored and
-    /// wait). `missing` names those tenants; `storage` says what is wrong with the storage.
+    /// Ready to serve (GET /readyz): storage accepts writes (not failed, disk not full), and every
+    /// tenant with a CRM connector has loaded its directory since start (before that its webhooks
+    /// are stored and wait). `missing` names those tenants; `storage` says what is wrong with the storage.
     struct Readiness {
         bool ready = false;
         std::string storage{};

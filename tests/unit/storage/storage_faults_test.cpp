@@ -283,6 +283,11 @@ mode = "observe"
         CHECK(response->status == expected_status);
         return nlohmann::json::parse(response->body);
     }
+    int Ready() {
+        auto response = client->Get("/readyz");
+        REQUIRE(response);
+        return response->status;
+    }
     std::string Metrics() {
         auto response = client->Get("/metrics");
         REQUIRE(response);
@@ -318,6 +323,7 @@ TEST_CASE("HTTP: a full disk is 503 with Retry-After until space is freed, no re
     const nlohmann::json health = service.Health(200);
     CHECK(health["status"] == "degraded");
     CHECK(Contains(health["reason"].get<std::string>(), "disk is full"));
+    CHECK(service.Ready() == 503);  // live, but not taking webhooks
     const std::string metrics = service.Metrics();
     CHECK(Contains(metrics, "funnelguard_storage_disk_full 1\n"));
     CHECK(Contains(metrics, "funnelguard_storage_disk_full_refusals_total 1\n"));
@@ -329,6 +335,7 @@ TEST_CASE("HTTP: a full disk is 503 with Retry-After until space is freed, no re
     REQUIRE(stored);
     CHECK(stored->status == 200);
     CHECK(service.Health(200) == nlohmann::json{{"status", "ok"}});
+    CHECK(service.Ready() == 200);
     CHECK(Contains(service.Metrics(), "funnelguard_storage_disk_full 0\n"));
     // What was stored is processed once the disk has space.
     REQUIRE(service.engine->Drain());
