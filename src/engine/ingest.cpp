@@ -42,10 +42,16 @@ Result<crm::Decoded> DecodedOf(storage::Db& db, const storage::InboxItem& item,
     }
 }
 
+// The failed elements in words, the first kShownFailures of them: a body of thousands of broken
+// elements must not become a row and a log line of megabytes.
 std::string JoinFailures(const std::vector<std::string>& failed, int applied) {
+    constexpr std::size_t kShownFailures = 10;
     std::string text;
-    for (const std::string& failure : failed) {
-        text += (text.empty() ? "" : "; ") + failure;
+    for (std::size_t i = 0; i < failed.size() && i < kShownFailures; ++i) {
+        text += (text.empty() ? "" : "; ") + failed[i];
+    }
+    if (failed.size() > kShownFailures) {
+        text += fmt::format("; and {} more element(s)", failed.size() - kShownFailures);
     }
     if (applied > 0) {
         text += fmt::format(" (the body's other {} event(s) were applied)", applied);

@@ -796,3 +796,26 @@ TEST_CASE("Engine: an element that fails fails alone; what the rules do not judg
     CHECK(std::get<3>(counts[0]) == 1);
     engine.Stop();
 }
+
+TEST_CASE("Engine: a body of many broken elements keeps the first ten reasons and a count") {
+    DecoderEngine started(std::make_unique<ElementDecoder>());
+    fg::engine::Engine& engine = *started.engine;
+    std::vector<std::string> failed;
+    for (int i = 0; i < 1000; ++i) {
+        failed.push_back(fmt::format("task[delete][{}][id]: not a number", i));
+    }
+    REQUIRE(engine
+                .Intake("acme", "generic",
+                        json{{"events", json::array()}, {"failed", failed}}.dump(),
+                        started.clock.Now())
+                .get());
+    REQUIRE(engine.Drain());
+    auto db = engine.OpenReader();
+    REQUIRE(db);
+    const auto listed =
+        fg::storage::ListInbox(**db, {.tenant = "", .state = fg::storage::InboxState::kFailed});
+    REQUIRE(listed.size() == 1);
+    CHECK(listed[0].error.starts_with("task[delete][0][id]: not a number; task[delete][1][id]"));
+    CHECK(listed[0].error.ends_with("task[delete][9][id]: not a number; and 990 more element(s)"));
+    engine.Stop();
+}
