@@ -2,7 +2,8 @@
 # Fuzzing (issue 8): the libFuzzer targets of bench/fuzz, each run for MINUTES.
 #
 #   bench/fuzz.sh [MINUTES] [TARGET...]   # default: 10 minutes each, all of: form amocrm generic
-#                                         # iso8601 config (MINUTES may be a fraction, e.g. 0.5)
+#                                         # iso8601 config (MINUTES may be a fraction, e.g. 0.5;
+#                                         # 0 runs nothing: with UPDATE_CORPUS=1, only merges)
 #
 # Unlike the other bench scripts this one builds: it configures BUILD_DIR (default build-fuzz next
 # to this folder) with clang++ and -DFG_FUZZ=ON (coverage, ASan and UBSan in every library the
@@ -17,8 +18,9 @@
 # runs read back as a regression corpus. Per target it prints executions, exec/s, crashes (0/1),
 # sanitizer reports, new corpus units and the log's path; exits 1 when a target crashed.
 # Knobs (environment): BUILD_DIR, JOBS=2 (build), TIMEOUT=10 (seconds an input may take),
-# RSS_MB=2048, UPDATE_CORPUS=1 (after each run, minimize the committed corpus with -merge=1 over it,
-# the seeds of make_seeds.py and WORK, and replace bench/fuzz/corpus/TARGET with the result).
+# RSS_MB=2048, UPDATE_CORPUS=1 (after each run, replace bench/fuzz/corpus/TARGET with the seeds of
+# make_seeds.py plus the inputs of it and WORK that reach code the seeds do not: libFuzzer
+# -merge=1 -use_counters=0, which counts edges only, so the committed corpus stays small).
 # Nothing here runs in the test suite.
 set -euo pipefail
 # shellcheck source=common.sh
@@ -37,7 +39,7 @@ if ! [[ $minutes =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
     echo "fuzz.sh: MINUTES must be a number, not \"$minutes\"" >&2
     exit 2
 fi
-seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60 + 0.5); print (s < 1 ? 1 : s) }')
+seconds=$(awk -v m="$minutes" 'BEGIN { s = int(m * 60 + 0.5); print (s < 1 && m > 0 ? 1 : s) }')
 for target in "${targets[@]}"; do
     if [[ " ${all_targets[*]} " != *" $target "* ]]; then
         echo "fuzz.sh: unknown target \"$target\" (targets: ${all_targets[*]})" >&2
@@ -116,8 +118,27 @@ cmake --build "$build" -j"${JOBS:-2}" --target "${binaries[@]}" >"$build/fuzz-bu
 # --- runs ---------------------------------------------------------------------------------------
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 machine_line
+changes=$(git -C "$repo_dir" status --porcelain --untracked-files=no 2>/dev/null || true)
 echo "commit: $(git -C "$repo_dir" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    "$(git -C "$repo_dir" status --porcelain 2>/dev/null | grep -q . && echo '(modified)')"
+    "${changes:+(with uncommitted changes)}"
+# With UPDATE_CORPUS=1: bench/fuzz/corpus/$target = the seeds + what adds coverage to them.
+update_corpus() {
+    if [[ ${UPDATE_CORPUS:-0} != 1 ]]; then
+        return
+    fi
+    local seeds merged
+    seeds=$(mktemp -d "${TMPDIR:-/tmp}/fg-fuzz-seeds.XXXXXX")
+    merged=$(mktemp -d "${TMPDIR:-/tmp}/fg-fuzz-merged.XXXXXX")
+    python3 "$fuzz_dir/make_seeds.py" "$seeds" >/dev/null
+    cp "$seeds/$target"/* "$merged/"  # the first folder of a merge keeps all its files
+    "$binary" -merge=1 -use_counters=0 -max_len="$(max_len "$target")" "$merged" "$committed" \
+        "$work" >"$build/fuzz/logs/$target.merge.log" 2>&1
+    rm -f "$committed"/*
+    cp "$merged"/* "$committed/"
+    echo "   corpus: $(find "$committed" -type f | wc -l) files," \
+        "$(cat "$committed"/* | wc -c) bytes in $committed"
+    rm -rf "$seeds" "$merged"
+}
 results=()
 crashed=0
 for target in "${targets[@]}"; do
@@ -134,6 +155,10 @@ for target in "${targets[@]}"; do
         corpora+=("$crashes")
     fi
     before=$(find "$work" -type f | wc -l)
+    if ((seconds == 0)); then
+        update_corpus
+        continue
+    fi
     echo "== $target: ${seconds}s, log $log"
     status=0
     "$binary" -max_total_time="$seconds" -print_final_stats=1 -timeout="${TIMEOUT:-10}" \
@@ -168,20 +193,12 @@ for target in "${targets[@]}"; do
         "${speed:-?}" "$found" "$reports" "$((after - before))" "$after")
     echo "$line"
     results+=("$line")
-    if [[ ${UPDATE_CORPUS:-0} == 1 ]]; then
-        seeds=$(mktemp -d "${TMPDIR:-/tmp}/fg-fuzz-seeds.XXXXXX")
-        merged=$(mktemp -d "${TMPDIR:-/tmp}/fg-fuzz-merged.XXXXXX")
-        python3 "$fuzz_dir/make_seeds.py" "$seeds" >/dev/null
-        "$binary" -merge=1 -max_len="$(max_len "$target")" "$merged" "$committed" \
-            "$seeds/$target" "$work" >"$build/fuzz/logs/$target.merge.log" 2>&1
-        rm -f "$committed"/*
-        cp "$merged"/* "$committed/"
-        echo "   corpus: $(find "$committed" -type f | wc -l) files in $committed" \
-            "($(du -sk "$committed" | cut -f1) KiB)"
-        rm -rf "$seeds" "$merged"
-    fi
+    update_corpus
 done
 
+if ((seconds == 0)); then
+    exit 0
+fi
 echo
 echo "== summary (${seconds}s each)"
 printf '%-8s %7s %12s %9s %7s %9s %9s %7s\n' target time executions exec/s crashes sanitizer \
