@@ -90,6 +90,7 @@ if ! command -v clang++ >/dev/null || ! libfuzzer_links; then
     if ! command -v clang++ >/dev/null || ! libfuzzer_links; then
         echo "fuzz.sh: needs clang++ with libFuzzer (-fsanitize=fuzzer). On Debian 12:" >&2
         echo "  sudo apt-get install clang libclang-rt-14-dev" >&2
+        echo "(elsewhere: clang and the libclang-rt-<clang major>-dev of that clang)" >&2
         exit 2
     fi
 fi
