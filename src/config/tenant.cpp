@@ -121,7 +121,10 @@ std::optional<domain::Pipeline> ParsePipeline(TableReader& reader) {
     std::set<std::string> won_names;
     const std::string won_path = reader.Path("won");
     for (std::size_t i = 0; i < won_list.size(); ++i) {
-        const auto& [name, line] = won_list[i];
+        // Not a structured binding: the lambda below uses `name`, and clang before 16 cannot
+        // capture one (the fuzz build, bench/fuzz, compiles with clang 14).
+        const std::string& name = won_list[i].first;
+        const int line = won_list[i].second;
         const bool in_stages = std::any_of(stages->begin(), stages->end(),
                                            [&](const auto& stage) { return stage.first == name; });
         if (!in_stages) {
