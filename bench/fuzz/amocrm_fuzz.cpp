@@ -1,20 +1,23 @@
 // libFuzzer target: the amoCRM webhook decoder and mapper (adapters/amocrm/wire/decoder.cpp).
 //
-// Input: a webhook body, decoded by three decoders of tenant "acme" (zone Europe/Moscow, fixed
-// deletion clock): with the catalog of the fixtures' account (4 pipelines, each with its own
+// Input: a webhook body, received at a fixed time, decoded by three decoders of tenant "acme"
+// (zone Europe/Moscow): with the catalog of the fixtures' account (4 pipelines, each with its own
 // 142/143), with a one-pipeline catalog, and with no catalog loaded. Checks what decoder.hpp
 // promises:
 // - nothing is kInternal (only allocation failures or a broken tz database may be);
-// - Validate, Decode and ValidateAndDecode agree: a body Validate refuses, the other two refuse
-//   with the same error; one it accepts, ValidateAndDecode accepts, with Decode's events or
-//   nullopt when Decode fails;
-// - Validate finds every kInvalidInput Decode would, except an absent pipeline_id the catalog
-//   cannot settle: so never with the one-pipeline catalog, and with the other only that one;
-// - without a catalog, an accepted body decodes or is kUnavailable; when it decodes (no lead
+// - Validate refuses only what is not a form, and then every call refuses with its error;
+// - a body Validate accepts is never refused: DecodeElements gives its events and failed
+//   elements (or kUnavailable for want of the catalog, the whole body waiting), ValidateAndDecode
+//   the same result (nullopt on kUnavailable), and Decode, the strict form, its events when no
+//   element failed, else the first failure as its kInvalidInput;
+// - the one failure that depends on the catalog, a status in several pipelines without a
+//   pipeline_id, never happens with the one-pipeline catalog;
+// - without a catalog an accepted body decodes or is kUnavailable; when it decodes (no lead
 //   card), the catalog changes nothing;
 // - the catalog and zone sources are called at most once per call;
-// - events carry non-empty decimal ids, UTF-8 texts, the request's tenant, and a pipeline and
-//   stage from the catalog.
+// - events carry non-empty ids (decimal, or "x" and 16 hex digits derived from the content),
+//   UTF-8 texts, the request's tenant, and a pipeline and stage from the catalog; failures are
+//   UTF-8.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -94,8 +97,7 @@ AmoDecoder MakeDecoder(std::shared_ptr<const Catalog> catalog, Calls& calls) {
             FG_FUZZ_CHECK(tenant == kTenant, "zone asked for tenant " + tenant);
             ++calls.zone;
             return std::string("Europe/Moscow");
-        },
-        [] { return fg::FromEpoch(1'800'000'000); });
+        });
 }
 
 struct Fixture {
@@ -117,6 +119,18 @@ auto Counted(Calls& calls, Call&& call) {
     return result;
 }
 
+bool IsContentId(std::string_view text) {
+    if (text.size() != 17 || text[0] != 'x') {
+        return false;
+    }
+    for (const char c : text.substr(1)) {
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+            return false;
+        }
+    }
+    return true;
+}
+
 bool IsDecimal(std::string_view text) {
     if (text.empty()) {
         return false;
@@ -133,7 +147,8 @@ void CheckEvents(const std::vector<fg::domain::Event>& events, const Catalog& ca
     for (const fg::domain::Event& event : events) {
         const std::string rendered = fg::fuzz::Render(event);
         FG_FUZZ_CHECK(!event.id.empty(), "an event without an id: " + rendered);
-        FG_FUZZ_CHECK(IsDecimal(fg::fuzz::EntityId(event)), "a non-decimal id: " + rendered);
+        const std::string_view entity = fg::fuzz::EntityId(event);
+        FG_FUZZ_CHECK(IsDecimal(entity) || IsContentId(entity), "a malformed id: " + rendered);
         for (const std::string_view text : fg::fuzz::Texts(event)) {
             FG_FUZZ_CHECK(fg::fuzz::IsUtf8(text), "a text that is not UTF-8: " + rendered);
         }
@@ -152,6 +167,12 @@ void CheckEvents(const std::vector<fg::domain::Event>& events, const Catalog& ca
             FG_FUZZ_CHECK(deal.responsible.empty() || IsDecimal(deal.responsible),
                           "a non-decimal responsible: " + rendered);
         }
+        if (const auto* seen = std::get_if<fg::domain::StageObserved>(&event.body)) {
+            FG_FUZZ_CHECK(IsDecimal(seen->deal_id) && IsDecimal(seen->pipeline),
+                          "a malformed stage observation: " + rendered);
+            FG_FUZZ_CHECK(catalog.FindPipeline(std::stoll(seen->pipeline)) != nullptr,
+                          "a pipeline not in the catalog: " + rendered);
+        }
         if (const auto* upsert = std::get_if<fg::domain::TaskUpserted>(&event.body)) {
             FG_FUZZ_CHECK(IsDecimal(upsert->task.deal_id), "a task of no lead: " + rendered);
         }
@@ -165,6 +186,12 @@ bool SameError(const fg::Error& a, const fg::Error& b) {
     return a.code == b.code && a.message == b.message;
 }
 
+void CheckFailures(const fg::crm::Decoded& decoded) {
+    for (const std::string& failure : decoded.failed) {
+        FG_FUZZ_CHECK(!failure.empty() && fg::fuzz::IsUtf8(failure), "a failure not in UTF-8");
+    }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -172,22 +199,30 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const fg::crm::WebhookRequest request{
         .tenant = std::string(kTenant),
         .content_type = "application/x-www-form-urlencoded",
-        .body = std::string(reinterpret_cast<const char*>(data), size)};
+        .body = std::string(reinterpret_cast<const char*>(data), size),
+        .received_at = fg::FromEpoch(1'800'000'000)};
     Calls& calls = fixture.calls;
 
     const auto valid = Counted(calls, [&] { return fixture.with_sample.Validate(request.body); });
     FG_FUZZ_CHECK(calls.catalog == 0 && calls.zone == 0, "Validate used a source");
+    const auto elements =
+        Counted(calls, [&] { return fixture.with_sample.DecodeElements(request); });
     const auto decoded = Counted(calls, [&] { return fixture.with_sample.Decode(request); });
     const auto both =
         Counted(calls, [&] { return fixture.with_sample.ValidateAndDecode(request); });
 
     FG_FUZZ_CHECK(valid || valid.error().code != ErrorCode::kInternal, Describe(valid.error()));
+    FG_FUZZ_CHECK(elements || elements.error().code != ErrorCode::kInternal,
+                  Describe(elements.error()));
     FG_FUZZ_CHECK(decoded || decoded.error().code != ErrorCode::kInternal,
                   Describe(decoded.error()));
     FG_FUZZ_CHECK(both || both.error().code != ErrorCode::kInternal, Describe(both.error()));
 
     if (!valid) {
         FG_FUZZ_CHECK(valid.error().code == ErrorCode::kInvalidInput, Describe(valid.error()));
+        FG_FUZZ_CHECK(!elements && SameError(elements.error(), valid.error()),
+                      "Validate refused (" + Describe(valid.error()) + ") but DecodeElements " +
+                          (elements ? "accepted" : "said " + Describe(elements.error())));
         FG_FUZZ_CHECK(!decoded && SameError(decoded.error(), valid.error()),
                       "Validate refused (" + Describe(valid.error()) + ") but Decode " +
                           (decoded ? "accepted" : "said " + Describe(decoded.error())));
@@ -199,36 +234,55 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
 
     FG_FUZZ_CHECK(both.has_value(),
                   "Validate accepted but ValidateAndDecode refused: " + Describe(both.error()));
-    if (decoded) {
-        CheckEvents(*decoded, *fixture.sample);
-        FG_FUZZ_CHECK(both->has_value(), "Decode decoded but ValidateAndDecode gave nullopt");
-        FG_FUZZ_CHECK(fg::fuzz::Render(**both) == fg::fuzz::Render(*decoded),
-                      "ValidateAndDecode's events differ from Decode's");
+    if (!elements) {
+        FG_FUZZ_CHECK(elements.error().code == ErrorCode::kUnavailable,
+                      "Validate accepted but DecodeElements said " + Describe(elements.error()));
+        FG_FUZZ_CHECK(!both->has_value(), "the body waits but ValidateAndDecode gave a result");
+        FG_FUZZ_CHECK(!decoded && decoded.error().code == ErrorCode::kUnavailable,
+                      "the body waits but Decode did not say so");
     } else {
-        FG_FUZZ_CHECK(!both->has_value(), "Decode failed but ValidateAndDecode gave events");
-        // The one kInvalidInput Validate cannot see: a status in several pipelines, no pipeline_id.
-        FG_FUZZ_CHECK(
-            decoded.error().code == ErrorCode::kUnavailable ||
-                (decoded.error().code == ErrorCode::kInvalidInput &&
-                 decoded.error().message.find("[pipeline_id]: required") != std::string::npos),
-            "Validate accepted but Decode said " + Describe(decoded.error()));
+        CheckEvents(elements->events, *fixture.sample);
+        CheckFailures(*elements);
+        FG_FUZZ_CHECK(both->has_value(),
+                      "DecodeElements decoded but ValidateAndDecode gave nullopt");
+        FG_FUZZ_CHECK(fg::fuzz::Render((*both)->events) == fg::fuzz::Render(elements->events) &&
+                          (*both)->failed == elements->failed &&
+                          (*both)->ignored == elements->ignored,
+                      "ValidateAndDecode's result differs from DecodeElements'");
+        if (elements->failed.empty()) {
+            FG_FUZZ_CHECK(
+                decoded && fg::fuzz::Render(*decoded) == fg::fuzz::Render(elements->events),
+                "no element failed but Decode differs");
+        } else {
+            FG_FUZZ_CHECK(!decoded && decoded.error().code == ErrorCode::kInvalidInput &&
+                              decoded.error().message == elements->failed.front(),
+                          "an element failed but Decode did not refuse with it");
+        }
     }
 
-    const auto single = Counted(calls, [&] { return fixture.with_single.Decode(request); });
-    FG_FUZZ_CHECK(single || single.error().code == ErrorCode::kUnavailable,
-                  "Validate accepted but Decode (one pipeline) said " + Describe(single.error()));
+    const auto single = Counted(calls, [&] { return fixture.with_single.DecodeElements(request); });
+    FG_FUZZ_CHECK(
+        single || single.error().code == ErrorCode::kUnavailable,
+        "Validate accepted but DecodeElements (one pipeline) said " + Describe(single.error()));
     if (single) {
-        CheckEvents(*single, *fixture.single);
+        CheckEvents(single->events, *fixture.single);
+        CheckFailures(*single);
+        for (const std::string& failure : single->failed) {
+            FG_FUZZ_CHECK(failure.find("[pipeline_id]: required") == std::string::npos,
+                          "one pipeline cannot leave a status ambiguous: " + failure);
+        }
     }
 
-    const auto without = Counted(calls, [&] { return fixture.without.Decode(request); });
+    const auto without = Counted(calls, [&] { return fixture.without.DecodeElements(request); });
     if (without) {
-        FG_FUZZ_CHECK(decoded && fg::fuzz::Render(*without) == fg::fuzz::Render(*decoded),
+        FG_FUZZ_CHECK(elements &&
+                          fg::fuzz::Render(without->events) == fg::fuzz::Render(elements->events) &&
+                          without->failed == elements->failed,
                       "decoded without a catalog, but differently with one");
     } else {
         FG_FUZZ_CHECK(
             without.error().code == ErrorCode::kUnavailable && calls.catalog == 1,
-            "Validate accepted but Decode (no catalog) said " + Describe(without.error()));
+            "Validate accepted but DecodeElements (no catalog) said " + Describe(without.error()));
     }
     return 0;
 }
