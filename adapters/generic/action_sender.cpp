@@ -143,18 +143,10 @@ std::string HeaderSafe(std::string_view value) {
 
 bool IsRetryableStatus(int status) { return status == 408 || status == 429 || status >= 500; }
 
-// "host[:port]" of a Location header, without userinfo, path or query (they may carry secrets).
+// Where a redirect pointed, for the error message: its host only.
 std::string LocationHost(std::string_view location) {
-    const auto scheme = location.find("://");
-    if (scheme == std::string_view::npos) {
-        return "a path on the same host";
-    }
-    std::string_view authority = location.substr(scheme + 3);
-    authority = authority.substr(0, authority.find_first_of("/?#"));
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        authority = authority.substr(at + 1);
-    }
-    return SafeText(authority, 100);
+    const std::string_view authority = tls::LocationAuthority(location);
+    return authority.empty() ? "a path on the same host" : SafeText(authority, 100);
 }
 
 struct Peer {

@@ -77,4 +77,17 @@ std::string DescribeFailure(const httplib::Client& client, httplib::Error error,
     }
 }
 
+std::string_view LocationAuthority(std::string_view location) {
+    const auto scheme = location.find("://");
+    if (scheme == std::string_view::npos) {
+        return {};
+    }
+    std::string_view authority = location.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority = authority.substr(at + 1);
+    }
+    return authority;
+}
+
 }  // namespace fg::tls

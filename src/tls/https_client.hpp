@@ -31,4 +31,9 @@ bool IsTlsFailure(httplib::Error error);
 std::string DescribeFailure(const httplib::Client& client, httplib::Error error,
                             std::string_view host, int port);
 
+/// The "host[:port]" of a redirect's Location, without userinfo, path or query (they may carry
+/// secrets), for an error message: still untrusted text, which the caller makes printable; empty
+/// for a relative Location (the same host).
+std::string_view LocationAuthority(std::string_view location);
+
 }  // namespace fg::tls

@@ -153,19 +153,10 @@ std::optional<Duration> BodyRetryAfter(const std::string& body) {
     return std::nullopt;
 }
 
-// "host[:port]" of a Location header's URL, or "this host" for a relative one; never its path
-// or query, which may carry anything.
+// Where a redirect pointed, for the error message: its host only.
 std::string LocationHost(std::string_view location) {
-    const auto scheme = location.find("://");
-    if (scheme == std::string_view::npos) {
-        return "a path on the same host";
-    }
-    std::string_view authority = location.substr(scheme + 3);
-    authority = authority.substr(0, authority.find_first_of("/?#"));
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        authority = authority.substr(at + 1);
-    }
-    return Snippet(authority, 100);
+    const std::string_view authority = tls::LocationAuthority(location);
+    return authority.empty() ? "a path on the same host" : Snippet(authority, 100);
 }
 
 // A short human reason from an error body: the problem document's detail or title, else the
