@@ -112,18 +112,56 @@ std::string_view ToString(ConsistencyCheck::Kind kind) {
     return "when_filled";
 }
 
+/// The first entry of the trailing run of history entries in the deal's current stage (the
+/// current stay); nullopt when there is no history.
+std::optional<std::size_t> CurrentStayStart(std::span<const domain::StageChange> history) {
+    if (history.empty()) {
+        return std::nullopt;
+    }
+    std::size_t first = history.size() - 1;
+    while (first > 0 && history[first - 1].stage == history[first].stage &&
+           history[first - 1].pipeline == history[first].pipeline) {
+        --first;
+    }
+    return first;
+}
+
+/// When funnelguard's own revert began the current stay: the funnel position of the stage it
+/// moved the deal back from. A consistency condition that held there ("at least Paid" on a deal
+/// reverted from Paid) is of funnelguard's making, not the manager's.
+std::optional<int> RevertedFrom(const RuleInput& input) {
+    const support::HistoryAsOf history_as_of(input);
+    const std::span<const domain::StageChange> history = history_as_of.entries();
+    const std::optional<std::size_t> first = CurrentStayStart(history);
+    if (!first || *first == 0 || !history[*first].own) {
+        return std::nullopt;
+    }
+    const domain::StageChange& before = history[*first - 1];
+    if (before.pipeline != input.pipeline->id) {
+        return std::nullopt;
+    }
+    return input.pipeline->OrderOf(before.stage);
+}
+
 void CheckConsistency(const RuleInput& input, Evaluation& evaluation) {
     const domain::Deal& deal = input.snapshot.deal;
     const std::optional<int> current = input.pipeline->OrderOf(deal.stage);
-    if (!current) {
+    const auto& checks = input.config.actual_stage.consistency;
+    if (!current || checks.empty()) {
         return;
     }
-    const auto& checks = input.config.actual_stage.consistency;
+    const std::optional<int> reverted_from = RevertedFrom(input);
     for (std::size_t i = 0; i < checks.size(); ++i) {
         const ConsistencyCheck& check = checks[i];
         const std::optional<int> at_least = input.pipeline->OrderOf(check.stage_at_least);
         std::string value;
         if (!at_least || *current >= *at_least || !ConditionHolds(check, deal.fields, value)) {
+            continue;
+        }
+        if (reverted_from && *reverted_from >= *at_least) {
+            // funnelguard moved the deal back from a stage that satisfied the condition: the
+            // mismatch is the revert's, and the revert's note already says what to do. Judged
+            // again once anyone else moves the deal.
             continue;
         }
         evaluation.findings.push_back(Finding{
@@ -149,20 +187,13 @@ void CheckConsistency(const RuleInput& input, Evaluation& evaluation) {
     }
 }
 
-/// When the deal entered the stage it is in: the first entry of the trailing run of entries in
-/// that stage; the creation when there is no history.
+/// When the deal entered the stage it is in: the start of the current stay (a revert starts one
+/// too); the creation when there is no history.
 Timestamp EnteredCurrentStage(const RuleInput& input) {
     const support::HistoryAsOf history_as_of(input);
     const std::span<const domain::StageChange> history = history_as_of.entries();
-    if (history.empty()) {
-        return input.snapshot.deal.created_at;
-    }
-    std::size_t first = history.size() - 1;
-    while (first > 0 && history[first - 1].stage == history[first].stage &&
-           history[first - 1].pipeline == history[first].pipeline) {
-        --first;
-    }
-    return history[first].at;
+    const std::optional<std::size_t> first = CurrentStayStart(history);
+    return first ? history[*first].at : input.snapshot.deal.created_at;
 }
 
 void CheckStaleness(const RuleInput& input, Evaluation& evaluation) {

@@ -44,13 +44,14 @@ std::optional<std::string> EffectiveStage(const domain::DealSnapshot& snapshot,
     return std::nullopt;
 }
 
-/// When the deal last reached `order` or later: the first entry of the latest run of entries at
-/// that order or later (lost entries and other pipelines neither start nor end a run).
-Timestamp ReachedAt(const domain::DealSnapshot& snapshot, const domain::Pipeline& pipeline,
-                    std::span<const StageChange> history, int order) {
-    std::optional<Timestamp> run_start;
-    for (const StageChange& entry : history) {
-        const Stage* stage = support::StageIn(pipeline, entry);
+/// When the deal last reached `order` or later: the index of the first entry of the latest run of
+/// entries at that order or later (lost entries and other pipelines neither start nor end a
+/// run); nullopt when no entry starts one (then the deal has been there since its creation).
+std::optional<std::size_t> ReachedAt(const domain::Pipeline& pipeline,
+                                     std::span<const StageChange> history, int order) {
+    std::optional<std::size_t> run_start;
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        const Stage* stage = support::StageIn(pipeline, history[i]);
         if (stage == nullptr || stage->kind == domain::StageKind::kLost) {
             continue;
         }
@@ -58,10 +59,24 @@ Timestamp ReachedAt(const domain::DealSnapshot& snapshot, const domain::Pipeline
         if (!entry_order || *entry_order < order) {
             run_start.reset();  // intake, or before the stage
         } else if (!run_start) {
-            run_start = entry.at;
+            run_start = i;
         }
     }
-    return run_start.value_or(snapshot.deal.created_at);
+    return run_start;
+}
+
+/// The index of the entry that began the deal's current stay when it is funnelguard's own move
+/// (a revert), else nullopt.
+std::optional<std::size_t> OwnStayStart(std::span<const StageChange> history) {
+    if (history.empty()) {
+        return std::nullopt;
+    }
+    std::size_t first = history.size() - 1;
+    while (first > 0 && history[first - 1].stage == history[first].stage &&
+           history[first - 1].pipeline == history[first].pipeline) {
+        --first;
+    }
+    return history[first].own ? std::optional<std::size_t>(first) : std::nullopt;
 }
 
 void CheckRequired(const RuleInput& input, std::span<const StageChange> history,
@@ -74,6 +89,7 @@ void CheckRequired(const RuleInput& input, std::span<const StageChange> history,
     }
     const int current = *pipeline.OrderOf(*stage);
     const std::vector<const Stage*> ordered = pipeline.Ordered();
+    const std::optional<std::size_t> own_stay = OwnStayStart(history);
     // Walk the funnel so findings come out in pipeline order.
     for (int order = 0; order <= current; ++order) {
         const std::string& requiring = ordered[static_cast<std::size_t>(order)]->name;
@@ -91,11 +107,17 @@ void CheckRequired(const RuleInput& input, std::span<const StageChange> history,
         if (missing.empty()) {
             continue;
         }
+        const std::optional<std::size_t> reached = ReachedAt(pipeline, history, order);
+        if (reached && reached == own_stay) {
+            // Only funnelguard's own move (a revert forward, after a move back that was not
+            // allowed) brought the deal to this stage: judged once anyone else moves it.
+            continue;
+        }
         Finding finding{
             .rule = std::string(kRuleId),
             .key = fmt::format("required:{}", requiring),
             .responsible = deal.responsible,
-            .since = ReachedAt(input.snapshot, pipeline, history, order),
+            .since = reached ? history[*reached].at : deal.created_at,
             .details = {{"kind", "required"},
                         {"stage", requiring},
                         {"missing", missing},

@@ -1,4 +1,6 @@
 // overdue_task: no open deal with overdue tasks (DESIGN.md §1); one finding per task.
+// funnelguard's own tasks are judged too: each is a real task of the manager's, with a due time
+// funnelguard set a task_due ahead (docs/rules.md, "Interplay with funnelguard's own actions").
 #include <string>
 
 #include <fmt/format.h>
@@ -43,10 +45,12 @@ Evaluation Evaluate(const RuleInput& input) {
                         {"overdue_for", FormatDuration(overdue_for)},
                         {"grace", FormatDuration(grace)},
                         {"reschedules", task.reschedules},
+                        {"by_funnelguard", task.own},
                         {"reason", fmt::format("задача «{}» просрочена на {}", task.text,
                                                HumanDuration(overdue_for, "ru"))},
                         {"reason_en", fmt::format("task “{}” is {} overdue", task.text,
                                                   HumanDuration(overdue_for, "en"))}},
+            .about_own_task = task.own,
         });
     }
     return evaluation;

@@ -24,6 +24,9 @@ struct Finding {
     Timestamp since{};          // CRM time from which it holds (opened_at)
     nlohmann::json details = nlohmann::json::object();  // stage names, task ids, durations...
     std::optional<std::string> revert_to{};  // where a `revert` action would move the deal
+    /// The finding is about a task funnelguard itself created (overdue_task): the engine plans
+    /// no `task` action for it, since a task about funnelguard's own task would repeat for ever.
+    bool about_own_task = false;
 };
 
 struct Evaluation {

@@ -58,8 +58,28 @@ TEST_CASE("overdue_task reports one finding per overdue open task") {
     CHECK(first.details.at("due") == "2026-11-02T04:00:00Z");
     CHECK(first.details.at("overdue_for") == "2h");
     CHECK(first.details.at("reschedules") == 0);
+    CHECK(first.details.at("by_funnelguard") == false);
+    CHECK_FALSE(first.about_own_task);
     CHECK_FALSE(first.revert_to.has_value());
     CHECK(evaluation.findings[1].responsible == "u9");  // the task's own
+}
+
+TEST_CASE("overdue_task judges funnelguard's own task like any other, and marks it") {
+    Fixture f = OpenDeal();
+    domain::Task own = DueTask("t1", At(24h));
+    own.text = "Запланируйте следующий шаг";
+    own.created_at = At(0h);
+    own.updated_at = At(0h);
+    own.own = true;
+    f.AddTask(own);
+    f.now = At(1h);
+    CHECK(f.Run(kOverdueTask).findings.empty());  // due a day after it was created
+    f.now = At(24h) + 1s;
+    const Evaluation evaluation = f.Run(kOverdueTask);
+    REQUIRE(evaluation.findings.size() == 1);
+    CHECK(evaluation.findings[0].key == "task:t1");
+    CHECK(evaluation.findings[0].about_own_task);  // the engine plans no task about it
+    CHECK(evaluation.findings[0].details.at("by_funnelguard") == true);
 }
 
 TEST_CASE("overdue_task is strict at the due time and honours the grace") {
