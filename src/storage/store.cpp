@@ -1179,6 +1179,9 @@ OutboxStatus ParseOutboxStatus(std::string_view name) {
     if (name == "dead") {
         return OutboxStatus::kDead;
     }
+    if (name == "cancelled") {
+        return OutboxStatus::kCancelled;
+    }
     return OutboxStatus::kPending;
 }
 
@@ -1446,6 +1449,36 @@ int PruneOwnWrites(Db& db, Timestamp now) {
     Query query(db, kSql);
     BindTime(*query, 1, now);
     return query->exec();
+}
+
+bool OwnWritePending(Db& db, const std::string& tenant, const std::string& deal_id,
+                     OwnWriteKind kind, Timestamp now) {
+    static constexpr const char* kSql = R"sql(
+        SELECT EXISTS (SELECT 1 FROM own_writes
+                       WHERE tenant = ?1 AND deal_id = ?2 AND kind = ?3 AND expires_at >= ?4)
+    )sql";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    BindText(*query, 2, deal_id);
+    query->bindNoCopy(3, OwnWriteKindName(kind));
+    BindTime(*query, 4, now);
+    return query->executeStep() && query->getColumn(0).getInt() != 0;
+}
+
+void ForgetOwnWrite(Db& db, const std::string& tenant, const std::string& deal_id,
+                    OwnWriteKind kind, const std::string& fingerprint) {
+    static constexpr const char* kSql = R"sql(
+        DELETE FROM own_writes WHERE rowid = (
+            SELECT rowid FROM own_writes
+            WHERE tenant = ?1 AND deal_id = ?2 AND kind = ?3 AND fingerprint = ?4
+            ORDER BY expires_at DESC LIMIT 1)
+    )sql";
+    Query query(db, kSql);
+    BindText(*query, 1, tenant);
+    BindText(*query, 2, deal_id);
+    query->bindNoCopy(3, OwnWriteKindName(kind));
+    BindText(*query, 4, fingerprint);
+    query->exec();
 }
 
 std::optional<domain::DealSnapshot> LoadSnapshot(Db& db, const std::string& tenant,
@@ -1828,20 +1861,25 @@ std::optional<Timestamp> NextOutboxAttempt(Db& db) {
     return OptionalTime(query->getColumn(0));
 }
 
-void MarkOutboxAttempt(Db& db, std::int64_t id) {
+bool MarkOutboxAttempt(Db& db, std::int64_t id) {
     static constexpr const char* kSql = R"sql(
         UPDATE outbox SET attempts = attempts + 1, last_error = ''
         WHERE id = ?1 AND status = 'pending'
     )sql";
     Query query(db, kSql);
     query->bind(1, id);
-    query->exec();
+    return query->exec() == 1;
 }
 
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at) {
+    // A cancelled item reaches here only when it was in flight as it was cancelled (the worker
+    // sends nothing it could not count an attempt for): the receiver has it, so it is done.
     static constexpr const char* kSql = R"sql(
-        UPDATE outbox SET status = 'done', done_at = ?2
-        WHERE id = ?1 AND status = 'pending'
+        UPDATE outbox SET status = 'done', done_at = ?2,
+            last_error = CASE WHEN status = 'cancelled'
+                              THEN 'delivered while being cancelled (' || last_error || ')'
+                              ELSE last_error END
+        WHERE id = ?1 AND status IN ('pending', 'cancelled')
     )sql";
     Query query(db, kSql);
     query->bind(1, id);
@@ -1885,6 +1923,33 @@ std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id) {
     return items;
 }
 
+std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_id, Timestamp at,
+                                                 const std::string& reason) {
+    static constexpr const char* kSelect =
+        "SELECT " FG_OUTBOX_COLUMNS
+        " FROM outbox WHERE violation_id = ?1 AND status = 'pending' ORDER BY id";
+    static constexpr const char* kCancel = R"sql(
+        UPDATE outbox SET status = 'cancelled', done_at = ?2, last_error = ?3
+        WHERE violation_id = ?1 AND status = 'pending'
+    )sql";
+    std::vector<OutboxItem> items;
+    {
+        Query query(db, kSelect);
+        query->bind(1, violation_id);
+        while (query->executeStep()) {
+            items.push_back(ReadOutbox(*query));
+        }
+    }
+    if (!items.empty()) {
+        Query query(db, kCancel);
+        query->bind(1, violation_id);
+        BindTime(*query, 2, at);
+        BindText(*query, 3, reason);
+        query->exec();
+    }
+    return items;
+}
+
 OutboxStats GetOutboxStats(Db& db) {
     static constexpr const char* kSql = "SELECT status, COUNT(*) FROM outbox GROUP BY status";
     Query query(db, kSql);
@@ -1900,6 +1965,9 @@ OutboxStats GetOutboxStats(Db& db) {
                 break;
             case OutboxStatus::kDead:
                 stats.dead = count;
+                break;
+            case OutboxStatus::kCancelled:
+                stats.cancelled = count;
                 break;
         }
     }

@@ -152,6 +152,14 @@ void RecordOwnWrite(Db& db, const std::string& tenant, const std::string& deal_i
                     OwnWriteKind kind, const std::string& fingerprint, Timestamp expires_at);
 /// Forgets own-write records that expired before `now` (their echo never came); returns how many.
 int PruneOwnWrites(Db& db, Timestamp now);
+/// Whether an own write of `kind` on the deal is still awaited as of `now` (recorded, its echo
+/// not seen yet, not expired): e.g. a task funnelguard asked for that the mirror does not show.
+bool OwnWritePending(Db& db, const std::string& tenant, const std::string& deal_id,
+                     OwnWriteKind kind, Timestamp now);
+/// Forgets one record RecordOwnWrite made (the write was cancelled: no echo will come, and a
+/// manager's identical change must not pass for funnelguard's). No-op when there is none.
+void ForgetOwnWrite(Db& db, const std::string& tenant, const std::string& deal_id,
+                    OwnWriteKind kind, const std::string& fingerprint);
 
 /// The deal's snapshot; a deleted deal comes with deal.deleted set. nullopt for a deal never seen
 /// (tasks or notes that arrived before it do not count).
@@ -259,7 +267,8 @@ std::vector<std::tuple<std::string, std::string, std::int64_t>> OpenViolationCou
 
 // ---------------------------------------------------------------- outbox
 
-enum class OutboxStatus { kPending, kDone, kDead };
+/// kCancelled: not to be sent any more (its violation was acknowledged); last_error says why.
+enum class OutboxStatus { kPending, kDone, kDead, kCancelled };
 
 struct OutboxItem {
     std::int64_t id = 0;
@@ -286,15 +295,25 @@ std::optional<Timestamp> NextOutboxAttempt(Db& db);
 /// Counts an attempt before the action is sent and clears the last error (the attempt has no
 /// outcome yet): after a crash mid-send the next try knows it is not the first and that the CRM
 /// may have the write already.
-void MarkOutboxAttempt(Db& db, std::int64_t id);
+/// Returns false when the item is no longer pending (done, dead or cancelled since it was read):
+/// then it must not be sent.
+bool MarkOutboxAttempt(Db& db, std::int64_t id);
+/// Also turns a cancelled item done: one cancelled while it was being sent that the receiver
+/// took after all (it is never sent again either way).
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);
 std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id);
+/// Cancels the violation's pending items (never sent, or waiting for a retry) with `reason` in
+/// last_error, and returns them as they were. An item being sent right now is cancelled too:
+/// it is not sent again, and MarkOutboxDone records it if the receiver took it.
+std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_id, Timestamp at,
+                                                 const std::string& reason);
 struct OutboxStats {
     std::int64_t pending = 0;
     std::int64_t done = 0;
     std::int64_t dead = 0;
+    std::int64_t cancelled = 0;
 };
 OutboxStats GetOutboxStats(Db& db);
 

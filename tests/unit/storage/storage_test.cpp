@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -201,6 +202,56 @@ TEST_CASE("Migration 0004 gives the inbox items of an older database their state
                                            "waiting|directory|pipeline 5 is not known|120",
                                            "failed|decoder|events[0].at: required|0"});
     CHECK(PendingInbox(*db, 10).size() == 1);
+}
+
+TEST_CASE("Migration 0005 keeps the outbox's rows and lets an item be cancelled") {
+    TempDir dir;
+    const std::string path = dir.File("fg.db");
+    {
+        // The database as a build with four migrations left it.
+        SQLite::Database sql(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        for (int i = 0; i < 4; ++i) {
+            sql.exec(detail::kMigrations[i].sql);
+        }
+        sql.exec("PRAGMA user_version = 4");
+        sql.exec(R"sql(
+            INSERT INTO outbox (id, tenant, kind, idempotency_key, violation_id, status, attempts,
+                                next_attempt_at, created_at, done_at, last_error, payload)
+            VALUES (7, 'a', 'note', 'k7', 3, 'pending', 2, 100, 90, NULL, 'HTTP 503', '{}'),
+                   (8, 'a', 'task', 'k8', 3, 'done', 1, 100, 90, 95, '', '{"t":1}'),
+                   (9, 'a', 'notify', 'k9', NULL, 'dead', 5, 100, 90, 99, 'HTTP 400', '{}')
+        )sql");
+    }
+    auto db = Open(path);
+    SQLite::Statement rows(db->sql(),
+                           "SELECT id, kind, idempotency_key, COALESCE(violation_id, 0), status, "
+                           "attempts, next_attempt_at, created_at, COALESCE(done_at, 0), "
+                           "last_error, payload FROM outbox ORDER BY id");
+    std::vector<std::string> seen;
+    while (rows.executeStep()) {
+        std::string row;
+        for (int column = 0; column < rows.getColumnCount(); ++column) {
+            row += (column == 0 ? "" : "|") + rows.getColumn(column).getString();
+        }
+        seen.push_back(row);
+    }
+    CHECK(seen == std::vector<std::string>{"7|note|k7|3|pending|2|100|90|0|HTTP 503|{}",
+                                           "8|task|k8|3|done|1|100|90|95||{\"t\":1}",
+                                           "9|notify|k9|0|dead|5|100|90|99|HTTP 400|{}"});
+    CHECK(DueOutbox(*db, T(100), 10).size() == 1);
+    CHECK(CancelOutboxForViolation(*db, 3, T(120), "cancelled").size() == 1);
+    CHECK(GetOutboxStats(*db).cancelled == 1);
+    CHECK_FALSE(EnqueueOutbox(*db, OutboxItem{.id = 0,
+                                              .tenant = "a",
+                                              .kind = "note",
+                                              .idempotency_key = "k7",
+                                              .payload = "{}",
+                                              .violation_id = {},
+                                              .status = OutboxStatus::kPending,
+                                              .attempts = 0,
+                                              .next_attempt_at = T(1),
+                                              .created_at = T(1),
+                                              .last_error = {}}));  // still unique
 }
 
 TEST_CASE("OpenDatabase sets WAL, synchronous=FULL, busy_timeout and foreign keys") {
@@ -1443,6 +1494,102 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     MarkOutboxDone(*db, due[0].id, T(41));
     MarkOutboxDone(*db, due[1].id, T(41));
     CHECK_FALSE(NextOutboxAttempt(*db).has_value());
+}
+
+TEST_CASE("Outbox: cancelling a violation's items; one in flight may still complete") {
+    auto db = Memory();
+    const std::int64_t violation = InsertViolation(*db, MakeViolation("d", "stage_order", "1", 1));
+    const std::int64_t other = InsertViolation(*db, MakeViolation("e", "stage_order", "1", 1));
+    auto item = [](const std::string& key, std::int64_t violation_id) {
+        OutboxItem out;
+        out.tenant = "acme";
+        out.kind = "note";
+        out.idempotency_key = key;
+        out.payload = R"({"text":"hi"})";
+        out.violation_id = violation_id;
+        out.next_attempt_at = T(10);
+        out.created_at = T(1);
+        return out;
+    };
+    REQUIRE(EnqueueOutbox(*db, item("waiting", violation)));
+    REQUIRE(EnqueueOutbox(*db, item("retrying", violation)));
+    REQUIRE(EnqueueOutbox(*db, item("in-flight", violation)));
+    REQUIRE(EnqueueOutbox(*db, item("delivered", violation)));
+    REQUIRE(EnqueueOutbox(*db, item("other", other)));
+    std::map<std::string, std::int64_t> id;
+    for (const OutboxItem& due : DueOutbox(*db, T(10), 10)) {
+        id[due.idempotency_key] = due.id;
+    }
+    CHECK(MarkOutboxAttempt(*db, id["retrying"]));
+    MarkOutboxRetry(*db, id["retrying"], T(40), "HTTP 503");
+    CHECK(MarkOutboxAttempt(*db, id["in-flight"]));  // being sent now
+    CHECK(MarkOutboxAttempt(*db, id["delivered"]));
+    MarkOutboxDone(*db, id["delivered"], T(11));
+
+    const std::vector<OutboxItem> cancelled =
+        CancelOutboxForViolation(*db, violation, T(12), "cancelled: acknowledged");
+    std::vector<std::string> keys;
+    for (const OutboxItem& one : cancelled) {
+        keys.push_back(one.idempotency_key);
+        CHECK(one.status == OutboxStatus::kPending);  // as they were
+    }
+    CHECK(keys == std::vector<std::string>{"waiting", "retrying", "in-flight"});
+    CHECK(CancelOutboxForViolation(*db, violation, T(13), "again").empty());
+
+    // Nothing of it is due any more, and nothing can start: the worker checks before sending.
+    const std::vector<OutboxItem> due = DueOutbox(*db, T(100), 10);
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].idempotency_key == "other");
+    CHECK_FALSE(MarkOutboxAttempt(*db, id["waiting"]));
+    MarkOutboxRetry(*db, id["retrying"], T(50), "late");  // no-op: stays cancelled
+    MarkOutboxDead(*db, id["retrying"], T(50), "late");
+    // The one in flight was taken by the receiver after all: done, and it says so.
+    MarkOutboxDone(*db, id["in-flight"], T(14));
+
+    std::map<std::string, OutboxItem> after;
+    for (OutboxItem& one : OutboxForViolation(*db, violation)) {
+        after[one.idempotency_key] = std::move(one);
+    }
+    CHECK(after["waiting"].status == OutboxStatus::kCancelled);
+    CHECK(after["waiting"].last_error == "cancelled: acknowledged");
+    CHECK(after["waiting"].attempts == 0);
+    CHECK(after["retrying"].status == OutboxStatus::kCancelled);
+    CHECK(after["retrying"].attempts == 1);
+    CHECK(after["in-flight"].status == OutboxStatus::kDone);
+    CHECK(after["in-flight"].last_error ==
+          "delivered while being cancelled (cancelled: acknowledged)");
+    CHECK(after["delivered"].status == OutboxStatus::kDone);
+    CHECK(after["delivered"].last_error.empty());
+
+    const OutboxStats stats = GetOutboxStats(*db);
+    CHECK(stats.pending == 1);
+    CHECK(stats.done == 2);
+    CHECK(stats.cancelled == 2);
+    CHECK(stats.dead == 0);
+    CHECK_FALSE(EnqueueOutbox(*db, item("waiting", violation)));  // cancelled keys stay taken
+}
+
+TEST_CASE("Own writes on their way, and forgetting one") {
+    auto db = Memory();
+    Apply(*db, DealAt(1, "d", "A"));
+    Apply(*db, DealAt(2, "d", "C"));
+    CHECK_FALSE(OwnWritePending(*db, "acme", "d", OwnWriteKind::kRevert, T(3)));
+    RecordOwnWrite(*db, "acme", "d", OwnWriteKind::kRevert, "A", T(100));
+    RecordOwnWrite(*db, "acme", "d", OwnWriteKind::kTask, "Plan", T(100));
+    CHECK(OwnWritePending(*db, "acme", "d", OwnWriteKind::kRevert, T(3)));
+    CHECK(OwnWritePending(*db, "acme", "d", OwnWriteKind::kTask, T(100)));
+    CHECK_FALSE(OwnWritePending(*db, "acme", "d", OwnWriteKind::kTask, T(101)));  // expired
+    CHECK_FALSE(OwnWritePending(*db, "acme", "d", OwnWriteKind::kNote, T(3)));
+    CHECK_FALSE(OwnWritePending(*db, "acme", "e", OwnWriteKind::kRevert, T(3)));
+    CHECK_FALSE(OwnWritePending(*db, "beta", "d", OwnWriteKind::kRevert, T(3)));
+
+    ForgetOwnWrite(*db, "acme", "d", OwnWriteKind::kRevert, "B");  // not recorded: no-op
+    CHECK(Count(*db, "own_writes") == 2);
+    ForgetOwnWrite(*db, "acme", "d", OwnWriteKind::kRevert, "A");
+    CHECK_FALSE(OwnWritePending(*db, "acme", "d", OwnWriteKind::kRevert, T(3)));
+    Apply(*db, DealAt(4, "d", "A"));  // the manager's move: not funnelguard's any more
+    CHECK(History(Load(*db, "d")) == "A@1 C@2 A@4");
+    CHECK(OwnWritePending(*db, "acme", "d", OwnWriteKind::kTask, T(5)));
 }
 
 // ---------------------------------------------------------------- meta
