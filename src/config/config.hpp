@@ -21,6 +21,9 @@ struct RuleCommon {
     /// Escalate to the head of sales once a violation has been open this long (absent = never,
     /// unless `escalate` is among the actions: then 24h).
     std::optional<Duration> escalate_after{};
+    /// Due time of the tasks the rule's `task` action creates, counted from when the task is
+    /// planned; also the window within which funnelguard adds no second task to the same deal.
+    Duration task_due = std::chrono::hours{24};
 };
 
 struct StageOrderConfig {

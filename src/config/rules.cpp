@@ -12,6 +12,10 @@ namespace fg::config::detail {
 namespace {
 
 constexpr Duration kDefaultEscalateAfter = std::chrono::hours{24};
+// A task funnelguard creates is due no sooner than this (a reminder due in seconds is overdue
+// before anyone can read it), and no later than kMaxTaskDue.
+constexpr Duration kMinTaskDue = std::chrono::minutes{15};
+constexpr Duration kMaxTaskDue = std::chrono::days{30};
 
 std::optional<ActionKind> ParseAction(std::string_view name) {
     for (const ActionKind kind : {ActionKind::kNote, ActionKind::kTask, ActionKind::kRevert,
@@ -60,6 +64,15 @@ void ReadCommon(TableReader& reader, std::string_view rule, RuleCommon& common) 
     }
     if (auto escalate_after = reader.DurationValue("escalate_after")) {
         common.escalate_after = escalate_after;
+    }
+    if (auto task_due = reader.DurationValue("task_due")) {
+        if (*task_due < kMinTaskDue || *task_due > kMaxTaskDue) {
+            reader.Problem("task_due",
+                           fmt::format("must be between {} and {}", FormatDuration(kMinTaskDue),
+                                       FormatDuration(kMaxTaskDue)));
+        } else {
+            common.task_due = *task_due;
+        }
     }
 }
 

@@ -305,27 +305,32 @@ Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* 
 
 Result<bool> Engine::Acknowledge(std::int64_t violation_id) {
     const Timestamp now = options_.clock->Now();
+    // The acknowledgement and the cancellation of the violation's undelivered actions commit
+    // together: after it, the outbox worker sends none of them (again).
     auto result = writer_
-                      ->Transact([violation_id, now](storage::Db& db) -> int {
+                      ->Transact([violation_id, now](storage::Db& db) -> std::pair<int, int> {
                           const auto violation = storage::GetViolation(db, violation_id);
                           if (!violation) {
-                              return 404;
+                              return {404, 0};
                           }
                           if (!storage::ResolveViolation(db, violation_id, now, "acknowledged")) {
-                              return 409;
+                              return {409, 0};
                           }
-                          return 200;
+                          const auto cancelled = CancelActions(
+                              db, violation_id, now, "cancelled: the violation was acknowledged");
+                          return {200, static_cast<int>(cancelled.size())};
                       })
                       .get();
     if (!result) {
         return result.error();
     }
-    if (*result == 404) {
+    if (result->first == 404) {
         return MakeError(ErrorCode::kNotFound, "violation {} does not exist", violation_id);
     }
-    if (*result == 409) {
+    if (result->first == 409) {
         return MakeError(ErrorCode::kConflict, "violation {} is already resolved", violation_id);
     }
+    Log().info("Violation acknowledged. id={} cancelled_actions={}", violation_id, result->second);
     return true;
 }
 
@@ -501,27 +506,23 @@ int Engine::DeliverDue(storage::Db& reader) {
                 batch.push_back(next);
             }
         }
-        std::vector<outbox::Action> actions;
         for (const std::size_t index : batch) {
             taken[index] = true;
-            const storage::OutboxItem& item = due[index];
-            actions.push_back(
-                {.tenant = item.tenant,
-                 .kind = item.kind,
-                 .idempotency_key = item.idempotency_key,
-                 .payload = item.payload,
-                 .attempt = item.attempts + 1,
-                 .previous_not_sent = item.attempts > 0 && item.last_error.starts_with(kNotSent)});
         }
-        attempted += static_cast<int>(actions.size());
+        attempted += static_cast<int>(batch.size());
         // Counted before sending: if the process dies after the CRM took the write but before
         // the outcome is recorded, the next attempt is not the first and checks before sending.
+        // An item that is no longer pending (cancelled since it was read: its violation was
+        // acknowledged) is not sent.
         auto counted = writer_
                            ->Transact([&batch, &due](storage::Db& db) {
+                               std::vector<std::size_t> still_pending;
                                for (const std::size_t index : batch) {
-                                   storage::MarkOutboxAttempt(db, due[index].id);
+                                   if (storage::MarkOutboxAttempt(db, due[index].id)) {
+                                       still_pending.push_back(index);
+                                   }
                                }
-                               return 0;
+                               return still_pending;
                            })
                            .get();
         if (!counted) {
@@ -531,6 +532,21 @@ int Engine::DeliverDue(storage::Db& reader) {
                            counted.error().message);
             }
             return -1;
+        }
+        batch = std::move(counted).value();
+        if (batch.empty()) {
+            continue;
+        }
+        std::vector<outbox::Action> actions;
+        for (const std::size_t index : batch) {
+            const storage::OutboxItem& item = due[index];
+            actions.push_back(
+                {.tenant = item.tenant,
+                 .kind = item.kind,
+                 .idempotency_key = item.idempotency_key,
+                 .payload = item.payload,
+                 .attempt = item.attempts + 1,
+                 .previous_not_sent = item.attempts > 0 && item.last_error.starts_with(kNotSent)});
         }
         std::vector<outbox::DeliveryResult> results =
             actions.size() == 1 ? std::vector{sink->second->Deliver(actions.front())}

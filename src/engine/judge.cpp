@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <map>
+#include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -15,8 +17,6 @@ using config::ActionKind;
 
 // How long an expected echo of our own write is remembered.
 constexpr Duration kEchoWindow = std::chrono::hours{24 * 7};
-// Due time of the tasks funnelguard creates.
-constexpr Duration kTaskDueIn = std::chrono::hours{1};
 // Escalation delay when `escalate` is listed without escalate_after.
 constexpr Duration kDefaultEscalateAfter = std::chrono::hours{24};
 
@@ -96,22 +96,90 @@ void Enqueue(storage::Db& db, const PlannedAction& action, const std::string& te
     }
 }
 
+// The echo an action's write will cause in the mirror: its kind and fingerprint (see
+// storage::RecordOwnWrite); nullopt for what changes no deal (notify, escalate).
+std::optional<std::pair<storage::OwnWriteKind, std::string>> EchoOf(const std::string& kind,
+                                                                    const nlohmann::json& payload) {
+    const auto text_in = [&payload](const char* object, const char* key) {
+        const auto found = payload.find(object);
+        return found != payload.end() && found->is_object() ? found->value(key, "") : std::string{};
+    };
+    if (kind == "note") {
+        return std::make_pair(storage::OwnWriteKind::kNote, payload.value("text", ""));
+    }
+    if (kind == "task") {
+        return std::make_pair(storage::OwnWriteKind::kTask, text_in("task", "text"));
+    }
+    if (kind == "revert") {
+        return std::make_pair(storage::OwnWriteKind::kRevert, text_in("revert", "to"));
+    }
+    return std::nullopt;
+}
+
 void RecordEchoes(storage::Db& db, const std::string& tenant, const PlannedAction& action,
                   Timestamp now) {
-    const std::string deal = action.payload.value("deal", "");
-    if (action.kind == "note") {
-        storage::RecordOwnWrite(db, tenant, deal, storage::OwnWriteKind::kNote,
-                                action.payload.value("text", ""), now + kEchoWindow);
-    } else if (action.kind == "task") {
-        storage::RecordOwnWrite(db, tenant, deal, storage::OwnWriteKind::kTask,
-                                action.payload["task"].value("text", ""), now + kEchoWindow);
-    } else if (action.kind == "revert") {
-        storage::RecordOwnWrite(db, tenant, deal, storage::OwnWriteKind::kRevert,
-                                action.payload["revert"].value("to", ""), now + kEchoWindow);
+    if (const auto echo = EchoOf(action.kind, action.payload)) {
+        storage::RecordOwnWrite(db, tenant, action.payload.value("deal", ""), echo->first,
+                                echo->second, now + kEchoWindow);
     }
 }
 
+// Whether funnelguard may write to the deal what the violation's actions would, given what it
+// already did or has on its way there (docs/rules.md, "Interplay with funnelguard's own actions").
+struct OwnActivity {
+    bool revert_on_its_way = false;            // a revert planned whose echo has not come yet
+    bool task_on_its_way = false;              // likewise a task
+    bool own_task_open = false;                // one of funnelguard's tasks is open on the deal
+    std::optional<Timestamp> last_own_task{};  // when the latest of them was created
+};
+
+OwnActivity ActivityOf(storage::Db& db, const domain::DealSnapshot& snapshot,
+                       const std::string& tenant, Timestamp now) {
+    OwnActivity activity;
+    for (const domain::Task& task : snapshot.tasks) {
+        if (!task.own) {
+            continue;
+        }
+        activity.own_task_open = activity.own_task_open || task.IsOpen();
+        if (!activity.last_own_task || task.created_at > *activity.last_own_task) {
+            activity.last_own_task = task.created_at;
+        }
+    }
+    const std::string& deal = snapshot.deal.id;
+    activity.task_on_its_way =
+        storage::OwnWritePending(db, tenant, deal, storage::OwnWriteKind::kTask, now);
+    activity.revert_on_its_way =
+        storage::OwnWritePending(db, tenant, deal, storage::OwnWriteKind::kRevert, now);
+    return activity;
+}
+
+PlanLimits LimitsFor(const OwnActivity& activity, const config::RuleCommon& common, Timestamp now) {
+    return PlanLimits{
+        .may_revert = !activity.revert_on_its_way,
+        .may_add_task =
+            !activity.own_task_open && !activity.task_on_its_way &&
+            (!activity.last_own_task || *activity.last_own_task + common.task_due <= now),
+    };
+}
+
 }  // namespace
+
+std::vector<storage::OutboxItem> CancelActions(storage::Db& db, std::int64_t violation_id,
+                                               Timestamp now, const std::string& reason) {
+    std::vector<storage::OutboxItem> cancelled =
+        storage::CancelOutboxForViolation(db, violation_id, now, reason);
+    for (const storage::OutboxItem& item : cancelled) {
+        const nlohmann::json payload = nlohmann::json::parse(item.payload, nullptr, false);
+        if (!payload.is_object()) {
+            continue;
+        }
+        if (const auto echo = EchoOf(item.kind, payload)) {
+            storage::ForgetOwnWrite(db, item.tenant, payload.value("deal", ""), echo->first,
+                                    echo->second);
+        }
+    }
+    return cancelled;
+}
 
 rules::Evaluation EvaluateSnapshot(const domain::DealSnapshot& snapshot,
                                    const config::TenantConfig& tenant, Timestamp now) {
@@ -128,7 +196,7 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                                        const rules::RuleSpec& spec,
                                        const storage::Violation& violation,
                                        const rules::Finding& finding, const domain::Deal& deal,
-                                       Timestamp now) {
+                                       Timestamp now, const PlanLimits& limits) {
     std::vector<PlannedAction> actions;
     if (tenant.mode == config::Mode::kObserve) {
         return actions;
@@ -143,11 +211,16 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                 break;
             }
             case ActionKind::kTask: {
+                // One funnelguard task per deal at a time and per task_due; never a task about
+                // funnelguard's own task (it would repeat for ever).
+                if (!limits.may_add_task || finding.about_own_task) {
+                    break;
+                }
                 PlannedAction action = MakeAction(violation, "task", deal);
                 action.payload["task"] = {
                     {"text", RenderFindingText(spec, finding, deal, tenant, TextKind::kTask)},
                     {"responsible", violation.responsible},
-                    {"due", FormatIso8601(now + kTaskDueIn)}};
+                    {"due", FormatIso8601(now + common.task_due)}};
                 action.payload["text"] = action.payload["task"]["text"];
                 actions.push_back(std::move(action));
                 break;
@@ -156,8 +229,9 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                 // Only enforce mode moves deals, only to a stage the deal is not already at, and
                 // only open deals: reopening a won or lost deal would set off other rules, and
                 // the violation counts in the history either way.
+                // One revert at a time: a second one on its way would race the first.
                 if (tenant.mode != config::Mode::kEnforce || !finding.revert_to ||
-                    *finding.revert_to == deal.stage || deal.deleted) {
+                    *finding.revert_to == deal.stage || deal.deleted || !limits.may_revert) {
                     break;
                 }
                 const domain::Pipeline* pipeline = FindPipeline(tenant, deal.pipeline);
@@ -241,7 +315,9 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
         }
     }
 
-    // Open what newly holds.
+    // Open what newly holds. What funnelguard already did or has on its way to the deal limits
+    // what it writes again (read once, then kept up to date with what this pass plans).
+    std::optional<OwnActivity> activity;
     for (const rules::Finding& finding : evaluation.findings) {
         if (known.count({finding.rule, finding.key}) != 0) {
             continue;
@@ -263,10 +339,17 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
         violation.deal_title = snapshot->deal.title;
         violation.id = storage::InsertViolation(db, violation);
         if (context.enqueue_actions) {
-            for (const PlannedAction& action :
-                 PlanActions(tenant, *spec, violation, finding, snapshot->deal, context.now)) {
+            if (!activity) {
+                activity = ActivityOf(db, *snapshot, tenant.id, context.now);
+            }
+            const PlanLimits limits = LimitsFor(*activity, spec->common(tenant.rules), context.now);
+            for (const PlannedAction& action : PlanActions(tenant, *spec, violation, finding,
+                                                           snapshot->deal, context.now, limits)) {
                 Enqueue(db, action, tenant.id, violation.id, context.now, outcome.actions);
                 RecordEchoes(db, tenant.id, action, context.now);
+                activity->task_on_its_way = activity->task_on_its_way || action.kind == "task";
+                activity->revert_on_its_way =
+                    activity->revert_on_its_way || action.kind == "revert";
             }
         }
         outcome.changes.push_back({.violation = std::move(violation), .opened = true});

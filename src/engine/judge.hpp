@@ -47,11 +47,27 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
 /// Escalates the tenant's open violations that have been open for their rule's escalate_after.
 JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context);
 
-/// The actions a violation triggers when it opens (pure; exposed for tests).
+/// What funnelguard may still write to a deal, given what it already did there (JudgeDeal works
+/// it out; docs/rules.md, "Interplay with funnelguard's own actions").
+struct PlanLimits {
+    bool may_revert = true;    // false: a revert of the deal is on its way already
+    bool may_add_task = true;  // false: one of funnelguard's tasks is open or on its way on the
+                               // deal, or it created one there less than the rule's task_due ago
+};
+
+/// The actions a violation triggers when it opens (pure; exposed for tests). A task is due
+/// the rule's task_due after `now`.
 std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                                        const rules::RuleSpec& spec,
                                        const storage::Violation& violation,
                                        const rules::Finding& finding, const domain::Deal& deal,
-                                       Timestamp now);
+                                       Timestamp now, const PlanLimits& limits = {});
+
+/// Cancels the violation's actions that were not delivered (its acknowledgement makes them
+/// moot): pending and retrying outbox items become `cancelled` with `reason`, and the echoes
+/// recorded for them are forgotten. Returns the items cancelled. Runs in the caller's
+/// transaction.
+std::vector<storage::OutboxItem> CancelActions(storage::Db& db, std::int64_t violation_id,
+                                               Timestamp now, const std::string& reason);
 
 }  // namespace fg::engine

@@ -513,6 +513,8 @@ void Server::Routes() {
             text +=
                 fmt::format("funnelguard_outbox_items{{status=\"pending\"}} {}\n", outbox.pending);
             text += fmt::format("funnelguard_outbox_items{{status=\"dead\"}} {}\n", outbox.dead);
+            text += fmt::format("funnelguard_outbox_items{{status=\"cancelled\"}} {}\n",
+                                outbox.cancelled);
         }
         const auto blocked = engine.BlockedAccounts();
         text += "# HELP funnelguard_crm_blocked 1 while a CRM account refuses every call.\n";

@@ -153,6 +153,37 @@ TEST_CASE("A bad duration names the key, the line and the accepted forms") {
     CHECK(max_age->message == "invalid duration \"2w\" (use 30s, 15m, 4h or 14d)");
 }
 
+TEST_CASE("task_due: a day by default, configurable per rule, never seconds away") {
+    {
+        const LoadResult result = Load(Tenant());
+        REQUIRE(result.ok());
+        const RulesConfig& rules = result.config.tenants[0].rules;
+        CHECK(rules.deal_without_task.common.task_due == std::chrono::hours{24});
+        CHECK(rules.overdue_task.common.task_due == std::chrono::hours{24});
+    }
+    {
+        const LoadResult result =
+            Load(Tenant("[tenant.rules.deal_without_task]\n"
+                        "task_due = \"4h\"\n"));
+        INFO(Dump(result.problems));
+        REQUIRE(result.ok());
+        const RulesConfig& rules = result.config.tenants[0].rules;
+        CHECK(rules.deal_without_task.common.task_due == std::chrono::hours{4});
+        CHECK(rules.overdue_task.common.task_due == std::chrono::hours{24});
+    }
+    const LoadResult result =
+        Load(Tenant("[tenant.rules.deal_without_task]\n"
+                    "task_due = \"30s\"\n"
+                    "[tenant.rules.overdue_task]\n"
+                    "task_due = \"60d\"\n"));
+    INFO(Dump(result.problems));
+    REQUIRE(result.problems.size() == 2);
+    for (const ConfigProblem& problem : result.problems) {
+        CHECK(problem.key.ends_with(".task_due"));
+        CHECK(problem.message == "must be between 15m and 30d");
+    }
+}
+
 TEST_CASE("Actions are validated") {
     const LoadResult result =
         Load(Tenant("[tenant.rules.deal_without_task]\n"                        // 9
