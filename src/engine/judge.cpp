@@ -169,6 +169,11 @@ std::vector<storage::OutboxItem> CancelActions(storage::Db& db, std::int64_t vio
     std::vector<storage::OutboxItem> cancelled =
         storage::CancelOutboxForViolation(db, violation_id, now, reason);
     for (const storage::OutboxItem& item : cancelled) {
+        // One never sent has no echo to come. One attempted (retrying, or being sent right now)
+        // may have reached the CRM: its echo is still recognised, until it expires.
+        if (item.attempts > 0) {
+            continue;
+        }
         const nlohmann::json payload = nlohmann::json::parse(item.payload, nullptr, false);
         if (!payload.is_object()) {
             continue;

@@ -65,8 +65,8 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
 
 /// Cancels the violation's actions that were not delivered (its acknowledgement makes them
 /// moot): pending and retrying outbox items become `cancelled` with `reason`, and the echoes
-/// recorded for them are forgotten. Returns the items cancelled. Runs in the caller's
-/// transaction.
+/// recorded for those never sent are forgotten. Returns the items cancelled. Runs in the
+/// caller's transaction.
 std::vector<storage::OutboxItem> CancelActions(storage::Db& db, std::int64_t violation_id,
                                                Timestamp now, const std::string& reason);
 
