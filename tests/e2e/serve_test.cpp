@@ -460,6 +460,78 @@ TEST_CASE("serve: answers for what senders get wrong, readiness, and the inbox A
     CHECK(service.Kill(SIGTERM) == 0);
 }
 
+// Answers every note with 503 and Retry-After of an hour (its retry waits), everything else
+// with 200; counts what it was sent, by kind.
+class FailingNotes {
+public:
+    FailingNotes() {
+        server_.Post("/actions",
+                     [this](const httplib::Request& request, httplib::Response& response) {
+                         const std::string kind = json::parse(request.body).value("kind", "");
+                         std::lock_guard lock(mutex_);
+                         ++sent_[kind];
+                         if (kind == "note") {
+                             response.status = 503;
+                             response.set_header("Retry-After", "3600");
+                             return;
+                         }
+                         response.status = 200;
+                     });
+        port_ = server_.bind_to_any_port("127.0.0.1");
+        thread_ = std::thread([this] { server_.listen_after_bind(); });
+    }
+    ~FailingNotes() {
+        server_.stop();
+        thread_.join();
+    }
+    std::string Url() const { return fmt::format("http://127.0.0.1:{}/actions", port_); }
+    int Sent(const std::string& kind) {
+        std::lock_guard lock(mutex_);
+        return sent_[kind];
+    }
+
+private:
+    httplib::Server server_;
+    int port_ = 0;
+    std::thread thread_;
+    std::mutex mutex_;
+    std::map<std::string, int> sent_;
+};
+
+TEST_CASE("serve: acknowledging a violation cancels its note that keeps failing") {
+    fg::testing::TempDir dir;
+    FailingNotes receiver;
+    dir.Write("fg.toml", Config(dir, receiver.Url()));
+    Service service(dir.File("fg.toml"));
+    // A skip: stage_order plans a note (it fails and waits an hour), a revert and a notify.
+    auto posted = service.PostEvents(json::array(
+        {DealEvent("a1", "401", "Новая", Ago(10min)), TaskEvent("a2", "t401", "401", Ago(9min)),
+         DealEvent("a3", "401", "КП отправлено", Ago(8min))}));
+    REQUIRE(posted);
+    REQUIRE(posted->status == 200);
+    REQUIRE(Eventually([&] {
+        return receiver.Sent("note") == 1 && receiver.Sent("revert") == 1 &&
+               receiver.Sent("notify") == 1;
+    }));
+    const json open = service.Violations("tenant=acme&rule=stage_order");
+    REQUIRE(open.size() == 1);
+    const std::int64_t id = open[0]["id"].get<std::int64_t>();
+
+    auto acked = service.client().Post(fmt::format("/api/v1/violations/{}/ack", id),
+                                       {{"Authorization", std::string("Bearer ") + kAdmin}}, "{}",
+                                       "application/json");
+    REQUIRE(acked);
+    CHECK(acked->status == 200);
+    auto metrics = service.client().Get("/metrics");
+    REQUIRE(metrics);
+    CHECK(metrics->body.find("funnelguard_outbox_items{status=\"cancelled\"} 1\n") !=
+          std::string::npos);
+    CHECK(metrics->body.find("funnelguard_outbox_items{status=\"pending\"} 0\n") !=
+          std::string::npos);
+    CHECK(receiver.Sent("note") == 1);
+    CHECK(service.Kill(SIGTERM) == 0);
+}
+
 TEST_CASE("health: exit 1 with the reason when nothing answers") {
     fg::testing::TempDir dir;
     dir.Write("fg.toml", fmt::format(R"(
