@@ -1,6 +1,8 @@
 // The commands as a user runs them: config check, replay, check --now.
+#include <set>
 #include <sstream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <doctest/doctest.h>
@@ -225,6 +227,45 @@ TEST_CASE("demo gives the same run for a seed, and its summary adds up on its ow
     CHECK(rows == 5);
     CHECK(total_open == still_open);
     CHECK_FALSE(has("DOES NOT ADD UP"));
+
+    // A ✓ credited to funnelguard's revert or task comes after that action's line, and every
+    // narration line names its deal once.
+    std::set<std::string> titles;
+    int credited = 0;
+    const std::string dash = "— «";
+    for (std::size_t i = 0; i < at; ++i) {
+        const std::string& line = lines[i];
+        const auto open = line.find(dash);
+        const auto close = line.rfind("»: ");
+        if (line.find("  ✓ ") == std::string::npos || open == std::string::npos ||
+            close == std::string::npos || close < open) {
+            continue;
+        }
+        const std::string title = line.substr(open + dash.size(), close - open - dash.size());
+        titles.insert(title);
+        for (const auto& [by, action] : {std::pair{"by funnelguard's revert", "↩ revert   «"},
+                                         std::pair{"by funnelguard's task", "+ task     «"}}) {
+            if (!line.ends_with(by)) {
+                continue;
+            }
+            ++credited;
+            bool before = false;
+            for (std::size_t k = 0; k < i; ++k) {
+                before = before || lines[k].find(action + title + "»") != std::string::npos;
+            }
+            CHECK_MESSAGE(before, line);
+        }
+    }
+    CHECK(credited > 0);
+    for (std::size_t i = 0; i < at; ++i) {
+        for (const std::string& title : titles) {
+            const std::string quoted = "«" + title + "»";
+            const auto first_at = lines[i].find(quoted);
+            CHECK_MESSAGE((first_at == std::string::npos ||
+                           lines[i].find(quoted, first_at + 1) == std::string::npos),
+                          lines[i]);
+        }
+    }
 
     // The list of what is still open: one "- rule" line per violation, as many as the table's.
     const std::string header = "still open at 10:00, by manager and deal: ";
