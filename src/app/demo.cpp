@@ -1,5 +1,6 @@
 // `funnelguard demo`: the whole system on loopback. The amoCRM simulator (with its simulated
-// managers), funnelguard in enforce mode with its HTTP server, and a fast clock they share; the
+// managers), funnelguard in enforce mode with its HTTP server, and a manual clock they share,
+// stepped from one scheduled thing to the next so that a seed gives the same run every time; the
 // narration and the summary are src/demo's.
 #include "src/demo/demo.hpp"
 

@@ -331,7 +331,7 @@ void Narrator::ReportEchoesLocked(storage::Db& db) {
             const auto title = titles_.find(key.first);
             std::cout << fmt::format(
                              "{}    ↺ echo     «{}» back in {}: recognised as funnelguard's own "
-                             "revert, nothing raised for it",
+                             "revert",
                              Now(), title == titles_.end() ? key.first : title->second,
                              query.getColumn(2).getString())
                       << "\n";
