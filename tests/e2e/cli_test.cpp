@@ -1,4 +1,6 @@
 // The commands as a user runs them: config check, replay, check --now.
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
@@ -277,4 +279,43 @@ TEST_CASE("demo gives the same run for a seed, and its summary adds up on its ow
         listed += line.starts_with("      - ") ? 1 : 0;
     }
     CHECK(listed == total_open);
+}
+
+TEST_CASE("the README's demo sample is the default seed's run, at any pace") {
+    // The sample: the code block of "## The demo" that starts with the demo's first line.
+    std::ifstream file(FG_SOURCE_DIR "/README.md");
+    REQUIRE(file);
+    const std::string readme{std::istreambuf_iterator<char>(file),
+                             std::istreambuf_iterator<char>()};
+    const auto section = readme.find("\n## The demo\n");
+    REQUIRE(section != std::string::npos);
+    const auto begin = readme.find("```\nfunnelguard demo:", section);
+    REQUIRE(begin != std::string::npos);
+    const auto end = readme.find("\n```\n", begin + 4);
+    REQUIRE(end != std::string::npos);
+    const std::vector<std::string> sample = Lines(readme.substr(begin + 4, end - begin - 4));
+
+    // The default day (09:00-19:00: 36000 clock seconds) unpaced: only the pace differs.
+    const auto run =
+        fg::testing::Run({FG_BINARY, "demo", "--speed", "1000000", "--seconds", "0.036"}, true);
+    REQUIRE(run.status == 0);
+    std::vector<std::string> out = Lines(run.out);
+    REQUIRE(out.size() > 2);
+    CHECK(out[1].find("1000000x faster") != std::string::npos);
+    out[1].replace(out[1].find("1000000x"), 8, "600x");
+    // Every line of the sample, in order; "..." marks lines the sample leaves out.
+    std::size_t at = 0;
+    for (const std::string& line : sample) {
+        if (line == "...") {
+            continue;
+        }
+        while (at < out.size() && out[at] != line) {
+            ++at;
+        }
+        CHECK_MESSAGE(at < out.size(), "not in the run (or out of order): " << line);
+        if (at == out.size()) {
+            break;
+        }
+        ++at;
+    }
 }
