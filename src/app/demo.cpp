@@ -1,11 +1,14 @@
 // `funnelguard demo`: the whole system on loopback. The amoCRM simulator (with its simulated
-// managers), funnelguard in enforce mode with its HTTP server, and a fast clock they share; the
+// managers), funnelguard in enforce mode with its HTTP server, and a manual clock they share,
+// stepped from one scheduled thing to the next so that a seed gives the same run every time; the
 // narration and the summary are src/demo's.
 #include "src/demo/demo.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <iostream>
 #include <map>
+#include <memory>
 #include <optional>
 #include <thread>
 
@@ -27,20 +30,23 @@ namespace sim = adapters::amocrm::sim;
 // A working Monday morning in Moscow.
 constexpr const char* kMorning = "2026-11-02T09:00:00+03:00";
 
-// Waits until nothing is in flight: webhooks sent, the inbox processed, the outbox delivered
-// (whose write-backs send webhooks again). false when it did not settle within `rounds`.
-bool Settle(sim::Simulator& simulator, engine::Engine& engine, int rounds) {
+// One step's consequences, to the end: the webhooks of what changed in the CRM are processed
+// together (credited to `cause`), then funnelguard's write-backs are delivered, whose webhooks
+// are processed together (credited to funnelguard), and so on until nothing is left. Nothing
+// runs meanwhile (no background processing, no outbox worker, the clock stands), so each step
+// gives the same lines in the same order every time. false when it did not settle in `rounds`.
+bool Settle(sim::Simulator& simulator, engine::Engine& engine, demo::Narrator& narrator,
+            storage::Db& reader, demo::Cause cause, int rounds = 50) {
     for (int round = 0; round < rounds; ++round) {
         const bool idle = simulator.WaitWebhooksIdle(std::chrono::seconds{10});
+        narrator.BeginBatch(cause);
         auto drained = engine.Drain();
-        bool outbox_empty = true;
-        if (auto reader = engine.OpenReader(); reader) {
-            outbox_empty = !storage::NextOutboxAttempt(**reader).has_value();
-        }
-        if (idle && drained && *drained == 0 && outbox_empty) {
+        narrator.EndBatch(reader);
+        auto delivered = engine.Deliver();
+        cause = demo::Cause::kFunnelguard;
+        if (idle && drained && *drained == 0 && delivered && *delivered == 0) {
             return true;
         }
-        std::this_thread::sleep_for(std::chrono::milliseconds{200});
     }
     return false;
 }
@@ -77,13 +83,18 @@ int RunDemo(const DemoOptions& options) {
         return 1;
     }
     const Timestamp morning = *ParseIso8601(kMorning);
-    FastClock clock(morning, options.speed);
+    // The demo steps this clock from one scheduled thing to the next (a manager's action, the
+    // minute check); see the loop below.
+    ManualClock clock(morning);
 
     sim::Simulator simulator({.token = "demo-token",
                               .seed = options.seed,
                               .leads = options.leads,
                               .rps = 7,
-                              .clock = &clock});
+                              .clock = &clock,
+                              // funnelguard's pooled connections hold a server thread each
+                              // until this; Stop() waits for them.
+                              .keep_alive_seconds = 1});
     if (auto started = simulator.Start(); !started) {
         std::cerr << "demo: the amoCRM simulator: " << started.error().message << "\n";
         return 1;
@@ -108,6 +119,11 @@ int RunDemo(const DemoOptions& options) {
     Adapters adapters(config, clock);
     engine::EngineOptions engine_options = adapters.EngineOptionsFor(clock);
     engine_options.observer = narrator.Observer();
+    // The loop below does the timers', the outbox worker's and the inbox processing's work, one
+    // step at a time: a seed gives the same run every time.
+    engine_options.timers = false;
+    engine_options.deliver = false;
+    engine_options.background = false;
     engine::Engine engine(std::move(engine_options));
     narrator.SetQuiet(true);  // the first reconcile's findings are one line
     if (auto started = engine.Start(); !started) {
@@ -127,11 +143,11 @@ int RunDemo(const DemoOptions& options) {
                       std::chrono::duration<double>(options.seconds * options.speed));
     auto local = [&](Timestamp t) { return FormatIso8601(t, tenant.timezone).substr(11, 5); };
     narrator.Print(fmt::format(
-        "funnelguard demo: an amoCRM account (the built-in simulator, {}) with {} managers, "
-        "funnelguard on 127.0.0.1:{} in enforce mode;\nMonday {}–{} ({}), {:.0f}x faster than "
-        "real time\n",
-        simulator.BaseUrl(), sim::ActivityOptions{}.managers, *port, local(morning), local(end),
-        tenant.timezone, options.speed));
+        "funnelguard demo: an amoCRM account (the built-in simulator on loopback) with {} "
+        "managers, funnelguard in enforce mode;\nMonday {}–{} ({}), {:.0f}x faster than real "
+        "time\n",
+        sim::ActivityOptions{}.managers, local(morning), local(end), tenant.timezone,
+        options.speed));
 
     config::AppConfig public_config = config;
     public_config.server.public_url = fmt::format("http://127.0.0.1:{}", *port);
@@ -146,46 +162,82 @@ int RunDemo(const DemoOptions& options) {
         status = 1;
     }
     std::optional<sim::Activity> activity;
+    std::unique_ptr<storage::Db> narration_db;  // the narration's reader
     if (status == 0) {
+        // The path without the secret, and without the ephemeral port: the same every run.
+        const std::string path = hook_url.substr(hook_url.find('/', hook_url.find("://") + 3));
         narrator.Say(
-            fmt::format("webhook registered: {}", hook_url.substr(0, hook_url.rfind('/'))) + "/…");
+            fmt::format("webhook registered: funnelguard's {}/…", path.substr(0, path.rfind('/'))));
         auto report = engine.Reconcile(tenant.id, {});
-        (void)engine.Drain();
-        narrator.SetQuiet(false);
-        if (!report) {
-            std::cerr << "demo: the first reconcile: " << report.error().message << "\n";
+        auto reader = engine.OpenReader();
+        if (!report || !reader) {
+            std::cerr << "demo: the first reconcile: "
+                      << (!report ? report.error().message : reader.error().message) << "\n";
             status = 1;
         } else {
+            // What the first reconcile opened is recorded only: no actions to deliver.
+            narrator.BeginBatch(demo::Cause::kManagers);
+            (void)engine.Drain();
+            narrator.EndBatch(**reader);  // also remembers the echoes there already
+            narrator.SetQuiet(false);
+            narrator.RecordFound(**reader);
             narrator.Say(fmt::format(
                 "first reconcile: {} deals in the funnel, {} events pulled; {} violations "
                 "already there{}",
                 simulator.LeadCount(), report->events, report->opened,
                 report->record_only ? " (recorded only: a first run writes nothing back)" : ""));
-            if (auto reader = engine.OpenReader(); reader) {
-                narrator.ReportEchoes(**reader);  // remembers what is there already
-            }
             narrator.Print("\nThe managers start working\n");
             activity.emplace(simulator, sim::ActivityOptions{.seed = options.seed});
-            activity->Start();
+            (void)activity->Step();  // picks the managers and when each acts first
+            narration_db = std::move(reader).value();
         }
     }
     if (activity) {
-        auto reader = engine.OpenReader();
-        while (clock.Now() < end) {
-            std::this_thread::sleep_for(std::chrono::milliseconds{250});
-            if (reader) {
-                narrator.ReportEchoes(**reader);
+        // A discrete-event loop: the clock jumps to the next scheduled thing (a manager's action
+        // or the minute check, both at whole seconds), which runs with everything it sets off
+        // (Settle) before the clock moves on. Real time only paces it: the loop sleeps until the
+        // wall clock, scaled by `speed`, has caught up, and runs late rather than skip.
+        const auto real_start = std::chrono::steady_clock::now();
+        Timestamp next_check = morning + std::chrono::minutes{1};
+        for (;;) {
+            const Timestamp next_action = activity->NextActionAt().value_or(end);
+            const Timestamp next = std::min({next_action, next_check, end});
+            if (next >= end) {
+                break;
+            }
+            std::this_thread::sleep_until(
+                real_start +
+                std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                    std::chrono::duration<double>(static_cast<double>((next - morning).count()) /
+                                                  options.speed)));
+            clock.Set(next);
+            if (next == next_action) {
+                (void)activity->Step();
+                if (!Settle(simulator, engine, narrator, *narration_db, demo::Cause::kManagers)) {
+                    narrator.Print("(a step did not settle: webhooks or write-backs left)");
+                }
+            }
+            if (next == next_check) {
+                next_check += std::chrono::minutes{1};
+                narrator.BeginBatch(demo::Cause::kClock);
+                auto swept = engine.Sweep();
+                narrator.EndBatch(*narration_db);
+                if (!swept) {
+                    narrator.Print("(the minute check failed: " + swept.error().message + ")");
+                }
+                if (!Settle(simulator, engine, narrator, *narration_db,
+                            demo::Cause::kFunnelguard)) {
+                    narrator.Print("(a step did not settle: webhooks or write-backs left)");
+                }
             }
         }
-        activity->Stop();
+        clock.Set(end);
         narrator.Print("\nThe managers stop; waiting for the last webhooks and write-backs");
-        if (!Settle(simulator, engine, 20)) {
+        if (!Settle(simulator, engine, narrator, *narration_db, demo::Cause::kManagers)) {
             narrator.Print("(some work was still in flight when the demo stopped)");
         }
-        if (reader) {
-            narrator.ReportEchoes(**reader);
-        }
     }
+    narration_db.reset();
     server.Stop();
     engine.Stop();
     // funnelguard has stopped looking: what was overdue until now is what it could have raised.

@@ -7,7 +7,7 @@
 
 namespace fg {
 
-/// The only source of "now". Tests, `check --now` and the demo's fast clock inject their own.
+/// The only source of "now". Tests, `check --now` and the demo's stepped clock inject their own.
 class Clock {
 public:
     virtual ~Clock() = default;
@@ -33,7 +33,7 @@ private:
     std::atomic<long long> now_;
 };
 
-/// Starts at `start` and runs `speed` times faster than real time (the demo's clock).
+/// Starts at `start` and runs `speed` times faster than real time.
 class FastClock final : public Clock {
 public:
     FastClock(Timestamp start, double speed)

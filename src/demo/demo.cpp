@@ -1,7 +1,9 @@
 #include "src/demo/demo.hpp"
 
+#include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -73,6 +75,58 @@ DemoDatabase::~DemoDatabase() {
     }
 }
 
+namespace {
+
+// Letters, not bytes: Cyrillic names are two bytes a letter.
+std::size_t Letters(const std::string& text) {
+    std::size_t letters = 0;
+    for (unsigned char c : text) {
+        letters += (c & 0xC0) != 0x80 ? 1 : 0;
+    }
+    return letters;
+}
+
+std::string PadRight(const std::string& text, std::size_t width) {
+    const std::size_t letters = Letters(text);
+    return text + std::string(letters < width ? width - letters : 0, ' ');
+}
+
+const char* CauseName(Cause cause) {
+    switch (cause) {
+        case Cause::kManagers:
+            return "by the managers";
+        case Cause::kFunnelguard:
+            return "by funnelguard";
+        case Cause::kClock:
+            return "at the minute check";
+    }
+    return "";
+}
+
+}  // namespace
+
+std::string ShortMessage(const std::string& message, const std::string& title) {
+    std::string text = message;
+    if (title.empty()) {
+        return text;
+    }
+    for (const std::string& lead : {"Сделка «" + title + "»", "Deal “" + title + "”"}) {
+        if (text.starts_with(lead)) {
+            text.erase(0, lead.size());
+            if (text.starts_with(":")) {
+                text.erase(0, 1);
+            }
+            if (text.starts_with(" ")) {
+                text.erase(0, 1);
+            }
+            break;
+        }
+    }
+    ReplaceAll(text, "«" + title + "»", "«…»");
+    ReplaceAll(text, "“" + title + "”", "“…”");
+    return text;
+}
+
 Narrator::Narrator(const Clock& clock, std::string time_zone,
                    std::function<std::string(const std::string& user_id)> name_of)
     : clock_(clock), time_zone_(std::move(time_zone)), name_of_(std::move(name_of)) {}
@@ -94,7 +148,16 @@ void Narrator::SetQuiet(bool quiet) {
     quiet_ = quiet;
 }
 
-std::string Narrator::Now() const { return FormatIso8601(clock_.Now(), time_zone_).substr(11, 5); }
+std::string Narrator::Now() const { return Local(clock_.Now()); }
+
+std::string Narrator::Local(Timestamp t) const {
+    const std::string at = FormatIso8601(t, time_zone_);
+    const std::string now = FormatIso8601(clock_.Now(), time_zone_);
+    if (at.substr(0, 10) == now.substr(0, 10)) {
+        return at.substr(11, 5);
+    }
+    return at.substr(8, 2) + "." + at.substr(5, 2) + " " + at.substr(11, 5);
+}
 
 std::string Narrator::Name(const std::string& user_id) const {
     std::string name = name_of_ ? name_of_(user_id) : std::string{};
@@ -109,6 +172,73 @@ void Narrator::Say(const std::string& text) {
 void Narrator::Print(const std::string& text) {
     std::lock_guard lock(mutex_);
     std::cout << text << std::endl;
+}
+
+void Narrator::Emit(std::string line) {
+    if (in_batch_) {
+        held_.push_back(std::move(line));
+    } else {
+        std::cout << line << std::endl;
+    }
+}
+
+void Narrator::RecordFound(storage::Db& db) {
+    storage::ViolationFilter filter;
+    filter.tenant = kTenant;
+    filter.limit = 100000;
+    const std::vector<storage::Violation> open = storage::ListViolations(db, filter);
+    std::lock_guard lock(mutex_);
+    found_at_ = Now();
+    for (const storage::Violation& v : open) {
+        found_.insert(v.id);
+        ++found_by_rule_[v.rule];
+        if (!v.deal_title.empty()) {
+            titles_[v.deal_id] = v.deal_title;
+        }
+    }
+}
+
+void Narrator::BeginBatch(Cause cause) {
+    std::lock_guard lock(mutex_);
+    in_batch_ = true;
+    cause_ = cause;
+}
+
+void Narrator::EndBatch(storage::Db& db) {
+    std::lock_guard lock(mutex_);
+    in_batch_ = false;
+    ReportEchoesLocked(db);
+    for (const std::string& line : held_) {
+        std::cout << line << "\n";
+    }
+    std::cout << std::flush;
+    held_.clear();
+    delivered_.clear();
+}
+
+std::string Narrator::OwnWrite(const std::string& deal_id) const {
+    const auto found = delivered_.find(deal_id);
+    if (found != delivered_.end()) {
+        // The write that changes what the rules look at most.
+        for (const char* kind : {"revert", "task", "note"}) {
+            if (found->second.count(kind) != 0) {
+                return kind;
+            }
+        }
+    }
+    return "write-back";
+}
+
+std::string Narrator::CreditedTo(const std::string& deal_id) const {
+    switch (cause_) {
+        case Cause::kManagers:
+            return "by the manager";
+        case Cause::kClock:
+            return "at the minute check";
+        case Cause::kFunnelguard:
+            break;
+    }
+    return "by funnelguard's " + OwnWrite(deal_id);
 }
 
 void Narrator::OnViolation(const engine::ViolationChange& change) {
@@ -127,14 +257,21 @@ void Narrator::OnViolation(const engine::ViolationChange& change) {
     if (change.opened) {
         ++opened_by_rule_[v.rule];
         ++opened_by_manager_[manager][v.rule];
-        std::cout << fmt::format("{}  ! {:<17} {} — «{}»: {}", Now(), v.rule, manager, v.deal_title,
-                                 v.message)
-                  << std::endl;
+        std::string on_own;
+        if (cause_ == Cause::kFunnelguard) {
+            ++opened_on_own_changes_[v.rule];
+            on_own = fmt::format(" (raised on funnelguard's own {})", OwnWrite(v.deal_id));
+        }
+        Emit(fmt::format("{}  ! {:<17} {} — «{}»: {}{}", Now(), v.rule, manager, v.deal_title,
+                         ShortMessage(v.message, v.deal_title), on_own));
     } else {
-        ++resolutions_[v.resolution];
-        std::cout << fmt::format("{}  ✓ {:<17} {} — «{}»: {}", Now(), v.rule, manager, v.deal_title,
-                                 v.resolution)
-                  << std::endl;
+        const std::string by = CreditedTo(v.deal_id);
+        ++resolved_by_rule_[v.rule][cause_];
+        ++resolutions_[cause_][cause_ == Cause::kFunnelguard
+                                   ? fmt::format("{} by its {}", v.resolution, OwnWrite(v.deal_id))
+                                   : v.resolution];
+        Emit(fmt::format("{}  ✓ {:<17} {} — «{}»: {} {}", Now(), v.rule, manager, v.deal_title,
+                         v.resolution, by));
     }
 }
 
@@ -143,18 +280,18 @@ void Narrator::OnDelivery(const outbox::Action& action, const outbox::DeliveryRe
     if (payload.is_discarded() || !payload.is_object()) {
         payload = nlohmann::json::object();
     }
-    const std::string deal = payload.value("deal_title", payload.value("deal", ""));
+    const std::string deal_id = payload.value("deal", "");
+    const std::string deal = payload.value("deal_title", deal_id);
     std::lock_guard lock(mutex_);
     if (result.status != outbox::DeliveryStatus::kDelivered) {
         ++failed_actions_[action.kind];
-        std::cout << fmt::format(
-                         "{}    × {:<8} «{}» not delivered{}: {}", Now(), action.kind, deal,
+        Emit(fmt::format("{}    × {:<8} «{}» not delivered{}: {}", Now(), action.kind, deal,
                          result.status == outbox::DeliveryStatus::kRetry ? " (will retry)" : "",
-                         result.error)
-                  << std::endl;
+                         result.error));
         return;
     }
     ++actions_[action.kind];
+    delivered_[deal_id].insert(action.kind);
     std::string line;
     if (action.kind == "revert") {
         const nlohmann::json revert = payload.value("revert", nlohmann::json::object());
@@ -162,24 +299,28 @@ void Narrator::OnDelivery(const outbox::Action& action, const outbox::DeliveryRe
                            revert.value("to", ""));
     } else if (action.kind == "task") {
         const nlohmann::json task = payload.value("task", nlohmann::json::object());
-        line = fmt::format("+ task     for {} in «{}»: {}", Name(payload.value("responsible", "")),
-                           deal, task.value("text", ""));
+        line =
+            fmt::format("+ task     «{}» for {}: {}", deal, Name(payload.value("responsible", "")),
+                        ShortMessage(task.value("text", ""), deal));
     } else if (action.kind == "note") {
         line = fmt::format("✎ note     in «{}»", deal);
     } else {
         line = fmt::format("· {:<8} «{}»", action.kind, deal);
     }
-    std::cout << Now() << "    " << line << std::endl;
+    Emit(Now() + "    " + line);
 }
 
 void Narrator::ReportEchoes(storage::Db& db) {
-    std::vector<std::pair<std::string, std::int64_t>> found;
+    std::lock_guard lock(mutex_);
+    ReportEchoesLocked(db);
+}
+
+void Narrator::ReportEchoesLocked(storage::Db& db) {
     try {
         SQLite::Statement query(db.sql(),
                                 "SELECT deal_id, seq, stage FROM stage_history "
-                                "WHERE tenant = ?1 AND own = 1");
+                                "WHERE tenant = ?1 AND own = 1 ORDER BY seq");
         query.bind(1, kTenant);
-        std::lock_guard lock(mutex_);
         while (query.executeStep()) {
             std::pair<std::string, std::int64_t> key{query.getColumn(0).getString(),
                                                      query.getColumn(1).getInt64()};
@@ -190,10 +331,10 @@ void Narrator::ReportEchoes(storage::Db& db) {
             const auto title = titles_.find(key.first);
             std::cout << fmt::format(
                              "{}    ↺ echo     «{}» back in {}: recognised as funnelguard's own "
-                             "revert, nothing raised",
+                             "revert",
                              Now(), title == titles_.end() ? key.first : title->second,
                              query.getColumn(2).getString())
-                      << std::endl;
+                      << "\n";
         }
         echoes_primed_ = true;
     } catch (const std::exception&) {
@@ -223,25 +364,93 @@ void Narrator::PrintSummary(storage::Db& db, const OverdueAccount& overdue,
     storage::ViolationFilter open_filter;
     open_filter.tenant = kTenant;
     open_filter.limit = 100000;
+    std::vector<storage::Violation> open = storage::ListViolations(db, open_filter);
     std::map<std::string, int> open_by_rule;
-    for (const storage::Violation& v : storage::ListViolations(db, open_filter)) {
+    for (const storage::Violation& v : open) {
         ++open_by_rule[v.rule];
     }
     std::lock_guard lock(mutex_);
-    std::cout << "\nSummary\n\nviolations by rule:   opened  still open\n";
-    int total = 0;
-    int total_open = 0;
+    const std::string end = Now();
+
+    // The causes with a resolution, in a fixed order: the columns of the table.
+    std::vector<Cause> causes{Cause::kManagers, Cause::kFunnelguard};
+    for (const auto& [rule, by_cause] : resolved_by_rule_) {
+        if (by_cause.count(Cause::kClock) != 0 && causes.size() == 2) {
+            causes.push_back(Cause::kClock);
+        }
+    }
+    std::cout << "\nSummary\n\n";
+    std::cout << fmt::format("violations by rule   {:>8}  {:>6}", "found", "opened");
+    for (std::size_t i = 0; i < causes.size(); ++i) {
+        std::cout << fmt::format("  {:>14}", "resolved");
+    }
+    std::cout << fmt::format("  {:>10}\n", "still open");
+    std::cout << fmt::format("                     {:>8}  {:>6}", "at " + found_at_, "");
+    for (const Cause cause : causes) {
+        const std::string name = CauseName(cause);
+        std::cout << "  " << std::string(name.size() < 14 ? 14 - name.size() : 0, ' ') << name;
+    }
+    std::cout << "\n";
+    struct Row {
+        int found = 0;
+        int opened = 0;
+        std::vector<int> resolved{};
+        int open = 0;
+    };
+    auto print_row = [&](const std::string& name, const Row& row) {
+        std::cout << fmt::format("  {:<18} {:>8}  {:>6}", name, row.found, row.opened);
+        for (const int n : row.resolved) {
+            std::cout << fmt::format("  {:>14}", n);
+        }
+        std::cout << fmt::format("  {:>10}\n", row.open);
+    };
+    Row total{.resolved = std::vector<int>(causes.size(), 0)};
+    std::vector<std::string> not_adding_up;
     for (const rules::RuleSpec* spec : rules::AllRules()) {
         const std::string id(spec->id);
-        total += opened_by_rule_[id];
-        total_open += open_by_rule[id];
-        std::cout << fmt::format("  {:<18} {:>6}  {:>10}\n", id, opened_by_rule_[id],
-                                 open_by_rule[id]);
+        Row row{
+            .found = found_by_rule_[id], .opened = opened_by_rule_[id], .open = open_by_rule[id]};
+        int resolved = 0;
+        for (const Cause cause : causes) {
+            row.resolved.push_back(resolved_by_rule_[id][cause]);
+            resolved += row.resolved.back();
+        }
+        if (row.found + row.opened - resolved != row.open) {
+            not_adding_up.push_back(id);
+        }
+        total.found += row.found;
+        total.opened += row.opened;
+        total.open += row.open;
+        for (std::size_t i = 0; i < causes.size(); ++i) {
+            total.resolved[i] += row.resolved[i];
+        }
+        print_row(id, row);
     }
+    print_row("total", total);
     std::cout << fmt::format(
-        "  {:<18} {:>6}  {:>10}  (still open includes what the first "
-        "reconcile found)\n",
-        "total", total, total_open);
+        "  per rule: found (by the first reconcile, before the managers started) + opened − "
+        "resolved = still open\n");
+    if (!not_adding_up.empty()) {
+        std::string rules;
+        for (const std::string& rule : not_adding_up) {
+            rules += (rules.empty() ? "" : ", ") + rule;
+        }
+        std::cout << "  DOES NOT ADD UP for " << rules
+                  << ": a change the narration missed (a funnelguard bug)\n";
+    }
+    int on_own = 0;
+    for (const auto& [rule, n] : opened_on_own_changes_) {
+        on_own += n;
+    }
+    if (on_own > 0) {
+        std::cout << fmt::format("  of the opened, {} raised on funnelguard's own changes:",
+                                 on_own);
+        for (const auto& [rule, n] : opened_on_own_changes_) {
+            std::cout << fmt::format(" {} {};", rule, n);
+        }
+        std::cout << "\n";
+    }
+
     std::cout << "\nopened by manager:\n";
     std::cout << fmt::format("  {:<18}", "");
     for (const rules::RuleSpec* spec : rules::AllRules()) {
@@ -249,12 +458,7 @@ void Narrator::PrintSummary(storage::Db& db, const OverdueAccount& overdue,
     }
     std::cout << "\n";
     for (const auto& [manager, by_rule] : opened_by_manager_) {
-        // Pads by characters, not bytes: Cyrillic names are two bytes a letter.
-        std::size_t letters = 0;
-        for (unsigned char c : manager) {
-            letters += (c & 0xC0) != 0x80 ? 1 : 0;
-        }
-        std::cout << "  " << manager << std::string(letters < 18 ? 18 - letters : 0, ' ');
+        std::cout << "  " << PadRight(manager, 18);
         for (const rules::RuleSpec* spec : rules::AllRules()) {
             const auto found = by_rule.find(std::string(spec->id));
             std::cout << fmt::format(" {:>17}", found == by_rule.end() ? 0 : found->second);
@@ -265,8 +469,11 @@ void Narrator::PrintSummary(storage::Db& db, const OverdueAccount& overdue,
     if (resolutions_.empty()) {
         std::cout << " none";
     }
-    for (const auto& [resolution, n] : resolutions_) {
-        std::cout << fmt::format(" {} {};", resolution, n);
+    for (const auto& [cause, kinds] : resolutions_) {
+        std::cout << "\n  " << CauseName(cause) << ":";
+        for (const auto& [resolution, n] : kinds) {
+            std::cout << fmt::format(" {} {};", resolution, n);
+        }
     }
     std::cout << "\nactions delivered:";
     if (actions_.empty()) {
@@ -288,6 +495,43 @@ void Narrator::PrintSummary(storage::Db& db, const OverdueAccount& overdue,
     std::cout << "\n";
     for (const std::string& line : footer) {
         std::cout << line << "\n";
+    }
+
+    // Still open, by manager, then deal, then rule.
+    struct Open {
+        std::string manager;
+        std::string deal;
+        std::string rule;
+        Timestamp since;
+        bool found;
+    };
+    std::vector<Open> rows;
+    rows.reserve(open.size());
+    for (const storage::Violation& v : open) {
+        const auto title = titles_.find(v.deal_id);
+        rows.push_back({.manager = Name(v.responsible),
+                        .deal = !v.deal_title.empty()    ? v.deal_title
+                                : title != titles_.end() ? title->second
+                                                         : v.deal_id,
+                        .rule = v.rule,
+                        .since = v.opened_at,
+                        .found = found_.count(v.id) != 0});
+    }
+    std::sort(rows.begin(), rows.end(), [](const Open& a, const Open& b) {
+        return std::tie(a.manager, a.deal, a.rule, a.since) <
+               std::tie(b.manager, b.deal, b.rule, b.since);
+    });
+    std::cout << fmt::format("\nstill open at {}, by manager and deal: {}\n", end, rows.size());
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        const Open& row = rows[i];
+        if (i == 0 || rows[i - 1].manager != row.manager) {
+            std::cout << "  " << row.manager << "\n";
+        }
+        if (i == 0 || rows[i - 1].manager != row.manager || rows[i - 1].deal != row.deal) {
+            std::cout << "    «" << row.deal << "»\n";
+        }
+        std::cout << fmt::format("      - {:<17} since {}{}\n", row.rule, Local(row.since),
+                                 row.found ? " (found by the first reconcile)" : "");
     }
     std::cout << std::flush;
 }

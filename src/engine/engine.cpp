@@ -87,9 +87,13 @@ Result<void> Engine::Start() {
         }
     }
     writer_ = std::make_unique<Writer>(std::move(db).value());
-    writer_->Start([this](storage::Db& db, const YieldCheck& yield) {
-        return IngestOnce(db, yield).items > 0;
-    });
+    if (options_.background) {
+        writer_->Start([this](storage::Db& db, const YieldCheck& yield) {
+            return IngestOnce(db, yield).items > 0;
+        });
+    } else {
+        writer_->Start();
+    }
     if (options_.timers) {
         timer_ = std::thread([this] { TimerLoop(); });
     }
@@ -187,6 +191,22 @@ Result<int> Engine::Drain() {
         if (outcome.items == 0) {
             return events;
         }
+    }
+}
+
+Result<int> Engine::Deliver() {
+    auto reader = OpenReader();
+    if (!reader) {
+        return reader.error();
+    }
+    try {
+        const int attempted = DeliverDue(**reader);
+        if (attempted < 0) {
+            return MakeError(ErrorCode::kUnavailable, "the storage refused to count an attempt");
+        }
+        return attempted;
+    } catch (const std::exception& error) {
+        return MakeError(ErrorCode::kUnavailable, "outbox pass failed: {}", error.what());
     }
 }
 

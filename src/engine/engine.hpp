@@ -46,6 +46,9 @@ struct EngineOptions {
     Observer observer{};
     bool timers = true;   // the minute sweep and the nightly run
     bool deliver = true;  // run the outbox worker
+    // Process the inbox as webhooks come; false: only Drain() does (the demo steps a manual clock
+    // and processes each step's webhooks together, so that a seed gives the same run every time).
+    bool background = true;
     // Inbox items per processing transaction at most. Large, because a transaction's cost is
     // mostly the pages it rewrites: webhooks touch deals at random, so small transactions write
     // the same B-tree pages again and again (bench/README.md §1). A slice still stops early
@@ -91,6 +94,9 @@ public:
                                      std::optional<crm::Decoded> decoded = {});
     /// Processes everything pending in the inbox now; returns the number of events applied.
     Result<int> Drain();
+    /// Delivers the outbox items due now on the calling thread, as the outbox worker does, and
+    /// returns how many were attempted (for a caller that runs without it: deliver = false).
+    Result<int> Deliver();
     /// Runs the minute timer's work now (grace periods, overdue tasks, escalations).
     Result<int> Sweep();
     /// Re-judges every deal of a tenant (all when empty): the nightly run.

@@ -122,6 +122,17 @@ ActivityStats Activity::Stats() const {
     return stats_;
 }
 
+std::optional<Timestamp> Activity::NextActionAt() const {
+    std::lock_guard lock(mutex_);
+    std::optional<Timestamp> next;
+    for (const Manager& manager : managers_) {
+        if (!next || manager.next_at < *next) {
+            next = manager.next_at;
+        }
+    }
+    return next;
+}
+
 Duration Activity::NextInterval() {
     const auto mean = std::max<std::int64_t>(options_.mean_interval.count(), 1);
     return Duration{std::max<std::int64_t>(1, rng_.Between(mean / 2, mean + mean / 2))};

@@ -86,6 +86,10 @@ public:
     void Stop();
     /// Runs every action due at the simulator's clock; returns how many ran.
     int Step();
+    /// When the next action is due (the earliest of the managers'); nullopt before the first
+    /// Step, which picks the managers and their first times. Lets a caller step a manual clock
+    /// from action to action.
+    std::optional<Timestamp> NextActionAt() const;
     ActivityStats Stats() const;
 
 private:

@@ -1,5 +1,6 @@
 #include "adapters/amocrm/sim/activity.hpp"
 
+#include <optional>
 #include <set>
 #include <string>
 
@@ -237,6 +238,27 @@ TEST_CASE("Simulated managers run on their own thread and stop cleanly") {
     }
     activity.Stop();
     CHECK(activity.Stats().actions >= 5);
+    sim.Stop();
+}
+
+TEST_CASE("Activity says when its next action is due, so a caller can step the clock to it") {
+    const Timestamp t0 = testing::Start();
+    ManualClock clock(t0);
+    Simulator sim(Quiet(clock, 20));
+    REQUIRE(sim.Start());
+    Activity activity(sim, ActivityOptions{.seed = 4});
+    CHECK_FALSE(activity.NextActionAt().has_value());  // the managers are picked by Step
+    CHECK(activity.Step() == 0);                       // the first actions are ahead
+    for (int i = 0; i < 20; ++i) {
+        const std::optional<Timestamp> next = activity.NextActionAt();
+        REQUIRE(next.has_value());
+        CHECK(*next > clock.Now());
+        clock.Set(*next - Duration{1});
+        CHECK(activity.Step() == 0);  // not yet
+        clock.Set(*next);
+        CHECK(activity.Step() >= 1);  // due now
+    }
+    CHECK(activity.Stats().actions >= 20);
     sim.Stop();
 }
 
