@@ -148,7 +148,9 @@ struct AppConfig {
 struct ConfigProblem {
     std::string file{};
     int line = 0;       // 0 when unknown
-    std::string key{};  // dotted path, e.g. "tenant[0].rules.deal_without_task.grace"
+    /// Dotted path, e.g. `tenant "acme".rules.deal_without_task.grace` (a tenant without a valid
+    /// id: `tenant[0]...`).
+    std::string key{};
     std::string message{};
 };
 

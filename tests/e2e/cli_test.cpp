@@ -82,10 +82,10 @@ mode = "strict"
     CHECK(result.status == 2);
     const std::string file = dir.File("bad.toml");
     CHECK(result.out.find(file + ":3: server.colour") != std::string::npos);
-    CHECK(result.out.find(file + ":6: tenant[0].secret") != std::string::npos);
+    CHECK(result.out.find(file + ":6: tenant \"acme\".secret") != std::string::npos);
     CHECK(result.out.find("FG_TEST_SURELY_UNSET_VARIABLE") != std::string::npos);
-    CHECK(result.out.find(file + ":7: tenant[0].mode") != std::string::npos);
-    CHECK(result.out.find(file + ":12: tenant[0].rules.deal_without_task.grace") !=
+    CHECK(result.out.find(file + ":7: tenant \"acme\".mode") != std::string::npos);
+    CHECK(result.out.find(file + ":12: tenant \"acme\".rules.deal_without_task.grace") !=
           std::string::npos);
 
     dir.Write("good.toml", kConfig);
