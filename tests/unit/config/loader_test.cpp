@@ -411,6 +411,24 @@ TEST_CASE("The example config loads with no problems and its values land where e
     CHECK(beta.rules.card_filled.required.at("Переговоры") == std::vector<std::string>{"Бюджет"});
 }
 
+TEST_CASE("The local config loads with the README's two variables and names no outside host") {
+    ScopedEnv token("FUNNELGUARD_ADMIN_TOKEN", "example-admin-token-0123456789");
+    ScopedEnv secret("ACME_HOOK_SECRET", "example-hook-secret");
+    const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.local.toml";
+    const LoadResult result = LoadConfig(path);
+    INFO(Dump(result.problems));
+    REQUIRE(result.ok());
+    const AppConfig& config = result.config;
+    CHECK(config.server.listen.starts_with("127.0.0.1:"));
+    CHECK(config.server.public_url.starts_with("http://127.0.0.1:"));
+    REQUIRE(config.tenants.size() == 1);
+    for (const TenantConfig& tenant : config.tenants) {
+        // Nothing to call: serve starts without retrying an unreachable host.
+        CHECK(tenant.crm == "generic");
+        CHECK(tenant.generic.actions_url.empty());
+    }
+}
+
 TEST_CASE("The example config without its environment reports every variable") {
     unsetenv("FUNNELGUARD_ADMIN_TOKEN");
     unsetenv("ACME_HOOK_SECRET");
