@@ -70,8 +70,7 @@ bool IsPlaceholderHost(std::string_view host) {
 }
 
 // Why the tenant's CRM could not reach funnelguard at server.public_url, or empty.
-std::string PublicUrlProblem(const config::AppConfig& config,
-                             const config::TenantConfig& tenant) {
+std::string PublicUrlProblem(const config::AppConfig& config, const config::TenantConfig& tenant) {
     const std::string& url = config.server.public_url;
     if (url.empty()) {
         return "server.public_url: required: the address the CRM reaches funnelguard at (the "

@@ -119,7 +119,8 @@ bool IsValidTenantId(std::string_view id) {
 }
 
 std::string TenantKey(const toml::table& table, std::size_t index) {
-    if (const auto* id = table.get_as<std::string>("id"); id != nullptr && IsValidTenantId(id->get())) {
+    if (const auto* id = table.get_as<std::string>("id");
+        id != nullptr && IsValidTenantId(id->get())) {
         return fmt::format("tenant \"{}\"", id->get());
     }
     return IndexKey("tenant", index);

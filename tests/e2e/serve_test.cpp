@@ -1,19 +1,18 @@
 // End to end: `funnelguard serve` as a real process, webhooks over HTTP, violations through the
 // API, actions at a fake receiver, and a kill -9 in the middle.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <sys/time.h>
-#include <unistd.h>
-
 #include <map>
 #include <mutex>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "src/common/time.hpp"
 #include "tests/support/process.hpp"
@@ -570,10 +569,9 @@ TEST_CASE("serve: an ack needs no body (curl -X POST sends no Content-Length or 
     fg::testing::TempDir dir;
     dir.Write("fg.toml", Config(dir, ""));  // no actions_url: actions are recorded, not sent
     Service service(dir.File("fg.toml"));
-    auto posted = service.PostEvents(
-        json::array({DealEvent("b1", "501", "Новая", Ago(10min)),
-                     TaskEvent("b2", "t501", "501", Ago(9min)),
-                     DealEvent("b3", "501", "КП отправлено", Ago(8min))}));
+    auto posted = service.PostEvents(json::array(
+        {DealEvent("b1", "501", "Новая", Ago(10min)), TaskEvent("b2", "t501", "501", Ago(9min)),
+         DealEvent("b3", "501", "КП отправлено", Ago(8min))}));
     REQUIRE(posted);
     REQUIRE(posted->status == 200);
     json open;
@@ -597,8 +595,8 @@ TEST_CASE("serve: an ack needs no body (curl -X POST sends no Content-Length or 
                   .starts_with("HTTP/1.1 413 "));
     }
     SUBCASE("still authenticated") {
-        const std::string anonymous = fmt::format(
-            "POST /api/v1/violations/{}/ack HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", id);
+        const std::string anonymous =
+            fmt::format("POST /api/v1/violations/{}/ack HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", id);
         CHECK(RawExchange(service.port(), anonymous).starts_with("HTTP/1.1 401 "));
     }
     CHECK(service.Kill(SIGTERM) == 0);

@@ -32,6 +32,27 @@ mkdir "$repo"
     { echo "cannot copy the tracked files of $source_dir (not a git checkout?)" >&2; exit 1; }
 ln -s "$build_dir" "$repo/build"
 
+# What a clone needs is in it: no Markdown link leaves the repository, and every relative link
+# of the README and docs/ points at a file that is there.
+for doc in "$repo"/README.md "$repo"/docs/*.md; do
+    while IFS= read -r target; do
+        target=${target%%#*}
+        [[ -z "$target" || "$target" == *://* || "$target" == mailto:* ]] && continue
+        if [[ "$target" == ../* && "$doc" == "$repo/README.md" ]] || [[ ! -e "$(dirname "$doc")/$target" ]]; then
+            echo "${doc#"$repo"/}: the link ($target) leads nowhere in a clone" >&2
+            exit 1
+        fi
+    done < <(grep -o '](\([^)]*\))' "$doc" | sed 's/^](\(.*\))$/\1/')
+done
+# The quick start builds only the binary the demo needs.
+grep -q -- 'cmake --build build -j2 --target funnelguard' "$repo/README.md" ||
+    { echo "README.md: the quick start should build only --target funnelguard" >&2; exit 1; }
+# What the first run creates stays out of git.
+for created in funnelguard.toml funnelguard-tokens/beta.amocrm.json funnelguard.db; do
+    git -C "$source_dir" check-ignore -q --no-index "$created" ||
+        { echo ".gitignore: $created is not ignored" >&2; exit 1; }
+done
+
 # A free port for the README's 8080.
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])' 2>/dev/null ||
        echo $((20000 + RANDOM % 30000)))

@@ -315,22 +315,21 @@ TEST_CASE("A tenants_dir that does not exist is a problem at its key") {
 
 TEST_CASE("Problems name a tenant by its id, by position only while it has no valid id") {
     unsetenv("FG_TEST_UNSET_TOKEN");
-    const LoadResult result = Load(
-        Tenant() +
-        "[[tenant]]\n"
-        "id = \"beta\"\n"
-        "crm = \"amocrm\"\n"
-        "secret = \"s\"\n"
-        "mode = \"observing\"\n"
-        "[tenant.amocrm]\n"
-        "subdomain = \"beta\"\n"
-        "token = \"${FG_TEST_UNSET_TOKEN}\"\n"
-        "[[tenant]]\n"
-        "id = \"Not An Id\"\n"
-        "secret = \"${FG_TEST_UNSET_TOKEN}\"\n"
-        "[[tenant.pipeline]]\n"
-        "id = \"p\"\n"
-        "stages = [\"A\"]\n");
+    const LoadResult result = Load(Tenant() +
+                                   "[[tenant]]\n"
+                                   "id = \"beta\"\n"
+                                   "crm = \"amocrm\"\n"
+                                   "secret = \"s\"\n"
+                                   "mode = \"observing\"\n"
+                                   "[tenant.amocrm]\n"
+                                   "subdomain = \"beta\"\n"
+                                   "token = \"${FG_TEST_UNSET_TOKEN}\"\n"
+                                   "[[tenant]]\n"
+                                   "id = \"Not An Id\"\n"
+                                   "secret = \"${FG_TEST_UNSET_TOKEN}\"\n"
+                                   "[[tenant.pipeline]]\n"
+                                   "id = \"p\"\n"
+                                   "stages = [\"A\"]\n");
     INFO(Dump(result.problems));
     // The environment's problems and the parser's name the tenant the same way.
     CHECK(HasProblem(result, "tenant \"beta\".amocrm.token",
@@ -438,8 +437,8 @@ TEST_CASE("The example config without its environment reports every variable") {
     const LoadResult result = LoadConfig(path);
     CHECK(HasProblem(result, "server.admin_token",
                      "environment variable FUNNELGUARD_ADMIN_TOKEN is not set"));
-    CHECK(
-        HasProblem(result, "tenant \"acme\".secret", "environment variable ACME_HOOK_SECRET is not set"));
+    CHECK(HasProblem(result, "tenant \"acme\".secret",
+                     "environment variable ACME_HOOK_SECRET is not set"));
     CHECK(HasProblem(result, "tenant \"beta\".amocrm.token",
                      "environment variable BETA_AMOCRM_TOKEN is not set"));
     CHECK(result.problems.size() == 4);

@@ -140,7 +140,8 @@ TEST_CASE("A bad duration names the key, the line and the accepted forms") {
                     "max_age = { default = \"2w\", \"Новая\" = \"1d\" }\n"));  // 14
     INFO(Dump(result.problems));
     REQUIRE(result.problems.size() == 3);
-    const ConfigProblem* grace = FindProblem(result, "tenant \"acme\".rules.deal_without_task.grace");
+    const ConfigProblem* grace =
+        FindProblem(result, "tenant \"acme\".rules.deal_without_task.grace");
     REQUIRE(grace != nullptr);
     CHECK(grace->line == 10);
     CHECK(grace->message == "invalid duration \"15 minutes\" (use 30s, 15m, 4h or 14d)");
@@ -301,16 +302,19 @@ TEST_CASE("Consistency entries need exactly one condition and a stage") {
             "consistency = [{ when_at_least = { value = \"много\" }, stage_at_least = \"Новая\" "
             "}]\n"));
         INFO(Dump(result.problems));
-        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0].when_at_least.field",
+        CHECK(HasProblem(result,
+                         "tenant \"acme\".rules.actual_stage.consistency[0].when_at_least.field",
                          "required"));
-        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0].when_at_least.value",
+        CHECK(HasProblem(result,
+                         "tenant \"acme\".rules.actual_stage.consistency[0].when_at_least.value",
                          "must be a number"));
         CHECK(result.problems.size() == 2);
     }
     SUBCASE("an entry that is not a table") {
         const LoadResult result =
             Load(Tenant("[tenant.rules.actual_stage]\nconsistency = [\"Дата оплаты\"]\n"));
-        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0]", "must be a table"));
+        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0]",
+                         "must be a table"));
     }
 }
 

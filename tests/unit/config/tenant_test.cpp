@@ -129,7 +129,8 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
         const LoadResult result =
             Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amocrm\"\n[tenant.amocrm]\n"
                             "subdomain = \"acme\"\ntoken = \"t\"\n"));
-        CHECK(HasProblem(result, "tenant \"a\".pipeline", "reads its pipelines from the amoCRM API"));
+        CHECK(
+            HasProblem(result, "tenant \"a\".pipeline", "reads its pipelines from the amoCRM API"));
     }
     SUBCASE("an amocrm section on a generic tenant") {
         const LoadResult result =
@@ -315,8 +316,10 @@ TEST_CASE("Templates are keyed by <rule id>.message or <rule id>.task") {
         REQUIRE(typo != nullptr);
         CHECK(typo->line == 10);
         CHECK(typo->message.find("did you mean \"stage_order.message\"") != std::string::npos);
-        CHECK(HasProblem(result, "tenant \"acme\".templates.\"no_such_rule.task\"", "unknown template"));
-        CHECK(HasProblem(result, "tenant \"acme\".templates.\"card_filled.task\"", "must be a string"));
+        CHECK(HasProblem(result, "tenant \"acme\".templates.\"no_such_rule.task\"",
+                         "unknown template"));
+        CHECK(HasProblem(result, "tenant \"acme\".templates.\"card_filled.task\"",
+                         "must be a string"));
     }
 }
 
