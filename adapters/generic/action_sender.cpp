@@ -164,8 +164,8 @@ outbox::DeliveryResult Send(httplib::Client& client, const std::string& target,
     const httplib::Result response =
         client.Post(target, headers, action.payload, "application/json");
     if (!response) {
-        // The failure kind ("Connection", "Read") or the certificate's problem with the host,
-        // never the URL.
+        // Where and why ("127.0.0.1:9000: cannot connect: connection refused") or the
+        // certificate's problem with the host, never the URL's path, query or userinfo.
         return {.status = DeliveryStatus::kRetry,
                 .error = tls::DescribeFailure(client, response.error(), peer.host, peer.port)};
     }

@@ -31,8 +31,9 @@ struct SenderOptions {
 /// Classification: 2xx is kDelivered; 408, 429 and 5xx are kRetry with `retry_after` from a
 /// Retry-After header; transport failures (refused, reset, timeout) are kRetry; any other status
 /// is kRejected with "HTTP <status>: <start of the body>"; a 3xx is never followed (kRejected,
-/// naming the Location's host only). Errors never contain the URL, so its userinfo (sent as
-/// Basic auth) and query (sent as is) may carry secrets.
+/// naming the Location's host only). Errors name the host and port ("transport error:
+/// 127.0.0.1:9000: cannot connect: connection refused") but never the rest of the URL, so its
+/// userinfo (sent as Basic auth) and query (sent as is) may carry secrets.
 ///
 /// https verifies the certificate chain (system store plus `ca_file`) and the host name
 /// (tls::Secure); a failure is kRetry with "https://<host>:<port>: certificate verify failed:

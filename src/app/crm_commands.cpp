@@ -8,6 +8,7 @@
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
+#include "src/tls/trust.hpp"
 
 namespace fg::app {
 namespace {
@@ -28,6 +29,71 @@ const config::TenantConfig* CrmTenant(const config::AppConfig& config, const std
     return tenant;
 }
 
+// The host of an http(s) URL, lower-cased, without userinfo, port or brackets.
+std::string HostOf(std::string_view url) {
+    const auto scheme = url.find("://");
+    std::string_view authority = scheme == std::string_view::npos ? url : url.substr(scheme + 3);
+    authority = authority.substr(0, authority.find_first_of("/?#"));
+    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
+        authority = authority.substr(at + 1);
+    }
+    std::string_view host;
+    if (!authority.empty() && authority.front() == '[') {
+        host = authority.substr(1, authority.find(']') - 1);
+    } else {
+        host = authority.substr(0, authority.rfind(':'));
+    }
+    std::string lower;
+    for (const char c : host) {
+        lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    }
+    while (!lower.empty() && lower.back() == '.') {
+        lower.pop_back();
+    }
+    return lower;
+}
+
+bool EndsWith(std::string_view text, std::string_view suffix) {
+    return text.size() >= suffix.size() &&
+           text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Names reserved for documentation (RFC 2606, RFC 6761): never a real funnelguard.
+bool IsPlaceholderHost(std::string_view host) {
+    for (const std::string_view domain : {"example.com", "example.net", "example.org"}) {
+        if (host == domain || EndsWith(host, fmt::format(".{}", domain))) {
+            return true;
+        }
+    }
+    return host == "example" || EndsWith(host, ".example") || host == "invalid" ||
+           EndsWith(host, ".invalid");
+}
+
+// Why the tenant's CRM could not reach funnelguard at server.public_url, or empty.
+std::string PublicUrlProblem(const config::AppConfig& config, const config::TenantConfig& tenant) {
+    const std::string& url = config.server.public_url;
+    if (url.empty()) {
+        return "server.public_url: required: the address the CRM reaches funnelguard at (the "
+               "webhook is registered there)";
+    }
+    const std::string host = HostOf(url);
+    if (IsPlaceholderHost(host)) {
+        return fmt::format(
+            "server.public_url: \"{}\" is a placeholder (as in the example config): set the "
+            "address where the CRM reaches this funnelguard, or its webhooks go nowhere",
+            url);
+    }
+    const std::string crm_url = tenant.crm == "amocrm" ? tenant.amocrm.BaseUrl() : std::string{};
+    if (tls::IsLoopbackHost(host) && !crm_url.empty() && !tls::IsLoopbackHost(HostOf(crm_url))) {
+        return fmt::format(
+            "server.public_url: \"{}\" is a loopback address, which the CRM at {} cannot reach: "
+            "set the address where it reaches this funnelguard (loopback suits only a CRM on "
+            "this machine, such as `funnelguard sim amocrm`)",
+            url, HostOf(crm_url));
+    }
+    return {};
+}
+
 }  // namespace
 
 int RunConnect(const TenantCommand& command, bool connect) {
@@ -40,9 +106,11 @@ int RunConnect(const TenantCommand& command, bool connect) {
     if (tenant == nullptr) {
         return 2;
     }
-    if (config->server.public_url.empty()) {
-        std::cerr << name << ": " << command.config
-                  << ": server.public_url: required: the address the CRM reaches funnelguard at\n";
+    // Registering an address the CRM cannot reach succeeds, and then every webhook silently
+    // goes nowhere: refuse it here instead.
+    if (const std::string problem = PublicUrlProblem(*config, *tenant);
+        !problem.empty() && (connect || config->server.public_url.empty())) {
+        std::cerr << name << ": " << command.config << ": " << problem << "\n";
         return 2;
     }
     SetupLogging("warn");

@@ -9,6 +9,7 @@
 
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
+#include "src/tls/https_client.hpp"
 
 namespace fg::app {
 
@@ -53,7 +54,7 @@ int RunHealth(const HealthCommand& command) {
                                          response->status, response->body);
             } else {
                 std::cerr << fmt::format("health: {}:{}{}: {}\n", host, port, path,
-                                         httplib::to_string(response.error()));
+                                         tls::FailureReason(response.error(), host, port));
             }
             return 1;
         }

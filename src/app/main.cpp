@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
     CLI::App app{"funnelguard: keeps a sales team's CRM honest (five pipeline rules)"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "Help for every command");
+    app.set_version_flag("--version", "funnelguard " FG_VERSION);
 
     fg::app::CheckOptions check;
     auto* check_cmd = app.add_subcommand(

@@ -147,8 +147,10 @@ struct AppConfig {
 /// One problem found in a config file.
 struct ConfigProblem {
     std::string file{};
-    int line = 0;       // 0 when unknown
-    std::string key{};  // dotted path, e.g. "tenant[0].rules.deal_without_task.grace"
+    int line = 0;  // 0 when unknown
+    /// Dotted path, e.g. `tenant "acme".rules.deal_without_task.grace` (a tenant without a valid
+    /// id: `tenant[0]...`).
+    std::string key{};
     std::string message{};
 };
 

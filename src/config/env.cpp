@@ -59,7 +59,11 @@ void ExpandNode(toml::node& node, const std::string& path, ProblemSink& sink, in
 
 void ExpandArray(toml::array& array, const std::string& path, ProblemSink& sink, int line) {
     for (std::size_t i = 0; i < array.size(); ++i) {
-        ExpandNode(*array.get(i), IndexKey(path, i), sink, line);
+        toml::node& element = *array.get(i);
+        // [[tenant]] tables are named by their id, as the tenant parser names them.
+        const toml::table* tenant = path == "tenant" ? element.as_table() : nullptr;
+        ExpandNode(element, tenant != nullptr ? TenantKey(*tenant, i) : IndexKey(path, i), sink,
+                   line);
     }
 }
 

@@ -18,7 +18,6 @@
 namespace fg::config {
 namespace {
 
-using detail::IndexKey;
 using detail::LineOf;
 using detail::ProblemSink;
 using detail::TableReader;
@@ -179,7 +178,7 @@ void ParseTenants(TableReader& root, std::vector<TenantConfig>& tenants,
     }
     for (std::size_t i = 0; i < array->size(); ++i) {
         const toml::table& table = *array->get(i)->as_table();
-        const std::string path = IndexKey("tenant", i);
+        const std::string path = detail::TenantKey(table, i);
         const int line = LineOf(table, root.Line("tenant"));
         TenantConfig tenant = detail::ParseTenant(table, path, root.sink(), line, base_dir);
         if (!tenant.id.empty()) {

@@ -112,6 +112,20 @@ std::string IndexKey(std::string_view prefix, std::size_t index) {
     return fmt::format("{}[{}]", prefix, index);
 }
 
+bool IsValidTenantId(std::string_view id) {
+    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+}
+
+std::string TenantKey(const toml::table& table, std::size_t index) {
+    if (const auto* id = table.get_as<std::string>("id");
+        id != nullptr && IsValidTenantId(id->get())) {
+        return fmt::format("tenant \"{}\"", id->get());
+    }
+    return IndexKey("tenant", index);
+}
+
 int LineOf(const toml::node& node, int fallback) {
     const auto line = node.source().begin.line;
     if (line == 0 || line > static_cast<toml::source_index>(std::numeric_limits<int>::max())) {

@@ -43,6 +43,12 @@ private:
 std::string JoinKey(std::string_view prefix, std::string_view key);
 /// `prefix[index]`.
 std::string IndexKey(std::string_view prefix, std::size_t index);
+/// A tenant id: lowercase letters, digits, "_" and "-".
+bool IsValidTenantId(std::string_view id);
+/// How problems name the `index`-th [[tenant]] table of a file: by its id, `tenant "beta"`, which
+/// stays right when tenants are reordered; by position, `tenant[1]`, only while the table has no
+/// valid id to go by (missing, not a string, or not a valid id).
+std::string TenantKey(const toml::table& table, std::size_t index);
 /// The 1-based line a node starts on, or `fallback` when the parser recorded none.
 int LineOf(const toml::node& node, int fallback);
 /// The closest of `candidates` to `word` within an edit distance of 2 (in code points), if any.

@@ -14,12 +14,6 @@
 namespace fg::config::detail {
 namespace {
 
-bool IsValidTenantId(std::string_view id) {
-    return !id.empty() && std::all_of(id.begin(), id.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
-    });
-}
-
 bool IsValidClock(std::string_view text) {
     if (text.size() != 5 || text[2] != ':') {
         return false;

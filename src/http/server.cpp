@@ -100,6 +100,27 @@ std::string RefusedMediaType(const std::string& crm, const std::string& type) {
     return {};
 }
 
+// Largest body an API POST may carry (it is ignored): `{}` or a short JSON comment.
+constexpr std::size_t kMaxAckBody = 4096;
+
+// Reads and drops a request's body, for routes that take none. A request without
+// Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3), so nothing is read then.
+// False when the body is longer than `limit`.
+bool DiscardBody(const httplib::Request& request, const httplib::ContentReader& reader,
+                 std::size_t limit) {
+    if (!request.has_header("Content-Length") && !request.has_header("Transfer-Encoding")) {
+        return true;
+    }
+    if (request.get_header_value<std::uint64_t>("Content-Length") > limit) {
+        return false;
+    }
+    std::size_t read = 0;
+    return reader([&](const char*, std::size_t length) {
+        read += length;
+        return read <= limit;
+    });
+}
+
 std::string TimeZoneOf(const config::AppConfig& config, const std::string& tenant) {
     const config::TenantConfig* found = config.FindTenant(tenant);
     return found ? found->timezone : std::string{};
@@ -388,8 +409,17 @@ void Server::Routes() {
                    Reply(response, 200, body);
                });
 
+    // The ack takes no body: `curl -X POST` sends neither Content-Length nor Content-Type, and
+    // httplib would wait for the connection to close to read one, so the route reads the body
+    // itself, only when there is one, and ignores it.
     server.Post(R"(/api/v1/violations/(\d+)/ack)",
-                [&engine, admin](const httplib::Request& request, httplib::Response& response) {
+                [&engine, admin](const httplib::Request& request, httplib::Response& response,
+                                 const httplib::ContentReader& reader) {
+                    if (!DiscardBody(request, reader, kMaxAckBody)) {
+                        // The rest of the body must not be taken for the next request.
+                        response.set_header("Connection", "close");
+                        return ReplyError(response, 413, "the ack takes no body");
+                    }
                     if (!admin(request, response)) {
                         return;
                     }

@@ -25,11 +25,18 @@ bool Secure(httplib::Client& client, std::string_view host, const CaCertificates
 /// Whether `error` is a TLS failure (handshake, certificate, trust store), not a network one.
 bool IsTlsFailure(httplib::Error error);
 
-/// A failed request's reason for an error message, without the URL: for a certificate that
-/// did not verify "https://<host>:<port>: certificate verify failed: <OpenSSL's reason>", for
-/// other TLS failures what failed, otherwise httplib's name for the failure ("Connection").
+/// A failed request's reason for an error message, naming the host and port but never the
+/// URL's userinfo, path or query: for a certificate that did not verify "https://<host>:<port>:
+/// certificate verify failed: <OpenSSL's reason>", for other TLS failures what failed, otherwise
+/// "transport error: <host>:<port>: <FailureReason>".
 std::string DescribeFailure(const httplib::Client& client, httplib::Error error,
                             std::string_view host, int port);
+
+/// Why a request to host:port failed, in words: "cannot connect: connection refused", "cannot
+/// resolve the host: <reason>", "cannot connect: timed out", "no answer: ...". For a refused or
+/// failed connection the system's reason is learnt by connecting once more (at most 2 s), as
+/// httplib keeps it to itself.
+std::string FailureReason(httplib::Error error, std::string_view host, int port);
 
 /// The "host[:port]" of a redirect's Location, without userinfo, path or query (they may carry
 /// secrets), for an error message: still untrusted text, which the caller makes printable; empty

@@ -82,16 +82,86 @@ mode = "strict"
     CHECK(result.status == 2);
     const std::string file = dir.File("bad.toml");
     CHECK(result.out.find(file + ":3: server.colour") != std::string::npos);
-    CHECK(result.out.find(file + ":6: tenant[0].secret") != std::string::npos);
+    CHECK(result.out.find(file + ":6: tenant \"acme\".secret") != std::string::npos);
     CHECK(result.out.find("FG_TEST_SURELY_UNSET_VARIABLE") != std::string::npos);
-    CHECK(result.out.find(file + ":7: tenant[0].mode") != std::string::npos);
-    CHECK(result.out.find(file + ":12: tenant[0].rules.deal_without_task.grace") !=
+    CHECK(result.out.find(file + ":7: tenant \"acme\".mode") != std::string::npos);
+    CHECK(result.out.find(file + ":12: tenant \"acme\".rules.deal_without_task.grace") !=
           std::string::npos);
 
     dir.Write("good.toml", kConfig);
     const auto good =
         fg::testing::Run({FG_BINARY, "config", "check", "--config", dir.File("good.toml")});
     CHECK(good.status == 0);
+}
+
+TEST_CASE("--version prints the version") {
+    const auto result = fg::testing::Run({FG_BINARY, "--version"});
+    CHECK(result.status == 0);
+    CHECK(result.out == "funnelguard 0.1.0\n");
+}
+
+// An amoCRM tenant at `base_url` (empty: its subdomain's https address) and `public_url`.
+std::string AmoConfig(const std::string& public_url, const std::string& base_url) {
+    std::string text = "[server]\n";
+    if (!public_url.empty()) {
+        text += "public_url = \"" + public_url + "\"\n";
+    }
+    text +=
+        "[storage]\n"
+        "path = \"fg.db\"\n"
+        "[[tenant]]\n"
+        "id = \"beta\"\n"
+        "crm = \"amocrm\"\n"
+        "secret = \"hook-secret-123\"\n"
+        "[tenant.amocrm]\n"
+        "subdomain = \"beta\"\n"
+        "token = \"token-456\"\n";
+    if (!base_url.empty()) {
+        text += "base_url = \"" + base_url + "\"\n";
+    }
+    return text;
+}
+
+TEST_CASE("connect refuses a server.public_url the CRM cannot reach, naming the key") {
+    fg::testing::TempDir dir;
+    const auto connect = [&](const std::string& public_url, const std::string& base_url) {
+        dir.Write("fg.toml", AmoConfig(public_url, base_url));
+        return fg::testing::Run(
+            {FG_BINARY, "connect", "--config", dir.File("fg.toml"), "--tenant", "beta"}, true);
+    };
+    const std::string key = dir.File("fg.toml") + ": server.public_url: ";
+    SUBCASE("missing") {
+        const auto result = connect("", "");
+        CHECK(result.status == 2);
+        CHECK(result.out.find("connect: " + key + "required") != std::string::npos);
+    }
+    SUBCASE("the example config's placeholder") {
+        const auto result = connect("https://fg.example.com", "");
+        CHECK(result.status == 2);
+        CHECK(result.out.find(key + "\"https://fg.example.com\" is a placeholder") !=
+              std::string::npos);
+    }
+    SUBCASE("loopback, while the account is a remote host") {
+        const auto result = connect("http://127.0.0.1:8080", "");
+        CHECK(result.status == 2);
+        CHECK(result.out.find(key + "\"http://127.0.0.1:8080\" is a loopback address, which "
+                                    "the CRM at beta.amocrm.ru cannot reach") != std::string::npos);
+        CHECK(connect("http://localhost:8080/", "").status == 2);
+    }
+    SUBCASE("loopback is fine for a CRM on this machine: it gets as far as calling it") {
+        // Nothing listens on port 1: the call fails, and says where and why.
+        const auto result = connect("http://127.0.0.1:8080", "http://127.0.0.1:1");
+        CHECK(result.status == 1);
+        CHECK(result.out.find("public_url") == std::string::npos);
+        CHECK(result.out.find("transport error: 127.0.0.1:1: cannot connect: connection refused") !=
+              std::string::npos);
+        CHECK(result.out.find("token-456") == std::string::npos);
+        CHECK(result.out.find("hook-secret-123") == std::string::npos);
+    }
+    SUBCASE("never the secret, whatever the problem") {
+        CHECK(connect("https://fg.example.com", "").out.find("hook-secret-123") ==
+              std::string::npos);
+    }
 }
 
 TEST_CASE("replay feeds recorded bodies; check judges the mirror at --now") {

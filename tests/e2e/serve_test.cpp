@@ -4,10 +4,15 @@
 #include <mutex>
 #include <thread>
 
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <httplib.h>
+#include <netinet/in.h>
 #include <nlohmann/json.hpp>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <unistd.h>
 
 #include "src/common/time.hpp"
 #include "tests/support/process.hpp"
@@ -532,6 +537,71 @@ TEST_CASE("serve: acknowledging a violation cancels its note that keeps failing"
     CHECK(service.Kill(SIGTERM) == 0);
 }
 
+// Sends `request` as is on a fresh connection to 127.0.0.1:port and returns what comes back
+// until the first answer's headers end (empty after 20 s without them: a bound, not a timing).
+std::string RawExchange(int port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    REQUIRE(fd >= 0);
+    timeval timeout{.tv_sec = 20, .tv_usec = 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    std::string answer;
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) == 0 &&
+        ::send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+            static_cast<ssize_t>(request.size())) {
+        char buffer[4096];
+        while (answer.find("\r\n\r\n") == std::string::npos) {
+            const ssize_t got = ::recv(fd, buffer, sizeof buffer, 0);
+            if (got <= 0) {
+                break;
+            }
+            answer.append(buffer, static_cast<std::size_t>(got));
+        }
+    }
+    ::close(fd);
+    return answer;
+}
+
+TEST_CASE("serve: an ack needs no body (curl -X POST sends no Content-Length or Content-Type)") {
+    fg::testing::TempDir dir;
+    dir.Write("fg.toml", Config(dir, ""));  // no actions_url: actions are recorded, not sent
+    Service service(dir.File("fg.toml"));
+    auto posted = service.PostEvents(json::array(
+        {DealEvent("b1", "501", "Новая", Ago(10min)), TaskEvent("b2", "t501", "501", Ago(9min)),
+         DealEvent("b3", "501", "КП отправлено", Ago(8min))}));
+    REQUIRE(posted);
+    REQUIRE(posted->status == 200);
+    json open;
+    REQUIRE(Eventually([&] {
+        open = service.Violations("tenant=acme&rule=stage_order");
+        return open.size() == 1;
+    }));
+    const std::int64_t id = open[0]["id"].get<std::int64_t>();
+
+    const std::string head = fmt::format(
+        "POST /api/v1/violations/{}/ack HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer "
+        "{}\r\n",
+        id, kAdmin);
+    const std::string answer = RawExchange(service.port(), head + "\r\n");
+    CHECK(answer.starts_with("HTTP/1.1 200 "));
+    CHECK(service.Violations("tenant=acme&rule=stage_order").empty());
+    SUBCASE("a body is ignored, and a long one refused") {
+        CHECK(RawExchange(service.port(), head + "Content-Length: 2\r\n\r\n{}")
+                  .starts_with("HTTP/1.1 409 "));  // acknowledged already
+        CHECK(RawExchange(service.port(), head + "Content-Length: 100000\r\n\r\n")
+                  .starts_with("HTTP/1.1 413 "));
+    }
+    SUBCASE("still authenticated") {
+        const std::string anonymous =
+            fmt::format("POST /api/v1/violations/{}/ack HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", id);
+        CHECK(RawExchange(service.port(), anonymous).starts_with("HTTP/1.1 401 "));
+    }
+    CHECK(service.Kill(SIGTERM) == 0);
+}
+
 TEST_CASE("health: exit 1 with the reason when nothing answers") {
     fg::testing::TempDir dir;
     dir.Write("fg.toml", fmt::format(R"(
@@ -544,5 +614,6 @@ path = "{}"
     const auto asked =
         fg::testing::Run({FG_BINARY, "health", "--config", dir.File("fg.toml")}, true);
     CHECK(asked.status == 1);
-    CHECK(asked.out.find("health: 127.0.0.1:1/healthz: ") != std::string::npos);
+    CHECK(asked.out.find("health: 127.0.0.1:1/healthz: cannot connect: connection refused") !=
+          std::string::npos);
 }

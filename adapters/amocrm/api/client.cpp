@@ -453,8 +453,8 @@ Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::strin
                          Redact(Snippet(error.what(), 200), request.redact));
     }
     if (!*result) {
-        // The failure kind ("Connection", "Read") or the certificate's problem and the host,
-        // never the path's query or a header.
+        // Where and why ("host:port: cannot connect: connection refused") or the certificate's
+        // problem and the host, never the path's query or a header.
         const httplib::Error error = result->error();
         no_retry = tls::IsTlsFailure(error);
         return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: {}", request.method,

@@ -160,7 +160,8 @@ TEST_CASE("Client retries connection failures with backoff, then reports kUnavai
     auto json = client.GetJson("/api/v4/account");
     REQUIRE_FALSE(json);
     CHECK(json.error().code == ErrorCode::kUnavailable);
-    CHECK(json.error().message.find("transport error") != std::string::npos);
+    CHECK(json.error().message.find("transport error: 127.0.0.1:" + std::to_string(dead_port) +
+                                    ": cannot connect: connection refused") != std::string::npos);
     CHECK(waits.size() == 2);
     CHECK(json.error().message.find(kToken) == std::string::npos);
 }

@@ -58,7 +58,7 @@ TEST_CASE("An unset variable is a problem naming file, line and key, never a val
     CHECK(token->file == "test.toml");
     CHECK(token->line == 2);
     CHECK(token->message == "environment variable FG_TEST_UNSET is not set");
-    const ConfigProblem* url = FindProblem(result, "tenant[0].generic.actions_url");
+    const ConfigProblem* url = FindProblem(result, "tenant \"acme\".generic.actions_url");
     REQUIRE(url != nullptr);
     CHECK(url->line == 12);
     for (const ConfigProblem& problem : result.problems) {
@@ -69,7 +69,7 @@ TEST_CASE("An unset variable is a problem naming file, line and key, never a val
 TEST_CASE("A malformed ${ reference is a problem") {
     SUBCASE("unterminated") {
         const LoadResult result = Load(Tenant("[tenant.generic]\nactions_url = \"${FG_X\"\n"));
-        const ConfigProblem* problem = FindProblem(result, "tenant[0].generic.actions_url");
+        const ConfigProblem* problem = FindProblem(result, "tenant \"acme\".generic.actions_url");
         REQUIRE(problem != nullptr);
         CHECK(problem->message.find("malformed environment reference") == 0);
     }
@@ -91,7 +91,7 @@ TEST_CASE("Unset variables in arrays name the element") {
         "id = \"main\"\n"
         "stages = [\"A\",\n"
         "          \"${FG_TEST_UNSET}\"]\n");
-    const ConfigProblem* problem = FindProblem(result, "tenant[0].pipeline[0].stages[1]");
+    const ConfigProblem* problem = FindProblem(result, "tenant \"acme\".pipeline[0].stages[1]");
     REQUIRE(problem != nullptr);
     CHECK(problem->line == 7);
     CHECK(problem->message == "environment variable FG_TEST_UNSET is not set");

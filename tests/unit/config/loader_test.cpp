@@ -142,11 +142,11 @@ TEST_CASE("Unknown keys are problems at every level, with a suggestion when one 
     const ConfigProblem* size = FindProblem(result, "storage.size");
     REQUIRE(size != nullptr);
     CHECK(size->message == "unknown key");
-    const ConfigProblem* colour = FindProblem(result, "tenant[0].colour");
+    const ConfigProblem* colour = FindProblem(result, "tenant \"acme\".colour");
     REQUIRE(colour != nullptr);
     CHECK(colour->line == 9);
-    CHECK(HasProblem(result, "tenant[0].generic.rpss", "did you mean \"rps\""));
-    const ConfigProblem* grace = FindProblem(result, "tenant[0].rules.overdue_task.grce");
+    CHECK(HasProblem(result, "tenant \"acme\".generic.rpss", "did you mean \"rps\""));
+    const ConfigProblem* grace = FindProblem(result, "tenant \"acme\".rules.overdue_task.grce");
     REQUIRE(grace != nullptr);
     CHECK(grace->line == 18);
     CHECK(grace->message == "unknown key (did you mean \"grace\"?)");
@@ -198,10 +198,10 @@ TEST_CASE("Every problem of a file is reported in one load, in line order, with 
     const std::vector<std::pair<std::string, int>> expected = {
         {"server.threads", 2},
         {"log.level", 4},
-        {"tenant[0].timezone", 8},
-        {"tenant[0].mode", 9},
-        {"tenant[0].rules.deal_without_task.grace", 16},
-        {"tenant[0].rules.card_filled.min_note_chars", 18},
+        {"tenant \"acme\".timezone", 8},
+        {"tenant \"acme\".mode", 9},
+        {"tenant \"acme\".rules.deal_without_task.grace", 16},
+        {"tenant \"acme\".rules.card_filled.min_note_chars", 18},
     };
     for (std::size_t i = 0; i < expected.size(); ++i) {
         CAPTURE(i);
@@ -210,7 +210,7 @@ TEST_CASE("Every problem of a file is reported in one load, in line order, with 
         CHECK(result.problems[i].file == "test.toml");
     }
     CHECK(FormatProblem(result.problems[4]) ==
-          "test.toml:16: tenant[0].rules.deal_without_task.grace: invalid duration \"15 "
+          "test.toml:16: tenant \"acme\".rules.deal_without_task.grace: invalid duration \"15 "
           "minutes\" (use 30s, 15m, 4h or 14d)");
 }
 
@@ -258,7 +258,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         REQUIRE(result.problems.size() == 1);
         CHECK(result.problems[0].file == dir.File("tenants.d/20-beta.toml"));
         CHECK(result.problems[0].line == 3);
-        CHECK(result.problems[0].key == "tenant[0].secret");
+        CHECK(result.problems[0].key == "tenant \"beta\".secret");
         CHECK(result.problems[0].message == "environment variable FG_TEST_BETA_SECRET is not set");
     }
     SUBCASE("a tenant id defined twice across files is a problem") {
@@ -274,7 +274,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         REQUIRE(result.problems.size() == 1);
         CHECK(result.problems[0].file == dir.File("tenants.d/30-acme.toml"));
         CHECK(result.problems[0].line == 2);
-        CHECK(result.problems[0].key == "tenant[0].id");
+        CHECK(result.problems[0].key == "tenant \"acme\".id");
         CHECK(result.problems[0].message ==
               "duplicate tenant id \"acme\" (first defined at " + main + ":2)");
         CHECK(result.config.tenants.size() == 3);
@@ -313,10 +313,42 @@ TEST_CASE("A tenants_dir that does not exist is a problem at its key") {
     CHECK(problem->message == "\"/cfg/nowhere\" is not a directory");
 }
 
+TEST_CASE("Problems name a tenant by its id, by position only while it has no valid id") {
+    unsetenv("FG_TEST_UNSET_TOKEN");
+    const LoadResult result = Load(Tenant() +
+                                   "[[tenant]]\n"
+                                   "id = \"beta\"\n"
+                                   "crm = \"amocrm\"\n"
+                                   "secret = \"s\"\n"
+                                   "mode = \"observing\"\n"
+                                   "[tenant.amocrm]\n"
+                                   "subdomain = \"beta\"\n"
+                                   "token = \"${FG_TEST_UNSET_TOKEN}\"\n"
+                                   "[[tenant]]\n"
+                                   "id = \"Not An Id\"\n"
+                                   "secret = \"${FG_TEST_UNSET_TOKEN}\"\n"
+                                   "[[tenant.pipeline]]\n"
+                                   "id = \"p\"\n"
+                                   "stages = [\"A\"]\n");
+    INFO(Dump(result.problems));
+    // The environment's problems and the parser's name the tenant the same way.
+    CHECK(HasProblem(result, "tenant \"beta\".amocrm.token",
+                     "environment variable FG_TEST_UNSET_TOKEN is not set"));
+    CHECK(HasProblem(result, "tenant \"beta\".mode", "must be one of observe | warn | enforce"));
+    CHECK(HasProblem(result, "tenant[2].id", "invalid tenant id \"Not An Id\""));
+    CHECK(HasProblem(result, "tenant[2].secret", "FG_TEST_UNSET_TOKEN is not set"));
+    for (const ConfigProblem& problem : result.problems) {
+        CHECK(problem.key.find("tenant[1]") == std::string::npos);
+    }
+    CHECK(FormatProblem(*FindProblem(result, "tenant \"beta\".amocrm.token")) ==
+          "test.toml:16: tenant \"beta\".amocrm.token: environment variable FG_TEST_UNSET_TOKEN "
+          "is not set");
+}
+
 TEST_CASE("Tenant ids are unique within one file too") {
     const LoadResult result = Load(Tenant() + Tenant());
     REQUIRE(result.problems.size() == 1);
-    CHECK(result.problems[0].key == "tenant[1].id");
+    CHECK(result.problems[0].key == "tenant \"acme\".id");
     CHECK(result.problems[0].line == 10);
     CHECK(result.problems[0].message ==
           "duplicate tenant id \"acme\" (first defined at test.toml:1)");
@@ -378,6 +410,24 @@ TEST_CASE("The example config loads with no problems and its values land where e
     CHECK(beta.rules.card_filled.required.at("Переговоры") == std::vector<std::string>{"Бюджет"});
 }
 
+TEST_CASE("The local config loads with the README's two variables and names no outside host") {
+    ScopedEnv token("FUNNELGUARD_ADMIN_TOKEN", "example-admin-token-0123456789");
+    ScopedEnv secret("ACME_HOOK_SECRET", "example-hook-secret");
+    const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.local.toml";
+    const LoadResult result = LoadConfig(path);
+    INFO(Dump(result.problems));
+    REQUIRE(result.ok());
+    const AppConfig& config = result.config;
+    CHECK(config.server.listen.starts_with("127.0.0.1:"));
+    CHECK(config.server.public_url.starts_with("http://127.0.0.1:"));
+    REQUIRE(config.tenants.size() == 1);
+    for (const TenantConfig& tenant : config.tenants) {
+        // Nothing to call: serve starts without retrying an unreachable host.
+        CHECK(tenant.crm == "generic");
+        CHECK(tenant.generic.actions_url.empty());
+    }
+}
+
 TEST_CASE("The example config without its environment reports every variable") {
     unsetenv("FUNNELGUARD_ADMIN_TOKEN");
     unsetenv("ACME_HOOK_SECRET");
@@ -387,9 +437,9 @@ TEST_CASE("The example config without its environment reports every variable") {
     const LoadResult result = LoadConfig(path);
     CHECK(HasProblem(result, "server.admin_token",
                      "environment variable FUNNELGUARD_ADMIN_TOKEN is not set"));
-    CHECK(
-        HasProblem(result, "tenant[0].secret", "environment variable ACME_HOOK_SECRET is not set"));
-    CHECK(HasProblem(result, "tenant[1].amocrm.token",
+    CHECK(HasProblem(result, "tenant \"acme\".secret",
+                     "environment variable ACME_HOOK_SECRET is not set"));
+    CHECK(HasProblem(result, "tenant \"beta\".amocrm.token",
                      "environment variable BETA_AMOCRM_TOKEN is not set"));
     CHECK(result.problems.size() == 4);
 }

@@ -140,14 +140,15 @@ TEST_CASE("A bad duration names the key, the line and the accepted forms") {
                     "max_age = { default = \"2w\", \"Новая\" = \"1d\" }\n"));  // 14
     INFO(Dump(result.problems));
     REQUIRE(result.problems.size() == 3);
-    const ConfigProblem* grace = FindProblem(result, "tenant[0].rules.deal_without_task.grace");
+    const ConfigProblem* grace =
+        FindProblem(result, "tenant \"acme\".rules.deal_without_task.grace");
     REQUIRE(grace != nullptr);
     CHECK(grace->line == 10);
     CHECK(grace->message == "invalid duration \"15 minutes\" (use 30s, 15m, 4h or 14d)");
-    CHECK(HasProblem(result, "tenant[0].rules.overdue_task.escalate_after",
+    CHECK(HasProblem(result, "tenant \"acme\".rules.overdue_task.escalate_after",
                      "must be a duration string"));
     const ConfigProblem* max_age =
-        FindProblem(result, "tenant[0].rules.actual_stage.max_age.default");
+        FindProblem(result, "tenant \"acme\".rules.actual_stage.max_age.default");
     REQUIRE(max_age != nullptr);
     CHECK(max_age->line == 14);
     CHECK(max_age->message == "invalid duration \"2w\" (use 30s, 15m, 4h or 14d)");
@@ -192,7 +193,7 @@ TEST_CASE("Actions are validated") {
                     "actions = \"note\"\n"));                                   // 12
     INFO(Dump(result.problems));
     REQUIRE(result.problems.size() == 4);
-    const std::string path = "tenant[0].rules.deal_without_task.actions";
+    const std::string path = "tenant \"acme\".rules.deal_without_task.actions";
     const ConfigProblem* revert = FindProblem(result, path + "[1]");
     REQUIRE(revert != nullptr);
     CHECK(revert->line == 10);
@@ -202,7 +203,7 @@ TEST_CASE("Actions are validated") {
     CHECK(HasProblem(result, path + "[2]", "unknown action \"nofity\""));
     CHECK(HasProblem(result, path + "[2]", "did you mean \"notify\""));
     CHECK(HasProblem(result, path + "[3]", "listed twice"));
-    CHECK(HasProblem(result, "tenant[0].rules.actual_stage.actions", "must be an array"));
+    CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.actions", "must be an array"));
     // The valid ones are kept.
     CHECK(result.config.tenants[0].rules.deal_without_task.common.actions ==
           Actions{ActionKind::kTask});
@@ -216,12 +217,12 @@ TEST_CASE("Unknown rule names are problems") {
                     "grace = \"1h\"\n"));
     INFO(Dump(result.problems));
     REQUIRE(result.problems.size() == 2);
-    const ConfigProblem* typo = FindProblem(result, "tenant[0].rules.stage_ordr");
+    const ConfigProblem* typo = FindProblem(result, "tenant \"acme\".rules.stage_ordr");
     REQUIRE(typo != nullptr);
     CHECK(typo->line == 9);
     CHECK(typo->message.find("unknown rule") == 0);
     CHECK(typo->message.find("did you mean \"stage_order\"") != std::string::npos);
-    const ConfigProblem* other = FindProblem(result, "tenant[0].rules.no_next_task");
+    const ConfigProblem* other = FindProblem(result, "tenant \"acme\".rules.no_next_task");
     REQUIRE(other != nullptr);
     CHECK(other->line == 11);
 }
@@ -238,24 +239,24 @@ TEST_CASE("Stage names referenced by rules must exist in a pipeline of the tenan
     INFO(Dump(result.problems));
     REQUIRE(result.problems.size() == 4);
     const ConfigProblem* create_in =
-        FindProblem(result, "tenant[0].rules.stage_order.create_in[1]");
+        FindProblem(result, "tenant \"acme\".rules.stage_order.create_in[1]");
     REQUIRE(create_in != nullptr);
     CHECK(create_in->line == 10);
     CHECK(create_in->message.find("unknown stage \"Квалификацыя\"") == 0);
     // One letter off in Cyrillic is one edit: the suggestion finds it.
     CHECK(create_in->message.find("did you mean \"Квалификация\"") != std::string::npos);
     const ConfigProblem* max_age =
-        FindProblem(result, "tenant[0].rules.actual_stage.max_age.\"Счет выставлен\"");
+        FindProblem(result, "tenant \"acme\".rules.actual_stage.max_age.\"Счет выставлен\"");
     REQUIRE(max_age != nullptr);
     CHECK(max_age->line == 12);
     CHECK(max_age->message.find("did you mean \"Счёт выставлен\"") != std::string::npos);
     const ConfigProblem* consistency =
-        FindProblem(result, "tenant[0].rules.actual_stage.consistency[0].stage_at_least");
+        FindProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0].stage_at_least");
     REQUIRE(consistency != nullptr);
     CHECK(consistency->line == 13);
     CHECK(consistency->message.find("unknown stage \"Оплата\"") == 0);
     const ConfigProblem* required =
-        FindProblem(result, "tenant[0].rules.card_filled.required.\"Бюджет согласован\"");
+        FindProblem(result, "tenant \"acme\".rules.card_filled.required.\"Бюджет согласован\"");
     REQUIRE(required != nullptr);
     CHECK(required->line == 15);
     CHECK(required->message.find("unknown stage \"Бюджет согласован\"") == 0);
@@ -278,7 +279,7 @@ TEST_CASE("Consistency entries need exactly one condition and a stage") {
             "[tenant.rules.actual_stage]\n"
             "consistency = [{ when_filled = \"A\", when_at_least = { field = \"B\", value = 1 }, "
             "stage_at_least = \"Оплачено\" }]\n"));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0]",
+        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0]",
                          "has both when_filled and when_at_least"));
         CHECK(result.config.tenants[0].rules.actual_stage.consistency.empty());
     }
@@ -287,11 +288,11 @@ TEST_CASE("Consistency entries need exactly one condition and a stage") {
             Load(Tenant("[tenant.rules.actual_stage]\n"
                         "consistency = [{ when_fild = \"A\" }]\n"));
         INFO(Dump(result.problems));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0]",
+        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0]",
                          "needs one of when_filled, when_equals or when_at_least"));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0].stage_at_least",
+        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0].stage_at_least",
                          "required"));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0].when_fild",
+        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0].when_fild",
                          "did you mean \"when_filled\""));
         CHECK(result.problems.size() == 3);
     }
@@ -301,16 +302,19 @@ TEST_CASE("Consistency entries need exactly one condition and a stage") {
             "consistency = [{ when_at_least = { value = \"много\" }, stage_at_least = \"Новая\" "
             "}]\n"));
         INFO(Dump(result.problems));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0].when_at_least.field",
+        CHECK(HasProblem(result,
+                         "tenant \"acme\".rules.actual_stage.consistency[0].when_at_least.field",
                          "required"));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0].when_at_least.value",
+        CHECK(HasProblem(result,
+                         "tenant \"acme\".rules.actual_stage.consistency[0].when_at_least.value",
                          "must be a number"));
         CHECK(result.problems.size() == 2);
     }
     SUBCASE("an entry that is not a table") {
         const LoadResult result =
             Load(Tenant("[tenant.rules.actual_stage]\nconsistency = [\"Дата оплаты\"]\n"));
-        CHECK(HasProblem(result, "tenant[0].rules.actual_stage.consistency[0]", "must be a table"));
+        CHECK(HasProblem(result, "tenant \"acme\".rules.actual_stage.consistency[0]",
+                         "must be a table"));
     }
 }
 
@@ -320,10 +324,10 @@ TEST_CASE("card_filled checks min_note_chars and its field lists") {
                     "min_note_chars = 0\n"
                     "required = { \"Новая\" = \"Бюджет\", \"Квалификация\" = [\"\"] }\n"));
     INFO(Dump(result.problems));
-    CHECK(HasProblem(result, "tenant[0].rules.card_filled.min_note_chars", "at least 1"));
-    CHECK(HasProblem(result, "tenant[0].rules.card_filled.required.\"Новая\"",
+    CHECK(HasProblem(result, "tenant \"acme\".rules.card_filled.min_note_chars", "at least 1"));
+    CHECK(HasProblem(result, "tenant \"acme\".rules.card_filled.required.\"Новая\"",
                      "must be an array of strings"));
-    CHECK(HasProblem(result, "tenant[0].rules.card_filled.required.\"Квалификация\"[0]",
+    CHECK(HasProblem(result, "tenant \"acme\".rules.card_filled.required.\"Квалификация\"[0]",
                      "must name a field"));
     CHECK(result.problems.size() == 3);
     CHECK(result.config.tenants[0].rules.card_filled.min_note_chars == 10);
@@ -336,8 +340,8 @@ TEST_CASE("A rule key of the wrong type is reported, not silently ignored") {
                     "[tenant.rules]\n"
                     "overdue_task = 5\n"));
     INFO(Dump(result.problems));
-    CHECK(HasProblem(result, "tenant[0].rules.stage_order.allow_backward", "true or false"));
-    CHECK(HasProblem(result, "tenant[0].rules.overdue_task", "must be a table"));
+    CHECK(HasProblem(result, "tenant \"acme\".rules.stage_order.allow_backward", "true or false"));
+    CHECK(HasProblem(result, "tenant \"acme\".rules.overdue_task", "must be a table"));
     CHECK(result.config.tenants[0].rules.stage_order.allow_backward);
 }
 

@@ -102,20 +102,20 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
     }
     SUBCASE("the section is required") {
         const LoadResult result = Load(AmoTenant(""));
-        CHECK(HasProblem(result, "tenant[0].amocrm", "needs [tenant.amocrm]"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm", "needs [tenant.amocrm]"));
     }
     SUBCASE("no account and no credentials") {
         const LoadResult result = Load(AmoTenant("[tenant.amocrm]\nrps = 2\n"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.subdomain", "required"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.client_id", "required: token, or client_id"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.subdomain", "required"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.client_id", "required: token, or client_id"));
     }
     SUBCASE("OAuth half configured, a bad subdomain and too fast") {
         const LoadResult result = Load(AmoTenant(
             "[tenant.amocrm]\nsubdomain = \"Acme Corp\"\nclient_id = \"id\"\nrps = 10\n"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.subdomain", "invalid subdomain"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.client_secret", "required for OAuth"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.redirect_uri", "required for OAuth"));
-        const ConfigProblem* rps = FindProblem(result, "tenant[0].amocrm.rps");
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.subdomain", "invalid subdomain"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.client_secret", "required for OAuth"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.redirect_uri", "required for OAuth"));
+        const ConfigProblem* rps = FindProblem(result, "tenant \"a\".amocrm.rps");
         REQUIRE(rps != nullptr);
         CHECK(rps->line == 8);
         CHECK(rps->message.find("at most 7") != std::string::npos);
@@ -123,23 +123,24 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
     SUBCASE("both a token and OAuth") {
         const LoadResult result = Load(AmoTenant(
             "[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\nclient_id = \"id\"\n"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.token", "not both"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.token", "not both"));
     }
     SUBCASE("pipelines come from the API, not the config") {
         const LoadResult result =
             Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amocrm\"\n[tenant.amocrm]\n"
                             "subdomain = \"acme\"\ntoken = \"t\"\n"));
-        CHECK(HasProblem(result, "tenant[0].pipeline", "reads its pipelines from the amoCRM API"));
+        CHECK(
+            HasProblem(result, "tenant \"a\".pipeline", "reads its pipelines from the amoCRM API"));
     }
     SUBCASE("an amocrm section on a generic tenant") {
         const LoadResult result =
             Load(Tenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\n"));
-        CHECK(HasProblem(result, "tenant[0].amocrm", "is for crm = \"amocrm\""));
+        CHECK(HasProblem(result, "tenant \"acme\".amocrm", "is for crm = \"amocrm\""));
     }
     SUBCASE("an unknown key, with a suggestion") {
         const LoadResult result =
             Load(AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\nrpss = 2\n"));
-        CHECK(HasProblem(result, "tenant[0].amocrm.rpss", "rps"));
+        CHECK(HasProblem(result, "tenant \"a\".amocrm.rpss", "rps"));
     }
 }
 
@@ -154,7 +155,7 @@ TEST_CASE("Bitrix24 is not available in this build yet") {
     }
     SUBCASE("an unknown CRM") {
         const LoadResult result = Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amo\"\n"));
-        CHECK(HasProblem(result, "tenant[0].crm", "must be one of generic | amocrm | bitrix24"));
+        CHECK(HasProblem(result, "tenant \"a\".crm", "must be one of generic | amocrm | bitrix24"));
     }
 }
 
@@ -168,12 +169,12 @@ TEST_CASE("Tenant settings are validated") {
                     "mode = \"enforcing\"\n"          // 6
                     "reconcile_at = \"25:00\"\n"));   // 7
     INFO(Dump(result.problems));
-    CHECK(HasProblem(result, "tenant[0].timezone", "unknown time zone \"Europe/Moskow\""));
-    CHECK(HasProblem(result, "tenant[0].locale", "must be one of ru | en"));
-    CHECK(HasProblem(result, "tenant[0].mode", "did you mean \"enforce\""));
-    CHECK(HasProblem(result, "tenant[0].reconcile_at", "HH:MM"));
-    CHECK(HasProblem(result, "tenant[0].generic.actions_url", "http:// or https://"));
-    CHECK(HasProblem(result, "tenant[0].generic.rps", "greater than 0"));
+    CHECK(HasProblem(result, "tenant \"acme\".timezone", "unknown time zone \"Europe/Moskow\""));
+    CHECK(HasProblem(result, "tenant \"acme\".locale", "must be one of ru | en"));
+    CHECK(HasProblem(result, "tenant \"acme\".mode", "did you mean \"enforce\""));
+    CHECK(HasProblem(result, "tenant \"acme\".reconcile_at", "HH:MM"));
+    CHECK(HasProblem(result, "tenant \"acme\".generic.actions_url", "http:// or https://"));
+    CHECK(HasProblem(result, "tenant \"acme\".generic.rps", "greater than 0"));
     REQUIRE(result.problems.size() == 6);
     CHECK(result.problems[0].line == 4);
     CHECK(result.problems[5].line == 15);
@@ -221,15 +222,15 @@ TEST_CASE("Pipelines are validated") {
     const std::string head = "[[tenant]]\nid = \"acme\"\nsecret = \"s\"\n";
     SUBCASE("a generic tenant needs a pipeline") {
         const LoadResult result = Load(head);
-        const ConfigProblem* problem = FindProblem(result, "tenant[0].pipeline");
+        const ConfigProblem* problem = FindProblem(result, "tenant \"acme\".pipeline");
         REQUIRE(problem != nullptr);
         CHECK(problem->line == 1);
         CHECK(problem->message.find("at least one [[tenant.pipeline]]") != std::string::npos);
     }
     SUBCASE("id and stages are required") {
         const LoadResult result = Load(head + "[[tenant.pipeline]]\nwon = []\n");
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].id", "required"));
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].stages", "required"));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].id", "required"));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].stages", "required"));
     }
     SUBCASE("won must be a subset of stages and come last") {
         const LoadResult result = Load(head +
@@ -238,11 +239,11 @@ TEST_CASE("Pipelines are validated") {
                                        "stages = [\"A\", \"W\", \"B\"]\n"  // 6
                                        "won = [\"W\", \"Z\"]\n");          // 7
         INFO(Dump(result.problems));
-        const ConfigProblem* missing = FindProblem(result, "tenant[0].pipeline[0].won[1]");
+        const ConfigProblem* missing = FindProblem(result, "tenant \"acme\".pipeline[0].won[1]");
         REQUIRE(missing != nullptr);
         CHECK(missing->line == 7);
         CHECK(missing->message.find("won stage \"Z\" is not in stages") == 0);
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].stages",
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].stages",
                          "open stage \"B\" comes after won stage \"W\""));
         CHECK(result.problems.size() == 2);
     }
@@ -254,22 +255,22 @@ TEST_CASE("Pipelines are validated") {
                                        "lost = [\"B\"]\n"
                                        "intake = [\"\"]\n");
         INFO(Dump(result.problems));
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].stages[2]", "duplicate stage \"A\""));
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].lost[0]",
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].stages[2]", "duplicate stage \"A\""));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].lost[0]",
                          "stage \"B\" is already listed in stages"));
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].intake[0]", "must not be empty"));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].intake[0]", "must not be empty"));
         CHECK(result.problems.size() == 3);
     }
     SUBCASE("a pipeline of only won stages has nothing open") {
         const LoadResult result =
             Load(head + "[[tenant.pipeline]]\nid = \"p\"\nstages = [\"W\"]\nwon = [\"W\"]\n");
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].stages", "at least one open stage"));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].stages", "at least one open stage"));
     }
     SUBCASE("pipeline ids are unique within a tenant") {
         const LoadResult result = Load(head +
                                        "[[tenant.pipeline]]\nid = \"p\"\nstages = [\"A\"]\n"
                                        "[[tenant.pipeline]]\nid = \"p\"\nstages = [\"B\"]\n");
-        const ConfigProblem* problem = FindProblem(result, "tenant[0].pipeline[1].id");
+        const ConfigProblem* problem = FindProblem(result, "tenant \"acme\".pipeline[1].id");
         REQUIRE(problem != nullptr);
         CHECK(problem->line == 8);
         CHECK(problem->message == "duplicate pipeline id \"p\" (first at line 4)");
@@ -277,11 +278,11 @@ TEST_CASE("Pipelines are validated") {
     SUBCASE("stages must be strings") {
         const LoadResult result =
             Load(head + "[[tenant.pipeline]]\nid = \"p\"\nstages = [\"A\", 2]\n");
-        CHECK(HasProblem(result, "tenant[0].pipeline[0].stages[1]", "must be a string"));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline[0].stages[1]", "must be a string"));
     }
     SUBCASE("[tenant.pipeline] written as a single table") {
         const LoadResult result = Load(head + "[tenant.pipeline]\nid = \"p\"\n");
-        CHECK(HasProblem(result, "tenant[0].pipeline", "[[tenant.pipeline]]"));
+        CHECK(HasProblem(result, "tenant \"acme\".pipeline", "[[tenant.pipeline]]"));
     }
     SUBCASE("[tenant] written as a single table") {
         const LoadResult result = Load("[tenant]\nid = \"acme\"\n");
@@ -311,12 +312,14 @@ TEST_CASE("Templates are keyed by <rule id>.message or <rule id>.task") {
         INFO(Dump(result.problems));
         REQUIRE(result.problems.size() == 3);
         const ConfigProblem* typo =
-            FindProblem(result, "tenant[0].templates.\"stage_order.mesage\"");
+            FindProblem(result, "tenant \"acme\".templates.\"stage_order.mesage\"");
         REQUIRE(typo != nullptr);
         CHECK(typo->line == 10);
         CHECK(typo->message.find("did you mean \"stage_order.message\"") != std::string::npos);
-        CHECK(HasProblem(result, "tenant[0].templates.\"no_such_rule.task\"", "unknown template"));
-        CHECK(HasProblem(result, "tenant[0].templates.\"card_filled.task\"", "must be a string"));
+        CHECK(HasProblem(result, "tenant \"acme\".templates.\"no_such_rule.task\"",
+                         "unknown template"));
+        CHECK(HasProblem(result, "tenant \"acme\".templates.\"card_filled.task\"",
+                         "must be a string"));
     }
 }
 

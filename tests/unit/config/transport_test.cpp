@@ -80,7 +80,7 @@ TEST_CASE("A ca_file that cannot work is reported with file, line and key") {
     auto amo_problem = [](const std::string& keys) {
         const LoadResult result = Load(AmoTenant(keys));
         INFO(Dump(result.problems));
-        const ConfigProblem* problem = FindProblem(result, "tenant[0].amocrm.ca_file");
+        const ConfigProblem* problem = FindProblem(result, "tenant \"a\".amocrm.ca_file");
         REQUIRE(problem != nullptr);
         CHECK(problem->file == "test.toml");
         CHECK(problem->line == 8);  // ca_file is the second key
@@ -102,12 +102,12 @@ TEST_CASE("A ca_file that cannot work is reported with file, line and key") {
     const LoadResult generic = Load(GenericTenant(
         "actions_url = \"http://127.0.0.1:9000/actions\"\nca_file = \"" + good + "\"\n"));
     INFO(Dump(generic.problems));
-    const ConfigProblem* problem = FindProblem(generic, "tenant[0].generic.ca_file");
+    const ConfigProblem* problem = FindProblem(generic, "tenant \"acme\".generic.ca_file");
     REQUIRE(problem != nullptr);
     CHECK(problem->line == 11);
     CHECK(contains(problem->message, "is for an https:// actions_url"));
     CHECK(HasProblem(Load(GenericTenant("ca_file = \"" + good + "\"\n")),
-                     "tenant[0].generic.ca_file", "is for an https:// actions_url"));
+                     "tenant \"acme\".generic.ca_file", "is for an https:// actions_url"));
 }
 
 TEST_CASE("amoCRM's base_url is https, or plain http to this machine only") {
@@ -122,7 +122,7 @@ TEST_CASE("amoCRM's base_url is https, or plain http to this machine only") {
          {"http://acme.amocrm.ru", "http://10.0.0.5:8080", "http://localhost.example.com"}) {
         CAPTURE(url);
         const LoadResult result = Load(AmoTenant("base_url = \"" + std::string(url) + "\"\n"));
-        const ConfigProblem* problem = FindProblem(result, "tenant[0].amocrm.base_url");
+        const ConfigProblem* problem = FindProblem(result, "tenant \"a\".amocrm.base_url");
         REQUIRE(problem != nullptr);
         CHECK(problem->line == 7);
         CHECK(problem->message.find("would send the token unencrypted") != std::string::npos);
@@ -140,7 +140,7 @@ TEST_CASE("A generic actions_url sends a password over https or to this machine 
     }
     const LoadResult result =
         Load(GenericTenant("actions_url = \"http://bot:pw@bridge.example/a?x=1\"\n"));
-    const ConfigProblem* problem = FindProblem(result, "tenant[0].generic.actions_url");
+    const ConfigProblem* problem = FindProblem(result, "tenant \"acme\".generic.actions_url");
     REQUIRE(problem != nullptr);
     CHECK(problem->line == 10);
     CHECK(problem->message.find("would send the password unencrypted") != std::string::npos);
