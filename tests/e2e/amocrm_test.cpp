@@ -516,6 +516,11 @@ TEST_CASE("amocrm: real accounts' bodies are stored and answered 200; a bad elem
     CHECK((*deal)["fields"]["UTM_SOURCE"] == "");
 
     httplib::Headers admin = {{"Authorization", std::string("Bearer ") + kAdmin}};
+    // The bodies are processed in the order they came; the last one is the one that fails.
+    REQUIRE(Eventually([&] {
+        const auto listed = client.Get("/api/v1/inbox?state=failed", admin);
+        return listed && listed->status == 200 && !json::parse(listed->body)["items"].empty();
+    }));
     auto failed = client.Get("/api/v1/inbox?state=failed", admin);
     REQUIRE(failed);
     REQUIRE(failed->status == 200);
