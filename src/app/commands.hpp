@@ -77,7 +77,9 @@ struct HealthCommand {
 };
 /// `health`: 0 when the running serve of this config answers 200, 1 otherwise.
 int RunHealth(const HealthCommand& command);
-int RunConfigCheck(const std::string& config_path);
+/// `config check`: the config's problems; `online`: also the stages and fields the rules name
+/// that each CRM tenant's account lacks (its directory read through the API). Exit 2 on any.
+int RunConfigCheck(const std::string& config_path, bool online);
 
 struct DemoOptions {
     double speed = 600;      // clock seconds per real second
