@@ -12,6 +12,7 @@ struct CheckOptions {
     std::string tenant{};
     std::string now{};
     std::string format = "table";
+    bool all = false;  // also the violations the head of sales acknowledged
 };
 int RunCheck(const CheckOptions& options);
 

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     check_cmd->add_option("--now", check.now, "ISO 8601 time to judge at (default: now)");
     check_cmd->add_option("--format", check.format, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
+    check_cmd->add_flag("--all", check.all,
+                        "Also the violations the head of sales acknowledged (an ACK column)");
 
     fg::app::ReplayOptions replay;
     auto* replay_cmd = app.add_subcommand(

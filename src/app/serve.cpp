@@ -163,8 +163,8 @@ int RunConfigCheck(const std::string& config_path, bool online) {
     if (failures > 0) {
         return 1;
     }
-    std::cout << fmt::format("{}: OK ({} tenant(s), names checked against the CRM)\n",
-                             config_path, config->tenants.size());
+    std::cout << fmt::format("{}: OK ({} tenant(s), names checked against the CRM)\n", config_path,
+                             config->tenants.size());
     return 0;
 }
 

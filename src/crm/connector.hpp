@@ -34,8 +34,8 @@ struct PullPage {
     /// it now (ids stable per version, so a repeat of the same state is a duplicate), and the
     /// stage transitions the CRM's own event log reports, as upserts at their CRM time.
     std::vector<domain::Event> events{};
-    std::string cursor{};    // where the next page starts
-    bool done = false;       // true: nothing after this page
+    std::string cursor{};  // where the next page starts
+    bool done = false;     // true: nothing after this page
     /// What the page read, for the progress line on stderr, e.g. "leads" (the core adds the
     /// run's counts, the same ones its summary shows).
     std::string progress{};

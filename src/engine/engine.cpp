@@ -412,9 +412,10 @@ void Engine::RecordNameProblems(const config::TenantConfig& tenant,
     }
     // Config lines never hold secrets; names are the account's own.
     for (const std::string& line : lines) {
-        Log().warn("The rules name what the CRM does not have; that part judges nothing. "
-                   "tenant={} problem={}",
-                   tenant.id, line);
+        Log().warn(
+            "The rules name what the CRM does not have; that part judges nothing. "
+            "tenant={} problem={}",
+            tenant.id, line);
     }
 }
 

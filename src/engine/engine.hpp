@@ -127,7 +127,8 @@ public:
 
     /// Ready to serve (GET /readyz): storage accepts writes (not failed, disk not full), and every
     /// tenant with a CRM connector has loaded its directory since start (before that its webhooks
-    /// are stored and wait). `missing` names those tenants; `storage` says what is wrong with the storage.
+    /// are stored and wait). `missing` names those tenants; `storage` says what is wrong with the
+    /// storage.
     struct Readiness {
         bool ready = false;
         std::string storage{};
