@@ -107,7 +107,8 @@ bool IsOwnOtherHook(const std::string& destination, const std::string& hook_url,
         return false;
     }
     const std::size_t scheme = destination.find("://");
-    if (scheme == std::string::npos) {
+    // funnelguard's hook URLs never carry a query or a fragment.
+    if (scheme == std::string::npos || destination.find_first_of("?#") != std::string::npos) {
         return false;
     }
     const std::size_t path = destination.find('/', scheme + 3);
@@ -119,7 +120,7 @@ bool IsOwnOtherHook(const std::string& destination, const std::string& hook_url,
         return false;
     }
     const std::string_view secret = std::string_view(destination).substr(found + own_part.size());
-    return !secret.empty() && secret.find_first_of("/?#") == std::string_view::npos;
+    return !secret.empty() && secret.find('/') == std::string_view::npos;
 }
 
 // Every destination registered on the account (GET /api/v4/webhooks without a filter).
@@ -193,9 +194,10 @@ Result<int> RemoveStaleHooks(Client& client, const std::string& hook_url) {
         ++removed;
     }
     if (removed > 0) {
-        Log().info("amoCRM: funnelguard's earlier webhooks at another address removed. tenant={} "
-                   "removed={}",
-                   LogSafe(client.tenant()), removed);
+        Log().info(
+            "amoCRM: funnelguard's earlier webhooks at another address removed. tenant={} "
+            "removed={}",
+            LogSafe(client.tenant()), removed);
     }
     return removed;
 }
