@@ -69,7 +69,8 @@ int RunReconcile(const ReconcileCommand& command) {
     Adapters adapters(*config, clock);
     engine::EngineOptions options = adapters.EngineOptionsFor(clock);
     options.timers = false;
-    options.deliver = false;  // `serve` delivers what the run planned
+    options.deliver = false;            // `serve` delivers what the run planned
+    options.log_name_problems = false;  // printed below, once the directory is loaded
     engine::Engine engine(std::move(options));
     if (auto started = engine.Start(); !started) {
         std::cerr << "reconcile: " << started.error().message << "\n";

@@ -411,7 +411,8 @@ void Engine::RecordNameProblems(const config::TenantConfig& tenant,
         name_problems_[tenant.id] = std::move(problems);
     }
     // Config lines never hold secrets; names are the account's own.
-    for (const std::string& line : lines) {
+    for (const std::string& line :
+         options_.log_name_problems ? lines : std::vector<std::string>{}) {
         Log().warn(
             "The rules name what the CRM does not have; that part judges nothing. "
             "tenant={} problem={}",

@@ -46,6 +46,9 @@ struct EngineOptions {
     Observer observer{};
     bool timers = true;   // the minute sweep and the nightly run
     bool deliver = true;  // run the outbox worker
+    // Log a warning per stage or field the rules name that a CRM directory lacks (false: the
+    // caller reports NameProblems itself, as reconcile does).
+    bool log_name_problems = true;
     // Process the inbox as webhooks come; false: only Drain() does (the demo steps a manual clock
     // and processes each step's webhooks together, so that a seed gives the same run every time).
     bool background = true;
