@@ -118,8 +118,12 @@ int main(int argc, char** argv) {
                 continue;
             }
             out += ",\n";
-            fg::engine::AppendCheckItem(out, tenant->id, s.deal, finding,
-                                        std::min(finding.since, *now), message, tenant->timezone);
+            fg::engine::AppendCheckItem(out, {.tenant = tenant->id,
+                                              .deal = s.deal,
+                                              .finding = finding,
+                                              .opened_at = std::min(finding.since, *now),
+                                              .message = message,
+                                              .time_zone = tenant->timezone});
         }
         return findings;
     };

@@ -2,6 +2,7 @@
 #include <iostream>
 #include <iterator>
 #include <map>
+#include <optional>
 #include <set>
 #include <string_view>
 #include <vector>
@@ -26,9 +27,10 @@ struct Row {
     std::string deal{};
     std::string title{};
     std::string rule{};
-    std::string responsible{};
+    std::string responsible{};  // the name from the CRM directory, else the id
     Timestamp since{};
     std::string message{};
+    bool acknowledged = false;
 };
 
 /// What one batch of deals gives: JSON items (each ",\n{...}") or table rows.
@@ -36,11 +38,13 @@ struct Batch {
     std::string json{};
     std::vector<Row> rows{};
     std::size_t deals = 0;
+    std::size_t hidden = 0;  // acknowledged violations left out
 
     void clear() {
         json.clear();
         rows.clear();
         deals = 0;
+        hidden = 0;
     }
 };
 
@@ -78,8 +82,27 @@ int RunCheck(const CheckOptions& options) {
         std::cerr << "check: " << db.error().message << "\n";
         return 1;
     }
-    // CRM tenants judge against the pipelines their last API read stored.
+    // CRM tenants judge against the pipelines their last API read stored, and name people as
+    // its user list does.
     engine::ApplyStoredDirectories(**db, *config);
+    std::map<std::string, std::map<std::string, std::string>> user_names;  // tenant -> id -> name
+    for (const config::TenantConfig& tenant : config->tenants) {
+        if (tenant.crm == "generic") {
+            continue;
+        }
+        if (std::optional<crm::Directory> directory = engine::LoadDirectory(**db, tenant.id)) {
+            user_names[tenant.id] = std::move(directory->users);
+        }
+    }
+    const auto name_of = [&user_names](const std::string& tenant,
+                                       const std::string& user) -> const std::string* {
+        const auto users = user_names.find(tenant);
+        if (users == user_names.end()) {
+            return nullptr;
+        }
+        const auto found = users->second.find(user);
+        return found == users->second.end() || found->second.empty() ? nullptr : &found->second;
+    };
     // Violations the head of sales acknowledged are settled: check does not print them again.
     const std::vector<std::string> acknowledged_list =
         storage::AcknowledgedKeys(**db, options.tenant);
@@ -96,19 +119,30 @@ int RunCheck(const CheckOptions& options) {
         }
         ++batch.deals;
         for (rules::Finding& finding : engine::EvaluateSnapshot(snapshot, *tenant, now).findings) {
-            if (!acknowledged.empty() &&
+            const bool acked =
+                !acknowledged.empty() &&
                 acknowledged.count(fmt::format("{}\x1f{}\x1f{}\x1f{}", tenant->id, snapshot.deal.id,
-                                               finding.rule, finding.key))) {
+                                               finding.rule, finding.key)) != 0;
+            if (acked && !options.all) {
+                ++batch.hidden;
                 continue;
             }
+            engine::LocalizeDetailTimes(finding.details, tenant->timezone);
             const rules::RuleSpec* spec = rules::FindRule(finding.rule);
             std::string message = engine::RenderFindingText(*spec, finding, snapshot.deal, *tenant,
                                                             engine::TextKind::kMessage);
             const Timestamp since = std::min(finding.since, now);
+            const std::string* name = name_of(tenant->id, finding.responsible);
             if (json) {
                 batch.json += ",\n";
-                engine::AppendCheckItem(batch.json, tenant->id, snapshot.deal, finding, since,
-                                        message, tenant->timezone);
+                engine::AppendCheckItem(batch.json, {.tenant = tenant->id,
+                                                     .deal = snapshot.deal,
+                                                     .finding = finding,
+                                                     .opened_at = since,
+                                                     .message = message,
+                                                     .time_zone = tenant->timezone,
+                                                     .responsible_name = name,
+                                                     .acknowledged = acked});
                 continue;
             }
             batch.rows.push_back(Row{
@@ -116,20 +150,23 @@ int RunCheck(const CheckOptions& options) {
                 .deal = snapshot.deal.id,
                 .title = snapshot.deal.title,
                 .rule = finding.rule,
-                .responsible = finding.responsible,
+                .responsible = name != nullptr ? *name : finding.responsible,
                 .since = since,
                 .message = std::move(message),
+                .acknowledged = acked,
             });
         }
     };
     std::vector<Row> rows;
     std::size_t deals = 0;
+    std::size_t hidden = 0;
     std::size_t printed_bytes = 0;
     if (json) {
         std::cout << "{\"violations\":[";
     }
     auto consume = [&](Batch& batch) {
         deals += batch.deals;
+        hidden += batch.hidden;
         if (json && !batch.json.empty()) {
             // Every item starts with ",\n"; the first one of the document with "\n" only.
             const std::string_view text =
@@ -143,23 +180,45 @@ int RunCheck(const CheckOptions& options) {
                                    visit, consume);
 
     if (json) {
-        std::cout << "\n]}\n" << std::flush;
+        std::cout << fmt::format("\n],\"acknowledged_hidden\":{}}}\n", hidden) << std::flush;
         return 0;
     }
 
-    Table table({"TENANT", "RULE", "DEAL", "TITLE", "RESPONSIBLE", "SINCE", "MESSAGE"});
+    std::vector<std::string> header = {"TENANT", "RULE", "DEAL", "TITLE", "RESPONSIBLE", "SINCE"};
+    if (options.all) {
+        header.emplace_back("ACK");
+    }
+    header.emplace_back("MESSAGE");
+    Table table(std::move(header));
     std::map<std::string, int> by_rule;
     std::map<std::string, int> by_manager;
     for (const Row& row : rows) {
         const config::TenantConfig* tenant = config->FindTenant(row.tenant);
-        table.Add({row.tenant, row.rule, row.deal, row.title, row.responsible,
-                   FormatIso8601(row.since, tenant->timezone).substr(0, 16), row.message});
+        std::vector<std::string> cells = {
+            row.tenant, row.rule,        row.deal,
+            row.title,  row.responsible, FormatIso8601(row.since, tenant->timezone)};
+        if (options.all) {
+            cells.emplace_back(row.acknowledged ? "yes" : "");
+        }
+        cells.push_back(row.message);
+        table.Add(std::move(cells));
         ++by_rule[row.rule];
         ++by_manager[row.responsible.empty() ? "(nobody)" : row.responsible];
     }
     std::cout << table.Render();
+    if (hidden > 0) {
+        std::cout << fmt::format("{} acknowledged violation(s) hidden; --all shows them\n", hidden);
+    }
+    // One time zone when the tenants shown share one (the usual case), else UTC.
+    std::string zone;
+    for (const config::TenantConfig& tenant : config->tenants) {
+        if (!options.tenant.empty() && tenant.id != options.tenant) {
+            continue;
+        }
+        zone = zone.empty() || zone == tenant.timezone ? tenant.timezone : "UTC";
+    }
     std::cout << fmt::format("\n{} violation(s) in {} deal(s) as of {}\n", rows.size(), deals,
-                             FormatIso8601(now));
+                             zone.empty() ? FormatIso8601(now) : FormatIso8601(now, zone));
     for (const rules::RuleSpec* spec : rules::AllRules()) {
         std::cout << fmt::format("  {:<18} {}\n", spec->id, by_rule[std::string(spec->id)]);
     }

@@ -12,6 +12,7 @@ struct CheckOptions {
     std::string tenant{};
     std::string now{};
     std::string format = "table";
+    bool all = false;  // also the violations the head of sales acknowledged
 };
 int RunCheck(const CheckOptions& options);
 
@@ -77,7 +78,9 @@ struct HealthCommand {
 };
 /// `health`: 0 when the running serve of this config answers 200, 1 otherwise.
 int RunHealth(const HealthCommand& command);
-int RunConfigCheck(const std::string& config_path);
+/// `config check`: the config's problems; `online`: also the stages and fields the rules name
+/// that each CRM tenant's account lacks (its directory read through the API). Exit 2 on any.
+int RunConfigCheck(const std::string& config_path, bool online);
 
 struct DemoOptions {
     double speed = 600;      // clock seconds per real second

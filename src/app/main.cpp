@@ -18,6 +18,8 @@ int main(int argc, char** argv) {
     check_cmd->add_option("--now", check.now, "ISO 8601 time to judge at (default: now)");
     check_cmd->add_option("--format", check.format, "table or json")
         ->check(CLI::IsMember({"table", "json"}));
+    check_cmd->add_flag("--all", check.all,
+                        "Also the violations the head of sales acknowledged (an ACK column)");
 
     fg::app::ReplayOptions replay;
     auto* replay_cmd = app.add_subcommand(
@@ -128,6 +130,10 @@ int main(int argc, char** argv) {
     auto* config_check_cmd = config_cmd->add_subcommand(
         "check", "Validate the config; report every problem with file, line and key");
     config_check_cmd->add_option("--config", config_path, "Config file")->required();
+    bool config_online = false;
+    config_check_cmd->add_flag("--online", config_online,
+                               "Also check the stages and fields the rules name against each CRM "
+                               "tenant's account (read through its API)");
     config_cmd->require_subcommand(1);
 
     fg::app::DemoOptions demo;
@@ -184,7 +190,7 @@ int main(int argc, char** argv) {
         return fg::app::RunHealth(health);
     }
     if (*config_check_cmd) {
-        return fg::app::RunConfigCheck(config_path);
+        return fg::app::RunConfigCheck(config_path, config_online);
     }
     if (*demo_cmd) {
         return fg::app::RunDemo(demo);

@@ -7,6 +7,7 @@
 #include "src/app/signals.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
+#include "src/engine/directory.hpp"
 #include "src/http/server.hpp"
 
 namespace fg::app {
@@ -68,7 +69,8 @@ int RunReconcile(const ReconcileCommand& command) {
     Adapters adapters(*config, clock);
     engine::EngineOptions options = adapters.EngineOptionsFor(clock);
     options.timers = false;
-    options.deliver = false;  // `serve` delivers what the run planned
+    options.deliver = false;            // `serve` delivers what the run planned
+    options.log_name_problems = false;  // printed below, once the directory is loaded
     engine::Engine engine(std::move(options));
     if (auto started = engine.Start(); !started) {
         std::cerr << "reconcile: " << started.error().message << "\n";
@@ -101,6 +103,11 @@ int RunReconcile(const ReconcileCommand& command) {
             std::cerr << "reconcile: " << tenant.id << ": " << line << "\n";
         };
         auto report = engine.Reconcile(tenant.id, run);
+        // The directory is known now: what the rules name that it lacks judges nothing.
+        for (const config::ConfigProblem& problem : engine.NameProblems(tenant.id)) {
+            std::cerr << "reconcile: " << tenant.id << ": " << config::FormatProblem(problem)
+                      << "\n";
+        }
         if (!report) {
             std::cerr << "reconcile: " << tenant.id << ": " << report.error().message
                       << " (run it again to resume where it stopped)\n";
@@ -108,22 +115,57 @@ int RunReconcile(const ReconcileCommand& command) {
             continue;
         }
         std::cout << fmt::format(
-            "{}: {}{} page(s), {} new event(s) on {} deal(s), {} stage change(s) recovered; "
-            "{} deal(s) re-evaluated: violations opened {}, resolved {}{}\n",
-            tenant.id, report->resumed ? "resumed; " : "", report->pages, report->events,
-            report->deals, report->transitions, report->judged, report->opened, report->resolved,
+            "{}: {}{}; {} deal(s) re-evaluated: violations opened {}, resolved {}{}\n", tenant.id,
+            report->resumed ? "resumed; " : "", engine::FormatPullCounts(*report), report->judged,
+            report->opened, report->resolved,
             report->record_only ? " (first run: recorded, nothing written back)" : "");
     }
     engine.Stop();
     return failures == 0 ? 0 : 1;
 }
 
-int RunConfigCheck(const std::string& config_path) {
+int RunConfigCheck(const std::string& config_path, bool online) {
     const auto config = LoadOrReport(config_path);
     if (!config) {
         return 2;
     }
-    std::cout << fmt::format("{}: OK ({} tenant(s))\n", config_path, config->tenants.size());
+    if (!online) {
+        std::cout << fmt::format("{}: OK ({} tenant(s))\n", config_path, config->tenants.size());
+        return 0;
+    }
+    // Generic tenants' stages were checked against their pipelines as the config loaded; a CRM
+    // tenant's rules are checked against the directory its API gives now.
+    SetupLogging("warn");
+    SystemClock clock;
+    Adapters adapters(*config, clock);
+    std::size_t problems = 0;
+    int failures = 0;
+    for (const config::TenantConfig& tenant : config->tenants) {
+        std::unique_ptr<crm::Connector> connector = adapters.MakeConnector(tenant);
+        if (connector == nullptr) {
+            continue;
+        }
+        const Result<crm::Directory> directory = connector->FetchDirectory();
+        if (!directory) {
+            std::cerr << fmt::format("config check: {}: cannot read the CRM directory: {}\n",
+                                     tenant.id, directory.error().message);
+            ++failures;
+            continue;
+        }
+        for (const config::ConfigProblem& problem : engine::CheckNames(tenant, *directory)) {
+            std::cerr << config::FormatProblem(problem) << "\n";
+            ++problems;
+        }
+    }
+    if (problems > 0) {
+        std::cerr << fmt::format("{}: {} unknown name(s) in the rules\n", config_path, problems);
+        return 2;
+    }
+    if (failures > 0) {
+        return 1;
+    }
+    std::cout << fmt::format("{}: OK ({} tenant(s), names checked against the CRM)\n", config_path,
+                             config->tenants.size());
     return 0;
 }
 

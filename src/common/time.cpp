@@ -1,6 +1,7 @@
 #include "src/common/time.hpp"
 
 #include <charconv>
+#include <iterator>
 #include <sstream>
 
 #include <date/date.h>
@@ -265,6 +266,32 @@ std::string FormatDuration(Duration d) {
         return fmt::format("{}m", s / 60);
     }
     return fmt::format("{}s", s);
+}
+
+std::string CompactDuration(Duration d) {
+    const long long total = d.count();
+    long long s = total < 0 ? -total : total;
+    const std::string sign = total < 0 ? "-" : "";
+    struct Unit {
+        long long seconds;
+        char name;
+    };
+    static constexpr Unit kUnits[] = {{86400, 'd'}, {3600, 'h'}, {60, 'm'}, {1, 's'}};
+    for (std::size_t i = 0; i < std::size(kUnits); ++i) {
+        const long long n = s / kUnits[i].seconds;
+        if (n == 0 && kUnits[i].seconds > 1) {
+            continue;
+        }
+        std::string out = fmt::format("{}{}{}", sign, n, kUnits[i].name);
+        if (i + 1 < std::size(kUnits)) {
+            const long long rest = (s % kUnits[i].seconds) / kUnits[i + 1].seconds;
+            if (rest > 0) {
+                out += fmt::format(" {}{}", rest, kUnits[i + 1].name);
+            }
+        }
+        return out;
+    }
+    return "0s";
 }
 
 std::string HumanDuration(Duration d, std::string_view locale) {

@@ -34,6 +34,9 @@ bool IsKnownTimeZone(const std::string& name);
 std::optional<Duration> ParseDuration(std::string_view text);
 /// The shortest exact form: 900 s -> "15m", 90 s -> "90s".
 std::string FormatDuration(Duration d);
+/// A measured duration in at most two units, the larger first: "30d 6h", "2h 15m", "15m 1s",
+/// "45s" (never raw seconds). The smaller unit is left out when it is zero ("1h").
+std::string CompactDuration(Duration d);
 /// A human form for messages: "2 ч 15 мин" / "2 h 15 min".
 std::string HumanDuration(Duration d, std::string_view locale);
 

@@ -102,6 +102,17 @@ struct AmoCrmConfig {
     bool UsesOAuth() const { return token.empty(); }
 };
 
+/// Where the tenant's rules name a stage or a card field: what CheckNames compares with the CRM's
+/// directory once it is known (a CRM tenant's config has no pipelines to check against).
+struct NameRef {
+    enum class Kind { kStage, kField };
+    Kind kind = Kind::kStage;
+    std::string name{};
+    std::string file{};
+    int line = 0;
+    std::string key{};
+};
+
 struct TenantConfig {
     std::string id{};
     std::string crm = "generic";
@@ -116,6 +127,7 @@ struct TenantConfig {
     AmoCrmConfig amocrm{};
     std::map<std::string, std::string> templates{};  // message template overrides, by key
     std::string source_file{};                       // where it was defined, for messages
+    std::vector<NameRef> names{};                    // stages and fields the rules name
 };
 
 struct ServerConfig {
@@ -169,6 +181,17 @@ LoadResult LoadConfig(const std::string& path);
 /// `base_dir`.
 LoadResult LoadConfigFromString(const std::string& text, const std::string& file,
                                 const std::string& base_dir = ".");
+
+/// The names a CRM account knows: its stages (every pipeline) and its deal fields (nullopt: not
+/// known, e.g. a generic tenant or a directory stored before field names were kept).
+struct KnownNames {
+    std::vector<std::string> stages{};
+    std::optional<std::vector<std::string>> fields{};
+};
+/// Every stage or field the tenant's rules name that `known` lacks, with the file, line and key
+/// where the rules name it, and a suggestion when a known name is close. A misspelt name would
+/// otherwise judge nothing, silently.
+std::vector<ConfigProblem> CheckNames(const TenantConfig& tenant, const KnownNames& known);
 
 std::string_view ToString(ActionKind kind);
 std::string_view ToString(Mode mode);

@@ -355,6 +355,13 @@ std::optional<std::vector<std::pair<std::string, int>>> ReadStringList(const tom
 
 void StageCatalog::Require(const std::string& stage, int line, const std::string& key,
                            ProblemSink& sink) const {
+    if (refs != nullptr) {
+        refs->push_back(NameRef{.kind = NameRef::Kind::kStage,
+                                .name = stage,
+                                .file = sink.file(),
+                                .line = line,
+                                .key = key});
+    }
     if (!check || names.count(stage) != 0) {
         return;
     }
@@ -364,4 +371,47 @@ void StageCatalog::Require(const std::string& stage, int line, const std::string
                  stage, list));
 }
 
+void StageCatalog::Field(const std::string& field, int line, const std::string& key,
+                         const ProblemSink& sink) const {
+    if (refs != nullptr) {
+        refs->push_back(NameRef{.kind = NameRef::Kind::kField,
+                                .name = field,
+                                .file = sink.file(),
+                                .line = line,
+                                .key = key});
+    }
+}
+
 }  // namespace fg::config::detail
+
+namespace fg::config {
+
+std::vector<ConfigProblem> CheckNames(const TenantConfig& tenant, const KnownNames& known) {
+    const std::set<std::string> stages(known.stages.begin(), known.stages.end());
+    std::set<std::string> fields;
+    if (known.fields) {
+        fields.insert(known.fields->begin(), known.fields->end());
+    }
+    std::vector<ConfigProblem> problems;
+    std::set<std::pair<std::string, std::string>> reported;  // key, name: once each
+    for (const NameRef& ref : tenant.names) {
+        const bool stage = ref.kind == NameRef::Kind::kStage;
+        if (stage ? stages.count(ref.name) != 0 : (!known.fields || fields.count(ref.name) != 0)) {
+            continue;
+        }
+        if (!reported.emplace(ref.key, ref.name).second) {
+            continue;
+        }
+        const std::string what = stage ? "stage" : "field";
+        problems.push_back(ConfigProblem{
+            .file = ref.file,
+            .line = ref.line,
+            .key = ref.key,
+            .message = detail::WithSuggestion(fmt::format("unknown {} \"{}\"", what, ref.name),
+                                              ref.name, stage ? known.stages : *known.fields),
+        });
+    }
+    return problems;
+}
+
+}  // namespace fg::config

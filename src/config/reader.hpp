@@ -123,10 +123,16 @@ struct StageCatalog {
     std::set<std::string> names{};
     std::vector<std::string> list{};  // the same names, for suggestions
     bool check = false;
+    /// Where every stage and field reference is recorded (CheckNames); null: nowhere.
+    std::vector<NameRef>* refs = nullptr;
 
-    /// Reports `unknown stage "X"` at (line, key) unless the stage is known.
+    /// Reports `unknown stage "X"` at (line, key) unless the stage is known; records the
+    /// reference either way.
     void Require(const std::string& stage, int line, const std::string& key,
                  ProblemSink& sink) const;
+    /// Records a card field reference (fields are checked against the CRM's directory).
+    void Field(const std::string& field, int line, const std::string& key,
+               const ProblemSink& sink) const;
 };
 
 /// Parses `[tenant.rules]` into `rules`. `rules` must already hold the defaults.

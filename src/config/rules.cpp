@@ -169,6 +169,8 @@ std::optional<ConsistencyCheck> ParseConsistencyEntry(TableReader& entry,
     if (entry.table().get("when_filled") != nullptr) {
         check.kind = ConsistencyCheck::Kind::kFilled;
         if (auto field = RequiredName(entry, "when_filled", "the card field to look at")) {
+            stages.Field(*field, entry.Line("when_filled"), entry.Path("when_filled"),
+                         entry.sink());
             check.field = *field;
         } else {
             ok = false;
@@ -182,6 +184,7 @@ std::optional<ConsistencyCheck> ParseConsistencyEntry(TableReader& entry,
         }
         TableReader reader(*condition, entry.Path(key), entry.sink(), entry.Line(key));
         if (auto field = RequiredName(reader, "field", "the card field to look at")) {
+            stages.Field(*field, reader.Line("field"), reader.Path("field"), reader.sink());
             check.field = *field;
         } else {
             ok = false;
@@ -280,6 +283,8 @@ void ParseCardFilled(TableReader& reader, CardFilledConfig& config, const StageC
                 reader.sink().Add((*fields)[i].second, IndexKey(key_path, i), "must name a field");
                 continue;
             }
+            stages.Field((*fields)[i].first, (*fields)[i].second, IndexKey(key_path, i),
+                         reader.sink());
             names.push_back(std::move((*fields)[i].first));
         }
         config.required[stage] = std::move(names);

@@ -530,6 +530,7 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
     }
     StageCatalog stages;
     stages.check = pipelines_ok && !config.pipelines.empty();
+    stages.refs = &config.names;
     for (const domain::Pipeline& pipeline : config.pipelines) {
         for (const domain::Stage& stage : pipeline.stages) {
             if (stages.names.insert(stage.name).second) {

@@ -18,6 +18,8 @@ namespace fg::crm {
 struct Directory {
     std::vector<domain::Pipeline> pipelines{};   // Deal::pipeline / Deal::stage name into these
     std::map<std::string, std::string> users{};  // user id (Deal::responsible) -> display name
+    /// The names of the deals' custom fields (Deal::fields keys); nullopt: not known.
+    std::optional<std::vector<std::string>> fields{};
 };
 
 /// One step of a reconciliation. `cursor` is opaque to the core: empty starts a run, and the
@@ -32,9 +34,11 @@ struct PullPage {
     /// it now (ids stable per version, so a repeat of the same state is a duplicate), and the
     /// stage transitions the CRM's own event log reports, as upserts at their CRM time.
     std::vector<domain::Event> events{};
-    std::string cursor{};    // where the next page starts
-    bool done = false;       // true: nothing after this page
-    std::string progress{};  // one line for stderr, e.g. "leads: 3,000 (page 12)"
+    std::string cursor{};  // where the next page starts
+    bool done = false;     // true: nothing after this page
+    /// What the page read, for the progress line on stderr, e.g. "leads" (the core adds the
+    /// run's counts, the same ones its summary shows).
+    std::string progress{};
 };
 
 /// The outbound half of an adapter for one tenant's account: reading its state through the API,

@@ -1,5 +1,7 @@
 #include "src/engine/directory.hpp"
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "src/common/log.hpp"
@@ -52,8 +54,10 @@ void StoreDirectory(storage::Db& db, const std::string& tenant, const crm::Direc
         }
         pipelines.push_back({{"id", pipeline.id}, {"stages", std::move(stages)}});
     }
-    const nlohmann::json document = {{"pipelines", std::move(pipelines)},
-                                     {"users", directory.users}};
+    nlohmann::json document = {{"pipelines", std::move(pipelines)}, {"users", directory.users}};
+    if (directory.fields) {
+        document["fields"] = *directory.fields;
+    }
     storage::SetMeta(db, tenant, kDirectoryKey, document.dump());
 }
 
@@ -76,6 +80,10 @@ std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& 
             directory.pipelines.push_back(std::move(pipeline));
         }
         directory.users = document.at("users").get<std::map<std::string, std::string>>();
+        // Directories stored before field names were kept have none: fields are not checked.
+        if (const auto fields = document.find("fields"); fields != document.end()) {
+            directory.fields = fields->get<std::vector<std::string>>();
+        }
         return directory;
     } catch (const nlohmann::json::exception& error) {
         Log().warn(
@@ -90,6 +98,21 @@ void ApplyDirectory(config::TenantConfig& tenant, const crm::Directory& director
     if (tenant.crm != "generic") {
         tenant.pipelines = directory.pipelines;
     }
+}
+
+std::vector<config::ConfigProblem> CheckNames(const config::TenantConfig& tenant,
+                                              const crm::Directory& directory) {
+    config::KnownNames known;
+    for (const domain::Pipeline& pipeline : directory.pipelines) {
+        for (const domain::Stage& stage : pipeline.stages) {
+            if (std::find(known.stages.begin(), known.stages.end(), stage.name) ==
+                known.stages.end()) {
+                known.stages.push_back(stage.name);
+            }
+        }
+    }
+    known.fields = directory.fields;
+    return config::CheckNames(tenant, known);
 }
 
 void ApplyStoredDirectories(storage::Db& db, config::AppConfig& config) {

@@ -2,6 +2,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "src/config/config.hpp"
 #include "src/crm/connector.hpp"
@@ -16,6 +17,10 @@ std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& 
 
 /// Gives a CRM tenant the pipelines of its directory (config pipelines are for generic tenants).
 void ApplyDirectory(config::TenantConfig& tenant, const crm::Directory& directory);
+/// The stages and fields a tenant's rules name that its CRM's directory lacks (config::CheckNames
+/// against the directory's pipelines and field names).
+std::vector<config::ConfigProblem> CheckNames(const config::TenantConfig& tenant,
+                                              const crm::Directory& directory);
 /// Applies every stored directory to the CRM tenants of `config`.
 void ApplyStoredDirectories(storage::Db& db, config::AppConfig& config);
 

@@ -63,6 +63,19 @@ Result<void> Engine::Start() {
         return MakeError(ErrorCode::kUnavailable, "cannot read the stored CRM directories: {}",
                          error.what());
     }
+    for (const config::TenantConfig& tenant : options_.config->tenants) {
+        if (tenant.crm == "generic") {
+            continue;  // its stages were checked against its pipelines as the config loaded
+        }
+        try {
+            if (const std::optional<crm::Directory> stored = LoadDirectory(**db, tenant.id)) {
+                RecordNameProblems(tenant, *stored);
+            }
+        } catch (const std::exception& error) {
+            return MakeError(ErrorCode::kUnavailable, "cannot read the stored CRM directories: {}",
+                             error.what());
+        }
+    }
     {
         std::lock_guard lock(config_mutex_);
         effective_ = std::move(effective);
@@ -370,7 +383,56 @@ Engine::Readiness Engine::Ready() const {
         }
     }
     readiness.ready = readiness.storage.empty() && readiness.missing.empty();
+    for (const auto& [tenant, count] : NameProblemCounts()) {
+        readiness.config_problems += count;
+    }
     return readiness;
+}
+
+void Engine::RecordNameProblems(const config::TenantConfig& tenant,
+                                const crm::Directory& directory) {
+    std::vector<config::ConfigProblem> problems = CheckNames(tenant, directory);
+    std::vector<std::string> lines;
+    for (const config::ConfigProblem& problem : problems) {
+        lines.push_back(config::FormatProblem(problem));
+    }
+    {
+        std::lock_guard lock(directory_mutex_);
+        const auto known = name_problems_.find(tenant.id);
+        if (known != name_problems_.end()) {
+            std::vector<std::string> before;
+            for (const config::ConfigProblem& problem : known->second) {
+                before.push_back(config::FormatProblem(problem));
+            }
+            if (before == lines) {
+                return;  // logged when they appeared
+            }
+        }
+        name_problems_[tenant.id] = std::move(problems);
+    }
+    // Config lines never hold secrets; names are the account's own.
+    for (const std::string& line :
+         options_.log_name_problems ? lines : std::vector<std::string>{}) {
+        Log().warn(
+            "The rules name what the CRM does not have; that part judges nothing. "
+            "tenant={} problem={}",
+            tenant.id, line);
+    }
+}
+
+std::vector<config::ConfigProblem> Engine::NameProblems(const std::string& tenant) const {
+    std::lock_guard lock(directory_mutex_);
+    const auto found = name_problems_.find(tenant);
+    return found == name_problems_.end() ? std::vector<config::ConfigProblem>{} : found->second;
+}
+
+std::map<std::string, std::size_t> Engine::NameProblemCounts() const {
+    std::lock_guard lock(directory_mutex_);
+    std::map<std::string, std::size_t> counts;
+    for (const auto& [tenant, problems] : name_problems_) {
+        counts[tenant] = problems.size();
+    }
+    return counts;
 }
 
 std::optional<Timestamp> Engine::DirectoryLoadedAt(const std::string& tenant) const {

@@ -46,6 +46,9 @@ struct EngineOptions {
     Observer observer{};
     bool timers = true;   // the minute sweep and the nightly run
     bool deliver = true;  // run the outbox worker
+    // Log a warning per stage or field the rules name that a CRM directory lacks (false: the
+    // caller reports NameProblems itself, as reconcile does).
+    bool log_name_problems = true;
     // Process the inbox as webhooks come; false: only Drain() does (the demo steps a manual clock
     // and processes each step's webhooks together, so that a seed gives the same run every time).
     bool background = true;
@@ -66,6 +69,7 @@ struct ReconcileReport {
     bool resumed = false;      // continued a run that was stopped half-way
     bool record_only = false;  // first run: violations recorded, no actions about the past
     int pages = 0;             // pages pulled from the CRM
+    int read = 0;              // events the pages held (new or already mirrored)
     int events = 0;            // new events applied (the rest the mirror had already)
     int deals = 0;             // deals the new events touched
     int transitions = 0;       // stage changes added to the history
@@ -73,6 +77,10 @@ struct ReconcileReport {
     int opened = 0;            // violations opened
     int resolved = 0;          // violations resolved
 };
+
+/// "P page(s), R event(s) read, E new on D deal(s), T stage change(s) recovered": what the pages
+/// pulled so far gave. Both reconcile's progress lines and its summary say it, from one report.
+std::string FormatPullCounts(const ReconcileReport& report);
 
 /// The running core: the single writer with inbox processing, the minute timer, the nightly
 /// schedule and the outbox worker.
@@ -122,13 +130,22 @@ public:
 
     /// Ready to serve (GET /readyz): storage accepts writes (not failed, disk not full), and every
     /// tenant with a CRM connector has loaded its directory since start (before that its webhooks
-    /// are stored and wait). `missing` names those tenants; `storage` says what is wrong with the storage.
+    /// are stored and wait). `missing` names those tenants; `storage` says what is wrong with the
+    /// storage.
     struct Readiness {
         bool ready = false;
         std::string storage{};
         std::vector<std::string> missing{};
+        /// Stages and fields the rules name that the CRM directories lack (never makes it not
+        /// ready: the rest of the rules judge).
+        std::size_t config_problems = 0;
     };
     Readiness Ready() const;
+    /// The stages and fields the tenant's rules name that its CRM directory lacks, as of the
+    /// directory last loaded (stored or fetched); empty before one is known.
+    std::vector<config::ConfigProblem> NameProblems(const std::string& tenant) const;
+    /// The number of those per tenant whose directory is known (for /metrics).
+    std::map<std::string, std::size_t> NameProblemCounts() const;
     /// When the tenant's directory last loaded (the time the load started), or nullopt.
     std::optional<Timestamp> DirectoryLoadedAt(const std::string& tenant) const;
     /// Items that wait for the directory longer than this fail (reason directory_timeout).
@@ -166,6 +183,8 @@ private:
     Result<void> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
                              ReconcileReport& report, std::set<std::string>& touched);
     void RefreshDirectories();
+    // Checks the tenant's rule names against its directory; logs each problem when they change.
+    void RecordNameProblems(const config::TenantConfig& tenant, const crm::Directory& directory);
     void WantDirectory(const std::set<std::string>& tenants);
     void RefreshWantedDirectories();
 
@@ -179,6 +198,7 @@ private:
     std::set<std::string> directory_wanted_;
     std::map<std::string, Timestamp> directory_loaded_;
     std::map<std::string, std::chrono::steady_clock::time_point> directory_tried_;
+    std::map<std::string, std::vector<config::ConfigProblem>> name_problems_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
     std::vector<std::unique_ptr<outbox::ActionSink>> owned_sinks_;

@@ -22,6 +22,12 @@ constexpr const char* kCursorKey = "reconcile.cursor";
 
 }  // namespace
 
+std::string FormatPullCounts(const ReconcileReport& report) {
+    return fmt::format(
+        "{} page(s), {} event(s) read, {} new on {} deal(s), {} stage change(s) recovered",
+        report.pages, report.read, report.events, report.deals, report.transitions);
+}
+
 std::shared_ptr<const config::AppConfig> Engine::Config() const {
     std::lock_guard lock(config_mutex_);
     if (effective_) {
@@ -85,6 +91,9 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
             }
         }
         effective_ = std::move(next);
+    }
+    if (const config::TenantConfig* config = options_.config->FindTenant(tenant)) {
+        RecordNameProblems(*config, *directory);
     }
     Log().info("CRM directory refreshed. tenant={} pipelines={} users={} requeued={}", tenant,
                directory->pipelines.size(), directory->users.size(), *stored);
@@ -223,12 +232,13 @@ Result<ReconcileReport> Engine::Reconcile(const std::string& tenant,
             return page.error();
         }
         ++report.pages;
+        report.read += static_cast<int>(page->events.size());
         if (auto applied = ApplyPulled(tenant, *page, report, touched); !applied) {
             return applied.error();
         }
-        if (!page->progress.empty()) {
-            progress(page->progress);
-        }
+        report.deals = static_cast<int>(touched.size());
+        progress(fmt::format("{}{}", page->progress.empty() ? "" : page->progress + ": ",
+                             FormatPullCounts(report)));
         if (page->done) {
             break;
         }

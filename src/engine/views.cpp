@@ -80,26 +80,47 @@ nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::s
     return out;
 }
 
-void AppendCheckItem(std::string& out, const std::string& tenant, const domain::Deal& deal,
-                     const rules::Finding& finding, Timestamp opened_at, const std::string& message,
-                     const std::string& time_zone) {
+void LocalizeDetailTimes(nlohmann::json& details, const std::string& time_zone) {
+    if (!details.is_object()) {
+        return;
+    }
+    for (const char* key : {"at", "due", "left_at", "entered_at", "without_task_since"}) {
+        const auto found = details.find(key);
+        if (found == details.end() || !found->is_string()) {
+            continue;
+        }
+        if (const std::optional<Timestamp> at = ParseIso8601(found->get<std::string>())) {
+            *found = Time(*at, time_zone);
+        }
+    }
+}
+
+void AppendCheckItem(std::string& out, const CheckItem& item) {
     // The keys in nlohmann's (sorted) order.
-    out += "{\"deal\":";
-    AppendJsonString(out, deal.id);
+    out += "{\"acknowledged\":";
+    out += item.acknowledged ? "true" : "false";
+    out += ",\"deal\":";
+    AppendJsonString(out, item.deal.id);
     out += ",\"deal_title\":";
-    AppendJsonString(out, deal.title);
+    AppendJsonString(out, item.deal.title);
     out += ",\"details\":";
-    AppendJson(out, finding.details);
+    AppendJson(out, item.finding.details);
     out += ",\"message\":";
-    AppendJsonString(out, message);
+    AppendJsonString(out, item.message);
     out += ",\"opened_at\":";
-    AppendJsonString(out, FormatIso8601(opened_at, time_zone));
+    AppendJsonString(out, FormatIso8601(item.opened_at, item.time_zone));
     out += ",\"responsible\":";
-    AppendJsonString(out, finding.responsible);
+    AppendJsonString(out, item.finding.responsible);
+    out += ",\"responsible_name\":";
+    if (item.responsible_name != nullptr) {
+        AppendJsonString(out, *item.responsible_name);
+    } else {
+        out += "null";
+    }
     out += ",\"rule\":";
-    AppendJsonString(out, finding.rule);
+    AppendJsonString(out, item.finding.rule);
     out += ",\"tenant\":";
-    AppendJsonString(out, tenant);
+    AppendJsonString(out, item.tenant);
     out += '}';
 }
 

@@ -19,12 +19,28 @@ nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::s
 /// processed_at, waiting_since (when parked)}.
 nlohmann::json InboxEntryToJson(const storage::InboxEntry& entry, const std::string& time_zone);
 
-/// Appends one violation found by `check` as its --format json item: the object {tenant, deal,
-/// deal_title, rule, responsible, opened_at (in `time_zone`), details, message} as
-/// nlohmann::json::dump() writes it (keys sorted, compact), but written directly: `check` prints
-/// hundreds of thousands of them.
-void AppendCheckItem(std::string& out, const std::string& tenant, const domain::Deal& deal,
-                     const rules::Finding& finding, Timestamp opened_at, const std::string& message,
-                     const std::string& time_zone);
+/// Rewrites the times of a finding's details (ISO 8601 strings under the keys the rules write:
+/// at, due, left_at, entered_at, without_task_since) in `time_zone`, so that people see every
+/// time in one form, with the tenant's offset.
+void LocalizeDetailTimes(nlohmann::json& details, const std::string& time_zone);
+
+/// One violation found by `check`, as its --format json item shows it.
+struct CheckItem {
+    const std::string& tenant;
+    const domain::Deal& deal;
+    const rules::Finding& finding;
+    Timestamp opened_at{};
+    const std::string& message;
+    const std::string& time_zone;
+    /// The responsible user's name from the CRM directory; null when it has none.
+    const std::string* responsible_name = nullptr;
+    bool acknowledged = false;  // the head of sales acknowledged it (shown by check --all)
+};
+
+/// Appends one violation found by `check` as its --format json item: the object {acknowledged,
+/// tenant, deal, deal_title, rule, responsible, responsible_name, opened_at (in the item's time
+/// zone), details, message} as nlohmann::json::dump() writes it (keys sorted, compact), but
+/// written directly: `check` prints hundreds of thousands of them.
+void AppendCheckItem(std::string& out, const CheckItem& item);
 
 }  // namespace fg::engine

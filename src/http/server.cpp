@@ -466,9 +466,11 @@ void Server::Routes() {
     server.Get("/readyz", [&engine](const httplib::Request&, httplib::Response& response) {
         const engine::Engine::Readiness readiness = engine.Ready();
         if (readiness.ready) {
-            return Reply(response, 200, {{"status", "ready"}});
+            return Reply(response, 200,
+                         {{"status", "ready"}, {"config_problems", readiness.config_problems}});
         }
-        nlohmann::json body = {{"status", "not ready"}};
+        nlohmann::json body = {{"status", "not ready"},
+                               {"config_problems", readiness.config_problems}};
         if (!readiness.storage.empty()) {
             body["storage"] = readiness.storage;
         }
@@ -510,6 +512,14 @@ void Server::Routes() {
 
     server.Get("/metrics", [&engine](const httplib::Request&, httplib::Response& response) {
         std::string text = engine.metrics().Render();
+        text +=
+            "# HELP funnelguard_config_unknown_names Stages and fields the rules name that the "
+            "CRM directory lacks (`config check --online` lists them).\n";
+        text += "# TYPE funnelguard_config_unknown_names gauge\n";
+        for (const auto& [tenant, count] : engine.NameProblemCounts()) {
+            text += fmt::format("funnelguard_config_unknown_names{{tenant=\"{}\"}} {}\n", tenant,
+                                count);
+        }
         if (auto db = engine.OpenReader(); db) {
             const storage::InboxStats inbox = storage::GetInboxStats(**db);
             const Timestamp now = engine.clock().Now();

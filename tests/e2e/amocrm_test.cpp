@@ -130,6 +130,14 @@ public:
         return json::parse(response->body)["violations"];
     }
 
+    std::optional<httplib::Result> Get(const std::string& path) { return client_->Get(path); }
+    int Ack(std::int64_t violation) {
+        auto response =
+            client_->Post(fmt::format("/api/v1/violations/{}/ack", violation),
+                          {{"Authorization", std::string("Bearer ") + kAdmin}}, "", "text/plain");
+        return response ? response->status : -1;
+    }
+
 private:
     std::unique_ptr<fg::testing::ChildProcess> process_;
     std::unique_ptr<httplib::Client> client_;
@@ -619,4 +627,187 @@ mode = "observe"
     INFO(trusted.out);
     CHECK(trusted.status == 0);
     CHECK(crm.Stats().requests > 0);
+}
+
+namespace {
+
+// The lines of `text` that start with `prefix`.
+std::vector<std::string> LinesStarting(const std::string& text, const std::string& prefix) {
+    std::vector<std::string> lines;
+    std::size_t at = 0;
+    while (at < text.size()) {
+        std::size_t end = text.find('\n', at);
+        if (end == std::string::npos) {
+            end = text.size();
+        }
+        const std::string line = text.substr(at, end - at);
+        if (line.rfind(prefix, 0) == 0) {
+            lines.push_back(line);
+        }
+        at = end + 1;
+    }
+    return lines;
+}
+
+bool Contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "amocrm: misspelt stage and field names are reported once the directory is known; connect "
+    "replaces its own old hook; reconcile's progress adds up; check shows names and hides acks") {
+    // A generous account limit: these commands each read the catalog, and a JSON 429 would ask
+    // for 300 s.
+    sim::Simulator crm({.token = "sim-token-e2e", .seed = 5, .leads = 30, .rps = 100});
+    REQUIRE(crm.Start());
+    fg::testing::TempDir dir;
+    const int port = FreePort();
+    // The rules text continues [tenant.rules.card_filled] (enabled = false).
+    const std::string config = dir.Write("fg.toml", Config(dir, crm, port, R"(
+  required = { "Квалификация" = ["Бюджет2", "Сумма КП"] }
+  [tenant.rules.stage_order]
+  create_in = ["КП отправленно"]
+)"));
+
+    // A. Offline nothing is known about the account's names; online both are reported.
+    const auto offline = fg::testing::Run({FG_BINARY, "config", "check", "--config", config}, true);
+    INFO(offline.out);
+    CHECK(offline.status == 0);
+    const auto online =
+        fg::testing::Run({FG_BINARY, "config", "check", "--config", config, "--online"}, true);
+    INFO(online.out);
+    CHECK(online.status == 2);
+    CHECK(Contains(online.out,
+                   "fg.toml:26: tenant[0].rules.card_filled.required.\"Квалификация\"[0]: "
+                   "unknown field \"Бюджет2\" (did you mean \"Бюджет\"?)"));
+    CHECK(Contains(online.out,
+                   "fg.toml:28: tenant[0].rules.stage_order.create_in[0]: unknown stage "
+                   "\"КП отправленно\" (did you mean \"КП отправлено\"?)"));
+    CHECK_FALSE(Contains(online.out, "Сумма КП\""));
+    CHECK_FALSE(Contains(online.out, crm.Token()));
+
+    // B. An earlier registration at another address, and another app's hook.
+    httplib::Client api(crm.BaseUrl());
+    const httplib::Headers auth = {{"Authorization", "Bearer " + crm.Token()}};
+    const std::string stale =
+        fmt::format("http://10.1.2.3:8080/hooks/amocrm/{}/{}", kTenant, kSecret);
+    const std::string other = "https://other.example/amocrm/hook";
+    for (const std::string& destination : {stale, other}) {
+        const json body = {{"destination", destination}, {"settings", {"add_lead"}}};
+        auto added = api.Post("/api/v4/webhooks", auth, body.dump(), "application/json");
+        REQUIRE(added);
+        REQUIRE(added->status == 200);
+    }
+    Connect(config);
+    Connect(config);  // idempotent
+    std::set<std::string> destinations;
+    for (const auto& webhook : crm.Webhooks()) {
+        destinations.insert(webhook.destination);
+    }
+    CHECK(destinations ==
+          std::set<std::string>{other, fmt::format("http://127.0.0.1:{}/hooks/amocrm/{}/{}", port,
+                                                   kTenant, kSecret)});
+
+    // C. Every progress line says the run's counts so far; the last one is the summary's.
+    const auto reconciled =
+        fg::testing::Run({FG_BINARY, "reconcile", "--config", config, "--tenant", kTenant}, true);
+    INFO(reconciled.out);
+    CHECK(reconciled.status == 0);
+    const std::string progress_prefix = fmt::format("reconcile: {}: ", kTenant);
+    std::vector<std::string> counts;
+    for (const std::string& line : LinesStarting(reconciled.out, progress_prefix)) {
+        if (const std::size_t at = line.find(" page(s), "); at != std::string::npos) {
+            counts.push_back(line.substr(line.rfind(' ', at - 1) + 1));
+        }
+    }
+    REQUIRE(counts.size() >= 6);  // catalog, leads, deleted leads, tasks, notes, stage changes
+    CHECK(counts.front().rfind("1 page(s), ", 0) == 0);
+    const auto summary = LinesStarting(reconciled.out, fmt::format("{}: ", kTenant));
+    REQUIRE(summary.size() == 1);
+    CHECK(Contains(summary[0], counts.back() + ";"));
+    CHECK(Contains(summary[0], fmt::format("{} page(s)", counts.size())));
+    // The directory is loaded: the unknown names are said, and the run completes all the same.
+    CHECK(Contains(reconciled.out, progress_prefix + dir.File("fg.toml") + ":26: "));
+    CHECK(Contains(reconciled.out, "unknown field \"Бюджет2\""));
+
+    // serve: the names counted in /readyz (still ready) and /metrics.
+    Service service(config, port);
+    json ready;
+    REQUIRE(Eventually([&] {
+        auto response = service.Get("/readyz");
+        if (!response || !*response || (*response)->status != 200) {
+            return false;
+        }
+        ready = json::parse((*response)->body);
+        return true;
+    }));
+    CHECK(ready["config_problems"] == 2);
+    auto metrics = service.Get("/metrics");
+    REQUIRE(metrics);
+    REQUIRE(*metrics);
+    CHECK(Contains((*metrics)->body,
+                   fmt::format("funnelguard_config_unknown_names{{tenant=\"{}\"}} 2", kTenant)));
+
+    // D. check names the responsible user, shows times with the tenant's offset.
+    const auto as_json =
+        fg::testing::Run({FG_BINARY, "check", "--config", config, "--format", "json"});
+    REQUIRE(as_json.status == 0);
+    const json found = json::parse(as_json.out);
+    REQUIRE_FALSE(found["violations"].empty());
+    CHECK(found["acknowledged_hidden"] == 0);
+    std::map<std::string, std::string> names;
+    for (const sim::SimUser& user : crm.Users()) {
+        names[std::to_string(user.id)] = user.name;
+    }
+    for (const json& item : found["violations"]) {
+        CHECK(item["acknowledged"] == false);
+        const std::string responsible = item["responsible"];
+        if (names.count(responsible) != 0) {
+            CHECK(item["responsible_name"] == names[responsible]);
+        }
+        CHECK(item["opened_at"].get<std::string>().substr(19) == "+03:00");
+        for (const char* key : {"at", "due", "left_at", "entered_at", "without_task_since"}) {
+            if (item["details"].contains(key)) {
+                CHECK(item["details"][key].get<std::string>().substr(19) == "+03:00");
+            }
+        }
+        for (const char* key : {"grace", "overdue_for", "without_task_for", "in_stage_for"}) {
+            if (item["details"].contains(key)) {
+                const std::string duration = item["details"][key];
+                CHECK_MESSAGE(duration.find(' ') == duration.rfind(' '), duration);  // two units
+            }
+        }
+    }
+
+    // E. An acknowledged violation is hidden, and said to be; --all shows it with ACK.
+    const json open = service.Violations("state=open");
+    REQUIRE_FALSE(open.empty());
+    CHECK(service.Ack(open[0]["id"].get<std::int64_t>()) == 200);
+    const auto table = fg::testing::Run({FG_BINARY, "check", "--config", config});
+    INFO(table.out);
+    REQUIRE(table.status == 0);
+    CHECK(Contains(table.out, "1 acknowledged violation(s) hidden; --all shows them"));
+    CHECK(Contains(table.out, "+03:00"));
+    CHECK_FALSE(Contains(table.out, " ACK "));
+    const auto all = fg::testing::Run({FG_BINARY, "check", "--config", config, "--all"});
+    INFO(all.out);
+    CHECK(Contains(all.out, " ACK "));
+    CHECK_FALSE(Contains(all.out, "hidden"));
+    const auto hidden_json =
+        fg::testing::Run({FG_BINARY, "check", "--config", config, "--format", "json"});
+    CHECK(json::parse(hidden_json.out)["acknowledged_hidden"] == 1);
+    const auto all_json =
+        fg::testing::Run({FG_BINARY, "check", "--config", config, "--format", "json", "--all"});
+    INFO(all_json.out);
+    const json all_found = json::parse(all_json.out);
+    int acked = 0;
+    for (const json& item : all_found["violations"]) {
+        acked += item["acknowledged"].get<bool>() ? 1 : 0;
+    }
+    CHECK(acked == 1);
+    CHECK(all_found["violations"].size() == found["violations"].size());
+    CHECK(all_found["acknowledged_hidden"] == 0);
+    CHECK(service.Stop(SIGTERM) == 0);
 }

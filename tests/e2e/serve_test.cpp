@@ -445,13 +445,16 @@ TEST_CASE("serve: answers for what senders get wrong, readiness, and the inbox A
         REQUIRE(ready);
         CHECK(ready->status == 200);
         CHECK(json::parse(ready->body)["status"] == "ready");
+        CHECK(json::parse(ready->body)["config_problems"] ==
+              0);  // a generic tenant's are load errors
         CHECK(client.Get("/healthz")->status == 200);
         const auto asked =
             fg::testing::Run({FG_BINARY, "health", "--config", dir.File("fg.toml"), "--ready",
                               "--listen", fmt::format("127.0.0.1:{}", service.port())},
                              true);
         CHECK(asked.status == 0);
-        CHECK(asked.out.find("/readyz: {\"status\":\"ready\"}") != std::string::npos);
+        CHECK(asked.out.find("/readyz: {\"config_problems\":0,\"status\":\"ready\"}") !=
+              std::string::npos);
     }
     SUBCASE("the inbox API lists failed and waiting items, for the admin only") {
         auto failed = service.Api("/api/v1/inbox?state=failed&tenant=acme");

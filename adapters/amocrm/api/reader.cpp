@@ -87,7 +87,7 @@ std::string_view PhaseLabel(std::string_view phase) {
         return "deleted leads";
     }
     if (phase == "events") {
-        return "stage changes";
+        return "stage change events";
     }
     return phase;
 }
@@ -268,8 +268,9 @@ Result<crm::PullPage> Reader::Pull(const crm::PullRequest& request) {
                     LogSafe(client_.tenant()), cursor.phase, cursor.page, skipped);
     }
     cursor.count += static_cast<std::int64_t>(fetched->items.size());
-    page.progress = fmt::format("{}: {} so far (page {})", PhaseLabel(cursor.phase),
-                                GroupThousands(cursor.count), cursor.page);
+    // What the page read; the counts are the core's (ReconcileReport), so that the progress
+    // lines and the summary add up.
+    page.progress = std::string(PhaseLabel(cursor.phase));
     if (fetched->next && !fetched->items.empty()) {
         ++cursor.page;
     } else {

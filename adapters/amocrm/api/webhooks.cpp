@@ -88,11 +88,128 @@ Result<std::optional<Registered>> FindHook(Client& client, const std::string& ur
     return std::optional<Registered>{};
 }
 
+// "/hooks/amocrm/{tenant}/" of a hook URL: the part that is the same wherever funnelguard is
+// reached; empty when the URL has no such part.
+std::string OwnPathPart(const std::string& url) {
+    const std::size_t start = url.rfind("/hooks/amocrm/");
+    const std::size_t last = url.rfind('/');
+    if (start == std::string::npos || last <= start + std::string_view("/hooks/amocrm/").size()) {
+        return {};
+    }
+    return url.substr(start, last + 1 - start);
+}
+
+// Whether `destination` is funnelguard's hook for the same tenant at another address: its path
+// ends in the same "/hooks/amocrm/{tenant}/" and one more segment (the secret).
+bool IsOwnOtherHook(const std::string& destination, const std::string& hook_url,
+                    const std::string& own_part) {
+    if (own_part.empty() || destination == hook_url) {
+        return false;
+    }
+    const std::size_t scheme = destination.find("://");
+    // funnelguard's hook URLs never carry a query or a fragment.
+    if (scheme == std::string::npos || destination.find_first_of("?#") != std::string::npos) {
+        return false;
+    }
+    const std::size_t path = destination.find('/', scheme + 3);
+    if (path == std::string::npos) {
+        return false;
+    }
+    const std::size_t found = destination.rfind(own_part);
+    if (found == std::string::npos || found < path) {
+        return false;
+    }
+    const std::string_view secret = std::string_view(destination).substr(found + own_part.size());
+    return !secret.empty() && secret.find('/') == std::string_view::npos;
+}
+
+// Every destination registered on the account (GET /api/v4/webhooks without a filter).
+Result<std::vector<std::string>> ListDestinations(Client& client, const std::string& hook_url) {
+    const ApiRequest request{.method = "GET", .target = "/api/v4/webhooks", .redact = {hook_url}};
+    auto response = client.Execute(request);
+    if (!response) {
+        return response.error();
+    }
+    std::vector<std::string> destinations;
+    if (response->status == 204 || response->body.empty()) {
+        return destinations;
+    }
+    if (response->status < 200 || response->status >= 300) {
+        return client.StatusError(request, *response);
+    }
+    const nlohmann::json parsed = nlohmann::json::parse(response->body, nullptr, false);
+    if (parsed.is_discarded() || !parsed.is_object()) {
+        return MakeError(ErrorCode::kUnavailable, "amoCRM GET /api/v4/webhooks: not JSON");
+    }
+    const auto embedded = parsed.find("_embedded");
+    if (embedded == parsed.end() || !embedded->is_object()) {
+        return destinations;
+    }
+    const auto hooks = embedded->find("webhooks");
+    if (hooks == embedded->end() || !hooks->is_array()) {
+        return destinations;
+    }
+    for (const nlohmann::json& hook : *hooks) {
+        if (std::string destination = StringMember(hook, "destination"); !destination.empty()) {
+            destinations.push_back(std::move(destination));
+        }
+    }
+    return destinations;
+}
+
+Result<void> DeleteHook(Client& client, const std::string& destination) {
+    const nlohmann::json body = {{"destination", destination}};
+    const ApiRequest request{.method = "DELETE",
+                             .target = "/api/v4/webhooks",
+                             .body = body.dump(),
+                             .retry = true,
+                             .redact = {destination}};
+    auto response = client.Execute(request);
+    if (!response) {
+        return response.error();
+    }
+    if (response->status == 404 || (response->status >= 200 && response->status < 300)) {
+        return Ok{};
+    }
+    return client.StatusError(request, *response);
+}
+
+// Removes funnelguard's earlier hooks for this tenant at other addresses (server.public_url or
+// the secret changed): amoCRM would go on posting to them, and disable them as they fail. Other
+// apps' hooks are never touched.
+Result<int> RemoveStaleHooks(Client& client, const std::string& hook_url) {
+    auto destinations = ListDestinations(client, hook_url);
+    if (!destinations) {
+        return destinations.error();
+    }
+    const std::string own_part = OwnPathPart(hook_url);
+    int removed = 0;
+    for (const std::string& destination : *destinations) {
+        if (!IsOwnOtherHook(destination, hook_url, own_part)) {
+            continue;
+        }
+        if (auto deleted = DeleteHook(client, destination); !deleted) {
+            return deleted.error();
+        }
+        ++removed;
+    }
+    if (removed > 0) {
+        Log().info(
+            "amoCRM: funnelguard's earlier webhooks at another address removed. tenant={} "
+            "removed={}",
+            LogSafe(client.tenant()), removed);
+    }
+    return removed;
+}
+
 }  // namespace
 
 Result<void> ConnectWebhook(Client& client, const std::string& hook_url) {
     if (auto valid = CheckUrl(hook_url); !valid) {
         return valid;
+    }
+    if (auto removed = RemoveStaleHooks(client, hook_url); !removed) {
+        return removed.error();
     }
     auto existing = FindHook(client, hook_url);
     if (!existing) {
@@ -147,21 +264,11 @@ Result<void> DisconnectWebhook(Client& client, const std::string& hook_url) {
                    LogSafe(client.tenant()));
         return Ok{};
     }
-    const nlohmann::json body = {{"destination", hook_url}};
-    const ApiRequest request{.method = "DELETE",
-                             .target = "/api/v4/webhooks",
-                             .body = body.dump(),
-                             .retry = true,
-                             .redact = {hook_url}};
-    auto response = client.Execute(request);
-    if (!response) {
-        return response.error();
+    if (auto deleted = DeleteHook(client, hook_url); !deleted) {
+        return deleted;
     }
-    if (response->status == 404 || (response->status >= 200 && response->status < 300)) {
-        Log().info("amoCRM webhook removed. tenant={}", LogSafe(client.tenant()));
-        return Ok{};
-    }
-    return client.StatusError(request, *response);
+    Log().info("amoCRM webhook removed. tenant={}", LogSafe(client.tenant()));
+    return Ok{};
 }
 
 }  // namespace fg::adapters::amocrm

@@ -15,7 +15,11 @@ inline constexpr std::array<std::string_view, 10> kWebhookSettings = {
     "add_lead",         "update_lead", "status_lead", "delete_lead", "restore_lead",
     "responsible_lead", "note_lead",   "add_task",    "update_task", "delete_task"};
 
-/// Registers `hook_url`: GET /api/v4/webhooks?filter[destination]=URL, and when no enabled hook
+/// Registers `hook_url`. First removes funnelguard's earlier hooks for the same tenant at another
+/// address (GET /api/v4/webhooks; DELETE {destination} for each destination whose path ends in
+/// the same "/hooks/amocrm/{tenant}/" plus one segment, i.e. after server.public_url or the secret
+/// changed; other apps' hooks are never touched). Then GET
+/// /api/v4/webhooks?filter[destination]=URL, and when no enabled hook
 /// with every needed setting is there, POST /api/v4/webhooks {destination, settings} (keeping
 /// any other settings it had). Running it twice changes nothing. The URL holds the tenant's
 /// secret: errors never repeat it.

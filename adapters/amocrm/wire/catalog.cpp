@@ -116,6 +116,11 @@ crm::Directory Catalog::ToDirectory() const {
     for (const User& user : users) {
         directory.users[std::to_string(user.id)] = user.name;
     }
+    std::vector<std::string> fields;
+    for (const CustomField& field : lead_fields) {
+        fields.push_back(field.name);
+    }
+    directory.fields = std::move(fields);
     return directory;
 }
 

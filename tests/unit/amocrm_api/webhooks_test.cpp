@@ -2,6 +2,7 @@
 
 #include <map>
 #include <mutex>
+#include <set>
 
 #include <doctest/doctest.h>
 
@@ -31,6 +32,18 @@ struct HookCrm {
                 return;
             }
             if (request.method == "GET") {
+                if (!request.has_param("filter[destination]")) {
+                    Json all = Json::array();
+                    for (const auto& [destination, hook] : hooks) {
+                        all.push_back(hook);
+                    }
+                    if (all.empty()) {
+                        response.status = 204;
+                        return;
+                    }
+                    Reply(response, ListBody("webhooks", all));
+                    return;
+                }
                 const std::string destination = request.get_param_value("filter[destination]");
                 const auto it = hooks.find(destination);
                 if (it == hooks.end()) {
@@ -70,12 +83,14 @@ TEST_CASE("Connect registers the hook once; running it again changes nothing") {
     CHECK(body["destination"] == kHook);
     CHECK(body["settings"].get<std::vector<std::string>>() == Needed());
     const auto gets = fake.Requests("GET", "/api/v4/webhooks");
-    REQUIRE(gets.size() == 1);
-    CHECK(gets[0].Param("filter[destination]") == kHook);
+    REQUIRE(gets.size() == 2);  // every hook (for earlier ones of its own), then this one
+    CHECK(gets[0].Param("filter[destination]").empty());
+    CHECK(gets[1].Param("filter[destination]") == kHook);
 
     REQUIRE(connector.Connect(kHook));
     CHECK(fake.Count("POST", "/api/v4/webhooks") == 1);
-    CHECK(fake.Count("GET", "/api/v4/webhooks") == 2);
+    CHECK(fake.Count("GET", "/api/v4/webhooks") == 4);
+    CHECK(fake.Count("DELETE", "/api/v4/webhooks") == 0);
 
     REQUIRE(connector.Disconnect(kHook));
     const auto deletes = fake.Requests("DELETE", "/api/v4/webhooks");
@@ -83,6 +98,48 @@ TEST_CASE("Connect registers the hook once; running it again changes nothing") {
     CHECK(deletes[0].Json() == Json{{"destination", kHook}});
     REQUIRE(connector.Disconnect(kHook));
     CHECK(fake.Count("DELETE", "/api/v4/webhooks") == 1);
+}
+
+TEST_CASE("Connect removes its own earlier hooks at other addresses, never other apps' hooks") {
+    const ManualClock clock{FromEpoch(1767225600)};
+    HookCrm crm;
+    const std::vector<std::string> own_earlier = {
+        "http://10.0.0.5:8080/hooks/amocrm/acme/HOOK-SECRET-0123456789",  // old public_url
+        "https://fg.example/prefix/hooks/amocrm/acme/OLD-SECRET",         // old secret, a prefix
+    };
+    const std::vector<std::string> kept = {
+        "https://fg.example/hooks/amocrm/acme2/HOOK-SECRET-0123456789",  // another tenant
+        "https://fg.example/hooks/amocrm/acme/",                         // no secret segment
+        "https://fg.example/hooks/amocrm/acme/SECRET/more",              // not our route
+        "https://other.app/webhooks/amocrm",                             // another app
+        "https://other.app/x?next=/hooks/amocrm/acme/SECRET",            // only in the query
+    };
+    int id = 1;
+    for (const std::vector<std::string>* list : {&own_earlier, &kept}) {
+        for (const std::string& destination : *list) {
+            crm.hooks[destination] = {{"id", id++},
+                                      {"destination", destination},
+                                      {"settings", Json::array({"add_lead"})},
+                                      {"disabled", false}};
+        }
+    }
+    FakeAmo fake(crm.Handler());
+    AmoConnector connector(testing::TestOptions(fake, nullptr, &clock), nullptr);
+    REQUIRE(connector.Connect(kHook));
+    const auto deletes = fake.Requests("DELETE", "/api/v4/webhooks");
+    REQUIRE(deletes.size() == own_earlier.size());
+    std::set<std::string> deleted;
+    for (const auto& request : deletes) {
+        deleted.insert(request.Json()["destination"].get<std::string>());
+    }
+    CHECK(deleted == std::set<std::string>(own_earlier.begin(), own_earlier.end()));
+    for (const std::string& destination : kept) {
+        CHECK_MESSAGE(crm.hooks.count(destination) == 1, destination);
+    }
+    CHECK(crm.hooks.count(kHook) == 1);
+    // Once they are gone, connecting again removes nothing.
+    REQUIRE(connector.Connect(kHook));
+    CHECK(fake.Count("DELETE", "/api/v4/webhooks") == own_earlier.size());
 }
 
 TEST_CASE("Connect completes a partial or disabled subscription") {

@@ -135,3 +135,16 @@ TEST_CASE("LogSafe keeps one event on one line") {
     CHECK(fg::LogSafe("a\r\nb\x1b[31m") == "a\\r\\nb\\x1b[31m");
     CHECK(fg::LogSafe(std::string(300, 'x'), 10).size() == 13);
 }
+
+TEST_CASE("CompactDuration: at most two units, the larger first, never raw seconds") {
+    using fg::Duration;
+    CHECK(fg::CompactDuration(Duration{45}) == "45s");
+    CHECK(fg::CompactDuration(Duration{0}) == "0s");
+    CHECK(fg::CompactDuration(Duration{901}) == "15m 1s");
+    CHECK(fg::CompactDuration(Duration{900}) == "15m");
+    CHECK(fg::CompactDuration(Duration{2 * 3600 + 15 * 60}) == "2h 15m");
+    CHECK(fg::CompactDuration(Duration{3601}) == "1h");
+    CHECK(fg::CompactDuration(Duration{30 * 86400 + 6 * 3600 + 45}) == "30d 6h");
+    CHECK(fg::CompactDuration(Duration{14 * 86400}) == "14d");
+    CHECK(fg::CompactDuration(Duration{-90}) == "-1m 30s");
+}

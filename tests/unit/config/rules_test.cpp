@@ -347,3 +347,84 @@ TEST_CASE("A rule key of the wrong type is reported, not silently ignored") {
 
 }  // namespace
 }  // namespace fg::config
+
+namespace fg::config {
+namespace {
+
+// An amoCRM tenant's rules: stages and fields are the account's, known once its directory is.
+constexpr const char* kAmoRules = R"([[tenant]]
+id = "beta"
+secret = "s"
+crm = "amocrm"
+  [tenant.amocrm]
+  subdomain = "beta"
+  token = "tok"
+  [tenant.rules.stage_order]
+  create_in = ["Квалификация", "Переговоры"]
+  [tenant.rules.actual_stage]
+  max_age = { default = "14d", "КП отправленно" = "5d" }
+  consistency = [ { when_filled = "Дата оплаты", stage_at_least = "Оплачено" },
+                  { when_equals = { field = "Статус оплаты", value = "да" }, stage_at_least = "Оплачено" } ]
+  [tenant.rules.card_filled]
+  required = { "Квалификация" = ["Бюджет2", "Сумма КП"] }
+)";
+
+KnownNames AmoAccount() {
+    return {.stages = {"Новая заявка", "Квалификация", "КП отправлено", "Оплачено", "Успешно"},
+            .fields = std::vector<std::string>{"Бюджет", "Сумма КП", "Дата оплаты"}};
+}
+
+TEST_CASE("An amoCRM tenant's unknown stages and fields are reported once its directory is known") {
+    const LoadResult result = testing::Load(kAmoRules);
+    INFO(testing::Dump(result.problems));
+    REQUIRE(result.ok());  // nothing to check against while loading
+    const TenantConfig& tenant = result.config.tenants[0];
+    const std::vector<ConfigProblem> problems = CheckNames(tenant, AmoAccount());
+    INFO(testing::Dump(problems));
+    REQUIRE(problems.size() == 4);
+    auto find = [&problems](std::string_view key) -> const ConfigProblem* {
+        for (const ConfigProblem& problem : problems) {
+            if (problem.key == key) {
+                return &problem;
+            }
+        }
+        return nullptr;
+    };
+    const ConfigProblem* stage = find("tenant[0].rules.stage_order.create_in[1]");
+    REQUIRE(stage != nullptr);
+    CHECK(stage->line == 9);
+    CHECK(stage->message == "unknown stage \"Переговоры\"");
+    const ConfigProblem* max_age = find("tenant[0].rules.actual_stage.max_age.\"КП отправленно\"");
+    REQUIRE(max_age != nullptr);
+    CHECK(max_age->line == 11);
+    CHECK(max_age->message == "unknown stage \"КП отправленно\" (did you mean \"КП отправлено\"?)");
+    const ConfigProblem* equals =
+        find("tenant[0].rules.actual_stage.consistency[1].when_equals.field");
+    REQUIRE(equals != nullptr);
+    CHECK(equals->line == 13);
+    CHECK(equals->message == "unknown field \"Статус оплаты\"");
+    const ConfigProblem* field = find("tenant[0].rules.card_filled.required.\"Квалификация\"[0]");
+    REQUIRE(field != nullptr);
+    CHECK(field->line == 15);
+    CHECK(FormatProblem(*field) ==
+          "test.toml:15: tenant[0].rules.card_filled.required.\"Квалификация\"[0]: unknown field "
+          "\"Бюджет2\" (did you mean \"Бюджет\"?)");
+}
+
+TEST_CASE("Field names are not checked when the directory has none; known names pass") {
+    const LoadResult result = testing::Load(kAmoRules);
+    REQUIRE(result.ok());
+    KnownNames known = AmoAccount();
+    known.fields.reset();
+    const std::vector<ConfigProblem> stages_only = CheckNames(result.config.tenants[0], known);
+    CHECK(stages_only.size() == 2);
+    known = AmoAccount();
+    known.stages.push_back("Переговоры");
+    known.stages.push_back("КП отправленно");
+    known.fields->push_back("Бюджет2");
+    known.fields->push_back("Статус оплаты");
+    CHECK(CheckNames(result.config.tenants[0], known).empty());
+}
+
+}  // namespace
+}  // namespace fg::config

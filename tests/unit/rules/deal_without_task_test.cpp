@@ -44,7 +44,7 @@ void CheckGraceFrom(Fixture f, Timestamp start) {
     CHECK(finding.since == start + 15min);
     CHECK(finding.responsible == "u7");
     CHECK(finding.details.at("grace") == "15m");
-    CHECK(finding.details.at("without_task_for") == "901s");
+    CHECK(finding.details.at("without_task_for") == "15m 1s");
     CHECK_FALSE(finding.revert_to.has_value());
 }
 

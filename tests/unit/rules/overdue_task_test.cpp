@@ -104,7 +104,7 @@ TEST_CASE("overdue_task is strict at the due time and honours the grace") {
         const Evaluation loud = f.Run(kOverdueTask);
         REQUIRE(loud.findings.size() == 1);
         CHECK(loud.findings[0].since == At(1h));
-        CHECK(loud.findings[0].details.at("overdue_for") == "3601s");
+        CHECK(loud.findings[0].details.at("overdue_for") == "1h");
     }
 }
 
