@@ -680,10 +680,10 @@ TEST_CASE(
     INFO(online.out);
     CHECK(online.status == 2);
     CHECK(Contains(online.out,
-                   "fg.toml:26: tenant[0].rules.card_filled.required.\"Квалификация\"[0]: "
+                   "fg.toml:26: tenant \"acme\".rules.card_filled.required.\"Квалификация\"[0]: "
                    "unknown field \"Бюджет2\" (did you mean \"Бюджет\"?)"));
     CHECK(Contains(online.out,
-                   "fg.toml:28: tenant[0].rules.stage_order.create_in[0]: unknown stage "
+                   "fg.toml:28: tenant \"acme\".rules.stage_order.create_in[0]: unknown stage "
                    "\"КП отправленно\" (did you mean \"КП отправлено\"?)"));
     CHECK_FALSE(Contains(online.out, "Сумма КП\""));
     CHECK_FALSE(Contains(online.out, crm.Token()));

@@ -488,7 +488,9 @@ TEST_CASE(
             "/hooks/generic/acme", {{"Authorization", std::string("Bearer ") + kBearerSecret}},
             GenericEvents("c1"), "application/json");
         CHECK_FALSE(starved);
-        CHECK(slowloris.StillOpen() == 150);
+        // Enough of them still hold every thread. (Not all 150: under ASan on a loaded machine a
+        // CI run saw 20 closed by then; the starvation needs only kServeThreads.)
+        CHECK(slowloris.StillOpen() >= static_cast<std::size_t>(kServeThreads));
     }
     // The attackers gone, the same server answers again.
     CHECK(Eventually([&] {

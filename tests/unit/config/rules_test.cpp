@@ -390,24 +390,27 @@ TEST_CASE("An amoCRM tenant's unknown stages and fields are reported once its di
         }
         return nullptr;
     };
-    const ConfigProblem* stage = find("tenant[0].rules.stage_order.create_in[1]");
+    const ConfigProblem* stage = find("tenant \"beta\".rules.stage_order.create_in[1]");
     REQUIRE(stage != nullptr);
     CHECK(stage->line == 9);
     CHECK(stage->message == "unknown stage \"Переговоры\"");
-    const ConfigProblem* max_age = find("tenant[0].rules.actual_stage.max_age.\"КП отправленно\"");
+    const ConfigProblem* max_age =
+        find("tenant \"beta\".rules.actual_stage.max_age.\"КП отправленно\"");
     REQUIRE(max_age != nullptr);
     CHECK(max_age->line == 11);
     CHECK(max_age->message == "unknown stage \"КП отправленно\" (did you mean \"КП отправлено\"?)");
     const ConfigProblem* equals =
-        find("tenant[0].rules.actual_stage.consistency[1].when_equals.field");
+        find("tenant \"beta\".rules.actual_stage.consistency[1].when_equals.field");
     REQUIRE(equals != nullptr);
     CHECK(equals->line == 13);
     CHECK(equals->message == "unknown field \"Статус оплаты\"");
-    const ConfigProblem* field = find("tenant[0].rules.card_filled.required.\"Квалификация\"[0]");
+    const ConfigProblem* field =
+        find("tenant \"beta\".rules.card_filled.required.\"Квалификация\"[0]");
     REQUIRE(field != nullptr);
     CHECK(field->line == 15);
     CHECK(FormatProblem(*field) ==
-          "test.toml:15: tenant[0].rules.card_filled.required.\"Квалификация\"[0]: unknown field "
+          "test.toml:15: tenant \"beta\".rules.card_filled.required.\"Квалификация\"[0]: unknown "
+          "field "
           "\"Бюджет2\" (did you mean \"Бюджет\"?)");
 }
 
