@@ -95,7 +95,9 @@ public:
     fg::Result<fg::crm::PullPage> Pull(const fg::crm::PullRequest& request) override {
         return inner_.Pull(request);
     }
-    fg::Result<void> Connect(const std::string& url) override { return inner_.Connect(url); }
+    fg::Result<fg::crm::Connection> Connect(const std::string& url) override {
+        return inner_.Connect(url);
+    }
     fg::Result<void> Disconnect(const std::string& url) override { return inner_.Disconnect(url); }
     fg::outbox::ActionSink& Sink() override { return sink_; }
     std::string Blocked() const override { return inner_.Blocked(); }

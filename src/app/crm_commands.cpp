@@ -118,15 +118,31 @@ int RunConnect(const TenantCommand& command, bool connect) {
     Adapters adapters(*config, clock);
     std::unique_ptr<crm::Connector> connector = adapters.MakeConnector(*tenant);
     const std::string url = HookUrl(*config, *tenant);
-    const Result<void> done = connect ? connector->Connect(url) : connector->Disconnect(url);
     // The hook URL holds the tenant's secret: print where it points, never the secret.
     const std::string shown = url.substr(0, url.rfind('/') + 1) + "***";
-    if (!done) {
-        std::cerr << fmt::format("{}: {}: {}\n", name, tenant->id, done.error().message);
+    const auto fail = [&](const Error& error) {
+        std::cerr << fmt::format("{}: {}: {}\n", name, tenant->id, error.message);
         return 1;
+    };
+    if (!connect) {
+        const Result<void> done = connector->Disconnect(url);
+        if (!done) {
+            return fail(done.error());
+        }
+        std::cout << fmt::format("{}: {}: webhook {} removed\n", name, tenant->id, shown);
+        return 0;
     }
-    std::cout << fmt::format("{}: {}: webhook {} {}\n", name, tenant->id, shown,
-                             connect ? "registered" : "removed");
+    const Result<crm::Connection> done = connector->Connect(url);
+    if (!done) {
+        return fail(done.error());
+    }
+    std::cout << fmt::format("{}: {}: webhook {} {}", name, tenant->id, shown,
+                             done->changed ? "registered" : "already registered");
+    if (done->earlier_removed > 0) {
+        std::cout << fmt::format("; funnelguard's {} earlier webhook(s) at another address removed",
+                                 done->earlier_removed);
+    }
+    std::cout << "\n";
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -411,6 +412,11 @@ std::vector<ConfigProblem> CheckNames(const TenantConfig& tenant, const KnownNam
                                               ref.name, stage ? known.stages : *known.fields),
         });
     }
+    // In the file's order, as the loader's own problems come (refs are recorded rule by rule).
+    std::stable_sort(problems.begin(), problems.end(),
+                     [](const ConfigProblem& a, const ConfigProblem& b) {
+                         return std::tie(a.file, a.line) < std::tie(b.file, b.line);
+                     });
     return problems;
 }
 

@@ -41,6 +41,12 @@ struct PullPage {
     std::string progress{};
 };
 
+/// What registering funnelguard's webhook did, for the operator.
+struct Connection {
+    bool changed = false;     // false: it was registered already, with everything it needs
+    int earlier_removed = 0;  // funnelguard's own webhooks at an earlier address, removed
+};
+
 /// The outbound half of an adapter for one tenant's account: reading its state through the API,
 /// registering funnelguard's webhook, and writing actions back. Implementations are thread-safe
 /// and share one rate limiter per account between every caller.
@@ -51,8 +57,9 @@ public:
     virtual Result<Directory> FetchDirectory() = 0;
     virtual Result<PullPage> Pull(const PullRequest& request) = 0;
 
-    /// Registers `hook_url` for the events funnelguard needs; running it twice changes nothing.
-    virtual Result<void> Connect(const std::string& hook_url) = 0;
+    /// Registers `hook_url` for the events funnelguard needs, and removes funnelguard's own
+    /// webhooks at an earlier address; running it twice changes nothing.
+    virtual Result<Connection> Connect(const std::string& hook_url) = 0;
     virtual Result<void> Disconnect(const std::string& hook_url) = 0;
 
     /// Writes actions back (notes, tasks, reverts). Shares the connector's rate limiter.

@@ -203,11 +203,12 @@ void WaitCatalog(const sim::Simulator& crm) {
     std::this_thread::sleep_for(1s);
 }
 
-void Connect(const std::string& config) {
+std::string Connect(const std::string& config) {
     const auto connected =
         fg::testing::Run({FG_BINARY, "connect", "--config", config, "--tenant", kTenant}, true);
     INFO(connected.out);
     REQUIRE(connected.status == 0);
+    return connected.out;
 }
 
 }  // namespace
@@ -685,6 +686,7 @@ TEST_CASE(
     CHECK(Contains(online.out,
                    "fg.toml:28: tenant \"acme\".rules.stage_order.create_in[0]: unknown stage "
                    "\"КП отправленно\" (did you mean \"КП отправлено\"?)"));
+    CHECK(online.out.find("fg.toml:26:") < online.out.find("fg.toml:28:"));  // in the file's order
     CHECK_FALSE(Contains(online.out, "Сумма КП\""));
     CHECK_FALSE(Contains(online.out, crm.Token()));
 
@@ -700,8 +702,14 @@ TEST_CASE(
         REQUIRE(added);
         REQUIRE(added->status == 200);
     }
-    Connect(config);
-    Connect(config);  // idempotent
+    const std::string first = Connect(config);
+    CHECK(
+        Contains(first, fmt::format("connect: {}: webhook http://127.0.0.1:{}/hooks/amocrm/{}/*** "
+                                    "registered; funnelguard's 1 earlier webhook(s) at another "
+                                    "address removed",
+                                    kTenant, port, kTenant)));
+    CHECK_FALSE(Contains(first, kSecret));
+    CHECK(Contains(Connect(config), "already registered\n"));  // idempotent
     std::set<std::string> destinations;
     for (const auto& webhook : crm.Webhooks()) {
         destinations.insert(webhook.destination);

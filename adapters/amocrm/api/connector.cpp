@@ -30,7 +30,7 @@ Result<crm::PullPage> AmoConnector::Pull(const crm::PullRequest& request) {
     return reader_.Pull(request);
 }
 
-Result<void> AmoConnector::Connect(const std::string& hook_url) {
+Result<crm::Connection> AmoConnector::Connect(const std::string& hook_url) {
     return ConnectWebhook(client_, hook_url);
 }
 

@@ -29,7 +29,7 @@ public:
 
     Result<crm::Directory> FetchDirectory() override;
     Result<crm::PullPage> Pull(const crm::PullRequest& request) override;
-    Result<void> Connect(const std::string& hook_url) override;
+    Result<crm::Connection> Connect(const std::string& hook_url) override;
     Result<void> Disconnect(const std::string& hook_url) override;
     outbox::ActionSink& Sink() override { return writer_; }
     std::string Blocked() const override { return client_.Blocked(); }

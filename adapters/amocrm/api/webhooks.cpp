@@ -204,13 +204,15 @@ Result<int> RemoveStaleHooks(Client& client, const std::string& hook_url) {
 
 }  // namespace
 
-Result<void> ConnectWebhook(Client& client, const std::string& hook_url) {
+Result<crm::Connection> ConnectWebhook(Client& client, const std::string& hook_url) {
     if (auto valid = CheckUrl(hook_url); !valid) {
-        return valid;
+        return valid.error();
     }
-    if (auto removed = RemoveStaleHooks(client, hook_url); !removed) {
+    auto removed = RemoveStaleHooks(client, hook_url);
+    if (!removed) {
         return removed.error();
     }
+    crm::Connection connection{.changed = *removed > 0, .earlier_removed = *removed};
     auto existing = FindHook(client, hook_url);
     if (!existing) {
         return existing.error();
@@ -228,7 +230,7 @@ Result<void> ConnectWebhook(Client& client, const std::string& hook_url) {
     }
     if (*existing && complete && !(*existing)->disabled) {
         Log().info("amoCRM webhook already registered. tenant={}", LogSafe(client.tenant()));
-        return Ok{};
+        return connection;
     }
     // POST with the same destination updates the subscription, and saving re-enables a hook
     // amoCRM disabled (reference §1.5), so this one call covers new, partial and disabled.
@@ -248,7 +250,8 @@ Result<void> ConnectWebhook(Client& client, const std::string& hook_url) {
     Log().info("amoCRM webhook registered. tenant={} was_present={} was_disabled={}",
                LogSafe(client.tenant()), existing->has_value(),
                existing->has_value() && (*existing)->disabled);
-    return Ok{};
+    connection.changed = true;
+    return connection;
 }
 
 Result<void> DisconnectWebhook(Client& client, const std::string& hook_url) {

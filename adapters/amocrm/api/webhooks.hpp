@@ -6,6 +6,7 @@
 
 #include "adapters/amocrm/api/client.hpp"
 #include "src/common/result.hpp"
+#include "src/crm/connector.hpp"
 
 namespace fg::adapters::amocrm {
 
@@ -23,7 +24,7 @@ inline constexpr std::array<std::string_view, 10> kWebhookSettings = {
 /// with every needed setting is there, POST /api/v4/webhooks {destination, settings} (keeping
 /// any other settings it had). Running it twice changes nothing. The URL holds the tenant's
 /// secret: errors never repeat it.
-Result<void> ConnectWebhook(Client& client, const std::string& hook_url);
+Result<crm::Connection> ConnectWebhook(Client& client, const std::string& hook_url);
 
 /// Removes `hook_url`: DELETE /api/v4/webhooks {destination} when it is registered; nothing
 /// when it is not.

@@ -463,7 +463,9 @@ public:
     fg::Result<fg::crm::PullPage> Pull(const fg::crm::PullRequest&) override {
         return fg::crm::PullPage{.events = {}, .cursor = {}, .done = true, .progress = {}};
     }
-    fg::Result<void> Connect(const std::string&) override { return fg::Ok{}; }
+    fg::Result<fg::crm::Connection> Connect(const std::string&) override {
+        return fg::crm::Connection{};
+    }
     fg::Result<void> Disconnect(const std::string&) override { return fg::Ok{}; }
     fg::outbox::ActionSink& Sink() override { return sink_; }
     std::string Blocked() const override { return {}; }
