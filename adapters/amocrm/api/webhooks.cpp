@@ -36,21 +36,17 @@ struct Registered {
     bool disabled = false;
 };
 
-Result<std::optional<Registered>> FindHook(Client& client, const std::string& url) {
-    const ApiRequest request{
-        .method = "GET",
-        .target = "/api/v4/webhooks?filter%5Bdestination%5D=" + QueryEncode(url),
-        .redact = {url},
-    };
+// The hooks of one GET /api/v4/webhooks answer (an empty array when there are none).
+Result<nlohmann::json> GetHooks(Client& client, const ApiRequest& request) {
     auto response = client.Execute(request);
     if (!response) {
         return response.error();
     }
-    if (response->status == 204 ||
-        (response->status >= 200 && response->status < 300 && response->body.empty())) {
-        return std::optional<Registered>{};
+    const bool success = response->status >= 200 && response->status < 300;
+    if (response->status == 204 || (success && response->body.empty())) {
+        return nlohmann::json::array();
     }
-    if (response->status < 200 || response->status >= 300) {
+    if (!success) {
         return client.StatusError(request, *response);
     }
     const nlohmann::json parsed = nlohmann::json::parse(response->body, nullptr, false);
@@ -59,11 +55,24 @@ Result<std::optional<Registered>> FindHook(Client& client, const std::string& ur
     }
     const auto embedded = parsed.find("_embedded");
     if (embedded == parsed.end() || !embedded->is_object()) {
-        return std::optional<Registered>{};
+        return nlohmann::json::array();
     }
     const auto hooks = embedded->find("webhooks");
     if (hooks == embedded->end() || !hooks->is_array()) {
-        return std::optional<Registered>{};
+        return nlohmann::json::array();
+    }
+    return *hooks;
+}
+
+Result<std::optional<Registered>> FindHook(Client& client, const std::string& url) {
+    const ApiRequest request{
+        .method = "GET",
+        .target = "/api/v4/webhooks?filter%5Bdestination%5D=" + QueryEncode(url),
+        .redact = {url},
+    };
+    auto hooks = GetHooks(client, request);
+    if (!hooks) {
+        return hooks.error();
     }
     for (const nlohmann::json& hook : *hooks) {
         // The filter may be approximate: match the destination exactly here.
@@ -126,29 +135,11 @@ bool IsOwnOtherHook(const std::string& destination, const std::string& hook_url,
 // Every destination registered on the account (GET /api/v4/webhooks without a filter).
 Result<std::vector<std::string>> ListDestinations(Client& client, const std::string& hook_url) {
     const ApiRequest request{.method = "GET", .target = "/api/v4/webhooks", .redact = {hook_url}};
-    auto response = client.Execute(request);
-    if (!response) {
-        return response.error();
+    auto hooks = GetHooks(client, request);
+    if (!hooks) {
+        return hooks.error();
     }
     std::vector<std::string> destinations;
-    if (response->status == 204 || response->body.empty()) {
-        return destinations;
-    }
-    if (response->status < 200 || response->status >= 300) {
-        return client.StatusError(request, *response);
-    }
-    const nlohmann::json parsed = nlohmann::json::parse(response->body, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
-        return MakeError(ErrorCode::kUnavailable, "amoCRM GET /api/v4/webhooks: not JSON");
-    }
-    const auto embedded = parsed.find("_embedded");
-    if (embedded == parsed.end() || !embedded->is_object()) {
-        return destinations;
-    }
-    const auto hooks = embedded->find("webhooks");
-    if (hooks == embedded->end() || !hooks->is_array()) {
-        return destinations;
-    }
     for (const nlohmann::json& hook : *hooks) {
         if (std::string destination = StringMember(hook, "destination"); !destination.empty()) {
             destinations.push_back(std::move(destination));
