@@ -38,7 +38,7 @@ using fg::fuzz::Describe;
 
 constexpr std::string_view kTenant = "acme";
 
-// The pipelines the captures of reference/amocrm.md §1.7 name (as tests/unit/amocrm_wire).
+// The pipelines the captures of reference/amocrm.md §1.7 name (as tests/unit/adapters/amocrm/wire).
 Catalog SampleCatalog() {
     Catalog catalog;
     catalog.pipelines = {

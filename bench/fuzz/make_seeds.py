@@ -3,10 +3,10 @@
 
     python3 bench/fuzz/make_seeds.py OUT
 
-form, amocrm: the webhook fixtures of tests/unit/amocrm_wire (the verbatim samples of
+form, amocrm: the webhook fixtures of tests/unit/adapters/amocrm/wire (the verbatim samples of
 reference/amocrm.md section 1.7), also URL-decoded, plus hand-written bodies for the shapes the
 fixtures lack (deletions, tasks of leads and of contacts, local times, a[] appends, other
-entities). generic: the JSON bodies of tests/unit/generic/decoder_test.cpp (events spliced into
+entities). generic: the JSON bodies of tests/unit/adapters/generic/decoder_test.cpp (events spliced into
 {"events": [...]} the way its Body() does). iso8601: times and durations in the forms the parsers
 read and a few they must refuse. config: deploy/funnelguard.example.toml, src/demo/data/demo.toml
 and the tenant of tests/unit/config/support.hpp with variations.
@@ -63,11 +63,11 @@ def task(action, element_type="2", extra=()):
 
 
 def amocrm_seeds():
-    folder = os.path.join(ROOT, "tests/unit/amocrm_wire/fixtures")
+    folder = os.path.join(ROOT, "tests/unit/adapters/amocrm/wire/fixtures")
     seeds = []
     for name in sorted(os.listdir(folder)):
         if name.endswith(".form") or name.endswith(".decoded.txt"):
-            body = read("tests/unit/amocrm_wire/fixtures", name).rstrip("\r\n")
+            body = read("tests/unit/adapters/amocrm/wire/fixtures", name).rstrip("\r\n")
             seeds.append(body)
             seeds.append(unquote_plus(body))
     seeds += [
@@ -101,7 +101,7 @@ def amocrm_seeds():
 
 
 def generic_seeds():
-    text = read("tests/unit/generic/decoder_test.cpp")
+    text = read("tests/unit/adapters/generic/decoder_test.cpp")
     seeds = []
     for raw in re.findall(r'R"json\((.*?)\)json"', text, re.S) + re.findall(
             r'R"\((.*?)\)"', text, re.S):

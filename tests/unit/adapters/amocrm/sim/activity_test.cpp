@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/amocrm/sim/simulator.hpp"
-#include "tests/unit/amocrm_sim/support.hpp"
+#include "tests/unit/adapters/amocrm/sim/support.hpp"
 
 namespace fg::adapters::amocrm::sim {
 namespace {

@@ -7,7 +7,7 @@
 #include <httplib.h>
 #include <nlohmann/json.hpp>
 
-#include "tests/unit/amocrm_sim/support.hpp"
+#include "tests/unit/adapters/amocrm/sim/support.hpp"
 
 namespace fg::adapters::amocrm::sim {
 namespace {

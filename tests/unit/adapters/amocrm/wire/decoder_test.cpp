@@ -17,7 +17,7 @@ namespace {
 // Samples A–F of reference/amocrm.md §1.7 (fixtures/make_fixtures.py says how each was made).
 std::string Fixture(std::string_view name) {
     const std::string path =
-        fmt::format("{}/tests/unit/amocrm_wire/fixtures/{}", FG_SOURCE_DIR, name);
+        fmt::format("{}/tests/unit/adapters/amocrm/wire/fixtures/{}", FG_SOURCE_DIR, name);
     std::ifstream in(path, std::ios::binary);
     REQUIRE_MESSAGE(in.good(), path);
     std::stringstream text;

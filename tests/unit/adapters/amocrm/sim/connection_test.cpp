@@ -11,7 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/amocrm/sim/elastic_pool.hpp"
-#include "tests/unit/amocrm_sim/support.hpp"
+#include "tests/unit/adapters/amocrm/sim/support.hpp"
 
 namespace fg::adapters::amocrm::sim {
 namespace {
