@@ -34,8 +34,10 @@
 #include <unistd.h>
 
 #include "adapters/amocrm/api/connector.hpp"
+#include "adapters/amocrm/config.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
 #include "adapters/amocrm/wire/catalog.hpp"
+#include "src/app/adapters.hpp"
 #include "src/common/clock.hpp"
 #include "src/common/log.hpp"
 #include "src/config/config.hpp"
@@ -175,7 +177,8 @@ mode = "enforce"
   rps = {}
 )",
                                                 db_path, sim.BaseUrl(), sim.Token(), rps);
-    auto loaded = fg::config::LoadConfigFromString(config_text, "bench.toml", dir.string());
+    auto loaded = fg::config::LoadConfigFromString(config_text, "bench.toml", fg::app::CrmSchemas(),
+                                                   dir.string());
     if (!loaded.ok()) {
         for (const auto& problem : loaded.problems) {
             std::fprintf(stderr, "%s\n", fg::config::FormatProblem(problem).c_str());
@@ -240,10 +243,10 @@ mode = "enforce"
         }
         amo::ClientOptions client;  // as Adapters::MakeConnector does
         client.tenant = tenant.id;
-        client.base_url = tenant.amocrm.base_url;
-        client.token = tenant.amocrm.token;
+        client.base_url = fg::adapters::amocrm::SettingsOf(tenant).base_url;
+        client.token = fg::adapters::amocrm::SettingsOf(tenant).token;
         client.clock = &clock;
-        client.rps = tenant.amocrm.rps;
+        client.rps = fg::adapters::amocrm::SettingsOf(tenant).rps;
         auto made = std::make_unique<TimedConnector>(std::move(client));
         connector = made.get();
         return made;

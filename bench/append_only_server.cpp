@@ -23,7 +23,7 @@
 #include <unistd.h>
 
 #include "bench/bench_server.hpp"
-#include "src/app/signals.hpp"
+#include "src/common/signals.hpp"
 
 namespace {
 
@@ -105,7 +105,7 @@ private:
 
 int main(int argc, char** argv) {
     using fg::bench::Reply;
-    const sigset_t signals = fg::app::BlockStopSignals();
+    const sigset_t signals = fg::BlockStopSignals();
     if (argc < 2 || argc > 3) {
         std::cerr << "usage: bench_append_only_server FILE [host:port]\n";
         return 2;

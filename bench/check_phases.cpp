@@ -25,6 +25,7 @@
 
 #include <fmt/format.h>
 
+#include "src/app/adapters.hpp"
 #include "src/config/config.hpp"
 #include "src/engine/judge.hpp"
 #include "src/engine/messages.hpp"
@@ -66,7 +67,7 @@ int main(int argc, char** argv) {
         std::cerr << "usage: bench_check_phases CONFIG NOW\n";
         return 2;
     }
-    const fg::config::LoadResult loaded = fg::config::LoadConfig(argv[1]);
+    const fg::config::LoadResult loaded = fg::config::LoadConfig(argv[1], fg::app::CrmSchemas());
     if (!loaded.ok()) {
         std::cerr << "bench_check_phases: the config has problems (run config check)\n";
         return 2;

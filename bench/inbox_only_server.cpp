@@ -15,9 +15,9 @@
 
 #include "adapters/generic/decoder.hpp"
 #include "bench/bench_server.hpp"
-#include "src/app/signals.hpp"
 #include "src/common/clock.hpp"
 #include "src/common/secret.hpp"
+#include "src/common/signals.hpp"
 #include "src/engine/writer.hpp"
 #include "src/storage/store.hpp"
 
@@ -29,7 +29,7 @@ constexpr auto kCommitWait = std::chrono::seconds{10};
 
 int main(int argc, char** argv) {
     using fg::bench::Reply;
-    const sigset_t signals = fg::app::BlockStopSignals();
+    const sigset_t signals = fg::BlockStopSignals();
     if (argc < 3 || argc > 4) {
         std::cerr << "usage: bench_inbox_only_server DB SECRET [host:port]\n";
         return 2;

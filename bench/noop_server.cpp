@@ -10,10 +10,10 @@
 #include <httplib.h>
 
 #include "bench/bench_server.hpp"
-#include "src/app/signals.hpp"
+#include "src/common/signals.hpp"
 
 int main(int argc, char** argv) {
-    const sigset_t signals = fg::app::BlockStopSignals();
+    const sigset_t signals = fg::BlockStopSignals();
     if (argc > 2) {
         std::cerr << "usage: bench_noop_server [host:port]\n";
         return 2;

@@ -16,7 +16,9 @@
 #include <string>
 #include <string_view>
 
+#include "adapters/amocrm/config.hpp"
 #include "bench/fuzz/support.hpp"
+#include "src/app/adapters.hpp"
 #include "src/common/time.hpp"
 #include "src/config/config.hpp"
 
@@ -72,13 +74,17 @@ void CheckAccepted(const fg::config::AppConfig& config) {
         } else {
             FG_FUZZ_CHECK(tenant.crm == "amocrm", "crm " + tenant.crm);
             FG_FUZZ_CHECK(tenant.pipelines.empty(), "an amocrm tenant with pipelines");
-            FG_FUZZ_CHECK(!tenant.amocrm.subdomain.empty() || !tenant.amocrm.base_url.empty(),
+            FG_FUZZ_CHECK(!fg::adapters::amocrm::SettingsOf(tenant).subdomain.empty() ||
+                              !fg::adapters::amocrm::SettingsOf(tenant).base_url.empty(),
                           "an amocrm tenant without an address");
-            FG_FUZZ_CHECK(!tenant.amocrm.token.empty() || (!tenant.amocrm.client_id.empty() &&
-                                                           !tenant.amocrm.client_secret.empty() &&
-                                                           !tenant.amocrm.redirect_uri.empty()),
+            FG_FUZZ_CHECK(!fg::adapters::amocrm::SettingsOf(tenant).token.empty() ||
+                              (!fg::adapters::amocrm::SettingsOf(tenant).client_id.empty() &&
+                               !fg::adapters::amocrm::SettingsOf(tenant).client_secret.empty() &&
+                               !fg::adapters::amocrm::SettingsOf(tenant).redirect_uri.empty()),
                           "an amocrm tenant without credentials");
-            FG_FUZZ_CHECK(tenant.amocrm.rps > 0 && tenant.amocrm.rps <= 7, "amocrm.rps");
+            FG_FUZZ_CHECK(fg::adapters::amocrm::SettingsOf(tenant).rps > 0 &&
+                              fg::adapters::amocrm::SettingsOf(tenant).rps <= 7,
+                          "amocrm.rps");
         }
         FG_FUZZ_CHECK(tenant.reconcile_at.size() == 5 && tenant.reconcile_at[2] == ':',
                       "reconcile_at " + tenant.reconcile_at);
@@ -100,8 +106,8 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
     const std::string text(reinterpret_cast<const char*>(data), size);
-    const fg::config::LoadResult result =
-        fg::config::LoadConfigFromString(text, "fuzz.toml", FG_FUZZ_CONFIG_ROOT);
+    const fg::config::LoadResult result = fg::config::LoadConfigFromString(
+        text, "fuzz.toml", fg::app::CrmSchemas(), FG_FUZZ_CONFIG_ROOT);
 
     const bool quotes_mark = text.find(kSecretMark) != std::string::npos;
     std::string file;

@@ -87,7 +87,7 @@ int RunCheck(const CheckOptions& options) {
     engine::ApplyStoredDirectories(**db, *config);
     std::map<std::string, std::map<std::string, std::string>> user_names;  // tenant -> id -> name
     for (const config::TenantConfig& tenant : config->tenants) {
-        if (tenant.crm == "generic") {
+        if (!tenant.pipelines_from_api) {
             continue;
         }
         if (std::optional<crm::Directory> directory = engine::LoadDirectory(**db, tenant.id)) {

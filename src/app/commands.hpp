@@ -40,25 +40,6 @@ struct TenantCommand {
 /// `connect` (true) / `disconnect` (false): registers or removes funnelguard's webhook.
 int RunConnect(const TenantCommand& command, bool connect);
 
-struct AmoAuthCommand {
-    std::string config{};
-    std::string tenant{};
-    std::string code{};
-};
-int RunAmoAuth(const AmoAuthCommand& command);
-
-struct SimCommand {
-    std::string listen = "127.0.0.1:9100";
-    std::string token{};  // empty: the simulator makes one up and prints it
-    std::uint64_t seed = 1;
-    int leads = 200;
-    double rps = 7;
-    bool activity = false;
-    std::string tls_cert{};  // PEM certificate (chain) and key: serve HTTPS; both or neither
-    std::string tls_key{};
-};
-int RunSimAmoCrm(const SimCommand& command);
-
 struct InboxCommand {
     std::string config{};
     std::string tenant{};          // empty: every tenant

@@ -1,10 +1,8 @@
-// Commands that talk to a tenant's CRM account: connect, disconnect, amocrm auth.
+// Commands that talk to a tenant's CRM account: connect, disconnect.
 #include <iostream>
 
 #include <fmt/format.h>
 
-#include "adapters/amocrm/api/client.hpp"
-#include "adapters/amocrm/api/oauth.hpp"
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
@@ -15,15 +13,15 @@ namespace {
 
 // The tenant of a command that needs a CRM connector, or an explanation on stderr.
 const config::TenantConfig* CrmTenant(const config::AppConfig& config, const std::string& id,
-                                      const char* command) {
+                                      const char* command, Adapters& adapters) {
     const config::TenantConfig* tenant = config.FindTenant(id);
     if (tenant == nullptr) {
         std::cerr << command << ": unknown tenant \"" << id << "\"\n";
         return nullptr;
     }
-    if (tenant->crm == "generic") {
-        std::cerr << command << ": tenant \"" << id
-                  << "\" uses the generic adapter, which has no CRM account to talk to\n";
+    if (adapters.ApiUrl(*tenant).empty()) {
+        std::cerr << command << ": tenant \"" << id << "\" uses the " << tenant->crm
+                  << " adapter, which has no CRM account to talk to\n";
         return nullptr;
     }
     return tenant;
@@ -70,7 +68,8 @@ bool IsPlaceholderHost(std::string_view host) {
 }
 
 // Why the tenant's CRM could not reach funnelguard at server.public_url, or empty.
-std::string PublicUrlProblem(const config::AppConfig& config, const config::TenantConfig& tenant) {
+std::string PublicUrlProblem(const config::AppConfig& config, const config::TenantConfig& tenant,
+                             const std::string& crm_url) {
     const std::string& url = config.server.public_url;
     if (url.empty()) {
         return "server.public_url: required: the address the CRM reaches funnelguard at (the "
@@ -83,13 +82,12 @@ std::string PublicUrlProblem(const config::AppConfig& config, const config::Tena
             "address where the CRM reaches this funnelguard, or its webhooks go nowhere",
             url);
     }
-    const std::string crm_url = tenant.crm == "amocrm" ? tenant.amocrm.BaseUrl() : std::string{};
     if (tls::IsLoopbackHost(host) && !crm_url.empty() && !tls::IsLoopbackHost(HostOf(crm_url))) {
         return fmt::format(
             "server.public_url: \"{}\" is a loopback address, which the CRM at {} cannot reach: "
             "set the address where it reaches this funnelguard (loopback suits only a CRM on "
-            "this machine, such as `funnelguard sim amocrm`)",
-            url, HostOf(crm_url));
+            "this machine, such as `funnelguard sim {}`)",
+            url, HostOf(crm_url), tenant.crm);
     }
     return {};
 }
@@ -102,24 +100,27 @@ int RunConnect(const TenantCommand& command, bool connect) {
     if (!config) {
         return 2;
     }
-    const config::TenantConfig* tenant = CrmTenant(*config, command.tenant, name);
+    SystemClock clock;
+    Adapters adapters(*config, clock);
+    const config::TenantConfig* tenant = CrmTenant(*config, command.tenant, name, adapters);
     if (tenant == nullptr) {
         return 2;
     }
     // Registering an address the CRM cannot reach succeeds, and then every webhook silently
     // goes nowhere: refuse it here instead.
-    if (const std::string problem = PublicUrlProblem(*config, *tenant);
+    if (const std::string problem = PublicUrlProblem(*config, *tenant, adapters.ApiUrl(*tenant));
         !problem.empty() && (connect || config->server.public_url.empty())) {
         std::cerr << name << ": " << command.config << ": " << problem << "\n";
         return 2;
     }
     SetupLogging("warn");
-    SystemClock clock;
-    Adapters adapters(*config, clock);
     std::unique_ptr<crm::Connector> connector = adapters.MakeConnector(*tenant);
     const std::string url = HookUrl(*config, *tenant);
-    // The hook URL holds the tenant's secret: print where it points, never the secret.
-    const std::string shown = url.substr(0, url.rfind('/') + 1) + "***";
+    // A hook URL may hold the tenant's secret: print where it points, never the secret.
+    const std::string shown =
+        AdapterOf(*tenant).WebhookCredential() == crm::Credential::kPathSegment
+            ? url.substr(0, url.rfind('/') + 1) + "***"
+            : url;
     const auto fail = [&](const Error& error) {
         std::cerr << fmt::format("{}: {}: {}\n", name, tenant->id, error.message);
         return 1;
@@ -143,42 +144,6 @@ int RunConnect(const TenantCommand& command, bool connect) {
                                  done->earlier_removed);
     }
     std::cout << "\n";
-    return 0;
-}
-
-int RunAmoAuth(const AmoAuthCommand& command) {
-    auto config = LoadOrReport(command.config);
-    if (!config) {
-        return 2;
-    }
-    const config::TenantConfig* tenant = CrmTenant(*config, command.tenant, "amocrm auth");
-    if (tenant == nullptr) {
-        return 2;
-    }
-    if (tenant->crm != "amocrm" || !tenant->amocrm.UsesOAuth()) {
-        std::cerr << "amocrm auth: tenant \"" << tenant->id
-                  << "\" is not an amoCRM tenant with client_id, client_secret and redirect_uri\n";
-        return 2;
-    }
-    SetupLogging("warn");
-    SystemClock clock;
-    Adapters adapters(*config, clock);
-    adapters::amocrm::ClientOptions options;
-    options.tenant = tenant->id;
-    options.base_url = tenant->amocrm.base_url;
-    options.subdomain = tenant->amocrm.subdomain;
-    options.ca_file = tenant->amocrm.ca_file;
-    options.oauth = adapters::amocrm::OAuthApp{.client_id = tenant->amocrm.client_id,
-                                               .client_secret = tenant->amocrm.client_secret,
-                                               .redirect_uri = tenant->amocrm.redirect_uri};
-    options.token_store = &adapters.Tokens(tenant->id);
-    options.clock = &clock;
-    if (auto done = adapters::amocrm::AuthorizeWithCode(options, command.code); !done) {
-        std::cerr << "amocrm auth: " << tenant->id << ": " << done.error().message << "\n";
-        return 1;
-    }
-    std::cout << fmt::format("amocrm auth: {}: tokens saved to {}\n", tenant->id,
-                             adapters.TokenPath(tenant->id));
     return 0;
 }
 

@@ -16,6 +16,7 @@
 
 #include "adapters/amocrm/sim/activity.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
+#include "src/app/adapters.hpp"
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
@@ -104,7 +105,8 @@ int RunDemo(const DemoOptions& options) {
         names[std::to_string(user.id)] = user.name;
     }
 
-    auto loaded = demo::DemoConfig(simulator.BaseUrl(), simulator.Token(), database.path());
+    auto loaded =
+        demo::DemoConfig(simulator.BaseUrl(), simulator.Token(), database.path(), CrmSchemas());
     if (!loaded) {
         std::cerr << "demo: the built-in config: " << loaded.error().message;
         return 1;
@@ -130,7 +132,7 @@ int RunDemo(const DemoOptions& options) {
         std::cerr << "demo: " << started.error().message << "\n";
         return 1;
     }
-    http::Server server(engine);
+    http::Server server(engine, CrmAdapters());
     const auto port = server.Bind("127.0.0.1:0");
     if (!port) {
         std::cerr << "demo: " << port.error().message << "\n";

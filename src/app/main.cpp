@@ -2,7 +2,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "src/app/adapters.hpp"
 #include "src/app/commands.hpp"
+#include "src/app/wiring.hpp"
 
 int main(int argc, char** argv) {
     CLI::App app{"funnelguard: keeps a sales team's CRM honest (five pipeline rules)"};
@@ -52,45 +54,14 @@ int main(int argc, char** argv) {
     disconnect_cmd->add_option("--config", disconnect.config, "Config file")->required();
     disconnect_cmd->add_option("--tenant", disconnect.tenant, "Tenant id")->required();
 
-    fg::app::AmoAuthCommand amo_auth;
-    auto* amocrm_cmd = app.add_subcommand("amocrm", "amoCRM tools");
-    auto* amo_auth_cmd = amocrm_cmd->add_subcommand(
-        "auth", "Exchange an OAuth 2.0 authorization code for tokens and save them");
-    amo_auth_cmd->add_option("--config", amo_auth.config, "Config file")->required();
-    amo_auth_cmd->add_option("--tenant", amo_auth.tenant, "Tenant id")->required();
-    amo_auth_cmd->add_option("--code", amo_auth.code, "The authorization code (valid 20 min)")
-        ->required();
-    amocrm_cmd->require_subcommand(1);
-
-    fg::app::SimCommand sim;
+    // Each CRM adapter adds its own commands and its simulator (`sim <crm>`).
     auto* sim_cmd = app.add_subcommand("sim", "CRM simulators that speak the real wire formats");
-    auto* sim_amo_cmd = sim_cmd->add_subcommand(
-        "amocrm", "An amoCRM account on this machine: API v4, rate limit, webhooks");
-    sim_amo_cmd->add_option("--listen", sim.listen, "host:port to listen on")
-        ->capture_default_str();
-    sim_amo_cmd->add_option("--token", sim.token,
-                            "The long-lived token it accepts (default: "
-                            "make one up and print it)");
-    sim_amo_cmd->add_option("--seed", sim.seed, "Seed of the generated account")
-        ->capture_default_str();
-    sim_amo_cmd->add_option("--leads", sim.leads, "Leads generated at start, with tasks and notes")
-        ->check(CLI::NonNegativeNumber)
-        ->capture_default_str();
-    sim_amo_cmd->add_option("--rps", sim.rps, "Requests per second before it answers 429")
-        ->check(CLI::PositiveNumber)
-        ->capture_default_str();
-    sim_amo_cmd->add_flag("--activity", sim.activity,
-                          "Simulated managers work the account (and sometimes break the rules)");
-    auto* sim_tls_cert =
-        sim_amo_cmd
-            ->add_option("--tls-cert", sim.tls_cert, "PEM certificate (chain) to serve HTTPS with")
-            ->check(CLI::ExistingFile);
-    auto* sim_tls_key =
-        sim_amo_cmd->add_option("--tls-key", sim.tls_key, "PEM private key of --tls-cert")
-            ->check(CLI::ExistingFile);
-    sim_tls_cert->needs(sim_tls_key);
-    sim_tls_key->needs(sim_tls_cert);
     sim_cmd->require_subcommand(1);
+    int adapter_exit = -1;  // set by the adapter command that ran
+    const fg::crm::CommandContext context{.load_config = fg::app::LoadOrReport};
+    for (const fg::crm::Adapter* adapter : fg::app::CrmAdapters()) {
+        adapter->AddCommands(app, *sim_cmd, context, adapter_exit);
+    }
 
     fg::app::InboxCommand inbox;
     auto* inbox_cmd =
@@ -174,11 +145,8 @@ int main(int argc, char** argv) {
     if (*disconnect_cmd) {
         return fg::app::RunConnect(disconnect, false);
     }
-    if (*sim_amo_cmd) {
-        return fg::app::RunSimAmoCrm(sim);
-    }
-    if (*amo_auth_cmd) {
-        return fg::app::RunAmoAuth(amo_auth);
+    if (adapter_exit >= 0) {
+        return adapter_exit;
     }
     if (*inbox_list_cmd) {
         return fg::app::RunInboxList(inbox);

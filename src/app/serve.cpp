@@ -3,10 +3,11 @@
 
 #include <fmt/format.h>
 
+#include "src/app/adapters.hpp"
 #include "src/app/commands.hpp"
-#include "src/app/signals.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
+#include "src/common/signals.hpp"
 #include "src/engine/directory.hpp"
 #include "src/http/server.hpp"
 
@@ -34,7 +35,7 @@ int RunServe(const std::string& config_path) {
         std::cerr << "serve: " << started.error().message << "\n";
         return 1;
     }
-    http::Server server(engine);
+    http::Server server(engine, CrmAdapters());
     const auto port = server.Bind(config->server.listen);
     if (!port) {
         std::cerr << "serve: " << port.error().message << "\n";

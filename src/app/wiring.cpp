@@ -1,98 +1,46 @@
 #include "src/app/wiring.hpp"
 
-#include <filesystem>
 #include <iostream>
+#include <stdexcept>
 
-#include "adapters/amocrm/api/connector.hpp"
-#include "adapters/amocrm/api/oauth.hpp"
-#include "adapters/amocrm/wire/catalog.hpp"
-#include "adapters/amocrm/wire/decoder.hpp"
-#include "adapters/generic/action_sender.hpp"
-#include "adapters/generic/decoder.hpp"
+#include "src/app/adapters.hpp"
 
 namespace fg::app {
 
-Adapters::Adapters(const config::AppConfig& config, const Clock& clock)
-    : config_(config), clock_(clock) {}
+Adapters::Adapters(const config::AppConfig& config, const Clock& clock) : config_(config) {
+    for (const crm::Adapter* adapter : CrmAdapters()) {
+        instances_.emplace(std::string(adapter->Name()), adapter->Bind(config, clock));
+    }
+}
 
 Adapters::~Adapters() = default;
 
-std::shared_ptr<adapters::amocrm::CatalogCache> Adapters::Catalog(const std::string& tenant) {
-    auto& catalog = catalogs_[tenant];
-    if (!catalog) {
-        catalog = std::make_shared<adapters::amocrm::CatalogCache>();
-    }
-    return catalog;
+crm::AdapterInstance* Adapters::InstanceOf(const config::TenantConfig& tenant) const {
+    const auto found = instances_.find(tenant.crm);
+    return found == instances_.end() ? nullptr : found->second.get();
 }
 
 engine::Decoders Adapters::MakeDecoders() {
     engine::Decoders decoders;
-    auto generic = std::make_unique<adapters::generic::GenericDecoder>();
-    decoders.emplace(std::string(generic->Name()), std::move(generic));
-
-    // Every amoCRM tenant's cache exists before the decoder runs, so lookups never insert.
-    std::map<std::string, std::shared_ptr<adapters::amocrm::CatalogCache>> caches;
-    std::map<std::string, std::string> zones;
-    for (const config::TenantConfig& tenant : config_.tenants) {
-        if (tenant.crm == "amocrm") {
-            caches[tenant.id] = Catalog(tenant.id);
-            zones[tenant.id] = tenant.timezone;
-        }
+    for (const auto& [name, instance] : instances_) {
+        decoders.emplace(name, instance->MakeDecoder());
     }
-    auto amocrm = std::make_unique<adapters::amocrm::AmoDecoder>(
-        [caches](const std::string& tenant) -> std::shared_ptr<const adapters::amocrm::Catalog> {
-            const auto found = caches.find(tenant);
-            return found == caches.end() ? nullptr : found->second->Get();
-        },
-        [zones](const std::string& tenant) {
-            const auto found = zones.find(tenant);
-            return found == zones.end() ? std::string{} : found->second;
-        });
-    decoders.emplace(std::string(amocrm->Name()), std::move(amocrm));
     return decoders;
 }
 
-std::string Adapters::TokenPath(const std::string& tenant) const {
-    const std::filesystem::path database(config_.storage.path);
-    return (database.parent_path() / "funnelguard-tokens" / (tenant + ".amocrm.json")).string();
-}
-
-adapters::amocrm::TokenStore& Adapters::Tokens(const std::string& tenant) {
-    auto& store = token_stores_[tenant];
-    if (!store) {
-        store = std::make_unique<adapters::amocrm::FileTokenStore>(TokenPath(tenant));
-    }
-    return *store;
-}
-
 std::unique_ptr<crm::Connector> Adapters::MakeConnector(const config::TenantConfig& tenant) {
-    if (tenant.crm != "amocrm") {
-        return nullptr;
-    }
-    adapters::amocrm::ClientOptions options;
-    options.tenant = tenant.id;
-    options.base_url = tenant.amocrm.base_url;
-    options.subdomain = tenant.amocrm.subdomain;
-    options.ca_file = tenant.amocrm.ca_file;
-    options.token = tenant.amocrm.token;
-    if (tenant.amocrm.UsesOAuth()) {
-        options.oauth = adapters::amocrm::OAuthApp{.client_id = tenant.amocrm.client_id,
-                                                   .client_secret = tenant.amocrm.client_secret,
-                                                   .redirect_uri = tenant.amocrm.redirect_uri};
-        options.token_store = &Tokens(tenant.id);
-    }
-    options.clock = &clock_;
-    options.rps = tenant.amocrm.rps;
-    return std::make_unique<adapters::amocrm::AmoConnector>(std::move(options), Catalog(tenant.id));
+    crm::AdapterInstance* instance = InstanceOf(tenant);
+    return instance != nullptr ? instance->MakeConnector(tenant) : nullptr;
 }
 
-std::unique_ptr<outbox::ActionSink> Adapters::MakeSink(const config::TenantConfig& tenant) {
-    if (tenant.generic.actions_url.empty()) {
-        return nullptr;
-    }
-    return std::make_unique<adapters::generic::ActionSender>(
-        tenant.generic.actions_url,
-        adapters::generic::SenderOptions{.ca_file = tenant.generic.ca_file});
+outbox::PacedSink Adapters::MakeSink(const config::TenantConfig& tenant) {
+    crm::AdapterInstance* instance = InstanceOf(tenant);
+    return instance != nullptr ? instance->MakeSink(tenant) : nullptr;
+}
+
+std::string Adapters::ApiUrl(const config::TenantConfig& tenant) const {
+    crm::AdapterInstance* instance = InstanceOf(tenant);
+    return instance != nullptr ? instance->ApiUrl(tenant) : std::string{};
 }
 
 engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {
@@ -100,26 +48,27 @@ engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {
     options.config = &config_;
     options.clock = &clock;
     options.decoders = MakeDecoders();
-    options.make_sink = MakeSink;
+    options.make_sink = [this](const config::TenantConfig& tenant) { return MakeSink(tenant); };
     options.make_connector = [this](const config::TenantConfig& tenant) {
         return MakeConnector(tenant);
     };
     return options;
 }
 
+const crm::Adapter& AdapterOf(const config::TenantConfig& tenant) {
+    const crm::Adapter* adapter = crm::FindAdapter(CrmAdapters(), tenant.crm);
+    if (adapter == nullptr) {
+        throw std::logic_error("tenant " + tenant.id + " has an unregistered crm " + tenant.crm);
+    }
+    return *adapter;
+}
+
 std::string HookUrl(const config::AppConfig& config, const config::TenantConfig& tenant) {
-    std::string base = config.server.public_url;
-    while (!base.empty() && base.back() == '/') {
-        base.pop_back();
-    }
-    if (tenant.crm == "amocrm") {
-        return base + "/hooks/amocrm/" + tenant.id + "/" + tenant.secret;
-    }
-    return base + "/hooks/" + tenant.crm + "/" + tenant.id;
+    return crm::HookUrl(AdapterOf(tenant), config.server.public_url, tenant);
 }
 
 std::optional<config::AppConfig> LoadOrReport(const std::string& path) {
-    config::LoadResult loaded = config::LoadConfig(path);
+    config::LoadResult loaded = config::LoadConfig(path, CrmSchemas());
     if (!loaded.ok()) {
         for (const config::ConfigProblem& problem : loaded.problems) {
             std::cerr << config::FormatProblem(problem) << "\n";

@@ -7,18 +7,13 @@
 
 #include "src/common/clock.hpp"
 #include "src/config/config.hpp"
+#include "src/crm/port.hpp"
 #include "src/engine/engine.hpp"
-
-namespace fg::adapters::amocrm {
-class CatalogCache;
-class TokenStore;
-}  // namespace fg::adapters::amocrm
 
 namespace fg::app {
 
-/// The composition root: the only place that names concrete adapters. One per process; each
-/// amoCRM account's catalog is shared by its webhook decoder and its connector, so a refresh
-/// through the API is what the decoder sees next.
+/// The composition root: every registered adapter (src/app/adapters.cpp) bound to one loaded
+/// config, giving the engine its decoders, connectors and sinks.
 class Adapters {
 public:
     /// `config` and `clock` must outlive this.
@@ -28,26 +23,25 @@ public:
     Adapters& operator=(const Adapters&) = delete;
 
     engine::Decoders MakeDecoders();
-    /// The connector of a tenant whose CRM has an API adapter; null for generic tenants.
+    /// The connector of a tenant whose CRM has an API; null for one without (generic).
     std::unique_ptr<crm::Connector> MakeConnector(const config::TenantConfig& tenant);
-    /// The action sink of a generic tenant: its actions_url, or none.
-    static std::unique_ptr<outbox::ActionSink> MakeSink(const config::TenantConfig& tenant);
+    /// The action sink of a tenant without a connector, or none.
+    outbox::PacedSink MakeSink(const config::TenantConfig& tenant);
+    /// The address of the tenant's CRM API, for messages; empty when it has none.
+    std::string ApiUrl(const config::TenantConfig& tenant) const;
 
     /// EngineOptions with the decoders, connectors and sinks of this process.
     engine::EngineOptions EngineOptionsFor(const Clock& clock);
 
-    /// Where a tenant's OAuth tokens live: next to the database, never inside it.
-    std::string TokenPath(const std::string& tenant) const;
-    adapters::amocrm::TokenStore& Tokens(const std::string& tenant);
-
 private:
-    std::shared_ptr<adapters::amocrm::CatalogCache> Catalog(const std::string& tenant);
+    crm::AdapterInstance* InstanceOf(const config::TenantConfig& tenant) const;
 
     const config::AppConfig& config_;
-    const Clock& clock_;
-    std::map<std::string, std::shared_ptr<adapters::amocrm::CatalogCache>> catalogs_;
-    std::map<std::string, std::unique_ptr<adapters::amocrm::TokenStore>> token_stores_;
+    std::map<std::string, std::unique_ptr<crm::AdapterInstance>, std::less<>> instances_;
 };
+
+/// The adapter of a tenant's crm (the loader accepts only registered names).
+const crm::Adapter& AdapterOf(const config::TenantConfig& tenant);
 
 /// The URL a tenant's CRM posts webhooks to, from [server] public_url.
 std::string HookUrl(const config::AppConfig& config, const config::TenantConfig& tenant);

@@ -1,6 +1,8 @@
 #pragma once
 
+#include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -74,33 +76,29 @@ struct RulesConfig {
     OverdueTaskConfig overdue_task{};
 };
 
-struct GenericConfig {
-    std::string actions_url{};  // empty: nothing is sent
-    double rps = 5;             // outbound calls per second to actions_url
-    /// PEM certificates of a private CA trusted besides the system store, for an https://
-    /// actions_url; absolute (a relative path is resolved against the config file's folder).
-    std::string ca_file{};
+/// A CRM adapter's own `[tenant.<crm>]` settings, as its adapter parsed them: the core never
+/// looks inside (the adapter does, with TenantConfig::CrmSettingsAs).
+class CrmSettings {
+public:
+    virtual ~CrmSettings() = default;
 };
 
-/// `[tenant.amocrm]`: the account, its credentials and the pace of calls to it.
-struct AmoCrmConfig {
-    std::string subdomain{};  // https://{subdomain}.amocrm.ru
-    std::string base_url{};   // wins over subdomain: a simulator, a Kommo domain, a proxy
-    std::string token{};      // a long-lived token, or else OAuth 2.0:
-    std::string client_id{};
-    std::string client_secret{};
-    std::string redirect_uri{};
-    double rps = 6;  // calls per second to the account, shared by every caller (amoCRM allows 7)
-    /// PEM certificates of a private CA trusted besides the system store (an on-premise proxy);
-    /// absolute (a relative path is resolved against the config file's folder).
-    std::string ca_file{};
+class TableReader;
 
-    /// The API's address: base_url, or the subdomain's.
-    std::string BaseUrl() const {
-        return base_url.empty() ? "https://" + subdomain + ".amocrm.ru" : base_url;
-    }
-    bool UsesOAuth() const { return token.empty(); }
+/// What the loader knows of one CRM adapter (crm::Adapter::Schema).
+struct CrmSchema {
+    std::string name{};               // the `crm` value and the section's name
+    bool is_default = false;          // the crm of a tenant that names none
+    bool pipelines_from_api = false;  // false: the tenant lists its [[tenant.pipeline]]
+    std::string title{};              // how users write the CRM's name, e.g. "amoCRM"
+    /// Reads the tenant's `[tenant.<name>]` (tenant.Table(name); absent or not, the adapter
+    /// decides) and reports its problems through `tenant`; relative file names resolve against
+    /// `base_dir`, the folder of the defining file.
+    std::function<std::shared_ptr<const CrmSettings>(TableReader& tenant,
+                                                     const std::string& base_dir)>
+        parse{};
 };
+using CrmSchemas = std::vector<CrmSchema>;
 
 /// Where the tenant's rules name a stage or a card field: what CheckNames compares with the CRM's
 /// directory once it is known (a CRM tenant's config has no pipelines to check against).
@@ -115,7 +113,8 @@ struct NameRef {
 
 struct TenantConfig {
     std::string id{};
-    std::string crm = "generic";
+    std::string crm{};
+    bool pipelines_from_api = false;  // its CRM's schema: pipelines come from the CRM's API
     std::string secret{};
     std::string timezone = "Europe/Moscow";
     std::string locale = "ru";
@@ -123,11 +122,17 @@ struct TenantConfig {
     std::string reconcile_at = "03:00";  // local time of the nightly run
     std::vector<domain::Pipeline> pipelines{};
     RulesConfig rules{};
-    GenericConfig generic{};
-    AmoCrmConfig amocrm{};
-    std::map<std::string, std::string> templates{};  // message template overrides, by key
-    std::string source_file{};                       // where it was defined, for messages
-    std::vector<NameRef> names{};                    // stages and fields the rules name
+    std::shared_ptr<const CrmSettings> crm_settings{};  // [tenant.<crm>], by its adapter
+    std::map<std::string, std::string> templates{};     // message template overrides, by key
+    std::string source_file{};                          // where it was defined, for messages
+    std::vector<NameRef> names{};                       // stages and fields the rules name
+
+    /// The tenant's `[tenant.<crm>]` settings as the adapter's type, or null when they are of
+    /// another type (or absent).
+    template <class Settings>
+    const Settings* CrmSettingsAs() const {
+        return dynamic_cast<const Settings*>(crm_settings.get());
+    }
 };
 
 struct ServerConfig {
@@ -176,11 +181,11 @@ struct LoadResult {
     std::vector<ConfigProblem> problems{};
     bool ok() const { return problems.empty(); }
 };
-LoadResult LoadConfig(const std::string& path);
+LoadResult LoadConfig(const std::string& path, const CrmSchemas& crms);
 /// The same from text (tests); `file` names it in problems; tenants_dir resolves against
 /// `base_dir`.
 LoadResult LoadConfigFromString(const std::string& text, const std::string& file,
-                                const std::string& base_dir = ".");
+                                const CrmSchemas& crms, const std::string& base_dir = ".");
 
 /// The names a CRM account knows: its stages (every pipeline) and its deal fields (nullopt: not
 /// known, e.g. a generic tenant or a directory stored before field names were kept).

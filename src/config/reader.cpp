@@ -170,6 +170,16 @@ std::string WithSuggestion(std::string message, std::string_view word,
     return message;
 }
 
+}  // namespace fg::config::detail
+
+namespace fg::config {
+
+using detail::LineOf;
+using detail::ReadDuration;
+using detail::ReadStringList;
+using detail::TypeName;
+using detail::WithSuggestion;
+
 bool IsHttpUrl(std::string_view url) {
     std::string_view host;
     if (url.rfind("http://", 0) == 0) {
@@ -186,6 +196,8 @@ bool IsHttpUrl(std::string_view url) {
 TableReader::TableReader(const toml::table& table, std::string path, ProblemSink& sink,
                          int fallback_line)
     : table_(table), path_(std::move(path)), sink_(sink), line_(LineOf(table, fallback_line)) {}
+
+std::string TableReader::Path(std::string_view key) const { return detail::JoinKey(path_, key); }
 
 const toml::node* TableReader::Get(std::string_view key) {
     known_.emplace_back(key);
@@ -308,6 +320,10 @@ void TableReader::RejectUnknownKeys() {
         sink_.Add(line, Path(name), WithSuggestion("unknown key", name, known_));
     }
 }
+
+}  // namespace fg::config
+
+namespace fg::config::detail {
 
 std::optional<Duration> ReadDuration(const toml::node& node, const std::string& path,
                                      ProblemSink& sink, int fallback_line) {

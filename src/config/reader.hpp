@@ -15,29 +15,17 @@
 
 #include "src/common/time.hpp"
 #include "src/config/config.hpp"
+#include "src/config/section.hpp"
 
 namespace fg::config::detail {
+
+using config::IsHttpUrl;
+using config::ProblemSink;
+using config::TableReader;
 
 /// The rule ids of DESIGN.md §1, in the order of the document.
 inline constexpr std::array<std::string_view, 5> kRuleIds = {
     "stage_order", "deal_without_task", "actual_stage", "card_filled", "overdue_task"};
-
-/// Collects problems for one file. Not thread-safe; one per load.
-class ProblemSink {
-public:
-    ProblemSink(std::vector<ConfigProblem>& out, std::string file)
-        : out_(out), file_(std::move(file)) {}
-
-    void Add(int line, std::string key, std::string message) {
-        out_.push_back(ConfigProblem{
-            .file = file_, .line = line, .key = std::move(key), .message = std::move(message)});
-    }
-    const std::string& file() const { return file_; }
-
-private:
-    std::vector<ConfigProblem>& out_;
-    std::string file_;
-};
 
 /// `prefix.key`, quoting keys that are not bare TOML keys: max_age."Счёт выставлен".
 std::string JoinKey(std::string_view prefix, std::string_view key);
@@ -58,56 +46,9 @@ std::optional<std::string> Suggest(std::string_view word,
 std::string WithSuggestion(std::string message, std::string_view word,
                            const std::vector<std::string>& candidates);
 
-/// An http:// or https:// URL with a host and no whitespace.
-bool IsHttpUrl(std::string_view url);
-
 /// Replaces ${NAME} in every string value under `table` with the environment's value. Unset or
 /// malformed references are problems (the variable's name, never a value, is reported).
 void ExpandEnvironment(toml::table& table, std::string_view path, ProblemSink& sink);
-
-/// Reads one TOML table: every key asked for becomes known; RejectUnknownKeys() reports the rest.
-/// Type errors are reported and leave the destination untouched.
-class TableReader {
-public:
-    TableReader(const toml::table& table, std::string path, ProblemSink& sink, int fallback_line);
-
-    /// The node under `key`, or null; marks `key` as known either way.
-    const toml::node* Get(std::string_view key);
-    /// Marks `key` as known without reading it.
-    void Known(std::string_view key) { known_.emplace_back(key); }
-
-    std::optional<std::string> String(std::string_view key);
-    void Read(std::string_view key, std::string& out);
-    void Read(std::string_view key, bool& out);
-    std::optional<std::int64_t> Integer(std::string_view key);
-    /// An integer or a float.
-    std::optional<double> Number(std::string_view key);
-    std::optional<Duration> DurationValue(std::string_view key);
-    /// An array whose elements are all strings; each with its line.
-    std::optional<std::vector<std::pair<std::string, int>>> StringList(std::string_view key);
-    const toml::table* Table(std::string_view key);
-    const toml::array* Array(std::string_view key);
-
-    void RejectUnknownKeys();
-
-    std::string Path(std::string_view key) const { return JoinKey(path_, key); }
-    /// Line of the value under `key`, or of the table itself when the key is absent.
-    int Line(std::string_view key) const;
-    int line() const { return line_; }
-    const std::string& path() const { return path_; }
-    const toml::table& table() const { return table_; }
-    ProblemSink& sink() { return sink_; }
-    void Problem(std::string_view key, std::string message) {
-        sink_.Add(Line(key), Path(key), std::move(message));
-    }
-
-private:
-    const toml::table& table_;
-    std::string path_;
-    ProblemSink& sink_;
-    int line_ = 0;
-    std::vector<std::string> known_{};
-};
 
 /// Reads a node as a duration ("30s", "15m", "4h", "14d"), reporting a problem otherwise.
 std::optional<Duration> ReadDuration(const toml::node& node, const std::string& path,
@@ -141,8 +82,9 @@ void ParseRules(TableReader& tenant, RulesConfig& rules, const StageCatalog& sta
 void ApplyRuleDefaults(RulesConfig& rules);
 
 /// Parses one [[tenant]] table. `line` is the table's own line; relative file names (ca_file)
-/// resolve against `base_dir`, the folder of the file that defines the tenant.
+/// resolve against `base_dir`, the folder of the file that defines the tenant; its CRM section is
+/// read by the schema in `crms` its `crm` names.
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
-                         int line, const std::string& base_dir);
+                         int line, const std::string& base_dir, const CrmSchemas& crms);
 
 }  // namespace fg::config::detail

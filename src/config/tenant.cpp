@@ -1,6 +1,6 @@
-// One [[tenant]] table: identity, CRM, pipelines, rules, the generic adapter and templates.
+// One [[tenant]] table: identity, CRM (its section read by its adapter), pipelines, rules and
+// templates.
 #include <algorithm>
-#include <filesystem>
 #include <map>
 #include <set>
 #include <string>
@@ -9,7 +9,6 @@
 #include <fmt/format.h>
 
 #include "src/config/reader.hpp"
-#include "src/tls/trust.hpp"
 
 namespace fg::config::detail {
 namespace {
@@ -26,6 +25,13 @@ bool IsValidClock(std::string_view text) {
     const int hours = (text[0] - '0') * 10 + (text[1] - '0');
     const int minutes = (text[3] - '0') * 10 + (text[4] - '0');
     return hours < 24 && minutes < 60;
+}
+
+// "an" before a vowel ("an amocrm tenant"), else "a".
+std::string_view Article(std::string_view word) {
+    return !word.empty() && std::string_view("aeiou").find(word.front()) != std::string_view::npos
+               ? "an"
+               : "a";
 }
 
 // Reads `key` and checks it against `allowed`, reporting the allowed values otherwise.
@@ -207,193 +213,6 @@ bool ParsePipelines(TableReader& tenant, TenantConfig& config) {
     return all_ok;
 }
 
-// The parts of an http(s) URL the transport rules look at.
-struct UrlParts {
-    bool https = false;
-    bool has_userinfo = false;
-    std::string host{};  // without brackets or port
-};
-
-UrlParts PartsOf(std::string_view url) {
-    UrlParts parts;
-    parts.https = url.rfind("https://", 0) == 0;
-    std::string_view authority = url.substr(url.find("://") + 3);
-    authority = authority.substr(0, authority.find_first_of("/?#"));
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        parts.has_userinfo = true;
-        authority = authority.substr(at + 1);
-    }
-    if (!authority.empty() && authority.front() == '[') {
-        parts.host = std::string(authority.substr(1, authority.find(']') - 1));
-    } else {
-        parts.host = std::string(authority.substr(0, authority.rfind(':')));
-    }
-    return parts;
-}
-
-// `ca_file`: a PEM file of private CA certificates, read now so that a typo shows at config
-// check, not at the first call. Relative names resolve against the defining file's folder.
-std::optional<std::string> ReadCaFile(TableReader& reader, const std::string& base_dir) {
-    auto file = reader.String("ca_file");
-    if (!file) {
-        return std::nullopt;
-    }
-    if (file->empty()) {
-        reader.Problem("ca_file",
-                       "must not be empty (leave it out to trust the system store only)");
-        return std::nullopt;
-    }
-    std::string path = *file;
-    if (!std::filesystem::path(path).is_absolute()) {
-        path = (std::filesystem::path(base_dir) / path).lexically_normal().string();
-    }
-    if (auto checked = tls::CheckCaFile(path); !checked) {
-        reader.Problem("ca_file", checked.error().message);
-        return std::nullopt;
-    }
-    return path;
-}
-
-void ParseGeneric(TableReader& tenant, GenericConfig& config, const std::string& base_dir) {
-    const toml::table* table = tenant.Table("generic");
-    if (table == nullptr) {
-        return;
-    }
-    TableReader reader(*table, tenant.Path("generic"), tenant.sink(), tenant.Line("generic"));
-    if (auto url = reader.String("actions_url")) {
-        if (!url->empty() && !IsHttpUrl(*url)) {
-            reader.Problem("actions_url", "must be an http:// or https:// URL");
-        } else if (!url->empty() && !PartsOf(*url).https && PartsOf(*url).has_userinfo &&
-                   !tls::IsLoopbackHost(PartsOf(*url).host)) {
-            // The payload may go over a private network in clear; a password may not.
-            reader.Problem("actions_url",
-                           "http:// with user:password@ would send the password unencrypted: use "
-                           "https://, or http:// to a loopback address");
-        } else {
-            config.actions_url = *url;
-        }
-    }
-    if (auto ca_file = ReadCaFile(reader, base_dir)) {
-        if (config.actions_url.empty() || !PartsOf(config.actions_url).https) {
-            reader.Problem("ca_file", "is for an https:// actions_url");
-        } else {
-            config.ca_file = *ca_file;
-        }
-    }
-    if (auto rps = reader.Number("rps")) {
-        if (!(*rps > 0)) {
-            reader.Problem("rps", "must be greater than 0");
-        } else {
-            config.rps = *rps;
-        }
-    }
-    reader.RejectUnknownKeys();
-}
-
-bool IsValidSubdomain(std::string_view name) {
-    return !name.empty() && name.size() <= 63 && name.front() != '-' && name.back() != '-' &&
-           std::all_of(name.begin(), name.end(), [](char c) {
-               return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
-           });
-}
-
-// amoCRM's limit is 7 requests per second per integration; going over it repeatedly gets the
-// account blocked (reference/amocrm.md §4), so config may not ask for more.
-constexpr double kAmoCrmMaxRps = 7;
-
-void ParseAmoCrm(TableReader& tenant, AmoCrmConfig& config, const std::string& base_dir) {
-    const toml::table* table = tenant.Table("amocrm");
-    if (table == nullptr) {
-        tenant.sink().Add(tenant.line(), tenant.Path("amocrm"),
-                          "an amocrm tenant needs [tenant.amocrm] with subdomain (or base_url) "
-                          "and token (or client_id, client_secret and redirect_uri)");
-        return;
-    }
-    TableReader reader(*table, tenant.Path("amocrm"), tenant.sink(), tenant.Line("amocrm"));
-    if (auto subdomain = reader.String("subdomain")) {
-        if (!IsValidSubdomain(*subdomain)) {
-            reader.Problem("subdomain",
-                           fmt::format("invalid subdomain \"{}\" (the part before .amocrm.ru, "
-                                       "e.g. \"acme\" for acme.amocrm.ru)",
-                                       *subdomain));
-        } else {
-            config.subdomain = *subdomain;
-        }
-    }
-    if (auto url = reader.String("base_url")) {
-        if (!IsHttpUrl(*url)) {
-            reader.Problem("base_url", "must be an http:// or https:// URL");
-        } else if (!PartsOf(*url).https && !tls::IsLoopbackHost(PartsOf(*url).host)) {
-            // amoCRM accounts are HTTPS only; plain http elsewhere would carry the token in clear.
-            reader.Problem("base_url",
-                           "http:// would send the token unencrypted: use https://, or http:// "
-                           "to a loopback address only (a simulator, a local proxy)");
-        } else {
-            config.base_url = *url;
-            while (!config.base_url.empty() && config.base_url.back() == '/') {
-                config.base_url.pop_back();
-            }
-        }
-    }
-    if (table->get("subdomain") == nullptr && table->get("base_url") == nullptr) {
-        reader.Problem("subdomain", "required: the account's subdomain (or base_url)");
-    }
-    const std::pair<const char*, std::string*> credentials[] = {
-        {"token", &config.token},
-        {"client_id", &config.client_id},
-        {"client_secret", &config.client_secret},
-        {"redirect_uri", &config.redirect_uri},
-    };
-    for (const auto& [key, field] : credentials) {
-        if (auto value = reader.String(key)) {
-            if (value->empty()) {
-                reader.Problem(key, "must not be empty");
-            }
-            *field = *value;
-        }
-    }
-    const bool any_oauth = table->get("client_id") != nullptr ||
-                           table->get("client_secret") != nullptr ||
-                           table->get("redirect_uri") != nullptr;
-    if (table->get("token") != nullptr && any_oauth) {
-        reader.Problem("token",
-                       "set either token (a long-lived token) or client_id, client_secret and "
-                       "redirect_uri (OAuth 2.0), not both");
-    } else if (table->get("token") == nullptr) {
-        for (const auto* key : {"client_id", "client_secret", "redirect_uri"}) {
-            if (table->get(key) == nullptr) {
-                reader.Problem(key, any_oauth ? "required for OAuth 2.0 (with client_id, "
-                                                "client_secret and redirect_uri)"
-                                              : "required: token, or client_id, client_secret "
-                                                "and redirect_uri for OAuth 2.0");
-                if (!any_oauth) {
-                    break;
-                }
-            }
-        }
-    }
-    if (!config.redirect_uri.empty() && !IsHttpUrl(config.redirect_uri)) {
-        reader.Problem("redirect_uri", "must be an http:// or https:// URL");
-    }
-    if (auto ca_file = ReadCaFile(reader, base_dir)) {
-        if (!config.base_url.empty() && !PartsOf(config.base_url).https) {
-            reader.Problem("ca_file", "is for an https:// base_url; this one is http://");
-        } else {
-            config.ca_file = *ca_file;
-        }
-    }
-    if (auto rps = reader.Number("rps")) {
-        if (!(*rps > 0) || *rps > kAmoCrmMaxRps) {
-            reader.Problem("rps",
-                           "must be greater than 0 and at most 7 (amoCRM's limit; going "
-                           "over it gets the account blocked)");
-        } else {
-            config.rps = *rps;
-        }
-    }
-    reader.RejectUnknownKeys();
-}
-
 bool IsTemplateKey(std::string_view key) {
     const auto dot = key.rfind('.');
     if (dot == std::string_view::npos) {
@@ -460,7 +279,7 @@ void ParseTemplates(TableReader& tenant, TenantConfig& config) {
 }  // namespace
 
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
-                         int line, const std::string& base_dir) {
+                         int line, const std::string& base_dir, const CrmSchemas& crms) {
     TenantConfig config;
     config.source_file = sink.file();
     ApplyRuleDefaults(config.rules);
@@ -475,12 +294,24 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
     } else if (table.get("id") == nullptr) {
         reader.Problem("id", "required: the tenant's id (a-z, 0-9, _ and -)");
     }
-    if (auto crm = OneOf(reader, "crm", {"generic", "amocrm", "bitrix24"})) {
-        config.crm = *crm;
-        if (*crm == "bitrix24") {
-            reader.Problem("crm",
-                           fmt::format("crm \"{}\" is not available in this build yet", *crm));
+    std::vector<std::string> crm_names;
+    const CrmSchema* schema = nullptr;
+    for (const CrmSchema& candidate : crms) {
+        crm_names.push_back(candidate.name);
+        if (candidate.is_default) {
+            schema = &candidate;
         }
+    }
+    if (table.get("crm") != nullptr) {
+        schema = nullptr;
+        if (auto crm = OneOf(reader, "crm", crm_names)) {
+            schema = &*std::find_if(crms.begin(), crms.end(),
+                                    [&](const CrmSchema& known) { return known.name == *crm; });
+        }
+    }
+    if (schema != nullptr) {
+        config.crm = schema->name;
+        config.pipelines_from_api = schema->pipelines_from_api;
     }
     if (auto secret = reader.String("secret")) {
         if (secret->empty()) {
@@ -519,14 +350,17 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
     }
 
     const bool pipelines_ok = ParsePipelines(reader, config);
-    if (config.crm == "generic" && config.pipelines.empty() && table.get("pipeline") == nullptr) {
+    if (schema != nullptr && !schema->pipelines_from_api && config.pipelines.empty() &&
+        table.get("pipeline") == nullptr) {
         reader.sink().Add(reader.line(), reader.Path("pipeline"),
-                          "a generic tenant needs at least one [[tenant.pipeline]]");
+                          fmt::format("{} {} tenant needs at least one [[tenant.pipeline]]",
+                                      Article(schema->name), schema->name));
     }
-    if (config.crm == "amocrm" && table.get("pipeline") != nullptr) {
+    if (schema != nullptr && schema->pipelines_from_api && table.get("pipeline") != nullptr) {
         reader.sink().Add(reader.Line("pipeline"), reader.Path("pipeline"),
-                          "an amocrm tenant reads its pipelines from the amoCRM API; remove "
-                          "[[tenant.pipeline]]");
+                          fmt::format("{} {} tenant reads its pipelines from the {} API; remove "
+                                      "[[tenant.pipeline]]",
+                                      Article(schema->name), schema->name, schema->title));
     }
     StageCatalog stages;
     stages.check = pipelines_ok && !config.pipelines.empty();
@@ -539,20 +373,25 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
         }
     }
     ParseRules(reader, config.rules, stages);
-    ParseGeneric(reader, config.generic, base_dir);
-    if (config.crm == "amocrm") {
-        ParseAmoCrm(reader, config.amocrm, base_dir);
-    } else if (table.get("amocrm") != nullptr) {
-        reader.sink().Add(reader.Line("amocrm"), reader.Path("amocrm"),
-                          fmt::format("[tenant.amocrm] is for crm = \"amocrm\"; this tenant's crm "
-                                      "is \"{}\"",
-                                      config.crm));
-        reader.Known("amocrm");
+    for (const CrmSchema& crm : crms) {
+        if (schema == &crm) {
+            if (crm.parse) {
+                config.crm_settings = crm.parse(reader, base_dir);
+            }
+        } else if (table.get(crm.name) != nullptr) {
+            reader.sink().Add(reader.Line(crm.name), reader.Path(crm.name),
+                              fmt::format("[tenant.{0}] is for crm = \"{0}\"; this tenant's crm "
+                                          "is \"{1}\"",
+                                          crm.name, config.crm));
+            reader.Known(crm.name);
+        }
     }
     ParseTemplates(reader, config);
-    // The adapter section of a CRM this build lacks is covered by the crm problem above.
-    if (config.crm == "bitrix24") {
-        reader.Known(config.crm);
+    // The section of an unknown crm is covered by the crm problem above.
+    if (schema == nullptr) {
+        if (const auto* crm = table.get("crm"); crm != nullptr && crm->is_string()) {
+            reader.Known(crm->as_string()->get());
+        }
     }
     reader.RejectUnknownKeys();
     return config;

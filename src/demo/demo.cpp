@@ -39,11 +39,11 @@ std::string TomlEscape(const std::string& value) {
 }  // namespace
 
 Result<config::AppConfig> DemoConfig(const std::string& base_url, const std::string& token,
-                                     const std::string& db_path) {
+                                     const std::string& db_path, const config::CrmSchemas& crms) {
     std::string text(kDemoToml);
     ReplaceAll(text, "@BASE_URL@", TomlEscape(base_url));
     ReplaceAll(text, "@TOKEN@", TomlEscape(token));
-    config::LoadResult loaded = config::LoadConfigFromString(text, "demo.toml");
+    config::LoadResult loaded = config::LoadConfigFromString(text, "demo.toml", crms);
     if (!loaded.ok()) {
         std::string problems;
         for (const auto& problem : loaded.problems) {

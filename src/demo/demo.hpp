@@ -24,9 +24,10 @@ namespace fg::demo {
 inline constexpr const char* kTenant = "demo";
 
 /// The embedded src/demo/data/demo.toml with the CRM's address and token put in place of its
-/// @BASE_URL@ and @TOKEN@ placeholders, storage.path = `db_path`. Problems are in the error.
+/// @BASE_URL@ and @TOKEN@ placeholders, storage.path = `db_path`, read with the adapters of
+/// `crms`. Problems are in the error.
 Result<config::AppConfig> DemoConfig(const std::string& base_url, const std::string& token,
-                                     const std::string& db_path);
+                                     const std::string& db_path, const config::CrmSchemas& crms);
 
 /// A database path for the demo: `requested`, or a file in a new temporary folder, which the
 /// destructor removes.

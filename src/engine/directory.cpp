@@ -95,7 +95,7 @@ std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& 
 }
 
 void ApplyDirectory(config::TenantConfig& tenant, const crm::Directory& directory) {
-    if (tenant.crm != "generic") {
+    if (tenant.pipelines_from_api) {
         tenant.pipelines = directory.pipelines;
     }
 }
@@ -117,7 +117,7 @@ std::vector<config::ConfigProblem> CheckNames(const config::TenantConfig& tenant
 
 void ApplyStoredDirectories(storage::Db& db, config::AppConfig& config) {
     for (config::TenantConfig& tenant : config.tenants) {
-        if (tenant.crm == "generic") {
+        if (!tenant.pipelines_from_api) {
             continue;
         }
         if (const std::optional<crm::Directory> directory = LoadDirectory(db, tenant.id)) {

@@ -15,7 +15,7 @@ namespace fg::engine {
 void StoreDirectory(storage::Db& db, const std::string& tenant, const crm::Directory& directory);
 std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& tenant);
 
-/// Gives a CRM tenant the pipelines of its directory (config pipelines are for generic tenants).
+/// Gives a tenant whose pipelines come from its CRM's API the pipelines of its directory.
 void ApplyDirectory(config::TenantConfig& tenant, const crm::Directory& directory);
 /// The stages and fields a tenant's rules name that its CRM's directory lacks (config::CheckNames
 /// against the directory's pipelines and field names).

@@ -64,7 +64,7 @@ Result<void> Engine::Start() {
                          error.what());
     }
     for (const config::TenantConfig& tenant : options_.config->tenants) {
-        if (tenant.crm == "generic") {
+        if (!tenant.pipelines_from_api) {
             continue;  // its stages were checked against its pipelines as the config loaded
         }
         try {
@@ -90,10 +90,12 @@ Result<void> Engine::Start() {
             }
         }
         if (options_.make_sink) {
-            if (auto sink = options_.make_sink(tenant)) {
-                sinks_[tenant.id] = sink.get();
-                owned_sinks_.push_back(std::move(sink));
-                const double rps = tenant.generic.rps > 0 ? tenant.generic.rps : 5;
+            if (outbox::PacedSink paced = options_.make_sink(tenant); paced.sink) {
+                sinks_[tenant.id] = paced.sink.get();
+                owned_sinks_.push_back(std::move(paced.sink));
+                const double rps = paced.calls_per_second > 0
+                                       ? paced.calls_per_second
+                                       : outbox::PacedSink::kDefaultCallsPerSecond;
                 limiters_[tenant.id] =
                     std::make_unique<outbox::RateLimiter>(rps, std::max(1.0, rps));
             }

@@ -24,10 +24,10 @@
 
 namespace fg::engine {
 
-using SinkFactory =
-    std::function<std::unique_ptr<outbox::ActionSink>(const config::TenantConfig& tenant)>;
+/// A tenant's sink and its pace (no sink: nowhere to send actions).
+using SinkFactory = std::function<outbox::PacedSink(const config::TenantConfig& tenant)>;
 
-/// The API side of a CRM tenant's adapter (null for a tenant without one, e.g. generic).
+/// The API side of a CRM tenant's adapter (null for a tenant whose CRM has no API).
 using ConnectorFactory =
     std::function<std::unique_ptr<crm::Connector>(const config::TenantConfig& tenant)>;
 

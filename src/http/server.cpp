@@ -83,21 +83,13 @@ std::string MediaType(const httplib::Request& request) {
 }
 
 // Why a webhook's Content-Type cannot be what its CRM sends, or empty. A multipart body is
-// never a webhook (and the HTTP library cannot hand it to the plain body reader); amoCRM sends
-// application/x-www-form-urlencoded, so JSON there is a sender pointed at the wrong route.
-std::string RefusedMediaType(const std::string& crm, const std::string& type) {
+// never a webhook (and the HTTP library cannot hand it to the plain body reader); the rest is the
+// adapter's to say (a JSON body to a form-encoded CRM's route is a sender at the wrong route).
+std::string RefusedMediaType(const crm::Adapter& adapter, const std::string& type) {
     if (type.rfind("multipart/", 0) == 0) {
-        return fmt::format(
-            "{} bodies are not webhooks: send {}", type,
-            crm == "generic" ? "application/json" : "application/x-www-form-urlencoded");
+        return fmt::format("{} bodies are not webhooks: send {}", type, adapter.MediaType());
     }
-    if (crm == "amocrm" && (type == "application/json" || type.ends_with("+json"))) {
-        return fmt::format(
-            "{}: amoCRM webhooks are application/x-www-form-urlencoded (generic JSON events go "
-            "to /hooks/generic/<tenant>)",
-            type);
-    }
-    return {};
+    return adapter.RefusedMediaType(type);
 }
 
 // Largest body an API POST may carry (it is ignored): `{}` or a short JSON comment.
@@ -127,7 +119,7 @@ std::string TimeZoneOf(const config::AppConfig& config, const std::string& tenan
 }
 
 // The tenant named in a webhook URL, if it is configured for that CRM.
-const config::TenantConfig* FindTenantOf(engine::Engine& engine, const std::string& crm,
+const config::TenantConfig* FindTenantOf(engine::Engine& engine, std::string_view crm,
                                          const std::string& tenant_id) {
     const config::TenantConfig* tenant = engine.config().FindTenant(tenant_id);
     return tenant != nullptr && tenant->crm == crm ? tenant : nullptr;
@@ -138,10 +130,14 @@ const config::TenantConfig* FindTenantOf(engine::Engine& engine, const std::stri
 // the reason for a body the decoder refuses (for the CRM adapters, only one that is not a form
 // at all: what a form holds that cannot be understood fails later, element by element); 503 when
 // it cannot be stored.
-void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::string& tenant_id,
-                   const httplib::Request& request, httplib::Response& response,
-                   const httplib::ContentReader& reader) {
-    if (const std::string refused = RefusedMediaType(crm, MediaType(request)); !refused.empty()) {
+// A token inside the body (crm::Credential::kBodyToken) is checked once the body is read.
+void AcceptWebhook(engine::Engine& engine, const crm::Adapter& adapter,
+                   const config::TenantConfig& tenant, const httplib::Request& request,
+                   httplib::Response& response, const httplib::ContentReader& reader) {
+    const std::string crm(adapter.Name());
+    const std::string& tenant_id = tenant.id;
+    if (const std::string refused = RefusedMediaType(adapter, MediaType(request));
+        !refused.empty()) {
         engine.metrics().WebhookRejected(crm, "unsupported_media_type");
         // The body is not read: the connection is closed after the answer, so that its bytes
         // are never taken for the next request.
@@ -168,6 +164,11 @@ void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::st
     if (!read) {
         engine.metrics().WebhookRejected(crm, "bad_request");
         return ReplyError(response, 400, "the body could not be read");
+    }
+    if (adapter.WebhookCredential() == crm::Credential::kBodyToken &&
+        !SecretEquals(adapter.BodyToken(body), tenant.secret)) {
+        engine.metrics().WebhookRejected(crm, "unauthorized");
+        return ReplyError(response, 401, "missing or wrong token in the body");
     }
     // Decoded here, on a pool thread, once: the result goes with the body to its processing.
     crm::WebhookRequest webhook{.tenant = tenant_id,
@@ -196,13 +197,16 @@ void AcceptWebhook(engine::Engine& engine, const std::string& crm, const std::st
     Reply(response, 200, {{"status", *result ? "stored" : "duplicate"}});
 }
 
-// A request path fit for logs: the secret segment of an amoCRM hook URL is masked.
+// A request path fit for logs: a third segment after /hooks/ (a secret, for adapters that take
+// it in the path) is masked.
 std::string PathForLog(const std::string& path) {
-    constexpr std::string_view kAmoHooks = "/hooks/amocrm/";
-    if (path.rfind(kAmoHooks, 0) == 0) {
-        const auto slash = path.find('/', kAmoHooks.size());
-        if (slash != std::string::npos) {
-            return path.substr(0, slash + 1) + "***";
+    constexpr std::string_view kHooks = "/hooks/";
+    if (path.rfind(kHooks, 0) == 0) {
+        const auto crm_end = path.find('/', kHooks.size());
+        const auto tenant_end =
+            crm_end == std::string::npos ? std::string::npos : path.find('/', crm_end + 1);
+        if (tenant_end != std::string::npos) {
+            return LogSafe(path.substr(0, tenant_end + 1)) + "***";
         }
     }
     return LogSafe(path);
@@ -210,8 +214,10 @@ std::string PathForLog(const std::string& path) {
 
 }  // namespace
 
-Server::Server(engine::Engine& engine)
-    : engine_(engine), server_(std::make_unique<httplib::Server>()) {
+Server::Server(engine::Engine& engine, crm::AdapterList adapters)
+    : engine_(engine),
+      adapters_(std::move(adapters)),
+      server_(std::make_unique<httplib::Server>()) {
     const config::ServerConfig& settings = engine_.config().server;
     // Without TCP_NODELAY a keep-alive client waits ~40 ms per request (reliability.md).
     server_->set_tcp_nodelay(true);
@@ -295,46 +301,46 @@ void Server::Routes() {
             }
         });
 
-    // Every webhook route is a ContentReader route: Debian's cpp-httplib refuses form bodies over
-    // 8 KB on plain routes (amoCRM sends form bodies).
-    server.Post(R"(/hooks/generic/([^/]+))", [&engine](const httplib::Request& request,
-                                                       httplib::Response& response,
-                                                       const httplib::ContentReader& reader) {
-        const std::string crm = "generic";
-        const config::TenantConfig* tenant = FindTenantOf(engine, crm, request.matches[1]);
-        if (tenant == nullptr) {
-            engine.metrics().WebhookRejected(crm, "unknown_tenant");
-            return ReplyError(response, 404, "unknown tenant");
-        }
-        if (!SecretEquals(BearerToken(request), tenant->secret)) {
-            engine.metrics().WebhookRejected(crm, "unauthorized");
-            response.set_header("WWW-Authenticate", "Bearer");
-            return ReplyError(response, 401, "missing or wrong bearer token");
-        }
-        AcceptWebhook(engine, crm, tenant->id, request, response, reader);
-    });
-    // amoCRM signs nothing, so the tenant's secret is the last path segment.
-    server.Post(R"(/hooks/amocrm/([^/]+)/([^/]+))",
-                [&engine](const httplib::Request& request, httplib::Response& response,
-                          const httplib::ContentReader& reader) {
-                    const std::string crm = "amocrm";
-                    const config::TenantConfig* tenant =
-                        FindTenantOf(engine, crm, request.matches[1]);
-                    if (tenant == nullptr) {
-                        engine.metrics().WebhookRejected(crm, "unknown_tenant");
-                        return ReplyError(response, 404, "unknown tenant");
-                    }
-                    if (!SecretEquals(request.matches[2].str(), tenant->secret)) {
+    // One route for every adapter's webhooks, /hooks/<crm>/<tenant>[/<secret>]. It is a
+    // ContentReader route: Debian's cpp-httplib refuses form bodies over 8 KB on plain routes
+    // (both CRMs send form bodies).
+    server.Post(
+        R"(/hooks/([^/]+)/([^/]+)(?:/([^/]+))?)",
+        [&engine, this](const httplib::Request& request, httplib::Response& response,
+                        const httplib::ContentReader& reader) {
+            const crm::Adapter* adapter = crm::FindAdapter(adapters_, request.matches[1].str());
+            const bool has_secret = request.matches[3].matched;
+            if (adapter == nullptr ||
+                has_secret != (adapter->WebhookCredential() == crm::Credential::kPathSegment)) {
+                // Unread, the body would be taken for the next request.
+                response.set_header("Connection", "close");
+                return ReplyError(response, 404, "no such route");
+            }
+            const std::string crm(adapter->Name());
+            const config::TenantConfig* tenant = FindTenantOf(engine, crm, request.matches[2]);
+            if (tenant == nullptr) {
+                engine.metrics().WebhookRejected(crm, "unknown_tenant");
+                return ReplyError(response, 404, "unknown tenant");
+            }
+            switch (adapter->WebhookCredential()) {
+                case crm::Credential::kPathSegment:
+                    if (!SecretEquals(request.matches[3].str(), tenant->secret)) {
                         engine.metrics().WebhookRejected(crm, "unauthorized");
                         return ReplyError(response, 401, "wrong secret in the webhook URL");
                     }
-                    AcceptWebhook(engine, crm, tenant->id, request, response, reader);
-                });
-    server.Post(R"(/hooks/bitrix24/.*)", [](const httplib::Request&, httplib::Response& response,
-                                            const httplib::ContentReader& reader) {
-        reader([](const char*, std::size_t) { return true; });
-        ReplyError(response, 404, "this adapter is not available in this build yet");
-    });
+                    break;
+                case crm::Credential::kBearer:
+                    if (!SecretEquals(BearerToken(request), tenant->secret)) {
+                        engine.metrics().WebhookRejected(crm, "unauthorized");
+                        response.set_header("WWW-Authenticate", "Bearer");
+                        return ReplyError(response, 401, "missing or wrong bearer token");
+                    }
+                    break;
+                case crm::Credential::kBodyToken:
+                    break;  // read with the body
+            }
+            AcceptWebhook(engine, *adapter, *tenant, request, response, reader);
+        });
 
     auto admin = [&engine](const httplib::Request& request, httplib::Response& response) {
         const std::string& token = engine.config().server.admin_token;

@@ -5,6 +5,7 @@
 #include <thread>
 
 #include "src/common/result.hpp"
+#include "src/crm/port.hpp"
 #include "src/engine/engine.hpp"
 
 namespace httplib {
@@ -16,7 +17,8 @@ namespace fg::http {
 /// The one HTTP port: webhooks, the admin API, health and metrics (DESIGN.md §3).
 class Server {
 public:
-    explicit Server(engine::Engine& engine);
+    /// Webhooks go to the adapter their path names (/hooks/<crm>/...), one of `adapters`.
+    Server(engine::Engine& engine, crm::AdapterList adapters);
     ~Server();
     Server(const Server&) = delete;
     Server& operator=(const Server&) = delete;
@@ -31,6 +33,7 @@ private:
     void Routes();
 
     engine::Engine& engine_;
+    crm::AdapterList adapters_;
     std::unique_ptr<httplib::Server> server_;
     std::thread thread_;
 };

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstddef>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,6 +56,23 @@ public:
         }
         return results;
     }
+};
+
+/// A sink and the pace its receiver takes: the engine calls it through a limiter of this many
+/// calls per second (a CRM connector's sink paces itself and needs none).
+struct PacedSink {
+    /// What a receiver that states no pace gets (DESIGN.md §4: `[tenant.generic] rps`).
+    static constexpr double kDefaultCallsPerSecond = 5;
+
+    PacedSink() = default;
+    PacedSink(std::nullptr_t) {}  // NOLINT: no sink
+    template <class Sink>
+    PacedSink(std::unique_ptr<Sink> sink_in,  // NOLINT: any sink converts
+              double calls_per_second_in = kDefaultCallsPerSecond)
+        : sink(std::move(sink_in)), calls_per_second(calls_per_second_in) {}
+
+    std::unique_ptr<ActionSink> sink{};
+    double calls_per_second = kDefaultCallsPerSecond;
 };
 
 }  // namespace fg::outbox

@@ -2,6 +2,9 @@
 
 #include <doctest/doctest.h>
 
+#include "adapters/amocrm/config.hpp"
+#include "adapters/generic/config.hpp"
+#include "src/app/adapters.hpp"
 #include "src/config/config.hpp"
 #include "tests/unit/config/support.hpp"
 
@@ -39,8 +42,8 @@ TEST_CASE("LoadConfig fills defaults for everything left out") {
     CHECK(tenant.mode == Mode::kWarn);
     CHECK(tenant.reconcile_at == "03:00");
     CHECK(tenant.source_file == "test.toml");
-    CHECK(tenant.generic.actions_url.empty());
-    CHECK(tenant.generic.rps == 5);
+    CHECK(fg::adapters::generic::SettingsOf(tenant).actions_url.empty());
+    CHECK(fg::adapters::generic::SettingsOf(tenant).rps == 5);
     CHECK(tenant.templates.empty());
 }
 
@@ -162,7 +165,7 @@ TEST_CASE("A TOML syntax error is a problem with its line") {
 }
 
 TEST_CASE("A missing config file is a problem naming the file") {
-    const LoadResult result = LoadConfig("/nonexistent/funnelguard.toml");
+    const LoadResult result = LoadConfig("/nonexistent/funnelguard.toml", fg::app::CrmSchemas());
     REQUIRE(result.problems.size() == 1);
     CHECK(result.problems[0].file == "/nonexistent/funnelguard.toml");
     CHECK(result.problems[0].line == 0);
@@ -174,7 +177,7 @@ TEST_CASE("LoadConfig resolves relative paths against the config file's folder")
     TempDir dir;
     const std::string file =
         dir.Write("etc/fg.toml", "[storage]\npath = \"../var/fg.db\"\n" + Tenant());
-    const LoadResult result = LoadConfig(file);
+    const LoadResult result = LoadConfig(file, fg::app::CrmSchemas());
     INFO(Dump(result.problems));
     REQUIRE(result.ok());
     CHECK(result.config.storage.path == dir.File("var/fg.db"));
@@ -237,7 +240,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
 
     SUBCASE("both files load, after the main file's tenants") {
         ScopedEnv secret("FG_TEST_BETA_SECRET", "beta-secret");
-        const LoadResult result = LoadConfig(main);
+        const LoadResult result = LoadConfig(main, fg::app::CrmSchemas());
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
         CHECK(result.config.tenants_dir == dir.File("tenants.d"));
@@ -254,7 +257,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         CHECK(beta->pipelines[0].id == "sales");
     }
     SUBCASE("problems in a tenant file name that file and its lines") {
-        const LoadResult result = LoadConfig(main);
+        const LoadResult result = LoadConfig(main, fg::app::CrmSchemas());
         REQUIRE(result.problems.size() == 1);
         CHECK(result.problems[0].file == dir.File("tenants.d/20-beta.toml"));
         CHECK(result.problems[0].line == 3);
@@ -270,7 +273,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
                   "[[tenant.pipeline]]\n"
                   "id = \"p\"\n"
                   "stages = [\"A\"]\n");
-        const LoadResult result = LoadConfig(main);
+        const LoadResult result = LoadConfig(main, fg::app::CrmSchemas());
         REQUIRE(result.problems.size() == 1);
         CHECK(result.problems[0].file == dir.File("tenants.d/30-acme.toml"));
         CHECK(result.problems[0].line == 2);
@@ -282,7 +285,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
     SUBCASE("a tenant file may hold only [[tenant]] tables") {
         ScopedEnv secret("FG_TEST_BETA_SECRET", "beta-secret");
         dir.Write("tenants.d/40-bad.toml", "[server]\nthreads = 2\n");
-        const LoadResult result = LoadConfig(main);
+        const LoadResult result = LoadConfig(main, fg::app::CrmSchemas());
         REQUIRE(result.problems.size() == 1);
         CHECK(result.problems[0].file == dir.File("tenants.d/40-bad.toml"));
         CHECK(result.problems[0].key == "server");
@@ -293,7 +296,7 @@ TEST_CASE("tenants_dir adds the tenants of every *.toml in it, in name order") {
         dir.Write("tenants.d/05-broken.toml", "[[tenant]]\nid = \n");
         const std::string broken_main =
             dir.Write("fg.toml", "tenants_dir = \"tenants.d\"\n[log]\nlevel = \"x\"\n" + Tenant());
-        const LoadResult result = LoadConfig(broken_main);
+        const LoadResult result = LoadConfig(broken_main, fg::app::CrmSchemas());
         INFO(Dump(result.problems));
         REQUIRE(result.problems.size() == 2);
         CHECK(result.problems[0].file == broken_main);
@@ -360,7 +363,7 @@ TEST_CASE("The example config loads with no problems and its values land where e
     ScopedEnv beta_secret("BETA_HOOK_SECRET", "beta-hook-secret");
     ScopedEnv beta_token("BETA_AMOCRM_TOKEN", "beta-token");
     const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.example.toml";
-    const LoadResult result = LoadConfig(path);
+    const LoadResult result = LoadConfig(path, fg::app::CrmSchemas());
     INFO(Dump(result.problems));
     REQUIRE(result.ok());
     const AppConfig& config = result.config;
@@ -398,14 +401,15 @@ TEST_CASE("The example config loads with no problems and its values land where e
     CHECK(rules.card_filled.note_per_stage);
     CHECK(rules.overdue_task.common.escalate_after == std::chrono::hours{24});
     CHECK(rules.overdue_task.common.actions.back() == ActionKind::kEscalate);
-    CHECK(acme.generic.actions_url == "https://crm-bridge.example.com/funnelguard/actions");
+    CHECK(fg::adapters::generic::SettingsOf(acme).actions_url ==
+          "https://crm-bridge.example.com/funnelguard/actions");
     CHECK(acme.templates.count("deal_without_task.task") == 1);
     const TenantConfig& beta = config.tenants[1];
     CHECK(beta.crm == "amocrm");
     CHECK(beta.pipelines.empty());
-    CHECK(beta.amocrm.BaseUrl() == "https://beta.amocrm.ru");
-    CHECK(beta.amocrm.token == "beta-token");
-    CHECK(beta.amocrm.rps == 6);
+    CHECK(fg::adapters::amocrm::SettingsOf(beta).BaseUrl() == "https://beta.amocrm.ru");
+    CHECK(fg::adapters::amocrm::SettingsOf(beta).token == "beta-token");
+    CHECK(fg::adapters::amocrm::SettingsOf(beta).rps == 6);
     CHECK(beta.mode == Mode::kObserve);
     CHECK(beta.rules.card_filled.required.at("Переговоры") == std::vector<std::string>{"Бюджет"});
 }
@@ -414,7 +418,7 @@ TEST_CASE("The local config loads with the README's two variables and names no o
     ScopedEnv token("FUNNELGUARD_ADMIN_TOKEN", "example-admin-token-0123456789");
     ScopedEnv secret("ACME_HOOK_SECRET", "example-hook-secret");
     const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.local.toml";
-    const LoadResult result = LoadConfig(path);
+    const LoadResult result = LoadConfig(path, fg::app::CrmSchemas());
     INFO(Dump(result.problems));
     REQUIRE(result.ok());
     const AppConfig& config = result.config;
@@ -424,7 +428,7 @@ TEST_CASE("The local config loads with the README's two variables and names no o
     for (const TenantConfig& tenant : config.tenants) {
         // Nothing to call: serve starts without retrying an unreachable host.
         CHECK(tenant.crm == "generic");
-        CHECK(tenant.generic.actions_url.empty());
+        CHECK(fg::adapters::generic::SettingsOf(tenant).actions_url.empty());
     }
 }
 
@@ -434,7 +438,7 @@ TEST_CASE("The example config without its environment reports every variable") {
     unsetenv("BETA_HOOK_SECRET");
     unsetenv("BETA_AMOCRM_TOKEN");
     const std::string path = std::string(FG_SOURCE_DIR) + "/deploy/funnelguard.example.toml";
-    const LoadResult result = LoadConfig(path);
+    const LoadResult result = LoadConfig(path, fg::app::CrmSchemas());
     CHECK(HasProblem(result, "server.admin_token",
                      "environment variable FUNNELGUARD_ADMIN_TOKEN is not set"));
     CHECK(HasProblem(result, "tenant \"acme\".secret",

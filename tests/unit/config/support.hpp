@@ -11,6 +11,7 @@
 #include <doctest/doctest.h>
 #include <stdlib.h>
 
+#include "src/app/adapters.hpp"
 #include "src/config/config.hpp"
 #include "tests/support/process.hpp"
 
@@ -68,7 +69,7 @@ inline std::string Tenant(std::string_view extra = "", std::string_view keys = "
 
 /// Loads `text` as "test.toml" from base dir "/cfg".
 inline LoadResult Load(const std::string& text) {
-    return LoadConfigFromString(text, "test.toml", "/cfg");
+    return LoadConfigFromString(text, "test.toml", fg::app::CrmSchemas(), "/cfg");
 }
 
 using fg::testing::TempDir;

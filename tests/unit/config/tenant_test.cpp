@@ -2,6 +2,8 @@
 
 #include <doctest/doctest.h>
 
+#include "adapters/amocrm/config.hpp"
+#include "adapters/generic/config.hpp"
 #include "src/config/config.hpp"
 #include "tests/unit/config/support.hpp"
 
@@ -39,8 +41,8 @@ TEST_CASE("Tenant values land in the config") {
     CHECK(tenant.locale == "en");
     CHECK(tenant.mode == Mode::kEnforce);
     CHECK(tenant.reconcile_at == "04:30");
-    CHECK(tenant.generic.actions_url == "http://127.0.0.1:9000/actions");
-    CHECK(tenant.generic.rps == 2.5);
+    CHECK(fg::adapters::generic::SettingsOf(tenant).actions_url == "http://127.0.0.1:9000/actions");
+    CHECK(fg::adapters::generic::SettingsOf(tenant).rps == 2.5);
 }
 
 TEST_CASE("Observe mode parses") {
@@ -82,7 +84,8 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
             Load(AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"tok\"\nrps = 3\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
-        const AmoCrmConfig& amo = result.config.tenants[0].amocrm;
+        const fg::adapters::amocrm::AmoCrmSettings& amo =
+            fg::adapters::amocrm::SettingsOf(result.config.tenants[0]);
         CHECK(amo.BaseUrl() == "https://acme.amocrm.ru");
         CHECK(amo.token == "tok");
         CHECK_FALSE(amo.UsesOAuth());
@@ -95,7 +98,8 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
                       "redirect_uri = \"https://fg.example.com/oauth\"\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
-        const AmoCrmConfig& amo = result.config.tenants[0].amocrm;
+        const fg::adapters::amocrm::AmoCrmSettings& amo =
+            fg::adapters::amocrm::SettingsOf(result.config.tenants[0]);
         CHECK(amo.BaseUrl() == "http://127.0.0.1:9");
         CHECK(amo.UsesOAuth());
         CHECK(amo.rps == 6);
@@ -144,18 +148,20 @@ TEST_CASE("An amoCRM tenant names its account and credentials") {
     }
 }
 
-TEST_CASE("Bitrix24 is not available in this build yet") {
+TEST_CASE("A crm with no adapter in this build is refused, naming the ones there are") {
     SUBCASE("bitrix24, with its adapter section not reported again") {
         const LoadResult result = Load(
             "[[tenant]]\nid = \"b\"\nsecret = \"s\"\ncrm = \"bitrix24\"\n"
             "[tenant.bitrix24]\nportal = \"x\"\n");
         INFO(Dump(result.problems));
         REQUIRE(result.problems.size() == 1);
-        CHECK(result.problems[0].message == "crm \"bitrix24\" is not available in this build yet");
+        CHECK(result.problems[0].message == "must be one of generic | amocrm, not \"bitrix24\"");
     }
     SUBCASE("an unknown CRM") {
         const LoadResult result = Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amo\"\n"));
-        CHECK(HasProblem(result, "tenant \"a\".crm", "must be one of generic | amocrm | bitrix24"));
+        CHECK(
+            HasProblem(result, "tenant \"a\".crm",
+                       "must be one of generic | amocrm, not \"amo\" (did you mean \"amocrm\"?)"));
     }
 }
 

@@ -4,6 +4,9 @@
 
 #include <doctest/doctest.h>
 
+#include "adapters/amocrm/config.hpp"
+#include "adapters/generic/config.hpp"
+#include "src/app/adapters.hpp"
 #include "src/config/config.hpp"
 #include "tests/unit/config/support.hpp"
 #include "tests/unit/tls/pki.hpp"
@@ -39,7 +42,7 @@ TEST_CASE("ca_file names a PEM file of private CA certificates") {
                            ca_file + "\"\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
-        CHECK(result.config.tenants[0].amocrm.ca_file == ca_file);
+        CHECK(fg::adapters::amocrm::SettingsOf(result.config.tenants[0]).ca_file == ca_file);
     }
     SUBCASE("with a subdomain (https)") {
         const LoadResult result =
@@ -50,10 +53,10 @@ TEST_CASE("ca_file names a PEM file of private CA certificates") {
     SUBCASE("relative to the folder of the config file") {
         const LoadResult result = LoadConfigFromString(
             AmoTenant("subdomain = \"acme\"\nca_file = \"certs/private-ca.pem\"\n"), "test.toml",
-            dir.path());
+            fg::app::CrmSchemas(), dir.path());
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
-        CHECK(result.config.tenants[0].amocrm.ca_file == ca_file);
+        CHECK(fg::adapters::amocrm::SettingsOf(result.config.tenants[0]).ca_file == ca_file);
     }
     SUBCASE("for the generic adapter's https actions_url") {
         const LoadResult result =
@@ -62,12 +65,12 @@ TEST_CASE("ca_file names a PEM file of private CA certificates") {
                                ca_file + "\"\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
-        CHECK(result.config.tenants[0].generic.ca_file == ca_file);
+        CHECK(fg::adapters::generic::SettingsOf(result.config.tenants[0]).ca_file == ca_file);
     }
     SUBCASE("absent: the system store alone") {
         const LoadResult result = Load(AmoTenant("subdomain = \"acme\"\n"));
         REQUIRE(result.ok());
-        CHECK(result.config.tenants[0].amocrm.ca_file.empty());
+        CHECK(fg::adapters::amocrm::SettingsOf(result.config.tenants[0]).ca_file.empty());
     }
 }
 

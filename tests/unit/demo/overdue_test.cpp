@@ -12,6 +12,7 @@
 
 #include "adapters/amocrm/sim/activity.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
+#include "src/app/adapters.hpp"
 #include "src/app/wiring.hpp"
 #include "src/demo/demo.hpp"
 #include "src/http/server.hpp"
@@ -157,7 +158,8 @@ TEST_CASE("Every task the simulated managers let go overdue is raised or has a r
     sim::Simulator simulator(
         {.token = "demo-token", .seed = 3, .leads = 20, .rps = 0, .clock = &clock});
     REQUIRE(simulator.Start());
-    auto loaded = DemoConfig(simulator.BaseUrl(), simulator.Token(), dir.File("demo.db"));
+    auto loaded =
+        DemoConfig(simulator.BaseUrl(), simulator.Token(), dir.File("demo.db"), app::CrmSchemas());
     REQUIRE(loaded);
     config::AppConfig config = std::move(*loaded);
     // funnelguard's own "plan the next step" tasks due within the six hours (a day by default),
@@ -187,7 +189,7 @@ TEST_CASE("Every task the simulated managers let go overdue is raised or has a r
     };
     engine::Engine engine(std::move(options));
     REQUIRE(engine.Start());
-    http::Server server(engine);
+    http::Server server(engine, app::CrmAdapters());
     const auto port = server.Bind("127.0.0.1:0");
     REQUIRE(port);
     server.Start();

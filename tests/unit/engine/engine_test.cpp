@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/generic/decoder.hpp"
+#include "src/app/adapters.hpp"
 #include "src/crm/connector.hpp"
 #include "src/engine/messages.hpp"
 #include "src/engine/schedule.hpp"
@@ -89,8 +90,9 @@ struct Harness {
     explicit Harness(const std::string& mode, const std::string& extra = "",
                      fg::Duration start = fg::Duration{0})
         : clock(kMonday + start) {
-        auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), mode, extra),
-                                                       "test.toml", dir.path());
+        auto loaded =
+            fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), mode, extra),
+                                             "test.toml", fg::app::CrmSchemas(), dir.path());
         for (const auto& problem : loaded.problems) {
             FAIL(fg::config::FormatProblem(problem));
         }
@@ -481,7 +483,7 @@ struct GatedEngine {
     fg::testing::TempDir dir;
     fg::ManualClock clock{kMonday};
     fg::config::LoadResult loaded = fg::config::LoadConfigFromString(
-        ConfigText(dir.File("fg.db"), "observe"), "test.toml", dir.path());
+        ConfigText(dir.File("fg.db"), "observe"), "test.toml", fg::app::CrmSchemas(), dir.path());
     DirectoryGate gate;
     std::unique_ptr<fg::engine::Engine> engine;
 
@@ -575,7 +577,7 @@ struct DecoderEngine {
     fg::testing::TempDir dir;
     fg::ManualClock clock{kMonday};
     fg::config::LoadResult loaded = fg::config::LoadConfigFromString(
-        ConfigText(dir.File("fg.db"), "observe"), "test.toml", dir.path());
+        ConfigText(dir.File("fg.db"), "observe"), "test.toml", fg::app::CrmSchemas(), dir.path());
     std::unique_ptr<fg::engine::Engine> engine;
 
     explicit DecoderEngine(std::unique_ptr<fg::crm::WebhookDecoder> decoder) {

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/generic/decoder.hpp"
+#include "src/app/adapters.hpp"
 #include "src/engine/engine.hpp"
 #include "tests/support/process.hpp"
 
@@ -152,8 +153,8 @@ private:
 
 struct Harness {
     explicit Harness(const Options& options = {}) : clock(kMonday + options.start) {
-        auto loaded = fg::config::LoadConfigFromString(ConfigText(dir.File("fg.db"), options),
-                                                       "test.toml", dir.path());
+        auto loaded = fg::config::LoadConfigFromString(
+            ConfigText(dir.File("fg.db"), options), "test.toml", fg::app::CrmSchemas(), dir.path());
         for (const auto& problem : loaded.problems) {
             FAIL(fg::config::FormatProblem(problem));
         }

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/generic/decoder.hpp"
+#include "src/app/adapters.hpp"
 #include "src/engine/engine.hpp"
 #include "tests/support/process.hpp"
 
@@ -65,7 +66,7 @@ mode = "enforce"
   actions = ["note", "revert"]
 )",
                                                                dir.File("fg.db")),
-                                                   "test.toml", dir.path());
+                                                   "test.toml", fg::app::CrmSchemas(), dir.path());
     REQUIRE(loaded.ok());
     std::vector<std::string> delivered;
     std::vector<std::string> opened;

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include "adapters/generic/decoder.hpp"
+#include "src/app/adapters.hpp"
 #include "src/common/clock.hpp"
 #include "src/engine/engine.hpp"
 #include "src/engine/writer.hpp"
@@ -247,7 +248,7 @@ mode = "observe"
   won = ["Успешно"]
 )",
                                                                    path),
-                                                       "test.toml", ".");
+                                                       "test.toml", fg::app::CrmSchemas(), ".");
         for (const auto& problem : loaded.problems) {
             FAIL(fg::config::FormatProblem(problem));
         }
@@ -262,7 +263,7 @@ mode = "observe"
         engine = std::make_unique<fg::engine::Engine>(std::move(options));
         const fg::Result<void> started = engine->Start();
         REQUIRE_MESSAGE(started, (started ? "" : started.error().message));
-        server = std::make_unique<fg::http::Server>(*engine);
+        server = std::make_unique<fg::http::Server>(*engine, fg::app::CrmAdapters());
         const fg::Result<int> port = server->Bind("127.0.0.1:0");
         REQUIRE(port);
         server->Start();

@@ -2,7 +2,7 @@
 
 #include <csignal>
 
-namespace fg::app {
+namespace fg {
 
 /// Blocks SIGINT and SIGTERM for this thread and every thread started after it, so that the
 /// main thread can wait for them with sigwait. Call before starting any thread.
@@ -15,4 +15,4 @@ inline sigset_t BlockStopSignals() {
     return signals;
 }
 
-}  // namespace fg::app
+}  // namespace fg
