@@ -6,6 +6,7 @@
 #include "adapters/amocrm/api/connector.hpp"
 #include "adapters/amocrm/commands.hpp"
 #include "adapters/amocrm/config.hpp"
+#include "adapters/amocrm/demo_account.hpp"
 #include "adapters/amocrm/wire/catalog.hpp"
 #include "adapters/amocrm/wire/decoder.hpp"
 
@@ -94,6 +95,10 @@ public:
     std::unique_ptr<crm::AdapterInstance> Bind(const config::AppConfig& config,
                                                const Clock& clock) const override {
         return std::make_unique<AmoInstance>(config, clock);
+    }
+    std::unique_ptr<crm::DemoAccount> MakeDemoAccount(
+        const crm::DemoAccountOptions& options) const override {
+        return amocrm::MakeDemoAccount(options);
     }
     void AddCommands(CLI::App& root, CLI::App& sim, const crm::CommandContext& context,
                      int& exit_code) const override {

@@ -69,6 +69,7 @@ struct DemoOptions {
     std::string db{};        // empty: a temporary file
     int leads = 40;          // leads already in the simulated account
     std::uint64_t seed = 1;  // the account and the managers' behaviour
+    std::string crm{};       // the simulated CRM; empty: the first adapter that has one
 };
 int RunDemo(const DemoOptions& options);
 

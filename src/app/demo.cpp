@@ -1,7 +1,7 @@
-// `funnelguard demo`: the whole system on loopback. The amoCRM simulator (with its simulated
-// managers), funnelguard in enforce mode with its HTTP server, and a manual clock they share,
-// stepped from one scheduled thing to the next so that a seed gives the same run every time; the
-// narration and the summary are src/demo's.
+// `funnelguard demo`: the whole system on loopback. A CRM adapter's simulated account (with its
+// simulated managers, crm::DemoAccount), funnelguard in enforce mode with its HTTP server, and a
+// manual clock they share, stepped from one scheduled thing to the next so that a seed gives the
+// same run every time; the narration and the summary are src/demo's.
 #include "src/demo/demo.hpp"
 
 #include <algorithm>
@@ -14,8 +14,6 @@
 
 #include <fmt/format.h>
 
-#include "adapters/amocrm/sim/activity.hpp"
-#include "adapters/amocrm/sim/simulator.hpp"
 #include "src/app/adapters.hpp"
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
@@ -26,8 +24,6 @@
 namespace fg::app {
 namespace {
 
-namespace sim = adapters::amocrm::sim;
-
 // A working Monday morning in Moscow.
 constexpr const char* kMorning = "2026-11-02T09:00:00+03:00";
 
@@ -36,10 +32,10 @@ constexpr const char* kMorning = "2026-11-02T09:00:00+03:00";
 // are processed together (credited to funnelguard), and so on until nothing is left. Nothing
 // runs meanwhile (no background processing, no outbox worker, the clock stands), so each step
 // gives the same lines in the same order every time. false when it did not settle in `rounds`.
-bool Settle(sim::Simulator& simulator, engine::Engine& engine, demo::Narrator& narrator,
+bool Settle(crm::DemoAccount& account, engine::Engine& engine, demo::Narrator& narrator,
             storage::Db& reader, demo::Cause cause, int rounds = 50) {
     for (int round = 0; round < rounds; ++round) {
-        const bool idle = simulator.WaitWebhooksIdle(std::chrono::seconds{10});
+        const bool idle = account.WaitWebhooksIdle(std::chrono::seconds{10});
         narrator.BeginBatch(cause);
         auto drained = engine.Drain();
         narrator.EndBatch(reader);
@@ -53,25 +49,28 @@ bool Settle(sim::Simulator& simulator, engine::Engine& engine, demo::Narrator& n
 }
 
 // The tasks the simulated account says were overdue in [from, until), in the demo's terms.
-std::vector<demo::OverdueFact> OverdueFacts(const sim::Simulator& simulator, Timestamp from,
+std::vector<demo::OverdueFact> OverdueFacts(const crm::DemoAccount& account, Timestamp from,
                                             Timestamp until) {
     std::vector<demo::OverdueFact> facts;
-    for (const sim::OverdueTask& task : sim::TasksGoneOverdue(simulator, from, until)) {
-        demo::OverdueFact fact{.task_id = std::to_string(task.task_id),
-                               .deal_id = std::to_string(task.lead_id),
-                               .due = task.due,
-                               .overdue_at = task.overdue_at,
-                               .closed_at = task.closed_at};
-        if (const std::optional<sim::SimLead> lead = simulator.GetLead(task.lead_id); lead) {
-            if (lead->is_deleted) {
-                fact.deal_closed_at = lead->updated_at;
-            } else if (lead->status_id == sim::kWon || lead->status_id == sim::kLost) {
-                fact.deal_closed_at = lead->closed_at.value_or(lead->updated_at);
-            }
-        }
-        facts.push_back(std::move(fact));
+    for (crm::OverdueTaskFact& task : account.TasksGoneOverdue(from, until)) {
+        facts.push_back(demo::OverdueFact{.task_id = std::move(task.task_id),
+                                          .deal_id = std::move(task.deal_id),
+                                          .due = task.due,
+                                          .overdue_at = task.overdue_at,
+                                          .closed_at = task.closed_at,
+                                          .deal_closed_at = task.deal_closed_at});
     }
     return facts;
+}
+
+// The adapter the demo runs against: the one named, or the first with a simulated account.
+const crm::Adapter* DemoAdapter(const std::string& name) {
+    for (const crm::Adapter* adapter : CrmAdapters()) {
+        if ((name.empty() || adapter->Name() == name) && adapter->MakeDemoAccount({}) != nullptr) {
+            return adapter;
+        }
+    }
+    return nullptr;
 }
 
 }  // namespace
@@ -88,25 +87,21 @@ int RunDemo(const DemoOptions& options) {
     // minute check); see the loop below.
     ManualClock clock(morning);
 
-    sim::Simulator simulator({.token = "demo-token",
-                              .seed = options.seed,
-                              .leads = options.leads,
-                              .rps = 7,
-                              .clock = &clock,
-                              // funnelguard's pooled connections hold a server thread each
-                              // until this; Stop() waits for them.
-                              .keep_alive_seconds = 1});
-    if (auto started = simulator.Start(); !started) {
-        std::cerr << "demo: the amoCRM simulator: " << started.error().message << "\n";
+    const crm::Adapter* adapter = DemoAdapter(options.crm);
+    if (adapter == nullptr) {
+        std::cerr << "demo: no simulated account for crm \"" << options.crm << "\"\n";
+        return 2;
+    }
+    std::unique_ptr<crm::DemoAccount> account =
+        adapter->MakeDemoAccount({.seed = options.seed, .deals = options.leads, .clock = &clock});
+    if (auto started = account->Start(); !started) {
+        std::cerr << "demo: " << started.error().message << "\n";
         return 1;
     }
-    std::map<std::string, std::string> names;
-    for (const sim::SimUser& user : simulator.Users()) {
-        names[std::to_string(user.id)] = user.name;
-    }
+    const std::map<std::string, std::string> names = account->UserNames();
 
     auto loaded =
-        demo::DemoConfig(simulator.BaseUrl(), simulator.Token(), database.path(), CrmSchemas());
+        demo::DemoConfig(adapter->Name(), account->ConfigSection(), database.path(), CrmSchemas());
     if (!loaded) {
         std::cerr << "demo: the built-in config: " << loaded.error().message;
         return 1;
@@ -145,11 +140,9 @@ int RunDemo(const DemoOptions& options) {
                       std::chrono::duration<double>(options.seconds * options.speed));
     auto local = [&](Timestamp t) { return FormatIso8601(t, tenant.timezone).substr(11, 5); };
     narrator.Print(fmt::format(
-        "funnelguard demo: an amoCRM account (the built-in simulator on loopback) with {} "
-        "managers, funnelguard in enforce mode;\nMonday {}–{} ({}), {:.0f}x faster than real "
-        "time\n",
-        sim::ActivityOptions{}.managers, local(morning), local(end), tenant.timezone,
-        options.speed));
+        "funnelguard demo: {}, funnelguard in enforce mode;\nMonday {}–{} ({}), {:.0f}x faster "
+        "than real time\n",
+        account->Describe(), local(morning), local(end), tenant.timezone, options.speed));
 
     config::AppConfig public_config = config;
     public_config.server.public_url = fmt::format("http://127.0.0.1:{}", *port);
@@ -157,13 +150,13 @@ int RunDemo(const DemoOptions& options) {
     int status = 0;
     crm::Connector* connector = engine.ConnectorOf(tenant.id);
     if (connector == nullptr) {
-        std::cerr << "demo: no amoCRM connector\n";
+        std::cerr << "demo: the " << adapter->Name() << " adapter has no connector\n";
         status = 1;
     } else if (auto connected = connector->Connect(hook_url); !connected) {
         std::cerr << "demo: registering the webhook: " << connected.error().message << "\n";
         status = 1;
     }
-    std::optional<sim::Activity> activity;
+    bool managers_working = false;
     std::unique_ptr<storage::Db> narration_db;  // the narration's reader
     if (status == 0) {
         // The path without the secret, and without the ephemeral port: the same every run.
@@ -186,15 +179,15 @@ int RunDemo(const DemoOptions& options) {
             narrator.Say(fmt::format(
                 "first reconcile: {} deals in the funnel, {} events pulled; {} violations "
                 "already there{}",
-                simulator.LeadCount(), report->events, report->opened,
+                account->DealCount(), report->events, report->opened,
                 report->record_only ? " (recorded only: a first run writes nothing back)" : ""));
             narrator.Print("\nThe managers start working\n");
-            activity.emplace(simulator, sim::ActivityOptions{.seed = options.seed});
-            (void)activity->Step();  // picks the managers and when each acts first
+            account->StartManagers(options.seed);
+            managers_working = true;
             narration_db = std::move(reader).value();
         }
     }
-    if (activity) {
+    if (managers_working) {
         // A discrete-event loop: the clock jumps to the next scheduled thing (a manager's action
         // or the minute check, both at whole seconds), which runs with everything it sets off
         // (Settle) before the clock moves on. Real time only paces it: the loop sleeps until the
@@ -202,7 +195,7 @@ int RunDemo(const DemoOptions& options) {
         const auto real_start = std::chrono::steady_clock::now();
         Timestamp next_check = morning + std::chrono::minutes{1};
         for (;;) {
-            const Timestamp next_action = activity->NextActionAt().value_or(end);
+            const Timestamp next_action = account->NextActionAt().value_or(end);
             const Timestamp next = std::min({next_action, next_check, end});
             if (next >= end) {
                 break;
@@ -214,8 +207,8 @@ int RunDemo(const DemoOptions& options) {
                                                   options.speed)));
             clock.Set(next);
             if (next == next_action) {
-                (void)activity->Step();
-                if (!Settle(simulator, engine, narrator, *narration_db, demo::Cause::kManagers)) {
+                account->Step();
+                if (!Settle(*account, engine, narrator, *narration_db, demo::Cause::kManagers)) {
                     narrator.Print("(a step did not settle: webhooks or write-backs left)");
                 }
             }
@@ -227,15 +220,14 @@ int RunDemo(const DemoOptions& options) {
                 if (!swept) {
                     narrator.Print("(the minute check failed: " + swept.error().message + ")");
                 }
-                if (!Settle(simulator, engine, narrator, *narration_db,
-                            demo::Cause::kFunnelguard)) {
+                if (!Settle(*account, engine, narrator, *narration_db, demo::Cause::kFunnelguard)) {
                     narrator.Print("(a step did not settle: webhooks or write-backs left)");
                 }
             }
         }
         clock.Set(end);
         narrator.Print("\nThe managers stop; waiting for the last webhooks and write-backs");
-        if (!Settle(simulator, engine, narrator, *narration_db, demo::Cause::kManagers)) {
+        if (!Settle(*account, engine, narrator, *narration_db, demo::Cause::kManagers)) {
             narrator.Print("(some work was still in flight when the demo stopped)");
         }
     }
@@ -244,31 +236,21 @@ int RunDemo(const DemoOptions& options) {
     engine.Stop();
     // funnelguard has stopped looking: what was overdue until now is what it could have raised.
     const Timestamp until = clock.Now();
-    const sim::ActivityStats managers = activity ? activity->Stats() : sim::ActivityStats{};
-    activity.reset();
-    const std::vector<demo::OverdueFact> overdue = OverdueFacts(simulator, morning, until);
-    simulator.Stop();
+    account->StopManagers();
+    const std::vector<demo::OverdueFact> overdue = OverdueFacts(*account, morning, until);
+    account->Stop();
     if (status != 0) {
         return status;
     }
-
-    const sim::SimStats stats = simulator.Stats();
-    std::vector<std::string> footer;
-    footer.push_back(fmt::format(
-        "managers: {} actions ({} leads created, {} moves, {} stages skipped, {} won, {} lost, "
-        "{} times no next task planned, {} times a task put off to a later visit)",
-        managers.actions, managers.leads_created, managers.moves, managers.skips, managers.won,
-        managers.lost, managers.tasks_forgotten, managers.tasks_put_off));
-    footer.push_back(fmt::format("simulator: {} API requests, {} answered 429, {} webhooks sent",
-                                 stats.requests, stats.rate_limited, stats.webhooks.delivered));
+    const std::vector<std::string> footer = account->Footer();
     auto db = storage::OpenDatabase(database.path(), /*read_only=*/true);
     if (!db) {
         std::cerr << "demo: " << db.error().message << "\n";
         return 1;
     }
-    const demo::OverdueAccount account =
+    const demo::OverdueAccount overdue_account =
         narrator.AccountOverdue(**db, overdue, tenant.rules.overdue_task.grace, morning, until);
-    narrator.PrintSummary(**db, account, footer);
+    narrator.PrintSummary(**db, overdue_account, footer);
     if (!database.temporary()) {
         std::cout << "\nThe database is kept at " << database.path() << "\n";
     }

@@ -110,8 +110,8 @@ int main(int argc, char** argv) {
     fg::app::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(
         "demo",
-        "Run funnelguard against the built-in amoCRM simulator and its simulated managers on a "
-        "fast clock, and show what it finds and does");
+        "Run funnelguard against a built-in CRM simulator and its simulated managers on a fast "
+        "clock, and show what it finds and does");
     demo_cmd->add_option("--speed", demo.speed, "Clock seconds per real second")
         ->check(CLI::PositiveNumber);
     demo_cmd->add_option("--seconds", demo.seconds, "How long the managers work, in real seconds")
@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(1, 5000));
     demo_cmd->add_option("--seed", demo.seed, "Seed of the account and of the managers");
     demo_cmd->add_option("--db", demo.db, "Keep the demo database at this path");
+    demo_cmd->add_option("--crm", demo.crm, "The simulated CRM (default: the first that has one)");
 
     try {
         app.parse(argc, argv);

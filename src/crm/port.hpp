@@ -11,6 +11,7 @@
 #include "src/config/config.hpp"
 #include "src/crm/adapter.hpp"
 #include "src/crm/connector.hpp"
+#include "src/crm/demo_account.hpp"
 #include "src/outbox/action.hpp"
 
 namespace CLI {
@@ -87,6 +88,12 @@ public:
     /// This process's instance for `config` (both must outlive it).
     virtual std::unique_ptr<AdapterInstance> Bind(const config::AppConfig& config,
                                                   const Clock& clock) const = 0;
+
+    /// The simulated account `funnelguard demo` runs against; null when the adapter has none.
+    virtual std::unique_ptr<DemoAccount> MakeDemoAccount(const DemoAccountOptions& options) const {
+        (void)options;
+        return nullptr;
+    }
 
     /// Adds the adapter's own commands (e.g. `amocrm auth`) under `root`, and its simulator
     /// under `sim` (`sim <name>`). A command's callback runs it and stores the exit code in

@@ -24,25 +24,13 @@ void ReplaceAll(std::string& text, std::string_view from, const std::string& to)
     }
 }
 
-// A TOML basic string's content.
-std::string TomlEscape(const std::string& value) {
-    std::string out;
-    for (char c : value) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-        }
-        out += c;
-    }
-    return out;
-}
-
 }  // namespace
 
-Result<config::AppConfig> DemoConfig(const std::string& base_url, const std::string& token,
+Result<config::AppConfig> DemoConfig(std::string_view crm, const std::string& crm_section,
                                      const std::string& db_path, const config::CrmSchemas& crms) {
     std::string text(kDemoToml);
-    ReplaceAll(text, "@BASE_URL@", TomlEscape(base_url));
-    ReplaceAll(text, "@TOKEN@", TomlEscape(token));
+    ReplaceAll(text, "@CRM@", std::string(crm));
+    ReplaceAll(text, "# @CRM_SECTION@\n", crm_section);
     config::LoadResult loaded = config::LoadConfigFromString(text, "demo.toml", crms);
     if (!loaded.ok()) {
         std::string problems;

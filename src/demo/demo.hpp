@@ -23,10 +23,10 @@ namespace fg::demo {
 /// The demo's tenant id.
 inline constexpr const char* kTenant = "demo";
 
-/// The embedded src/demo/data/demo.toml with the CRM's address and token put in place of its
-/// @BASE_URL@ and @TOKEN@ placeholders, storage.path = `db_path`, read with the adapters of
-/// `crms`. Problems are in the error.
-Result<config::AppConfig> DemoConfig(const std::string& base_url, const std::string& token,
+/// The embedded src/demo/data/demo.toml for the tenant of crm `crm` whose `[tenant.<crm>]`
+/// table (TOML) is `crm_section`, storage.path = `db_path`, read with the adapters of `crms`.
+/// Problems are in the error.
+Result<config::AppConfig> DemoConfig(std::string_view crm, const std::string& crm_section,
                                      const std::string& db_path, const config::CrmSchemas& crms);
 
 /// A database path for the demo: `requested`, or a file in a new temporary folder, which the

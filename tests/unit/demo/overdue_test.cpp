@@ -158,8 +158,10 @@ TEST_CASE("Every task the simulated managers let go overdue is raised or has a r
     sim::Simulator simulator(
         {.token = "demo-token", .seed = 3, .leads = 20, .rps = 0, .clock = &clock});
     REQUIRE(simulator.Start());
-    auto loaded =
-        DemoConfig(simulator.BaseUrl(), simulator.Token(), dir.File("demo.db"), app::CrmSchemas());
+    auto loaded = DemoConfig("amocrm",
+                             fmt::format("[tenant.amocrm]\nbase_url = \"{}\"\ntoken = \"{}\"\n",
+                                         simulator.BaseUrl(), simulator.Token()),
+                             dir.File("demo.db"), app::CrmSchemas());
     REQUIRE(loaded);
     config::AppConfig config = std::move(*loaded);
     // funnelguard's own "plan the next step" tasks due within the six hours (a day by default),
