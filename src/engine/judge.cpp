@@ -58,26 +58,32 @@ std::string ResolutionFor(const rules::RuleSpec& spec, const domain::DealSnapsho
     return std::string(spec.resolution);
 }
 
-nlohmann::json ViolationJson(const storage::Violation& violation) {
-    return {{"id", violation.id},
-            {"rule", violation.rule},
-            {"opened_at", FormatIso8601(violation.opened_at)},
-            {"details", violation.details},
-            {"message", violation.message}};
+}  // namespace
+
+void BindAction(PlannedAction& action, const storage::Violation& violation) {
+    action.idempotency_key = fmt::format("{}:v{}:{}", violation.tenant, violation.id, action.kind);
+    action.payload["idempotency_key"] = action.idempotency_key;
+    action.payload["violation"] = {{"id", violation.id},
+                                   {"rule", violation.rule},
+                                   {"opened_at", FormatIso8601(violation.opened_at)},
+                                   {"details", violation.details},
+                                   {"message", violation.message}};
 }
+
+namespace {
 
 PlannedAction MakeAction(const storage::Violation& violation, std::string_view kind,
                          const domain::Deal& deal) {
     PlannedAction action;
     action.kind = std::string(kind);
-    action.idempotency_key = fmt::format("{}:v{}:{}", violation.tenant, violation.id, kind);
-    action.payload = {{"idempotency_key", action.idempotency_key},
-                      {"kind", action.kind},
+    action.payload = {{"kind", action.kind},
                       {"tenant", violation.tenant},
                       {"deal", violation.deal_id},
                       {"deal_title", deal.title},
-                      {"responsible", violation.responsible},
-                      {"violation", ViolationJson(violation)}};
+                      {"responsible", violation.responsible}};
+    if (violation.id != 0) {
+        BindAction(action, violation);
+    }
     return action;
 }
 
@@ -133,8 +139,7 @@ struct OwnActivity {
     std::optional<Timestamp> last_own_task{};  // when the latest of them was created
 };
 
-OwnActivity ActivityOf(storage::Db& db, const domain::DealSnapshot& snapshot,
-                       const std::string& tenant, Timestamp now) {
+OwnActivity ActivityOf(const domain::DealSnapshot& snapshot, const DealRecord& record) {
     OwnActivity activity;
     for (const domain::Task& task : snapshot.tasks) {
         if (!task.own) {
@@ -145,11 +150,8 @@ OwnActivity ActivityOf(storage::Db& db, const domain::DealSnapshot& snapshot,
             activity.last_own_task = task.created_at;
         }
     }
-    const std::string& deal = snapshot.deal.id;
-    activity.task_on_its_way =
-        storage::OwnWritePending(db, tenant, deal, storage::OwnWriteKind::kTask, now);
-    activity.revert_on_its_way =
-        storage::OwnWritePending(db, tenant, deal, storage::OwnWriteKind::kRevert, now);
+    activity.task_on_its_way = record.task_on_its_way;
+    activity.revert_on_its_way = record.revert_on_its_way;
     return activity;
 }
 
@@ -265,19 +267,15 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
     return actions;
 }
 
-JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::string& deal_id) {
-    JudgeOutcome outcome;
+Judgement Judge(const domain::DealSnapshot& snapshot, const DealRecord& record,
+                const JudgeContext& context) {
+    Judgement judgement;
     const config::TenantConfig& tenant = context.tenant;
-    std::optional<domain::DealSnapshot> snapshot = storage::LoadSnapshot(db, tenant.id, deal_id);
-    if (!snapshot) {
-        return outcome;  // tasks or notes of a deal the mirror has not seen yet
-    }
-    std::vector<storage::Violation> existing = storage::ViolationsForDeal(db, tenant.id, deal_id);
-
     rules::Evaluation evaluation;
-    if (!snapshot->deal.deleted) {
-        evaluation = EvaluateSnapshot(*snapshot, tenant, context.now);
+    if (!snapshot.deal.deleted) {
+        evaluation = EvaluateSnapshot(snapshot, tenant, context.now);
     }
+    judgement.wake_at = evaluation.wake_at;
     std::map<std::pair<std::string, std::string>, const rules::Finding*> found;
     for (const rules::Finding& finding : evaluation.findings) {
         found.emplace(std::make_pair(finding.rule, finding.key), &finding);
@@ -285,7 +283,7 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
 
     // Resolve or refresh what is open.
     std::map<std::pair<std::string, std::string>, const storage::Violation*> known;
-    for (const storage::Violation& violation : existing) {
+    for (const storage::Violation& violation : record.violations) {
         const auto id = std::make_pair(violation.rule, violation.key);
         const bool open = !violation.resolved_at.has_value();
         if (open || violation.resolution == "acknowledged") {
@@ -295,34 +293,33 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
             continue;
         }
         const rules::RuleSpec* spec = rules::FindRule(violation.rule);
-        if (spec == nullptr || (!spec->common(tenant.rules).enabled && !snapshot->deal.deleted)) {
+        if (spec == nullptr || (!spec->common(tenant.rules).enabled && !snapshot.deal.deleted)) {
             continue;  // a rule switched off keeps its history as it was
         }
         const auto hit = found.find(id);
         if (hit == found.end()) {
-            const std::string resolution = ResolutionFor(*spec, *snapshot, tenant);
-            if (storage::ResolveViolation(db, violation.id, context.now, resolution)) {
-                storage::Violation resolved = violation;
-                resolved.resolved_at = context.now;
-                resolved.resolution = resolution;
-                resolved.deal_title = snapshot->deal.title;
-                outcome.changes.push_back({.violation = std::move(resolved), .opened = false});
-            }
+            storage::Violation resolved = violation;
+            resolved.resolved_at = context.now;
+            resolved.resolution = ResolutionFor(*spec, snapshot, tenant);
+            resolved.deal_title = snapshot.deal.title;
+            judgement.resolve.push_back(std::move(resolved));
             continue;
         }
         const rules::Finding& finding = *hit->second;
-        const std::string message =
-            RenderFindingText(*spec, finding, snapshot->deal, tenant, TextKind::kMessage);
+        std::string message =
+            RenderFindingText(*spec, finding, snapshot.deal, tenant, TextKind::kMessage);
         if (finding.details != violation.details || message != violation.message ||
             finding.responsible != violation.responsible) {
-            storage::UpdateViolation(db, violation.id, finding.details, message,
-                                     finding.responsible);
+            judgement.update.push_back({.id = violation.id,
+                                        .details = finding.details,
+                                        .message = std::move(message),
+                                        .responsible = finding.responsible});
         }
     }
 
     // Open what newly holds. What funnelguard already did or has on its way to the deal limits
-    // what it writes again (read once, then kept up to date with what this pass plans).
-    std::optional<OwnActivity> activity;
+    // what it writes again (kept up to date with what this pass plans).
+    OwnActivity activity = ActivityOf(snapshot, record);
     for (const rules::Finding& finding : evaluation.findings) {
         if (known.count({finding.rule, finding.key}) != 0) {
             continue;
@@ -331,37 +328,77 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
         if (spec == nullptr) {
             continue;
         }
-        storage::Violation violation;
+        OpenPlan plan;
+        storage::Violation& violation = plan.violation;
         violation.tenant = tenant.id;
-        violation.deal_id = deal_id;
+        violation.deal_id = snapshot.deal.id;
         violation.rule = finding.rule;
         violation.key = finding.key;
         violation.responsible = finding.responsible;
         violation.opened_at = std::min(finding.since, context.now);
         violation.details = finding.details;
         violation.message =
-            RenderFindingText(*spec, finding, snapshot->deal, tenant, TextKind::kMessage);
-        violation.deal_title = snapshot->deal.title;
-        violation.id = storage::InsertViolation(db, violation);
+            RenderFindingText(*spec, finding, snapshot.deal, tenant, TextKind::kMessage);
+        violation.deal_title = snapshot.deal.title;
         if (context.enqueue_actions) {
-            if (!activity) {
-                activity = ActivityOf(db, *snapshot, tenant.id, context.now);
-            }
-            const PlanLimits limits = LimitsFor(*activity, spec->common(tenant.rules), context.now);
-            for (const PlannedAction& action : PlanActions(tenant, *spec, violation, finding,
-                                                           snapshot->deal, context.now, limits)) {
-                Enqueue(db, action, tenant.id, violation.id, context.now, outcome.actions);
-                RecordEchoes(db, tenant.id, action, context.now);
-                activity->task_on_its_way = activity->task_on_its_way || action.kind == "task";
-                activity->revert_on_its_way =
-                    activity->revert_on_its_way || action.kind == "revert";
+            const PlanLimits limits = LimitsFor(activity, spec->common(tenant.rules), context.now);
+            plan.actions =
+                PlanActions(tenant, *spec, violation, finding, snapshot.deal, context.now, limits);
+            for (const PlannedAction& action : plan.actions) {
+                activity.task_on_its_way = activity.task_on_its_way || action.kind == "task";
+                activity.revert_on_its_way = activity.revert_on_its_way || action.kind == "revert";
             }
         }
-        outcome.changes.push_back({.violation = std::move(violation), .opened = true});
+        judgement.open.push_back(std::move(plan));
     }
+    return judgement;
+}
 
-    storage::SetWakeAt(db, tenant.id, deal_id, evaluation.wake_at);
+JudgeOutcome ApplyJudgement(storage::Db& db, const std::string& tenant, const std::string& deal_id,
+                            Judgement judgement, Timestamp now) {
+    JudgeOutcome outcome;
+    for (storage::Violation& resolved : judgement.resolve) {
+        if (storage::ResolveViolation(db, resolved.id, now, resolved.resolution)) {
+            outcome.changes.push_back({.violation = std::move(resolved), .opened = false});
+        }
+    }
+    for (const UpdatePlan& update : judgement.update) {
+        storage::UpdateViolation(db, update.id, update.details, update.message, update.responsible);
+    }
+    for (OpenPlan& plan : judgement.open) {
+        plan.violation.id = storage::InsertViolation(db, plan.violation);
+        for (PlannedAction& action : plan.actions) {
+            BindAction(action, plan.violation);
+            Enqueue(db, action, tenant, plan.violation.id, now, outcome.actions);
+            RecordEchoes(db, tenant, action, now);
+        }
+        outcome.changes.push_back({.violation = std::move(plan.violation), .opened = true});
+    }
+    storage::SetWakeAt(db, tenant, deal_id, judgement.wake_at);
     return outcome;
+}
+
+JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::string& deal_id) {
+    const std::string& tenant = context.tenant.id;
+    std::optional<domain::DealSnapshot> snapshot = storage::LoadSnapshot(db, tenant, deal_id);
+    if (!snapshot) {
+        return {};  // tasks or notes of a deal the mirror has not seen yet
+    }
+    DealRecord record;
+    record.violations = storage::ViolationsForDeal(db, tenant, deal_id);
+    Judgement judgement = Judge(*snapshot, record, context);
+    // What funnelguard has on its way to the deal matters only to the actions of what opens,
+    // which is rare: read then, and plan again with it.
+    if (context.enqueue_actions && !judgement.open.empty()) {
+        record.task_on_its_way = storage::OwnWritePending(
+            db, tenant, deal_id, storage::OwnWriteKind::kTask, context.now);
+        record.revert_on_its_way = storage::OwnWritePending(
+            db, tenant, deal_id, storage::OwnWriteKind::kRevert, context.now);
+        if (record.task_on_its_way || record.revert_on_its_way) {
+            judgement = Judge(*snapshot, record, context);
+        }
+    }
+    return ApplyJudgement(db, tenant, deal_id, std::move(judgement), context.now);
 }
 
 JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,10 +39,59 @@ struct JudgeContext {
     Timestamp now{};
 };
 
+/// What the judge knows of a deal besides its snapshot: the violations recorded about it (open
+/// and resolved) and what funnelguard has on its way to it (writes whose echo has not come).
+struct DealRecord {
+    std::vector<storage::Violation> violations{};
+    bool task_on_its_way = false;
+    bool revert_on_its_way = false;
+};
+
+/// A violation to open and the actions its opening plans (bound to its id once it is stored).
+struct OpenPlan {
+    storage::Violation violation{};  // id 0 until stored
+    std::vector<PlannedAction> actions{};
+};
+
+/// A still-open violation whose details, text or responsible changed.
+struct UpdatePlan {
+    std::int64_t id = 0;
+    nlohmann::json details = nlohmann::json::object();
+    std::string message{};
+    std::string responsible{};
+};
+
+/// What judging one deal decides, before anything is stored.
+struct Judgement {
+    std::vector<OpenPlan> open{};
+    std::vector<storage::Violation> resolve{};  // resolved_at and resolution set
+    std::vector<UpdatePlan> update{};
+    std::optional<Timestamp> wake_at{};  // when the deal must be judged again (time alone)
+};
+
+/// The violation lifecycle as a pure function of the deal, its record, the tenant's rules and
+/// `now`: opens what newly holds (with its actions), resolves what stopped holding (cleared /
+/// corrected / deal_closed / deal_deleted), refreshes what still holds. An acknowledged
+/// violation is not opened again while its finding holds; a rule switched off keeps its
+/// violations as they were (unless the deal is deleted).
+Judgement Judge(const domain::DealSnapshot& snapshot, const DealRecord& record,
+                const JudgeContext& context);
+
+/// Stores a judgement in the caller's write transaction, in one go: resolutions, updates, the
+/// opened violations with their actions in the outbox (idempotency keys from the ids they get)
+/// and the echoes to expect, and the deal's wake-up time. Returns what changed.
+JudgeOutcome ApplyJudgement(storage::Db& db, const std::string& tenant, const std::string& deal_id,
+                            Judgement judgement, Timestamp now);
+
+/// Gives a planned action its violation's id: the idempotency key and the payload's
+/// `violation` object.
+void BindAction(PlannedAction& action, const storage::Violation& violation);
+
 /// Brings one deal's violations in line with the rules as of `now`: opens what newly holds,
 /// resolves what stopped holding (cleared / corrected / deal_closed / deal_deleted), plans the
 /// actions of newly opened violations into the outbox (with idempotency keys), records the echoes
-/// to expect, and sets the deal's wake-up time. Runs inside the caller's write transaction.
+/// to expect, and sets the deal's wake-up time: Judge, then ApplyJudgement. Runs inside the
+/// caller's write transaction.
 JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::string& deal_id);
 
 /// Escalates the tenant's open violations that have been open for their rule's escalate_after.
