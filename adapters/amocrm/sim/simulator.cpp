@@ -202,6 +202,15 @@ bool Simulator::Blocked() const {
     return impl_->blocked;
 }
 
+std::size_t Simulator::RequestsInRateWindow() const {
+    std::lock_guard lock(impl_->rate_mutex);
+    const auto now = std::chrono::steady_clock::now();
+    // Counted, not pruned: Gate() prunes the window as it always did.
+    return static_cast<std::size_t>(
+        std::count_if(impl_->window.begin(), impl_->window.end(),
+                      [&](Impl::SteadyTime at) { return now - at < impl_->options.rate_window; }));
+}
+
 std::optional<SimLead> Simulator::GetLead(std::int64_t id) const {
     std::lock_guard lock(impl_->mutex);
     const SimLead* lead = impl_->model.Lead(id);
