@@ -172,5 +172,19 @@ TEST_CASE("amoCRM simulator blocks the account with an HTML 403 after repeated 4
     CHECK(again->status == 200);
 }
 
+TEST_CASE("amoCRM simulator counts the requests in its current rate window") {
+    ManualClock clock(testing::Start());
+    SimOptions options = Quiet(clock);
+    options.rps = 100;
+    options.rate_window = std::chrono::milliseconds{60'000};  // nothing leaves it during the test
+    Simulator sim(options);
+    REQUIRE(sim.Start());
+    CHECK(sim.RequestsInRateWindow() == 0);
+    auto client = Client(sim);
+    REQUIRE(client.Get("/api/v4/account"));
+    REQUIRE(client.Get("/api/v4/users"));
+    CHECK(sim.RequestsInRateWindow() == 2);
+}
+
 }  // namespace
 }  // namespace fg::adapters::amocrm::sim
