@@ -198,9 +198,49 @@ std::uint64_t CatalogReads(const sim::Simulator& crm) {
 // calls, `connect` and serve share the account's 7 req/s, as all of one integration's callers do,
 // and amoCRM's JSON 429 asks for 300 s: the managers start once that burst is over. (A webhook
 // arriving during the load is parked and requeued by it; test_engine covers that.)
+// WaitQuietAccount waits until the account's rate window holds no request.
+void WaitQuietAccount(const sim::Simulator& crm) {
+    REQUIRE(Eventually([&] { return crm.RequestsInRateWindow() == 0; }));
+}
 void WaitCatalog(const sim::Simulator& crm) {
     REQUIRE(Eventually([&] { return CatalogReads(crm) > 0; }));
-    std::this_thread::sleep_for(1s);
+    WaitQuietAccount(crm);
+}
+
+// The value of the sample `name` (with its labels) in a /metrics page; -1 when absent.
+double Metric(const std::string& page, const std::string& name) {
+    const std::string start = name + " ";
+    for (std::size_t at = 0; at < page.size();) {
+        const std::size_t end = std::min(page.find('\n', at), page.size());
+        if (page.compare(at, start.size(), start) == 0) {
+            return std::stod(page.substr(at + start.size(), end - at - start.size()));
+        }
+        at = end + 1;
+    }
+    return -1;
+}
+
+// True once everything that happened so far has been handled on both sides: the simulator has no
+// webhook body left to deliver, serve has processed its whole inbox and delivered every action it
+// planned, and the simulator queued no new webhook meanwhile. Any reaction to what happened (a
+// wrong second revert, a duplicate note or task) has reached the CRM by then, so an absence can be
+// asserted: the positive marker instead of leaving "room" for a reaction to show.
+bool Settled(const sim::Simulator& crm, Service& service) {
+    const sim::WebhookStats before = crm.Stats().webhooks;
+    if (before.pending != 0) {
+        return false;
+    }
+    const auto metrics = service.Get("/metrics");
+    if (!metrics || !*metrics || (*metrics)->status != 200) {
+        return false;
+    }
+    const std::string& page = (*metrics)->body;
+    if (Metric(page, "funnelguard_inbox_pending") != 0 ||
+        Metric(page, "funnelguard_outbox_items{status=\"pending\"}") != 0) {
+        return false;
+    }
+    const sim::WebhookStats after = crm.Stats().webhooks;
+    return after.pending == 0 && after.queued == before.queued;
 }
 
 std::string Connect(const std::string& config) {
@@ -249,8 +289,7 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
         const json resolved = service.Violations(fmt::format("state=resolved&deal={}", skipper));
         return resolved.size() == 1 && resolved[0]["resolution"] == "corrected";
     }));
-    CHECK(crm.WaitWebhooksIdle(10'000ms));
-    std::this_thread::sleep_for(1s);  // room for a wrong second reaction to show
+    REQUIRE(Eventually([&] { return Settled(crm, service); }));  // a second reaction would show
     const json all = service.Violations(fmt::format("state=all&deal={}", skipper));
     REQUIRE(all.size() == 1);
     CHECK(all[0]["rule"] == "stage_order");
@@ -275,7 +314,7 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
     REQUIRE(crm.MoveLead(quiet, stages.at("Квалификация"), 0, kManager));
     CHECK(crm.WaitWebhooksIdle(10'000ms));
     CHECK(crm.Stats().webhooks.dropped == dropped_before + 1);
-    std::this_thread::sleep_for(500ms);
+    REQUIRE(Eventually([&] { return Settled(crm, service); }));
     REQUIRE(service.Deal(quiet));
     CHECK((*service.Deal(quiet))["stage"] == "Новая заявка");
     std::optional<fg::Timestamp> moved_at;
@@ -286,7 +325,9 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
     }
     REQUIRE(moved_at);
 
-    // serve keeps running: SQLite in WAL mode lets reconcile write next to it.
+    // serve keeps running: SQLite in WAL mode lets reconcile write next to it. It shares the
+    // account's 7 req/s with serve, which has just fetched the leads of the webhooks above.
+    WaitQuietAccount(crm);
     const auto reconciled = fg::testing::Run(
         {FG_BINARY, "reconcile", "--config", config, "--tenant", kTenant}, /*merge_stderr=*/false);
     INFO("reconcile: " << reconciled.out);
@@ -397,8 +438,7 @@ TEST_CASE(
             return notes_written() >= kLate;
         },
         40s));
-    CHECK(crm.WaitWebhooksIdle(10'000ms));
-    std::this_thread::sleep_for(1500ms);  // room for a duplicate to show up
+    REQUIRE(Eventually([&] { return Settled(crm, *service); }));  // a duplicate would show
     for (const std::int64_t id : bare) {
         CHECK_MESSAGE(TasksByFunnelguard(crm, id).size() == 1, "lead ", id);
         CHECK_MESSAGE(NotesByFunnelguard(crm, id).empty(), "lead ", id);

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "src/common/time.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "tests/support/process.hpp"
 
 namespace {
@@ -29,30 +30,25 @@ constexpr const char* kAdmin = "admin-token-0123456789";
 class ActionsReceiver {
 public:
     ActionsReceiver() {
-        server_.Post("/actions",
-                     [this](const httplib::Request& request, httplib::Response& response) {
-                         std::lock_guard lock(mutex_);
-                         const json body = json::parse(request.body);
-                         const std::string key = request.get_header_value("Idempotency-Key");
-                         if (body.value("kind", "") == "revert" && !failed_revert_) {
-                             failed_revert_ = true;
-                             response.status = 503;
-                             response.set_header("Retry-After", "1");
-                             return;
-                         }
-                         ++acknowledged_[key];
-                         kinds_[key] = body.value("kind", "");
-                         bodies_.push_back(body);
-                         response.status = 200;
-                     });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        server_.server().Post(
+            "/actions", [this](const httplib::Request& request, httplib::Response& response) {
+                std::lock_guard lock(mutex_);
+                const json body = json::parse(request.body);
+                const std::string key = request.get_header_value("Idempotency-Key");
+                if (body.value("kind", "") == "revert" && !failed_revert_) {
+                    failed_revert_ = true;
+                    response.status = 503;
+                    response.set_header("Retry-After", "1");
+                    return;
+                }
+                ++acknowledged_[key];
+                kinds_[key] = body.value("kind", "");
+                bodies_.push_back(body);
+                response.status = 200;
+            });
+        server_.Start();
     }
-    ~ActionsReceiver() {
-        server_.stop();
-        thread_.join();
-    }
-    std::string Url() const { return fmt::format("http://127.0.0.1:{}/actions", port_); }
+    std::string Url() const { return server_.Url("/actions"); }
     std::map<std::string, int> Acknowledged() {
         std::lock_guard lock(mutex_);
         return acknowledged_;
@@ -67,14 +63,13 @@ public:
     }
 
 private:
-    httplib::Server server_;
-    int port_ = 0;
-    std::thread thread_;
     std::mutex mutex_;
     bool failed_revert_ = false;
     std::map<std::string, int> acknowledged_;
     std::map<std::string, std::string> kinds_;
     std::vector<json> bodies_;
+    // Last: destroyed (stopped) first, while the handler's members still exist.
+    fg::testing::FakeHttpServer server_;
 };
 
 std::string Config(const fg::testing::TempDir& dir, const std::string& actions_url) {
@@ -473,37 +468,31 @@ TEST_CASE("serve: answers for what senders get wrong, readiness, and the inbox A
 class FailingNotes {
 public:
     FailingNotes() {
-        server_.Post("/actions",
-                     [this](const httplib::Request& request, httplib::Response& response) {
-                         const std::string kind = json::parse(request.body).value("kind", "");
-                         std::lock_guard lock(mutex_);
-                         ++sent_[kind];
-                         if (kind == "note") {
-                             response.status = 503;
-                             response.set_header("Retry-After", "3600");
-                             return;
-                         }
-                         response.status = 200;
-                     });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
+        server_.server().Post(
+            "/actions", [this](const httplib::Request& request, httplib::Response& response) {
+                const std::string kind = json::parse(request.body).value("kind", "");
+                std::lock_guard lock(mutex_);
+                ++sent_[kind];
+                if (kind == "note") {
+                    response.status = 503;
+                    response.set_header("Retry-After", "3600");
+                    return;
+                }
+                response.status = 200;
+            });
+        server_.Start();
     }
-    ~FailingNotes() {
-        server_.stop();
-        thread_.join();
-    }
-    std::string Url() const { return fmt::format("http://127.0.0.1:{}/actions", port_); }
+    std::string Url() const { return server_.Url("/actions"); }
     int Sent(const std::string& kind) {
         std::lock_guard lock(mutex_);
         return sent_[kind];
     }
 
 private:
-    httplib::Server server_;
-    int port_ = 0;
-    std::thread thread_;
     std::mutex mutex_;
     std::map<std::string, int> sent_;
+    // Last: destroyed (stopped) first, while the handler's members still exist.
+    fg::testing::FakeHttpServer server_;
 };
 
 TEST_CASE("serve: acknowledging a violation cancels its note that keeps failing") {

@@ -129,6 +129,9 @@ public:
     void Block();
     void Unblock();  // also forgets the 429 history
     bool Blocked() const;
+    /// Requests in the current `rate_window` (real time): 0 once the account has been quiet for
+    /// a whole window, so that the next `rps` requests all pass.
+    std::size_t RequestsInRateWindow() const;
 
     // Inspection (copies, taken under the lock).
     std::optional<SimLead> GetLead(std::int64_t id) const;

@@ -126,62 +126,40 @@ Credential TestCa::Issue(const std::string& common_name,
     return Credential{.cert_pem = ToPem(cert.get()), .key_pem = ToPem(key.get())};
 }
 
-TestServer::TestServer(const TempDir& dir, const std::string& name, const Credential& credential,
-                       Handler handler)
-    : https_(true), handler_(std::move(handler)) {
+namespace {
+
+std::unique_ptr<httplib::Server> MakeSslServer(const TempDir& dir, const std::string& name,
+                                               const Credential& credential) {
     const std::string cert = dir.Write(name + ".crt", credential.cert_pem);
     const std::string key = dir.Write(name + ".key", credential.key_pem);
-    server_ = std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
-    REQUIRE(server_->is_valid());
-    Start();
+    return std::make_unique<httplib::SSLServer>(cert.c_str(), key.c_str());
 }
 
-TestServer::TestServer(Handler handler)
-    : server_(std::make_unique<httplib::Server>()), handler_(std::move(handler)) {
-    Start();
+}  // namespace
+
+TestServer::TestServer(const TempDir& dir, const std::string& name, const Credential& credential,
+                       Handler handler)
+    : server_(MakeSslServer(dir, name, credential)) {
+    server_.ServeAll(std::move(handler));
+    server_.Start();
 }
 
-void TestServer::Start() {
-    auto serve = [this](const httplib::Request& request, httplib::Response& response) {
-        Handler current;
-        {
-            std::lock_guard lock(mutex_);
-            requests_.push_back(
-                SeenRequest{.method = request.method,
-                            .path = request.path,
-                            .authorization = request.get_header_value("Authorization"),
-                            .body = request.body});
-            current = handler_;
-        }
-        current(request, response);
-    };
-    server_->Get(".*", serve);
-    server_->Post(".*", serve);
-    server_->Patch(".*", serve);
-    server_->Delete(".*", serve);
-    port_ = server_->bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
-    thread_ = std::thread([this] { server_->listen_after_bind(); });
-    // stop() before the accept loop runs would be lost, and the join would hang.
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::yield();
-    }
-    REQUIRE(server_->is_running());
+TestServer::TestServer(Handler handler) {
+    server_.ServeAll(std::move(handler));
+    server_.Start();
 }
 
-TestServer::~TestServer() {
-    server_->stop();
-    thread_.join();
-}
-
-std::string TestServer::Url(const std::string& host) const {
-    return fmt::format("{}://{}:{}", https_ ? "https" : "http", host, port_);
-}
+std::string TestServer::Url(const std::string& host) const { return server_.Url("", host); }
 
 std::vector<SeenRequest> TestServer::Requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
+    std::vector<SeenRequest> out;
+    for (const RecordedRequest& request : server_.Requests()) {
+        out.push_back(SeenRequest{.method = request.method,
+                                  .path = request.path,
+                                  .authorization = request.Header("Authorization"),
+                                  .body = request.body});
+    }
+    return out;
 }
 
 ScopedCertFile::ScopedCertFile(const std::string& path) {

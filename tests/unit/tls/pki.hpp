@@ -14,6 +14,7 @@
 
 #include <httplib.h>
 
+#include "tests/support/fake_http_server.hpp"
 #include "tests/support/process.hpp"
 
 namespace fg::testing {
@@ -57,31 +58,22 @@ struct SeenRequest {
 /// or plain HTTP.
 class TestServer {
 public:
-    using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+    using Handler = FakeHttpServer::Handler;
 
     TestServer(const TempDir& dir, const std::string& name, const Credential& credential,
                Handler handler);
     explicit TestServer(Handler handler);  // plain http
-    ~TestServer();
     TestServer(const TestServer&) = delete;
     TestServer& operator=(const TestServer&) = delete;
 
-    int port() const { return port_; }
+    int port() const { return server_.port(); }
     /// "https://<host>:<port>" (or http:// for a plain server).
     std::string Url(const std::string& host = "127.0.0.1") const;
     std::vector<SeenRequest> Requests() const;
-    std::size_t Count() const { return Requests().size(); }
+    std::size_t Count() const { return server_.Count(); }
 
 private:
-    void Start();
-
-    std::unique_ptr<httplib::Server> server_;
-    bool https_ = false;
-    int port_ = -1;
-    std::thread thread_;
-    mutable std::mutex mutex_;
-    Handler handler_;
-    std::vector<SeenRequest> requests_;
+    FakeHttpServer server_;
 };
 
 /// A CA, its certificate in a file (a tenant's ca_file) and a server certificate it issued for

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "src/common/clock.hpp"
+#include "tests/support/fake_http_server.hpp"
 
 namespace fg::adapters::generic {
 namespace {
@@ -42,65 +43,38 @@ struct Recorded {
 // `handler`.
 class RecordingServer {
 public:
-    using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+    using Handler = fg::testing::FakeHttpServer::Handler;
 
-    explicit RecordingServer(Handler handler) : handler_(std::move(handler)) {
-        server_.Post(".*", [this](const httplib::Request& request, httplib::Response& response) {
-            Recorded recorded{
-                .method = request.method,
-                .path = request.path,
-                .query_token = request.get_param_value("token"),
-                .body = request.body,
-                .content_type = request.get_header_value("Content-Type"),
-                .idempotency_key = request.get_header_value("Idempotency-Key"),
-                .attempt = request.get_header_value("X-Funnelguard-Attempt"),
-                .authorization = request.get_header_value("Authorization"),
-                .idempotency_headers = request.get_header_value_count("Idempotency-Key"),
-                .injected_header = request.has_header("X-Injected"),
-                .remote_port = request.remote_port,
-            };
-            {
-                std::lock_guard lock(mutex_);
-                requests_.push_back(std::move(recorded));
-            }
-            handler_(request, response);
-        });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        REQUIRE(port_ > 0);
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        // stop() before the accept loop runs would be lost, and the join would hang.
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-        while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::yield();
-        }
-        REQUIRE(server_.is_running());
+    explicit RecordingServer(Handler handler) {
+        server_.ServeAll(std::move(handler));
+        server_.Start();
     }
 
-    ~RecordingServer() {
-        server_.stop();
-        thread_.join();
-    }
-
-    RecordingServer(const RecordingServer&) = delete;
-    RecordingServer& operator=(const RecordingServer&) = delete;
-
-    std::string Url(std::string_view path = "/actions") const {
-        return fmt::format("http://127.0.0.1:{}{}", port_, path);
-    }
-    int port() const { return port_; }
+    std::string Url(std::string_view path = "/actions") const { return server_.Url(path); }
+    int port() const { return server_.port(); }
 
     std::vector<Recorded> Requests() const {
-        std::lock_guard lock(mutex_);
-        return requests_;
+        std::vector<Recorded> out;
+        for (const fg::testing::RecordedRequest& request : server_.Requests()) {
+            out.push_back(Recorded{
+                .method = request.method,
+                .path = request.path,
+                .query_token = request.Param("token"),
+                .body = request.body,
+                .content_type = request.Header("Content-Type"),
+                .idempotency_key = request.Header("Idempotency-Key"),
+                .attempt = request.Header("X-Funnelguard-Attempt"),
+                .authorization = request.Header("Authorization"),
+                .idempotency_headers = request.HeaderCount("Idempotency-Key"),
+                .injected_header = request.HeaderCount("X-Injected") > 0,
+                .remote_port = request.remote_port,
+            });
+        }
+        return out;
     }
 
 private:
-    Handler handler_;
-    httplib::Server server_;
-    int port_ = -1;
-    std::thread thread_;
-    mutable std::mutex mutex_;
-    std::vector<Recorded> requests_;
+    fg::testing::FakeHttpServer server_;
 };
 
 RecordingServer::Handler Reply(int status, std::string body = "", std::string retry_after = "") {

@@ -10,61 +10,28 @@ std::string Seen::Param(const std::string& key) const {
     return it == params.end() ? std::string{} : it->second;
 }
 
-FakeAmo::FakeAmo(Handler handler) : handler_(std::move(handler)) {
-    auto serve = [this](const httplib::Request& request, httplib::Response& response) {
-        Serve(request, response);
-    };
-    server_.Get(".*", serve);
-    server_.Post(".*", serve);
-    server_.Patch(".*", serve);
-    server_.Delete(".*", serve);
-    server_.set_tcp_nodelay(true);
-    port_ = server_.bind_to_any_port("127.0.0.1");
-    REQUIRE(port_ > 0);
-    thread_ = std::thread([this] { server_.listen_after_bind(); });
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-    while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::yield();
-    }
-    REQUIRE(server_.is_running());
+FakeAmo::FakeAmo(Handler handler) {
+    server_.server().set_tcp_nodelay(true);
+    server_.ServeAll(std::move(handler));
+    server_.Start();
 }
 
-FakeAmo::~FakeAmo() {
-    server_.stop();
-    thread_.join();
-}
+void FakeAmo::SetHandler(Handler handler) { server_.SetHandler(std::move(handler)); }
 
-void FakeAmo::SetHandler(Handler handler) {
-    std::lock_guard lock(mutex_);
-    handler_ = std::move(handler);
-}
-
-std::string FakeAmo::BaseUrl() const { return fmt::format("http://127.0.0.1:{}", port_); }
-
-void FakeAmo::Serve(const httplib::Request& request, httplib::Response& response) {
-    Seen seen{.method = request.method,
-              .path = request.path,
-              .params = {request.params.begin(), request.params.end()},
-              .body = request.body,
-              .authorization = request.get_header_value("Authorization"),
-              .content_type = request.get_header_value("Content-Type"),
-              .at = std::chrono::steady_clock::now()};
-    Handler handler;
-    {
-        std::lock_guard lock(mutex_);
-        requests_.push_back(std::move(seen));
-        handler = handler_;
-    }
-    if (handler) {
-        handler(request, response);
-    } else {
-        response.status = 204;
-    }
-}
+std::string FakeAmo::BaseUrl() const { return server_.Url(); }
 
 std::vector<Seen> FakeAmo::Requests() const {
-    std::lock_guard lock(mutex_);
-    return requests_;
+    std::vector<Seen> out;
+    for (const fg::testing::RecordedRequest& request : server_.Requests()) {
+        out.push_back(Seen{.method = request.method,
+                           .path = request.path,
+                           .params = {request.params.begin(), request.params.end()},
+                           .body = request.body,
+                           .authorization = request.Header("Authorization"),
+                           .content_type = request.Header("Content-Type"),
+                           .at = request.at});
+    }
+    return out;
 }
 
 std::vector<Seen> FakeAmo::Requests(const std::string& method, const std::string& path) const {

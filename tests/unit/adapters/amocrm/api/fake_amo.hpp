@@ -13,6 +13,7 @@
 
 #include "adapters/amocrm/api/client.hpp"
 #include "src/common/clock.hpp"
+#include "tests/support/fake_http_server.hpp"
 
 namespace fg::adapters::amocrm::testing {
 
@@ -34,30 +35,23 @@ struct Seen {
 /// the test sets, and recording every request.
 class FakeAmo {
 public:
-    using Handler = std::function<void(const httplib::Request&, httplib::Response&)>;
+    using Handler = fg::testing::FakeHttpServer::Handler;
 
+    /// Without a handler every request is answered 204.
     explicit FakeAmo(Handler handler = {});
-    ~FakeAmo();
     FakeAmo(const FakeAmo&) = delete;
     FakeAmo& operator=(const FakeAmo&) = delete;
 
     void SetHandler(Handler handler);
     std::string BaseUrl() const;
-    int port() const { return port_; }
+    int port() const { return server_.port(); }
 
     std::vector<Seen> Requests() const;
     std::vector<Seen> Requests(const std::string& method, const std::string& path) const;
     std::size_t Count(const std::string& method, const std::string& path) const;
 
 private:
-    void Serve(const httplib::Request& request, httplib::Response& response);
-
-    httplib::Server server_;
-    int port_ = -1;
-    std::thread thread_;
-    mutable std::mutex mutex_;
-    Handler handler_;
-    std::vector<Seen> requests_;
+    fg::testing::FakeHttpServer server_;
 };
 
 void Reply(httplib::Response& response, const nlohmann::json& body, int status = 200);

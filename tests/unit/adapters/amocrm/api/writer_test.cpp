@@ -1,6 +1,8 @@
 #include "adapters/amocrm/api/writer.hpp"
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -218,14 +220,24 @@ TEST_CASE("A task batch refused for one invalid task rejects that one and retrie
     CHECK(results[2].status == DeliveryStatus::kRetry);
 }
 
-// A CRM that stores notes, and whose first POST answer is lost (it stalls past the client's read
-// timeout after storing the note).
+// A CRM that stores notes, and whose first POST answer is lost (after storing the note it stalls
+// until Release(), which the test calls once the client's read timeout has ended the call).
 struct NoteStore {
     std::mutex mutex;
     std::vector<Json> notes;
     std::atomic<int> posts{0};
     bool stall_first = true;
     bool store_first = true;
+    std::condition_variable released_changed;
+    bool released = false;
+
+    void Release() {
+        {
+            std::lock_guard lock(mutex);
+            released = true;
+        }
+        released_changed.notify_all();
+    }
 };
 
 FakeAmo::Handler NoteCrm(NoteStore& store) {
@@ -242,7 +254,10 @@ FakeAmo::Handler NoteCrm(NoteStore& store) {
                                        {"params", item["params"]}});
             }
             if (n == 1 && store.stall_first) {
-                std::this_thread::sleep_for(std::chrono::milliseconds{2500});
+                std::unique_lock lock(store.mutex);
+                // Bounded, so that a test failing before Release() still ends.
+                store.released_changed.wait_for(lock, std::chrono::seconds{30},
+                                                [&store] { return store.released; });
             }
             Reply(response, ListBody("notes", {{{"id", 5000 + n}}}));
             return;
@@ -270,6 +285,7 @@ TEST_CASE("An ambiguous note failure is checked before the retry: never posted t
     CHECK(first.status == DeliveryStatus::kRetry);
     CHECK(first.error.find("transport error") != std::string::npos);
     CHECK(store.posts == 1);
+    store.Release();  // the answer comes too late for anyone
 
     // The outbox retries later, maybe from another process: attempt 2 looks first.
     const auto second = f.sink().Deliver(NoteAction("Нет задачи по сделке", 2));

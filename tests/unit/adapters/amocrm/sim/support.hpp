@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <chrono>
+#include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
 #include <functional>
@@ -23,6 +24,7 @@
 
 #include "adapters/amocrm/sim/simulator.hpp"
 #include "src/common/clock.hpp"
+#include "tests/support/fake_http_server.hpp"
 
 namespace fg::adapters::amocrm::sim::testing {
 
@@ -107,42 +109,34 @@ struct Received {
 class Receiver {
 public:
     Receiver() {
-        server_.set_tcp_nodelay(true);
-        server_.Post("/hook", [this](const httplib::Request& req, httplib::Response& res,
-                                     const httplib::ContentReader& reader) {
+        server_.server().set_tcp_nodelay(true);
+        server_.server().Post("/hook", [this](const httplib::Request& req, httplib::Response& res,
+                                              const httplib::ContentReader& reader) {
             std::string body;
             reader([&](const char* data, std::size_t length) {
                 body.append(data, length);
                 return true;
             });
-            std::lock_guard lock(mutex_);
-            received_.push_back(
-                {body, req.get_header_value("Content-Type"), req.get_header_value("User-Agent")});
-            int status = 200;
-            if (!script_.empty()) {
-                status = script_.front();
-                script_.erase(script_.begin());
+            {
+                std::lock_guard lock(mutex_);
+                received_.push_back({body, req.get_header_value("Content-Type"),
+                                     req.get_header_value("User-Agent")});
+                int status = 200;
+                if (!script_.empty()) {
+                    status = script_.front();
+                    script_.erase(script_.begin());
+                }
+                res.status = status;
+                res.set_content("ok", "text/plain");
             }
-            res.status = status;
-            res.set_content("ok", "text/plain");
+            arrived_.notify_all();
         });
-        port_ = server_.bind_to_any_port("127.0.0.1");
-        REQUIRE(port_ > 0);
-        thread_ = std::thread([this] { server_.listen_after_bind(); });
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
-        while (!server_.is_running() && std::chrono::steady_clock::now() < deadline) {
-            std::this_thread::yield();
-        }
-        REQUIRE(server_.is_running());
-    }
-    ~Receiver() {
-        server_.stop();
-        thread_.join();
+        server_.Start();
     }
     Receiver(const Receiver&) = delete;
     Receiver& operator=(const Receiver&) = delete;
 
-    std::string Url() const { return fmt::format("http://127.0.0.1:{}/hook", port_); }
+    std::string Url() const { return server_.Url("/hook"); }
     void Script(std::vector<int> statuses) {
         std::lock_guard lock(mutex_);
         script_ = std::move(statuses);
@@ -153,26 +147,18 @@ public:
     }
     /// Waits (bounded) until at least `count` bodies arrived.
     bool WaitFor(std::size_t count) const {
-        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{20};
-        while (std::chrono::steady_clock::now() < deadline) {
-            {
-                std::lock_guard lock(mutex_);
-                if (received_.size() >= count) {
-                    return true;
-                }
-            }
-            std::this_thread::sleep_for(std::chrono::milliseconds{5});
-        }
-        return false;
+        std::unique_lock lock(mutex_);
+        return arrived_.wait_for(lock, std::chrono::seconds{20},
+                                 [&] { return received_.size() >= count; });
     }
 
 private:
-    httplib::Server server_;
-    int port_ = -1;
-    std::thread thread_;
     mutable std::mutex mutex_;
+    mutable std::condition_variable arrived_;
     std::vector<Received> received_;
     std::vector<int> script_;
+    // Last: destroyed (stopped) first, while the handler's members still exist.
+    fg::testing::FakeHttpServer server_;
 };
 
 /// Registers `url` for `settings` through the API.

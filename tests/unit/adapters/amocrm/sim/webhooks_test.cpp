@@ -286,5 +286,41 @@ TEST_CASE("Simulator webhook to an unreachable destination counts as a failure")
     CHECK(sim.Stats().webhooks.pending == 1);  // retried in 5 minutes
 }
 
+// The subscription routes (adapters/amocrm/sim/webhooks_routes.cpp).
+TEST_CASE("amoCRM simulator webhook registrations: add, update in place, list, delete") {
+    ManualClock clock(testing::Start());
+    Simulator sim(Quiet(clock));
+    REQUIRE(sim.Start());
+    auto client = Client(sim);
+    const auto empty = client.Get("/api/v4/webhooks");
+    REQUIRE(empty);
+    CHECK(empty->status == 204);
+
+    const json first = {{"destination", "http://127.0.0.1:1/hooks/amocrm/t/s"},
+                        {"settings", {"status_lead"}}};
+    const json a = Json(client.Post("/api/v4/webhooks", first.dump(), "application/json"));
+    CHECK(a["destination"] == first["destination"]);
+    CHECK(a["disabled"] == false);
+    const json second = {{"destination", first["destination"]},
+                         {"settings", {"status_lead", "add_task", "note_lead"}}};
+    const json b = Json(client.Post("/api/v4/webhooks", second.dump(), "application/json"));
+    CHECK(b["id"] == a["id"]);
+    CHECK(b["settings"].size() == 3);
+    const json list = Json(client.Get("/api/v4/webhooks"));
+    CHECK(list["_embedded"]["webhooks"].size() == 1);
+
+    const json bad = {{"destination", "ftp://x"}, {"settings", {"not_a_setting"}}};
+    const auto refused = client.Post("/api/v4/webhooks", bad.dump(), "application/json");
+    REQUIRE(refused);
+    CHECK(refused->status == 400);
+
+    const auto removed = client.Delete(
+        "/api/v4/webhooks", json{{"destination", first["destination"]}}.dump(), "application/json");
+    REQUIRE(removed);
+    CHECK(removed->status == 204);
+    CHECK(sim.Webhooks().empty());
+    CHECK(sim.Stats().endpoints.at("POST /api/v4/webhooks") == 3);
+}
+
 }  // namespace
 }  // namespace fg::adapters::amocrm::sim
