@@ -2,7 +2,6 @@
 
 #include <doctest/doctest.h>
 
-#include "adapters/amocrm/config.hpp"
 #include "adapters/generic/config.hpp"
 #include "src/config/config.hpp"
 #include "tests/unit/config/support.hpp"
@@ -70,81 +69,6 @@ TEST_CASE("Tenant identity is validated") {
     SUBCASE("ids with digits, dashes and underscores are fine") {
         const LoadResult result = Load(TenantWith("id = \"acme-2_b\"\nsecret = \"s\"\n"));
         CHECK(result.ok());
-    }
-}
-
-// An amoCRM tenant: no pipelines (they come from the API), `section` as [tenant.amocrm].
-std::string AmoTenant(const std::string& section) {
-    return "[[tenant]]\nid = \"a\"\nsecret = \"s\"\ncrm = \"amocrm\"\n" + section;
-}
-
-TEST_CASE("An amoCRM tenant names its account and credentials") {
-    SUBCASE("a long-lived token") {
-        const LoadResult result =
-            Load(AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"tok\"\nrps = 3\n"));
-        INFO(Dump(result.problems));
-        REQUIRE(result.ok());
-        const fg::adapters::amocrm::AmoCrmSettings& amo =
-            fg::adapters::amocrm::SettingsOf(result.config.tenants[0]);
-        CHECK(amo.BaseUrl() == "https://acme.amocrm.ru");
-        CHECK(amo.token == "tok");
-        CHECK_FALSE(amo.UsesOAuth());
-        CHECK(amo.rps == 3);
-    }
-    SUBCASE("OAuth 2.0 against a base_url, which wins over the subdomain") {
-        const LoadResult result = Load(
-            AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\nbase_url = \"http://127.0.0.1:9/\"\n"
-                      "client_id = \"id\"\nclient_secret = \"cs\"\n"
-                      "redirect_uri = \"https://fg.example.com/oauth\"\n"));
-        INFO(Dump(result.problems));
-        REQUIRE(result.ok());
-        const fg::adapters::amocrm::AmoCrmSettings& amo =
-            fg::adapters::amocrm::SettingsOf(result.config.tenants[0]);
-        CHECK(amo.BaseUrl() == "http://127.0.0.1:9");
-        CHECK(amo.UsesOAuth());
-        CHECK(amo.rps == 6);
-    }
-    SUBCASE("the section is required") {
-        const LoadResult result = Load(AmoTenant(""));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm", "needs [tenant.amocrm]"));
-    }
-    SUBCASE("no account and no credentials") {
-        const LoadResult result = Load(AmoTenant("[tenant.amocrm]\nrps = 2\n"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.subdomain", "required"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.client_id", "required: token, or client_id"));
-    }
-    SUBCASE("OAuth half configured, a bad subdomain and too fast") {
-        const LoadResult result = Load(AmoTenant(
-            "[tenant.amocrm]\nsubdomain = \"Acme Corp\"\nclient_id = \"id\"\nrps = 10\n"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.subdomain", "invalid subdomain"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.client_secret", "required for OAuth"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.redirect_uri", "required for OAuth"));
-        const ConfigProblem* rps = FindProblem(result, "tenant \"a\".amocrm.rps");
-        REQUIRE(rps != nullptr);
-        CHECK(rps->line == 8);
-        CHECK(rps->message.find("at most 7") != std::string::npos);
-    }
-    SUBCASE("both a token and OAuth") {
-        const LoadResult result = Load(AmoTenant(
-            "[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\nclient_id = \"id\"\n"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.token", "not both"));
-    }
-    SUBCASE("pipelines come from the API, not the config") {
-        const LoadResult result =
-            Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amocrm\"\n[tenant.amocrm]\n"
-                            "subdomain = \"acme\"\ntoken = \"t\"\n"));
-        CHECK(
-            HasProblem(result, "tenant \"a\".pipeline", "reads its pipelines from the amoCRM API"));
-    }
-    SUBCASE("an amocrm section on a generic tenant") {
-        const LoadResult result =
-            Load(Tenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\n"));
-        CHECK(HasProblem(result, "tenant \"acme\".amocrm", "is for crm = \"amocrm\""));
-    }
-    SUBCASE("an unknown key, with a suggestion") {
-        const LoadResult result =
-            Load(AmoTenant("[tenant.amocrm]\nsubdomain = \"acme\"\ntoken = \"t\"\nrpss = 2\n"));
-        CHECK(HasProblem(result, "tenant \"a\".amocrm.rpss", "rps"));
     }
 }
 
