@@ -3,8 +3,8 @@
 #include <array>
 #include <utility>
 
+#include "src/storage/database.hpp"
 #include "src/storage/query.hpp"
-#include "src/storage/store.hpp"
 
 namespace fg::storage {
 namespace {

@@ -10,7 +10,7 @@
 #include "src/common/time.hpp"
 
 /// The inbox: webhook bodies as received, each with its processing state. Functions throw
-/// SQLite::Exception on database errors; the caller owns the transaction (see store.hpp).
+/// SQLite::Exception on database errors; the caller owns the transaction (see database.hpp).
 namespace fg::storage {
 
 class Db;

@@ -7,7 +7,7 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 
 #include "src/common/time.hpp"
-#include "src/storage/store.hpp"
+#include "src/storage/database.hpp"
 
 /// Statement helpers the storage files share (not part of the storage API).
 namespace fg::storage::detail {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "src/domain/model.hpp"
-#include "src/storage/store.hpp"
+#include "src/storage/snapshot.hpp"
 
 namespace fg::storage {
 
