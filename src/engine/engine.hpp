@@ -18,9 +18,9 @@
 #include "src/crm/connector.hpp"
 #include "src/engine/ingest.hpp"
 #include "src/engine/metrics.hpp"
+#include "src/engine/outbox_worker.hpp"
 #include "src/engine/writer.hpp"
 #include "src/outbox/action.hpp"
-#include "src/outbox/retry.hpp"
 
 namespace fg::engine {
 
@@ -164,7 +164,7 @@ public:
     }
     const config::AppConfig& config() const { return *options_.config; }
     const Clock& clock() const { return *options_.clock; }
-    bool HasSink(const std::string& tenant) const;
+    bool HasSink(const std::string& tenant) const { return outbox_.HasSink(tenant); }
     /// The decoder for a CRM name; throws std::out_of_range for one not built in.
     const crm::WebhookDecoder& Decoder(const std::string& crm) const {
         return *options_.decoders.at(crm);
@@ -175,11 +175,6 @@ private:
     void Report(const std::string& tenant, const JudgeOutcome& outcome);
     void TimerLoop();
     void Checkpoint();
-    void OutboxLoop();
-    int DeliverDue(storage::Db& reader);
-    void RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,
-                          const std::vector<outbox::Action>& actions,
-                          const std::vector<outbox::DeliveryResult>& results);
     Result<void> ApplyPulled(const std::string& tenant, const crm::PullPage& page,
                              ReconcileReport& report, std::set<std::string>& touched);
     void RefreshDirectories();
@@ -201,14 +196,12 @@ private:
     std::map<std::string, std::vector<config::ConfigProblem>> name_problems_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
-    std::vector<std::unique_ptr<outbox::ActionSink>> owned_sinks_;
-    std::map<std::string, outbox::ActionSink*> sinks_;
-    std::map<std::string, std::unique_ptr<outbox::RateLimiter>> limiters_;
+    // After connectors_: it delivers through their sinks.
+    OutboxWorker outbox_;
     std::mutex stop_mutex_;
     std::condition_variable stop_cv_;
     std::atomic<bool> stopping_{false};
     std::thread timer_;
-    std::thread outbox_;
 };
 
 }  // namespace fg::engine

@@ -1,19 +1,12 @@
-// The CRM side of the engine: directories (pipelines, users) and reconciliation through a
-// tenant's crm::Connector.
+// Reconciliation: pulls a tenant's CRM state through its crm::Connector, repairs the mirror
+// page by page (resumable), then re-judges every deal.
 #include <set>
 #include <string>
 
-#include "src/common/log.hpp"
-#include "src/engine/directory.hpp"
 #include "src/engine/engine.hpp"
 
 namespace fg::engine {
 namespace {
-
-spdlog::logger& Log() {
-    static const auto logger = ModuleLogger("reconcile");
-    return *logger;
-}
 
 // Meta keys of a tenant's reconciliation: the CRM time the last complete run started at, and
 // where an unfinished run stands.
@@ -26,124 +19,6 @@ std::string FormatPullCounts(const ReconcileReport& report) {
     return fmt::format(
         "{} page(s), {} event(s) read, {} new on {} deal(s), {} stage change(s) recovered",
         report.pages, report.read, report.events, report.deals, report.transitions);
-}
-
-std::shared_ptr<const config::AppConfig> Engine::Config() const {
-    std::lock_guard lock(config_mutex_);
-    if (effective_) {
-        return effective_;
-    }
-    // Before Start: the config as given, not owned (the caller keeps it alive).
-    return {std::shared_ptr<const config::AppConfig>{}, options_.config};
-}
-
-crm::Connector* Engine::ConnectorOf(const std::string& tenant) const {
-    const auto found = connectors_.find(tenant);
-    return found == connectors_.end() ? nullptr : found->second.get();
-}
-
-std::map<std::string, std::string> Engine::BlockedAccounts() const {
-    std::map<std::string, std::string> blocked;
-    for (const auto& [tenant, connector] : connectors_) {
-        if (std::string reason = connector->Blocked(); !reason.empty()) {
-            blocked.emplace(tenant, std::move(reason));
-        }
-    }
-    return blocked;
-}
-
-Result<void> Engine::RefreshDirectory(const std::string& tenant) {
-    crm::Connector* connector = ConnectorOf(tenant);
-    if (connector == nullptr) {
-        return MakeError(ErrorCode::kNotFound, "tenant {} has no CRM connector", tenant);
-    }
-    const Timestamp started = options_.clock->Now();
-    Result<crm::Directory> directory = connector->FetchDirectory();
-    if (!directory) {
-        return directory.error();
-    }
-    {
-        // Any fresh load counts as the wanted refresh: a webhook parked while the start-up load
-        // was running is requeued by that load, and must not cost the account a second one.
-        // Loaded, and when the load started (the adapter's catalog is fresh already): an item
-        // parked before that and still lacking its id once requeued fails instead of waiting
-        // for another refresh.
-        std::lock_guard lock(directory_mutex_);
-        directory_tried_[tenant] = std::chrono::steady_clock::now();
-        directory_loaded_[tenant] = started;
-    }
-    auto stored = writer_
-                      ->Transact([&tenant, &directory](storage::Db& db) {
-                          StoreDirectory(db, tenant, *directory);
-                          // Webhooks parked for a stage the old directory lacked go again.
-                          return storage::RequeueWaitingInbox(db, tenant);
-                      })
-                      .get();
-    if (!stored) {
-        return stored.error();
-    }
-    {
-        std::lock_guard lock(config_mutex_);
-        auto next = std::make_shared<config::AppConfig>(*effective_);
-        for (config::TenantConfig& config : next->tenants) {
-            if (config.id == tenant) {
-                ApplyDirectory(config, *directory);
-            }
-        }
-        effective_ = std::move(next);
-    }
-    if (const config::TenantConfig* config = options_.config->FindTenant(tenant)) {
-        RecordNameProblems(*config, *directory);
-    }
-    Log().info("CRM directory refreshed. tenant={} pipelines={} users={} requeued={}", tenant,
-               directory->pipelines.size(), directory->users.size(), *stored);
-    writer_->Kick();
-    return Ok{};
-}
-
-void Engine::WantDirectory(const std::set<std::string>& tenants) {
-    std::lock_guard lock(directory_mutex_);
-    directory_wanted_.insert(tenants.begin(), tenants.end());
-}
-
-void Engine::RefreshWantedDirectories() {
-    // A webhook naming a stage the catalog lacks asks for a refresh; at most one per tenant per
-    // kDirectoryRetry, so a stage the API does not show either cannot make funnelguard hammer it.
-    constexpr auto kDirectoryRetry = std::chrono::seconds{30};
-    std::set<std::string> due;
-    {
-        std::lock_guard lock(directory_mutex_);
-        const auto now = std::chrono::steady_clock::now();
-        for (auto it = directory_wanted_.begin(); it != directory_wanted_.end();) {
-            auto& last = directory_tried_[*it];
-            if (now - last >= kDirectoryRetry) {
-                last = now;
-                due.insert(*it);
-                it = directory_wanted_.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
-    for (const std::string& tenant : due) {
-        if (ConnectorOf(tenant) == nullptr) {
-            continue;
-        }
-        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
-            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
-                       LogSafe(refreshed.error().message));
-            WantDirectory({tenant});
-        }
-    }
-}
-
-void Engine::RefreshDirectories() {
-    for (const auto& [tenant, connector] : connectors_) {
-        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
-            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
-                       LogSafe(refreshed.error().message));
-        }
-    }
 }
 
 Result<void> Engine::ApplyPulled(const std::string& tenant, const crm::PullPage& page,

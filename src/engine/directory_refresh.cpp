@@ -1,0 +1,173 @@
+// The engine's side of the CRM directories (pipelines, users): loading them through the
+// connectors, on start, every kDirectoryEvery and when a webhook names what the directory
+// lacks, and the rule names they lack. directory.hpp stores, applies and checks them.
+#include "src/common/log.hpp"
+#include "src/engine/directory.hpp"
+#include "src/engine/engine.hpp"
+
+namespace fg::engine {
+namespace {
+
+// The lines of each part keep the logger they were written with.
+spdlog::logger& Log() {
+    static const auto logger = ModuleLogger("reconcile");
+    return *logger;
+}
+
+spdlog::logger& EngineLog() {
+    static const auto logger = ModuleLogger("engine");
+    return *logger;
+}
+
+}  // namespace
+
+Result<void> Engine::RefreshDirectory(const std::string& tenant) {
+    crm::Connector* connector = ConnectorOf(tenant);
+    if (connector == nullptr) {
+        return MakeError(ErrorCode::kNotFound, "tenant {} has no CRM connector", tenant);
+    }
+    const Timestamp started = options_.clock->Now();
+    Result<crm::Directory> directory = connector->FetchDirectory();
+    if (!directory) {
+        return directory.error();
+    }
+    {
+        // Any fresh load counts as the wanted refresh: a webhook parked while the start-up load
+        // was running is requeued by that load, and must not cost the account a second one.
+        // Loaded, and when the load started (the adapter's catalog is fresh already): an item
+        // parked before that and still lacking its id once requeued fails instead of waiting
+        // for another refresh.
+        std::lock_guard lock(directory_mutex_);
+        directory_tried_[tenant] = std::chrono::steady_clock::now();
+        directory_loaded_[tenant] = started;
+    }
+    auto stored = writer_
+                      ->Transact([&tenant, &directory](storage::Db& db) {
+                          StoreDirectory(db, tenant, *directory);
+                          // Webhooks parked for a stage the old directory lacked go again.
+                          return storage::RequeueWaitingInbox(db, tenant);
+                      })
+                      .get();
+    if (!stored) {
+        return stored.error();
+    }
+    {
+        std::lock_guard lock(config_mutex_);
+        auto next = std::make_shared<config::AppConfig>(*effective_);
+        for (config::TenantConfig& config : next->tenants) {
+            if (config.id == tenant) {
+                ApplyDirectory(config, *directory);
+            }
+        }
+        effective_ = std::move(next);
+    }
+    if (const config::TenantConfig* config = options_.config->FindTenant(tenant)) {
+        RecordNameProblems(*config, *directory);
+    }
+    Log().info("CRM directory refreshed. tenant={} pipelines={} users={} requeued={}", tenant,
+               directory->pipelines.size(), directory->users.size(), *stored);
+    writer_->Kick();
+    return Ok{};
+}
+
+void Engine::WantDirectory(const std::set<std::string>& tenants) {
+    std::lock_guard lock(directory_mutex_);
+    directory_wanted_.insert(tenants.begin(), tenants.end());
+}
+
+void Engine::RefreshWantedDirectories() {
+    // A webhook naming a stage the catalog lacks asks for a refresh; at most one per tenant per
+    // kDirectoryRetry, so a stage the API does not show either cannot make funnelguard hammer it.
+    constexpr auto kDirectoryRetry = std::chrono::seconds{30};
+    std::set<std::string> due;
+    {
+        std::lock_guard lock(directory_mutex_);
+        const auto now = std::chrono::steady_clock::now();
+        for (auto it = directory_wanted_.begin(); it != directory_wanted_.end();) {
+            auto& last = directory_tried_[*it];
+            if (now - last >= kDirectoryRetry) {
+                last = now;
+                due.insert(*it);
+                it = directory_wanted_.erase(it);
+            } else {
+                ++it;
+            }
+        }
+    }
+    for (const std::string& tenant : due) {
+        if (ConnectorOf(tenant) == nullptr) {
+            continue;
+        }
+        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
+            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
+                       LogSafe(refreshed.error().message));
+            WantDirectory({tenant});
+        }
+    }
+}
+
+void Engine::RefreshDirectories() {
+    for (const auto& [tenant, connector] : connectors_) {
+        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
+            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
+                       LogSafe(refreshed.error().message));
+        }
+    }
+}
+
+void Engine::RecordNameProblems(const config::TenantConfig& tenant,
+                                const crm::Directory& directory) {
+    std::vector<config::ConfigProblem> problems = CheckNames(tenant, directory);
+    std::vector<std::string> lines;
+    for (const config::ConfigProblem& problem : problems) {
+        lines.push_back(config::FormatProblem(problem));
+    }
+    {
+        std::lock_guard lock(directory_mutex_);
+        const auto known = name_problems_.find(tenant.id);
+        if (known != name_problems_.end()) {
+            std::vector<std::string> before;
+            for (const config::ConfigProblem& problem : known->second) {
+                before.push_back(config::FormatProblem(problem));
+            }
+            if (before == lines) {
+                return;  // logged when they appeared
+            }
+        }
+        name_problems_[tenant.id] = std::move(problems);
+    }
+    // Config lines never hold secrets; names are the account's own.
+    for (const std::string& line :
+         options_.log_name_problems ? lines : std::vector<std::string>{}) {
+        EngineLog().warn(
+            "The rules name what the CRM does not have; that part judges nothing. "
+            "tenant={} problem={}",
+            tenant.id, line);
+    }
+}
+
+std::vector<config::ConfigProblem> Engine::NameProblems(const std::string& tenant) const {
+    std::lock_guard lock(directory_mutex_);
+    const auto found = name_problems_.find(tenant);
+    return found == name_problems_.end() ? std::vector<config::ConfigProblem>{} : found->second;
+}
+
+std::map<std::string, std::size_t> Engine::NameProblemCounts() const {
+    std::lock_guard lock(directory_mutex_);
+    std::map<std::string, std::size_t> counts;
+    for (const auto& [tenant, problems] : name_problems_) {
+        counts[tenant] = problems.size();
+    }
+    return counts;
+}
+
+std::optional<Timestamp> Engine::DirectoryLoadedAt(const std::string& tenant) const {
+    std::lock_guard lock(directory_mutex_);
+    const auto found = directory_loaded_.find(tenant);
+    if (found == directory_loaded_.end()) {
+        return std::nullopt;
+    }
+    return found->second;
+}
+
+}  // namespace fg::engine
