@@ -192,8 +192,9 @@ void DecodeFields(std::string_view text, std::map<std::string, std::string>& out
         // Read with every invalid sequence replaced by U+FFFD, as EncodeFields writes it now (the
         // text, dumped as a JSON string with the replacing error handler, and read back).
         const std::string utf8 =
-            nlohmann::json::parse(nlohmann::json(std::string(text)).dump(
-                                      -1, ' ', false, nlohmann::json::error_handler_t::replace))
+            nlohmann::json::parse(
+                nlohmann::json(std::string(text))
+                    .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
                 .get<std::string>();
         json = nlohmann::json::parse(utf8);  // throws on what is not JSON at all
     }
@@ -293,28 +294,6 @@ void DecodeDoc(std::string_view data, const std::string& tenant, const std::stri
             "deal {}/{}: the mirror document (deals.doc) is malformed or of an unknown version",
             tenant, deal_id));
     }
-}
-
-// Columns of a whole deal, as LoadSnapshot and ForEachSnapshot select them.
-#define FG_DEAL_COLUMNS                                                               \
-    "tenant, id, deleted, COALESCE(created_at, updated_at, deleted_at), "             \
-    "COALESCE(updated_at, deleted_at), pipeline, stage, responsible, title, fields, " \
-    "doc"
-
-template <typename Row>
-void ReadSnapshot(const Row& row, domain::DealSnapshot& snapshot) {
-    domain::Deal& deal = snapshot.deal;
-    deal.tenant.assign(row.Text(0));
-    deal.id.assign(row.Text(1));
-    deal.deleted = row.Int(2) != 0;
-    deal.created_at = FromEpoch(row.Int(3));
-    deal.updated_at = FromEpoch(row.Int(4));
-    deal.pipeline.assign(row.Text(5));
-    deal.stage.assign(row.Text(6));
-    deal.responsible.assign(row.Text(7));
-    deal.title.assign(row.Text(8));
-    DecodeFields(row.Text(9), deal.fields);
-    DecodeDoc(row.Blob(10), deal.tenant, deal.id, snapshot.history, snapshot.tasks, snapshot.notes);
 }
 
 }  // namespace fg::storage::detail
