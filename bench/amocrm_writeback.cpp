@@ -4,7 +4,7 @@
 //   bench_amocrm_writeback [TASKS] [RPS] [LEADS]      defaults 10000 7 2000
 //
 // 1. Starts adapters::amocrm::sim::Simulator on 127.0.0.1:0 (SimOptions rps = RPS, LEADS leads).
-// 2. Enqueues TASKS `task` items (payloads shaped as engine::PlanActions makes them) into the
+// 2. Enqueues TASKS `task` items (typed as engine::PlanActions makes them) into the
 //    outbox of a fresh database, in one write transaction, before the engine starts.
 // 3. Starts an engine::Engine (deliver = true, timers = false) whose one amocrm tenant has an
 //    AmoConnector wired as src/app/wiring.cpp does (ClientOptions: base_url, token, rps), and
@@ -42,6 +42,7 @@
 #include "src/common/log.hpp"
 #include "src/config/config.hpp"
 #include "src/engine/engine.hpp"
+#include "src/outbox/action_codec.hpp"
 #include "src/storage/store.hpp"
 
 namespace {
@@ -61,7 +62,9 @@ public:
         Note(start, Steady::now(), 1);
         return result;
     }
-    std::size_t MaxBatch(const std::string& kind) const override { return inner_.MaxBatch(kind); }
+    std::size_t MaxBatch(fg::outbox::ActionKind kind) const override {
+        return inner_.MaxBatch(kind);
+    }
     std::vector<fg::outbox::DeliveryResult> DeliverBatch(
         const std::vector<fg::outbox::Action>& actions) override {
         const auto start = Steady::now();
@@ -200,28 +203,26 @@ mode = "enforce"
             const std::string key = fmt::format("bench:v{}:task", i + 1);
             const std::string text =
                 fmt::format("Назначьте следующий шаг по сделке (bench task #{})", i + 1);
-            nlohmann::json payload = {{"idempotency_key", key},
-                                      {"kind", "task"},
-                                      {"tenant", "bench"},
-                                      {"deal", std::to_string(lead)},
-                                      {"deal_title", fmt::format("Сделка {}", lead)},
-                                      {"responsible", std::to_string(responsible)},
-                                      {"violation",
-                                       {{"id", i + 1},
-                                        {"rule", "deal_without_task"},
-                                        {"opened_at", fg::FormatIso8601(now)},
-                                        {"details", nlohmann::json::object()},
-                                        {"message", text}}},
-                                      {"task",
-                                       {{"text", text},
-                                        {"responsible", std::to_string(responsible)},
-                                        {"due", fg::FormatIso8601(now + std::chrono::hours{24})}}},
-                                      {"text", text}};
+            const fg::outbox::ActionBody body{
+                .kind = fg::outbox::ActionKind::kTask,
+                .tenant = "bench",
+                .deal = std::to_string(lead),
+                .deal_title = fmt::format("Сделка {}", lead),
+                .responsible = std::to_string(responsible),
+                .idempotency_key = key,
+                .violation = {.id = i + 1,
+                              .rule = "deal_without_task",
+                              .opened_at = now,
+                              .details = nlohmann::json::object(),
+                              .message = text},
+                .text = text,
+                .detail = fg::outbox::TaskBody{.responsible = std::to_string(responsible),
+                                               .due = now + std::chrono::hours{24}}};
             fg::storage::OutboxItem item;
             item.tenant = "bench";
             item.kind = "task";
             item.idempotency_key = key;
-            item.payload = payload.dump();
+            item.payload = fg::outbox::EncodeAction(body);
             item.next_attempt_at = now;
             item.created_at = now;
             fg::storage::EnqueueOutbox(**db, item);

@@ -11,6 +11,7 @@
 
 #include "adapters/generic/safe_text.hpp"
 #include "src/common/hex.hpp"
+#include "src/outbox/action_codec.hpp"
 #include "src/outbox/retry.hpp"
 #include "src/tls/https_client.hpp"
 
@@ -158,11 +159,11 @@ outbox::DeliveryResult Send(httplib::Client& client, const std::string& target,
                             const outbox::Action& action, const Clock& clock, const Peer& peer) {
     using outbox::DeliveryStatus;
     const httplib::Headers headers = {
-        {"Idempotency-Key", HeaderSafe(action.idempotency_key)},
+        {"Idempotency-Key", HeaderSafe(action.idempotency_key())},
         {"X-Funnelguard-Attempt", std::to_string(action.attempt)},
     };
     const httplib::Result response =
-        client.Post(target, headers, action.payload, "application/json");
+        client.Post(target, headers, outbox::EncodeAction(action.body), "application/json");
     if (!response) {
         // Where and why ("127.0.0.1:9000: cannot connect: connection refused") or the
         // certificate's problem with the host, never the URL's path, query or userinfo.

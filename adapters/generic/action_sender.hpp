@@ -25,7 +25,8 @@ struct SenderOptions {
     std::string ca_file{};
 };
 
-/// Delivers actions to a tenant's `actions_url` as `POST <path>` with the action's JSON payload,
+/// Delivers actions to a tenant's `actions_url` as `POST <path>` with the action as JSON
+/// (outbox::EncodeAction),
 /// `Idempotency-Key` and `X-Funnelguard-Attempt` headers, over one reused keep-alive connection.
 ///
 /// Classification: 2xx is kDelivered; 408, 429 and 5xx are kRetry with `retry_after` from a

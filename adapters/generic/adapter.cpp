@@ -34,6 +34,7 @@ public:
                 .is_default = true,
                 .pipelines_from_api = false,
                 .title = "generic",
+                .delivers_messages = true,  // its actions_url gets notify and escalate too
                 .parse = ParseSettings};
     }
     crm::Credential WebhookCredential() const override { return crm::Credential::kBearer; }

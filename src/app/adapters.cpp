@@ -1,4 +1,5 @@
-// The one list of CRM adapters. Adding an adapter: its folder under adapters/, and one line here.
+// The one list of CRM adapters and chat notifiers. Adding one: its folder under adapters/, and
+// one line here.
 #include "src/app/adapters.hpp"
 
 #include "adapters/amocrm/adapter.hpp"
@@ -14,12 +15,25 @@ const crm::AdapterList& CrmAdapters() {
     return adapters;
 }
 
+const notify::NotifierList& Notifiers() {
+    static const notify::NotifierList notifiers = {};
+    return notifiers;
+}
+
 config::CrmSchemas CrmSchemas() {
     config::CrmSchemas schemas;
     for (const crm::Adapter* adapter : CrmAdapters()) {
         schemas.push_back(adapter->Schema());
     }
     return schemas;
+}
+
+config::Schemas ConfigSchemas() {
+    config::NotifierSchemas notifiers;
+    for (const notify::Notifier* notifier : Notifiers()) {
+        notifiers.push_back(notifier->Schema());
+    }
+    return config::Schemas(CrmSchemas(), std::move(notifiers));
 }
 
 }  // namespace fg::app

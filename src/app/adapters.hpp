@@ -2,6 +2,7 @@
 
 #include "src/config/config.hpp"
 #include "src/crm/port.hpp"
+#include "src/notify/port.hpp"
 
 namespace fg::app {
 
@@ -9,7 +10,13 @@ namespace fg::app {
 /// of a tenant that names none). src/app/adapters.cpp is the only file that names them.
 const crm::AdapterList& CrmAdapters();
 
-/// Their config schemas, for config::LoadConfig.
+/// Their config schemas.
 config::CrmSchemas CrmSchemas();
+
+/// Every chat notifier of this program, in registration order; listed in the same file.
+const notify::NotifierList& Notifiers();
+
+/// The CRM adapters' and the notifiers' schemas, for config::LoadConfig.
+config::Schemas ConfigSchemas();
 
 }  // namespace fg::app

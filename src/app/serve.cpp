@@ -28,6 +28,9 @@ int RunServe(const std::string& config_path) {
         return 2;
     }
     SetupLogging(config->log.level);
+    for (const config::ConfigProblem& warning : config::Warnings(*config)) {
+        Log().warn("Config: {}", config::FormatProblem(warning));
+    }
     SystemClock clock;
     Adapters adapters(*config, clock);
     engine::Engine engine(adapters.EngineOptionsFor(clock));
@@ -130,8 +133,14 @@ int RunConfigCheck(const std::string& config_path, bool online) {
     if (!config) {
         return 2;
     }
+    const std::vector<config::ConfigProblem> warnings = config::Warnings(*config);
+    for (const config::ConfigProblem& warning : warnings) {
+        std::cerr << "warning: " << config::FormatProblem(warning) << "\n";
+    }
     if (!online) {
-        std::cout << fmt::format("{}: OK ({} tenant(s))\n", config_path, config->tenants.size());
+        std::cout << fmt::format(
+            "{}: OK ({} tenant(s){})\n", config_path, config->tenants.size(),
+            warnings.empty() ? std::string() : fmt::format(", {} warning(s)", warnings.size()));
         return 0;
     }
     // Generic tenants' stages were checked against their pipelines as the config loaded; a CRM

@@ -52,6 +52,16 @@ engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {
     options.make_connector = [this](const config::TenantConfig& tenant) {
         return MakeConnector(tenant);
     };
+    options.make_notifier_sinks = [&clock](const config::TenantConfig& tenant) {
+        std::map<std::string, outbox::PacedSink> sinks;
+        for (const notify::Notifier* notifier : Notifiers()) {
+            const std::string channel(notifier->Name());
+            if (tenant.chat_channels.count(channel) != 0) {
+                sinks.emplace(channel, notifier->MakeSink(tenant, clock));
+            }
+        }
+        return sinks;
+    };
     return options;
 }
 
@@ -68,7 +78,7 @@ std::string HookUrl(const config::AppConfig& config, const config::TenantConfig&
 }
 
 std::optional<config::AppConfig> LoadOrReport(const std::string& path) {
-    config::LoadResult loaded = config::LoadConfig(path, CrmSchemas());
+    config::LoadResult loaded = config::LoadConfig(path, ConfigSchemas());
     if (!loaded.ok()) {
         for (const config::ConfigProblem& problem : loaded.problems) {
             std::cerr << config::FormatProblem(problem) << "\n";

@@ -13,6 +13,17 @@ const TenantConfig* AppConfig::FindTenant(const std::string& id) const {
     return nullptr;
 }
 
+std::vector<std::string> TenantConfig::MessageChannels() const {
+    std::vector<std::string> channels;
+    if (crm_delivers_messages) {
+        channels.emplace_back(domain::kCrmChannel);
+    }
+    for (const auto& [channel, settings] : chat_channels) {
+        channels.push_back(channel);
+    }
+    return channels;
+}
+
 std::string FormatProblem(const ConfigProblem& problem) {
     std::string out = problem.file;
     if (problem.line > 0) {
@@ -27,21 +38,7 @@ std::string FormatProblem(const ConfigProblem& problem) {
     return out;
 }
 
-std::string_view ToString(ActionKind kind) {
-    switch (kind) {
-        case ActionKind::kNote:
-            return "note";
-        case ActionKind::kTask:
-            return "task";
-        case ActionKind::kRevert:
-            return "revert";
-        case ActionKind::kNotify:
-            return "notify";
-        case ActionKind::kEscalate:
-            return "escalate";
-    }
-    return "unknown";
-}
+std::string_view ToString(ActionKind kind) { return domain::ActionKindName(kind); }
 
 std::string_view ToString(Mode mode) {
     switch (mode) {

@@ -13,7 +13,7 @@
 
 namespace fg::config {
 
-enum class ActionKind { kNote, kTask, kRevert, kNotify, kEscalate };
+using domain::ActionKind;
 enum class Mode { kObserve, kWarn, kEnforce };
 
 /// What every rule section has.
@@ -91,6 +91,9 @@ struct CrmSchema {
     bool is_default = false;          // the crm of a tenant that names none
     bool pipelines_from_api = false;  // false: the tenant lists its [[tenant.pipeline]]
     std::string title{};              // how users write the CRM's name, e.g. "amoCRM"
+    /// Its action receiver takes chat messages too (notify, escalate): the generic adapter's
+    /// actions_url does, a CRM's API does not.
+    bool delivers_messages = false;
     /// Reads the tenant's `[tenant.<name>]` (tenant.Table(name); absent or not, the adapter
     /// decides) and reports its problems through `tenant`; relative file names resolve against
     /// `base_dir`, the folder of the defining file.
@@ -99,6 +102,33 @@ struct CrmSchema {
         parse{};
 };
 using CrmSchemas = std::vector<CrmSchema>;
+
+/// A chat notifier's own settings from `[tenant.chat]`, as it parsed them (the core never looks
+/// inside; the notifier does, with TenantConfig::ChannelSettingsAs).
+class ChannelSettings {
+public:
+    virtual ~ChannelSettings() = default;
+};
+
+/// What the loader knows of one chat notifier (notify::Notifier::Schema).
+struct NotifierSchema {
+    std::string name{};  // the outbox channel, e.g. "telegram"
+    /// Reads the notifier's keys of the tenant's `[tenant.chat]` and reports their problems
+    /// through `chat`; null when the tenant does not use the notifier. Not called for a tenant
+    /// without `[tenant.chat]`.
+    std::function<std::shared_ptr<const ChannelSettings>(TableReader& chat,
+                                                         const std::string& base_dir)>
+        parse{};
+};
+using NotifierSchemas = std::vector<NotifierSchema>;
+
+/// Everything the loader reads through the components of the program (src/app lists them).
+struct Schemas {
+    Schemas(CrmSchemas crms_in = {}, NotifierSchemas notifiers_in = {})  // NOLINT: from CrmSchemas
+        : crms(std::move(crms_in)), notifiers(std::move(notifiers_in)) {}
+    CrmSchemas crms{};
+    NotifierSchemas notifiers{};
+};
 
 /// Where the tenant's rules name a stage or a card field: what CheckNames compares with the CRM's
 /// directory once it is known (a CRM tenant's config has no pipelines to check against).
@@ -114,7 +144,8 @@ struct NameRef {
 struct TenantConfig {
     std::string id{};
     std::string crm{};
-    bool pipelines_from_api = false;  // its CRM's schema: pipelines come from the CRM's API
+    bool pipelines_from_api = false;     // its CRM's schema: pipelines come from the CRM's API
+    bool crm_delivers_messages = false;  // its CRM's schema: the CRM sink takes chat messages
     std::string secret{};
     std::string timezone = "Europe/Moscow";
     std::string locale = "ru";
@@ -124,8 +155,11 @@ struct TenantConfig {
     RulesConfig rules{};
     std::shared_ptr<const CrmSettings> crm_settings{};  // [tenant.<crm>], by its adapter
     std::map<std::string, std::string> templates{};     // message template overrides, by key
-    std::string source_file{};                          // where it was defined, for messages
-    std::vector<NameRef> names{};                       // stages and fields the rules name
+    /// The chat notifiers it uses, by channel name, with their `[tenant.chat]` settings.
+    std::map<std::string, std::shared_ptr<const ChannelSettings>> chat_channels{};
+    std::string source_file{};     // where it was defined, for messages
+    int source_line = 0;           // the line of its [[tenant]]
+    std::vector<NameRef> names{};  // stages and fields the rules name
 
     /// The tenant's `[tenant.<crm>]` settings as the adapter's type, or null when they are of
     /// another type (or absent).
@@ -133,6 +167,16 @@ struct TenantConfig {
     const Settings* CrmSettingsAs() const {
         return dynamic_cast<const Settings*>(crm_settings.get());
     }
+    /// The notifier `channel`'s settings as its type, or null (not used, or of another type).
+    template <class Settings>
+    const Settings* ChannelSettingsAs(const std::string& channel) const {
+        const auto found = chat_channels.find(channel);
+        return found == chat_channels.end() ? nullptr
+                                            : dynamic_cast<const Settings*>(found->second.get());
+    }
+    /// Where its chat messages (notify, escalate) can go: the CRM channel when its receiver
+    /// takes them, then its notifiers' channels. Empty: messages are not planned.
+    std::vector<std::string> MessageChannels() const;
 };
 
 struct ServerConfig {
@@ -181,11 +225,16 @@ struct LoadResult {
     std::vector<ConfigProblem> problems{};
     bool ok() const { return problems.empty(); }
 };
-LoadResult LoadConfig(const std::string& path, const CrmSchemas& crms);
+LoadResult LoadConfig(const std::string& path, const Schemas& schemas);
 /// The same from text (tests); `file` names it in problems; tenants_dir resolves against
 /// `base_dir`.
 LoadResult LoadConfigFromString(const std::string& text, const std::string& file,
-                                const CrmSchemas& crms, const std::string& base_dir = ".");
+                                const Schemas& schemas, const std::string& base_dir = ".");
+
+/// What a loaded config asks for that will not happen as written (`config check` and `serve`
+/// print them; nothing fails): e.g. a rule listing notify or escalate on a tenant with no chat to
+/// send them to, whose messages are then not planned.
+std::vector<ConfigProblem> Warnings(const AppConfig& config);
 
 /// The names a CRM account knows: its stages (every pipeline) and its deal fields (nullopt: not
 /// known, e.g. a generic tenant or a directory stored before field names were kept).

@@ -167,7 +167,7 @@ struct TenantOrigin {
 
 void ParseTenants(TableReader& root, std::vector<TenantConfig>& tenants,
                   std::map<std::string, TenantOrigin>& origins, const std::string& base_dir,
-                  const CrmSchemas& crms) {
+                  const Schemas& schemas) {
     const toml::node* node = root.Get("tenant");
     if (node == nullptr) {
         return;
@@ -181,7 +181,8 @@ void ParseTenants(TableReader& root, std::vector<TenantConfig>& tenants,
         const toml::table& table = *array->get(i)->as_table();
         const std::string path = detail::TenantKey(table, i);
         const int line = LineOf(table, root.Line("tenant"));
-        TenantConfig tenant = detail::ParseTenant(table, path, root.sink(), line, base_dir, crms);
+        TenantConfig tenant =
+            detail::ParseTenant(table, path, root.sink(), line, base_dir, schemas);
         if (!tenant.id.empty()) {
             auto [it, inserted] =
                 origins.emplace(tenant.id, TenantOrigin{.file = root.sink().file(), .line = line});
@@ -201,7 +202,7 @@ void ParseTenants(TableReader& root, std::vector<TenantConfig>& tenants,
 // One file of tenants_dir: [[tenant]] tables only.
 void LoadTenantFile(const std::string& file, std::vector<ConfigProblem>& problems,
                     std::vector<TenantConfig>& tenants,
-                    std::map<std::string, TenantOrigin>& origins, const CrmSchemas& crms) {
+                    std::map<std::string, TenantOrigin>& origins, const Schemas& schemas) {
     ProblemSink sink(problems, file);
     std::string error;
     auto text = ReadFile(file, error);
@@ -216,7 +217,7 @@ void LoadTenantFile(const std::string& file, std::vector<ConfigProblem>& problem
     detail::ExpandEnvironment(*table, "", sink);
     TableReader root(*table, "", sink, 1);
     std::string base_dir = std::filesystem::path(file).parent_path().string();
-    ParseTenants(root, tenants, origins, base_dir.empty() ? "." : base_dir, crms);
+    ParseTenants(root, tenants, origins, base_dir.empty() ? "." : base_dir, schemas);
     for (const auto& [key, node] : *table) {
         if (key.str() != "tenant") {
             sink.Add(LineOf(node, 1), detail::JoinKey("", key.str()),
@@ -226,7 +227,7 @@ void LoadTenantFile(const std::string& file, std::vector<ConfigProblem>& problem
 }
 
 void LoadTenantsDir(TableReader& root, const std::string& dir, LoadResult& result,
-                    std::map<std::string, TenantOrigin>& origins, const CrmSchemas& crms) {
+                    std::map<std::string, TenantOrigin>& origins, const Schemas& schemas) {
     std::error_code code;
     if (!std::filesystem::is_directory(dir, code)) {
         root.Problem("tenants_dir", fmt::format("\"{}\" is not a directory", dir));
@@ -245,7 +246,7 @@ void LoadTenantsDir(TableReader& root, const std::string& dir, LoadResult& resul
     }
     std::sort(files.begin(), files.end());
     for (const std::filesystem::path& file : files) {
-        LoadTenantFile(file.string(), result.problems, result.config.tenants, origins, crms);
+        LoadTenantFile(file.string(), result.problems, result.config.tenants, origins, schemas);
     }
 }
 
@@ -266,7 +267,7 @@ void SortProblems(std::vector<ConfigProblem>& problems) {
 }  // namespace
 
 LoadResult LoadConfigFromString(const std::string& text, const std::string& file,
-                                const CrmSchemas& crms, const std::string& base_dir) {
+                                const Schemas& schemas, const std::string& base_dir) {
     LoadResult result;
     ProblemSink sink(result.problems, file);
     auto table = ParseToml(text, sink);
@@ -280,7 +281,7 @@ LoadResult LoadConfigFromString(const std::string& text, const std::string& file
     ParseStorage(root, result.config.storage, base_dir);
     ParseLog(root, result.config.log);
     std::map<std::string, TenantOrigin> origins;
-    ParseTenants(root, result.config.tenants, origins, base_dir, crms);
+    ParseTenants(root, result.config.tenants, origins, base_dir, schemas);
     std::optional<std::string> tenants_dir;
     if (auto dir = root.String("tenants_dir")) {
         if (dir->empty()) {
@@ -292,13 +293,23 @@ LoadResult LoadConfigFromString(const std::string& text, const std::string& file
     }
     root.RejectUnknownKeys();
     if (tenants_dir) {
-        LoadTenantsDir(root, *tenants_dir, result, origins, crms);
+        LoadTenantsDir(root, *tenants_dir, result, origins, schemas);
     }
     SortProblems(result.problems);
     return result;
 }
 
-LoadResult LoadConfig(const std::string& path, const CrmSchemas& crms) {
+std::vector<ConfigProblem> Warnings(const AppConfig& config) {
+    std::vector<ConfigProblem> warnings;
+    for (const TenantConfig& tenant : config.tenants) {
+        for (ConfigProblem& warning : detail::TenantWarnings(tenant)) {
+            warnings.push_back(std::move(warning));
+        }
+    }
+    return warnings;
+}
+
+LoadResult LoadConfig(const std::string& path, const Schemas& schemas) {
     std::string error;
     auto text = ReadFile(path, error);
     if (!text) {
@@ -311,7 +322,7 @@ LoadResult LoadConfig(const std::string& path, const CrmSchemas& crms) {
     if (base_dir.empty()) {
         base_dir = ".";
     }
-    return LoadConfigFromString(*text, path, crms, base_dir);
+    return LoadConfigFromString(*text, path, schemas, base_dir);
 }
 
 }  // namespace fg::config

@@ -83,8 +83,12 @@ void ApplyRuleDefaults(RulesConfig& rules);
 
 /// Parses one [[tenant]] table. `line` is the table's own line; relative file names (ca_file)
 /// resolve against `base_dir`, the folder of the file that defines the tenant; its CRM section is
-/// read by the schema in `crms` its `crm` names.
+/// read by the CRM schema its `crm` names, its `[tenant.chat]` by the notifiers' schemas.
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
-                         int line, const std::string& base_dir, const CrmSchemas& crms);
+                         int line, const std::string& base_dir, const Schemas& schemas);
+
+/// What a loaded tenant asks for that cannot happen: a rule that lists notify or escalate while
+/// the tenant has no chat to send them to (those messages are not planned).
+std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant);
 
 }  // namespace fg::config::detail

@@ -17,16 +17,6 @@ constexpr Duration kDefaultEscalateAfter = std::chrono::hours{24};
 constexpr Duration kMinTaskDue = std::chrono::minutes{15};
 constexpr Duration kMaxTaskDue = std::chrono::days{30};
 
-std::optional<ActionKind> ParseAction(std::string_view name) {
-    for (const ActionKind kind : {ActionKind::kNote, ActionKind::kTask, ActionKind::kRevert,
-                                  ActionKind::kNotify, ActionKind::kEscalate}) {
-        if (ToString(kind) == name) {
-            return kind;
-        }
-    }
-    return std::nullopt;
-}
-
 // enabled, actions and escalate_after: the keys every rule section has.
 void ReadCommon(TableReader& reader, std::string_view rule, RuleCommon& common) {
     reader.Read("enabled", common.enabled);
@@ -36,7 +26,7 @@ void ReadCommon(TableReader& reader, std::string_view rule, RuleCommon& common) 
         std::vector<ActionKind> parsed;
         for (std::size_t i = 0; i < actions->size(); ++i) {
             const auto& [name, line] = (*actions)[i];
-            const auto kind = ParseAction(name);
+            const auto kind = domain::ParseActionKind(name);
             if (!kind) {
                 reader.sink().Add(
                     line, IndexKey(path, i),

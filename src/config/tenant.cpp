@@ -1,12 +1,14 @@
 // One [[tenant]] table: identity, CRM (its section read by its adapter), pipelines, rules and
 // templates.
 #include <algorithm>
+#include <array>
 #include <map>
 #include <set>
 #include <string>
 #include <string_view>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "src/config/reader.hpp"
 
@@ -276,12 +278,75 @@ void ParseTemplates(TableReader& tenant, TenantConfig& config) {
     }
 }
 
+// [tenant.chat]: each notifier reads its own keys; what none of them knows is an unknown key.
+void ParseChat(TableReader& tenant, TenantConfig& config, const NotifierSchemas& notifiers,
+               const std::string& base_dir) {
+    const toml::table* chat = tenant.Table("chat");
+    if (chat == nullptr) {
+        return;
+    }
+    TableReader reader(*chat, tenant.Path("chat"), tenant.sink(), tenant.Line("chat"));
+    for (const NotifierSchema& notifier : notifiers) {
+        if (!notifier.parse) {
+            continue;
+        }
+        if (auto settings = notifier.parse(reader, base_dir)) {
+            config.chat_channels.emplace(notifier.name, std::move(settings));
+        }
+    }
+    reader.RejectUnknownKeys();
+}
+
 }  // namespace
 
+std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant) {
+    std::vector<ConfigProblem> warnings;
+    if (tenant.mode == Mode::kObserve || !tenant.MessageChannels().empty()) {
+        return warnings;
+    }
+    const RulesConfig& rules = tenant.rules;
+    const std::array<const RuleCommon*, kRuleIds.size()> commons = {
+        &rules.stage_order.common, &rules.deal_without_task.common, &rules.actual_stage.common,
+        &rules.card_filled.common, &rules.overdue_task.common};
+    std::vector<std::string> asking;
+    for (std::size_t i = 0; i < kRuleIds.size(); ++i) {
+        const RuleCommon& common = *commons[i];
+        if (!common.enabled) {
+            continue;
+        }
+        std::vector<std::string> kinds;
+        for (const ActionKind kind : common.actions) {
+            if (domain::IsMessage(kind)) {
+                kinds.emplace_back(ToString(kind));
+            }
+        }
+        if (common.escalate_after &&
+            std::find(kinds.begin(), kinds.end(), "escalate") == kinds.end()) {
+            kinds.emplace_back("escalate");
+        }
+        if (!kinds.empty()) {
+            asking.push_back(fmt::format("{} ({})", kRuleIds[i], fmt::join(kinds, ", ")));
+        }
+    }
+    if (!asking.empty()) {
+        warnings.push_back(ConfigProblem{
+            .file = tenant.source_file,
+            .line = tenant.source_line,
+            .key = fmt::format("tenant \"{}\".rules", tenant.id),
+            .message =
+                fmt::format("rules {} ask for chat messages, but the tenant has no chat to send "
+                            "them to ([tenant.chat]); they are not sent",
+                            fmt::join(asking, ", "))});
+    }
+    return warnings;
+}
+
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
-                         int line, const std::string& base_dir, const CrmSchemas& crms) {
+                         int line, const std::string& base_dir, const Schemas& schemas) {
+    const CrmSchemas& crms = schemas.crms;
     TenantConfig config;
     config.source_file = sink.file();
+    config.source_line = line;
     ApplyRuleDefaults(config.rules);
     TableReader reader(table, path, sink, line);
 
@@ -312,6 +377,7 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
     if (schema != nullptr) {
         config.crm = schema->name;
         config.pipelines_from_api = schema->pipelines_from_api;
+        config.crm_delivers_messages = schema->delivers_messages;
     }
     if (auto secret = reader.String("secret")) {
         if (secret->empty()) {
@@ -386,6 +452,7 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
             reader.Known(crm.name);
         }
     }
+    ParseChat(reader, config, schemas.notifiers, base_dir);
     ParseTemplates(reader, config);
     // The section of an unknown crm is covered by the crm problem above.
     if (schema == nullptr) {

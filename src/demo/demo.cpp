@@ -264,36 +264,30 @@ void Narrator::OnViolation(const engine::ViolationChange& change) {
 }
 
 void Narrator::OnDelivery(const outbox::Action& action, const outbox::DeliveryResult& result) {
-    nlohmann::json payload = nlohmann::json::parse(action.payload, nullptr, false);
-    if (payload.is_discarded() || !payload.is_object()) {
-        payload = nlohmann::json::object();
-    }
-    const std::string deal_id = payload.value("deal", "");
-    const std::string deal = payload.value("deal_title", deal_id);
+    const outbox::ActionBody& body = action.body;
+    const std::string kind(domain::ActionKindName(body.kind));
+    const std::string& deal_id = body.deal;
+    const std::string& deal = body.deal_title.empty() ? deal_id : body.deal_title;
     std::lock_guard lock(mutex_);
     if (result.status != outbox::DeliveryStatus::kDelivered) {
-        ++failed_actions_[action.kind];
-        Emit(fmt::format("{}    × {:<8} «{}» not delivered{}: {}", Now(), action.kind, deal,
+        ++failed_actions_[kind];
+        Emit(fmt::format("{}    × {:<8} «{}» not delivered{}: {}", Now(), kind, deal,
                          result.status == outbox::DeliveryStatus::kRetry ? " (will retry)" : "",
                          result.error));
         return;
     }
-    ++actions_[action.kind];
-    delivered_[deal_id].insert(action.kind);
+    ++actions_[kind];
+    delivered_[deal_id].insert(kind);
     std::string line;
-    if (action.kind == "revert") {
-        const nlohmann::json revert = payload.value("revert", nlohmann::json::object());
-        line = fmt::format("↩ revert   «{}»: {} → {}", deal, revert.value("from", ""),
-                           revert.value("to", ""));
-    } else if (action.kind == "task") {
-        const nlohmann::json task = payload.value("task", nlohmann::json::object());
-        line =
-            fmt::format("+ task     «{}» for {}: {}", deal, Name(payload.value("responsible", "")),
-                        ShortMessage(task.value("text", ""), deal));
-    } else if (action.kind == "note") {
+    if (const outbox::RevertBody* revert = body.revert()) {
+        line = fmt::format("↩ revert   «{}»: {} → {}", deal, revert->from, revert->to);
+    } else if (body.task() != nullptr) {
+        line = fmt::format("+ task     «{}» for {}: {}", deal, Name(body.responsible),
+                           ShortMessage(body.text, deal));
+    } else if (body.kind == outbox::ActionKind::kNote) {
         line = fmt::format("✎ note     in «{}»", deal);
     } else {
-        line = fmt::format("· {:<8} «{}»", action.kind, deal);
+        line = fmt::format("· {:<8} «{}»", kind, deal);
     }
     Emit(Now() + "    " + line);
 }

@@ -1,6 +1,37 @@
 #include "src/domain/model.hpp"
 
+#include <array>
+#include <utility>
+
 namespace fg::domain {
+
+namespace {
+constexpr std::array<std::pair<ActionKind, std::string_view>, 5> kActionKindNames{{
+    {ActionKind::kNote, "note"},
+    {ActionKind::kTask, "task"},
+    {ActionKind::kRevert, "revert"},
+    {ActionKind::kNotify, "notify"},
+    {ActionKind::kEscalate, "escalate"},
+}};
+}  // namespace
+
+std::string_view ActionKindName(ActionKind kind) {
+    for (const auto& [value, name] : kActionKindNames) {
+        if (value == kind) {
+            return name;
+        }
+    }
+    return "unknown";
+}
+
+std::optional<ActionKind> ParseActionKind(std::string_view name) {
+    for (const auto& [value, known] : kActionKindNames) {
+        if (known == name) {
+            return value;
+        }
+    }
+    return std::nullopt;
+}
 
 const Stage* Pipeline::Find(const std::string& name) const {
     for (const Stage& stage : stages) {

@@ -3,6 +3,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -11,6 +12,18 @@
 namespace fg::domain {
 
 enum class StageKind { kIntake, kOpen, kWon, kLost };
+
+/// What funnelguard does about a violation (DESIGN.md §2): a rule's `actions` and an outbox
+/// item's kind. notify and escalate are chat messages; the others write to the CRM.
+enum class ActionKind { kNote, kTask, kRevert, kNotify, kEscalate };
+/// "note", "task", "revert", "notify", "escalate".
+std::string_view ActionKindName(ActionKind kind);
+std::optional<ActionKind> ParseActionKind(std::string_view name);
+inline bool IsMessage(ActionKind kind) {
+    return kind == ActionKind::kNotify || kind == ActionKind::kEscalate;
+}
+/// The outbox channel of a tenant's CRM; a chat notifier's channel is its name ("telegram").
+inline constexpr std::string_view kCrmChannel = "crm";
 
 struct Stage {
     std::string name{};

@@ -56,17 +56,20 @@ Result<void> Engine::Start() {
         std::lock_guard lock(config_mutex_);
         effective_ = std::move(effective);
     }
+    const std::string crm_channel(domain::kCrmChannel);
     for (const config::TenantConfig& tenant : options_.config->tenants) {
-        if (options_.make_connector) {
-            if (auto connector = options_.make_connector(tenant)) {
-                // The connector paces its own calls with the account's rate limiter.
-                outbox_.AddSink(tenant.id, connector->Sink());
-                connectors_[tenant.id] = std::move(connector);
-                continue;
-            }
+        auto connector = options_.make_connector ? options_.make_connector(tenant) : nullptr;
+        if (connector) {
+            // The connector paces its own calls with the account's rate limiter.
+            outbox_.AddSink(tenant.id, crm_channel, connector->Sink());
+            connectors_[tenant.id] = std::move(connector);
+        } else if (options_.make_sink) {
+            outbox_.AddSink(tenant.id, crm_channel, options_.make_sink(tenant));
         }
-        if (options_.make_sink) {
-            outbox_.AddSink(tenant.id, options_.make_sink(tenant));
+        if (options_.make_notifier_sinks) {
+            for (auto& [channel, paced] : options_.make_notifier_sinks(tenant)) {
+                outbox_.AddSink(tenant.id, channel, std::move(paced));
+            }
         }
     }
     writer_ = std::make_unique<Writer>(std::move(db).value());

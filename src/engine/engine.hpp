@@ -26,6 +26,9 @@ namespace fg::engine {
 
 /// A tenant's sink and its pace (no sink: nowhere to send actions).
 using SinkFactory = std::function<outbox::PacedSink(const config::TenantConfig& tenant)>;
+/// A tenant's chat notifiers' sinks, by channel, each with its pace.
+using ChannelSinkFactory =
+    std::function<std::map<std::string, outbox::PacedSink>(const config::TenantConfig& tenant)>;
 
 /// The API side of a CRM tenant's adapter (null for a tenant whose CRM has no API).
 using ConnectorFactory =
@@ -43,6 +46,7 @@ struct EngineOptions {
     Decoders decoders{};
     SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
+    ChannelSinkFactory make_notifier_sinks{};  // the tenant's chat channels (none: no messages)
     Observer observer{};
     bool timers = true;   // the minute sweep and the nightly run
     bool deliver = true;  // run the outbox worker
@@ -164,7 +168,10 @@ public:
     }
     const config::AppConfig& config() const { return *options_.config; }
     const Clock& clock() const { return *options_.clock; }
-    bool HasSink(const std::string& tenant) const { return outbox_.HasSink(tenant); }
+    /// The channels the tenant's actions can go to (the CRM's, its notifiers'); empty: nowhere.
+    std::vector<std::string> Channels(const std::string& tenant) const {
+        return outbox_.Channels(tenant);
+    }
     /// The decoder for a CRM name; throws std::out_of_range for one not built in.
     const crm::WebhookDecoder& Decoder(const std::string& crm) const {
         return *options_.decoders.at(crm);

@@ -151,7 +151,7 @@ std::map<std::string, std::set<std::string>> ApplyItems(
 }
 
 void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::string>>& affected,
-                   const config::AppConfig& config, const SinkCheck& has_sink, Timestamp now,
+                   const config::AppConfig& config, const ChannelLookup& channels, Timestamp now,
                    IngestOutcome& outcome) {
     for (const auto& [tenant_id, deals] : affected) {
         const config::TenantConfig* tenant = config.FindTenant(tenant_id);
@@ -159,7 +159,9 @@ void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::st
             continue;
         }
         const JudgeContext context{
-            .tenant = *tenant, .enqueue_actions = has_sink && has_sink(tenant_id), .now = now};
+            .tenant = *tenant,
+            .channels = channels ? channels(tenant_id) : std::vector<std::string>{},
+            .now = now};
         JudgeOutcome judged;
         for (const std::string& deal : deals) {
             Append(judged, JudgeDeal(db, context, deal));
@@ -190,7 +192,7 @@ std::optional<crm::Decoded> DecodedEvents::Take(std::int64_t seq) {
 }
 
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
-                          const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
+                          const Decoders& decoders, const ChannelLookup& channels, Timestamp now,
                           const IngestOptions& options) {
     // Bodies are read one at a time (EventsOf), and only for items whose events were not handed
     // over: a batch of large bodies (1 MiB each at most) never sits in memory at once.
@@ -202,7 +204,7 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
         IngestOutcome outcome;
         storage::WriteTransaction transaction(db);
         const auto affected = ApplyItems(db, items, config, decoders, now, options, outcome);
-        JudgeAffected(db, affected, config, has_sink, now, outcome);
+        JudgeAffected(db, affected, config, channels, now, outcome);
         transaction.Commit();
         return outcome;
     } catch (const std::exception& error) {
@@ -224,7 +226,7 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
             IngestOutcome one;
             storage::WriteTransaction transaction(db);
             const auto affected = ApplyItems(db, {item}, config, decoders, now, one_by_one, one);
-            JudgeAffected(db, affected, config, has_sink, now, one);
+            JudgeAffected(db, affected, config, channels, now, one);
             transaction.Commit();
             total.items += one.items;
             total.events += one.events;

@@ -32,8 +32,8 @@ struct IngestOutcome {
     std::map<std::pair<std::string, std::string>, int> elements{};
 };
 
-/// Which tenants may enqueue actions (they have somewhere to send them).
-using SinkCheck = std::function<bool(const std::string& tenant)>;
+/// Where a tenant's actions can go: its channels that have a sink (empty: nowhere).
+using ChannelLookup = std::function<std::vector<std::string>(const std::string& tenant)>;
 
 /// Bodies decoded before they were stored (the HTTP intake and replay decode to validate), by
 /// inbox seq: processing takes them out instead of reading and decoding the body again. The
@@ -80,7 +80,7 @@ struct IngestOptions {
 /// one are committed, the failing one stays stored (retried on the next run) and, while it
 /// fails, holds up the items after it.
 IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
-                          const Decoders& decoders, const SinkCheck& has_sink, Timestamp now,
+                          const Decoders& decoders, const ChannelLookup& channels, Timestamp now,
                           const IngestOptions& options);
 
 /// Re-judges the given deals of one tenant in one transaction (timer and nightly sweeps).

@@ -6,7 +6,7 @@
 namespace fg::engine {
 
 IngestOutcome Engine::IngestOnce(storage::Db& db, const YieldCheck& yield) {
-    const SinkCheck has_sink = [this](const std::string& tenant) { return HasSink(tenant); };
+    const ChannelLookup channels = [this](const std::string& tenant) { return Channels(tenant); };
     const IngestOptions ingest{.limit = options_.ingest_batch,
                                .decoded = &decoded_,
                                .yield = yield,
@@ -14,7 +14,7 @@ IngestOutcome Engine::IngestOnce(storage::Db& db, const YieldCheck& yield) {
                                    return DirectoryLoadedAt(tenant);
                                }};
     IngestOutcome outcome =
-        IngestBatch(db, *Config(), options_.decoders, has_sink, options_.clock->Now(), ingest);
+        IngestBatch(db, *Config(), options_.decoders, channels, options_.clock->Now(), ingest);
     metrics_.EventsApplied(outcome.events);
     for (const auto& [key, count] : outcome.settled) {
         metrics_.InboxSettled(key.first, key.second, count);

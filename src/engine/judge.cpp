@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "src/engine/messages.hpp"
+#include "src/outbox/action_codec.hpp"
 #include "src/rules/catalog.hpp"
 
 namespace fg::engine {
@@ -61,39 +62,61 @@ std::string ResolutionFor(const rules::RuleSpec& spec, const domain::DealSnapsho
 }  // namespace
 
 void BindAction(PlannedAction& action, const storage::Violation& violation) {
-    action.idempotency_key = fmt::format("{}:v{}:{}", violation.tenant, violation.id, action.kind);
-    action.payload["idempotency_key"] = action.idempotency_key;
-    action.payload["violation"] = {{"id", violation.id},
-                                   {"rule", violation.rule},
-                                   {"opened_at", FormatIso8601(violation.opened_at)},
-                                   {"details", violation.details},
-                                   {"message", violation.message}};
+    outbox::ActionBody& body = action.body;
+    body.idempotency_key =
+        fmt::format("{}:v{}:{}", violation.tenant, violation.id, domain::ActionKindName(body.kind));
+    if (action.channel != domain::kCrmChannel) {
+        body.idempotency_key += ":" + action.channel;
+    }
+    body.violation = {.id = violation.id,
+                      .rule = violation.rule,
+                      .opened_at = violation.opened_at,
+                      .details = violation.details,
+                      .message = violation.message};
 }
 
 namespace {
 
-PlannedAction MakeAction(const storage::Violation& violation, std::string_view kind,
-                         const domain::Deal& deal) {
+PlannedAction MakeAction(const storage::Violation& violation, outbox::ActionKind kind,
+                         const domain::Deal& deal,
+                         std::string channel = std::string(domain::kCrmChannel)) {
     PlannedAction action;
-    action.kind = std::string(kind);
-    action.payload = {{"kind", action.kind},
-                      {"tenant", violation.tenant},
-                      {"deal", violation.deal_id},
-                      {"deal_title", deal.title},
-                      {"responsible", violation.responsible}};
+    action.channel = std::move(channel);
+    action.body.kind = kind;
+    action.body.tenant = violation.tenant;
+    action.body.deal = violation.deal_id;
+    action.body.deal_title = deal.title;
+    action.body.responsible = violation.responsible;
     if (violation.id != 0) {
         BindAction(action, violation);
     }
     return action;
 }
 
-void Enqueue(storage::Db& db, const PlannedAction& action, const std::string& tenant,
-             std::int64_t violation_id, Timestamp now, std::vector<PlannedAction>& out) {
+bool Has(const std::vector<std::string>& channels, std::string_view channel) {
+    return std::find(channels.begin(), channels.end(), channel) != channels.end();
+}
+
+// The tenant's message channels that have a sink.
+std::vector<std::string> MessageChannels(const config::TenantConfig& tenant,
+                                         const std::vector<std::string>& channels) {
+    std::vector<std::string> out;
+    for (std::string& channel : tenant.MessageChannels()) {
+        if (Has(channels, channel)) {
+            out.push_back(std::move(channel));
+        }
+    }
+    return out;
+}
+
+void Enqueue(storage::Db& db, const PlannedAction& action, std::int64_t violation_id, Timestamp now,
+             std::vector<PlannedAction>& out) {
     storage::OutboxItem item;
-    item.tenant = tenant;
-    item.kind = action.kind;
-    item.idempotency_key = action.idempotency_key;
-    item.payload = action.payload.dump();
+    item.tenant = action.body.tenant;
+    item.kind = std::string(domain::ActionKindName(action.body.kind));
+    item.channel = action.channel;
+    item.idempotency_key = action.body.idempotency_key;
+    item.payload = outbox::EncodeAction(action.body);
     item.violation_id = violation_id;
     item.next_attempt_at = now;
     item.created_at = now;
@@ -104,29 +127,30 @@ void Enqueue(storage::Db& db, const PlannedAction& action, const std::string& te
 
 // The echo an action's write will cause in the mirror: its kind and fingerprint (see
 // storage::RecordOwnWrite); nullopt for what changes no deal (notify, escalate).
-std::optional<std::pair<storage::OwnWriteKind, std::string>> EchoOf(const std::string& kind,
-                                                                    const nlohmann::json& payload) {
-    const auto text_in = [&payload](const char* object, const char* key) {
-        const auto found = payload.find(object);
-        return found != payload.end() && found->is_object() ? found->value(key, "") : std::string{};
-    };
-    if (kind == "note") {
-        return std::make_pair(storage::OwnWriteKind::kNote, payload.value("text", ""));
-    }
-    if (kind == "task") {
-        return std::make_pair(storage::OwnWriteKind::kTask, text_in("task", "text"));
-    }
-    if (kind == "revert") {
-        return std::make_pair(storage::OwnWriteKind::kRevert, text_in("revert", "to"));
+std::optional<std::pair<storage::OwnWriteKind, std::string>> EchoOf(
+    const outbox::ActionBody& body) {
+    switch (body.kind) {
+        case outbox::ActionKind::kNote:
+            return std::make_pair(storage::OwnWriteKind::kNote, body.text);
+        case outbox::ActionKind::kTask:
+            return std::make_pair(storage::OwnWriteKind::kTask, body.text);
+        case outbox::ActionKind::kRevert:
+            if (const outbox::RevertBody* revert = body.revert()) {
+                return std::make_pair(storage::OwnWriteKind::kRevert, revert->to);
+            }
+            return std::nullopt;
+        case outbox::ActionKind::kNotify:
+        case outbox::ActionKind::kEscalate:
+            return std::nullopt;
     }
     return std::nullopt;
 }
 
 void RecordEchoes(storage::Db& db, const std::string& tenant, const PlannedAction& action,
                   Timestamp now) {
-    if (const auto echo = EchoOf(action.kind, action.payload)) {
-        storage::RecordOwnWrite(db, tenant, action.payload.value("deal", ""), echo->first,
-                                echo->second, now + kEchoWindow);
+    if (const auto echo = EchoOf(action.body)) {
+        storage::RecordOwnWrite(db, tenant, action.body.deal, echo->first, echo->second,
+                                now + kEchoWindow);
     }
 }
 
@@ -176,13 +200,12 @@ std::vector<storage::OutboxItem> CancelActions(storage::Db& db, std::int64_t vio
         if (item.attempts > 0) {
             continue;
         }
-        const nlohmann::json payload = nlohmann::json::parse(item.payload, nullptr, false);
-        if (!payload.is_object()) {
+        const Result<outbox::ActionBody> body = outbox::DecodeAction(item.payload);
+        if (!body) {
             continue;
         }
-        if (const auto echo = EchoOf(item.kind, payload)) {
-            storage::ForgetOwnWrite(db, item.tenant, payload.value("deal", ""), echo->first,
-                                    echo->second);
+        if (const auto echo = EchoOf(*body)) {
+            storage::ForgetOwnWrite(db, item.tenant, body->deal, echo->first, echo->second);
         }
     }
     return cancelled;
@@ -203,32 +226,36 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                                        const rules::RuleSpec& spec,
                                        const storage::Violation& violation,
                                        const rules::Finding& finding, const domain::Deal& deal,
-                                       Timestamp now, const PlanLimits& limits) {
+                                       Timestamp now, const std::vector<std::string>& channels,
+                                       const PlanLimits& limits) {
     std::vector<PlannedAction> actions;
     if (tenant.mode == config::Mode::kObserve) {
         return actions;
     }
+    const bool to_crm = Has(channels, domain::kCrmChannel);
     const config::RuleCommon& common = spec.common(tenant.rules);
     for (ActionKind kind : common.actions) {
         switch (kind) {
             case ActionKind::kNote: {
-                PlannedAction action = MakeAction(violation, "note", deal);
-                action.payload["text"] = violation.message;
+                if (!to_crm) {
+                    break;
+                }
+                PlannedAction action = MakeAction(violation, kind, deal);
+                action.body.text = violation.message;
+                action.body.detail = outbox::NoteBody{};
                 actions.push_back(std::move(action));
                 break;
             }
             case ActionKind::kTask: {
                 // One funnelguard task per deal at a time and per task_due; never a task about
                 // funnelguard's own task (it would repeat for ever).
-                if (!limits.may_add_task || finding.about_own_task) {
+                if (!to_crm || !limits.may_add_task || finding.about_own_task) {
                     break;
                 }
-                PlannedAction action = MakeAction(violation, "task", deal);
-                action.payload["task"] = {
-                    {"text", RenderFindingText(spec, finding, deal, tenant, TextKind::kTask)},
-                    {"responsible", violation.responsible},
-                    {"due", FormatIso8601(now + common.task_due)}};
-                action.payload["text"] = action.payload["task"]["text"];
+                PlannedAction action = MakeAction(violation, kind, deal);
+                action.body.text = RenderFindingText(spec, finding, deal, tenant, TextKind::kTask);
+                action.body.detail = outbox::TaskBody{.responsible = violation.responsible,
+                                                      .due = now + common.task_due};
                 actions.push_back(std::move(action));
                 break;
             }
@@ -237,7 +264,7 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                 // only open deals: reopening a won or lost deal would set off other rules, and
                 // the violation counts in the history either way.
                 // One revert at a time: a second one on its way would race the first.
-                if (tenant.mode != config::Mode::kEnforce || !finding.revert_to ||
+                if (!to_crm || tenant.mode != config::Mode::kEnforce || !finding.revert_to ||
                     *finding.revert_to == deal.stage || deal.deleted || !limits.may_revert) {
                     break;
                 }
@@ -246,20 +273,21 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                 if (current == nullptr || current->kind != domain::StageKind::kOpen) {
                     break;
                 }
-                PlannedAction action = MakeAction(violation, "revert", deal);
-                action.payload["revert"] = {
-                    {"pipeline", deal.pipeline}, {"from", deal.stage}, {"to", *finding.revert_to}};
-                action.payload["text"] = violation.message;
+                PlannedAction action = MakeAction(violation, kind, deal);
+                action.body.text = violation.message;
+                action.body.detail = outbox::RevertBody{
+                    .pipeline = deal.pipeline, .from = deal.stage, .to = *finding.revert_to};
                 actions.push_back(std::move(action));
                 break;
             }
-            case ActionKind::kNotify: {
-                PlannedAction action = MakeAction(violation, "notify", deal);
-                action.payload["to"] = violation.responsible;
-                action.payload["text"] = violation.message;
-                actions.push_back(std::move(action));
+            case ActionKind::kNotify:
+                for (std::string& channel : MessageChannels(tenant, channels)) {
+                    PlannedAction action = MakeAction(violation, kind, deal, std::move(channel));
+                    action.body.text = violation.message;
+                    action.body.detail = outbox::MessageBody{.to = violation.responsible};
+                    actions.push_back(std::move(action));
+                }
                 break;
-            }
             case ActionKind::kEscalate:
                 break;  // planned by EscalateDue once the violation has been open long enough
         }
@@ -340,13 +368,15 @@ Judgement Judge(const domain::DealSnapshot& snapshot, const DealRecord& record,
         violation.message =
             RenderFindingText(*spec, finding, snapshot.deal, tenant, TextKind::kMessage);
         violation.deal_title = snapshot.deal.title;
-        if (context.enqueue_actions) {
+        if (!context.channels.empty()) {
             const PlanLimits limits = LimitsFor(activity, spec->common(tenant.rules), context.now);
-            plan.actions =
-                PlanActions(tenant, *spec, violation, finding, snapshot.deal, context.now, limits);
+            plan.actions = PlanActions(tenant, *spec, violation, finding, snapshot.deal,
+                                       context.now, context.channels, limits);
             for (const PlannedAction& action : plan.actions) {
-                activity.task_on_its_way = activity.task_on_its_way || action.kind == "task";
-                activity.revert_on_its_way = activity.revert_on_its_way || action.kind == "revert";
+                activity.task_on_its_way =
+                    activity.task_on_its_way || action.kind() == ActionKind::kTask;
+                activity.revert_on_its_way =
+                    activity.revert_on_its_way || action.kind() == ActionKind::kRevert;
             }
         }
         judgement.open.push_back(std::move(plan));
@@ -369,7 +399,7 @@ JudgeOutcome ApplyJudgement(storage::Db& db, const std::string& tenant, const st
         plan.violation.id = storage::InsertViolation(db, plan.violation);
         for (PlannedAction& action : plan.actions) {
             BindAction(action, plan.violation);
-            Enqueue(db, action, tenant, plan.violation.id, now, outcome.actions);
+            Enqueue(db, action, plan.violation.id, now, outcome.actions);
             RecordEchoes(db, tenant, action, now);
         }
         outcome.changes.push_back({.violation = std::move(plan.violation), .opened = true});
@@ -389,7 +419,7 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
     Judgement judgement = Judge(*snapshot, record, context);
     // What funnelguard has on its way to the deal matters only to the actions of what opens,
     // which is rare: read then, and plan again with it.
-    if (context.enqueue_actions && !judgement.open.empty()) {
+    if (!context.channels.empty() && !judgement.open.empty()) {
         record.task_on_its_way = storage::OwnWritePending(
             db, tenant, deal_id, storage::OwnWriteKind::kTask, context.now);
         record.revert_on_its_way = storage::OwnWritePending(
@@ -404,7 +434,8 @@ JudgeOutcome JudgeDeal(storage::Db& db, const JudgeContext& context, const std::
 JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
     JudgeOutcome outcome;
     const config::TenantConfig& tenant = context.tenant;
-    if (tenant.mode == config::Mode::kObserve || !context.enqueue_actions) {
+    const std::vector<std::string> channels = MessageChannels(tenant, context.channels);
+    if (tenant.mode == config::Mode::kObserve || channels.empty()) {
         return outcome;
     }
     // Most tenants escalate nothing: then the open violations need not be read every minute.
@@ -426,11 +457,16 @@ JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
         domain::Deal deal;
         deal.id = violation.deal_id;
         deal.title = violation.deal_title;
-        PlannedAction action = MakeAction(violation, "escalate", deal);
-        action.payload["to"] = "head_of_sales";
-        action.payload["text"] = RenderEscalation(violation.message, violation.responsible,
+        const std::string text = RenderEscalation(violation.message, violation.responsible,
                                                   context.now - violation.opened_at, tenant);
-        Enqueue(db, action, tenant.id, violation.id, context.now, outcome.actions);
+        for (const std::string& channel : channels) {
+            PlannedAction action = MakeAction(violation, ActionKind::kEscalate, deal, channel);
+            action.body.text = text;
+            // Routing to the responsible's head is the notifier's: the generic receiver gets
+            // the documented "head_of_sales".
+            action.body.detail = outbox::MessageBody{.to = "head_of_sales"};
+            Enqueue(db, action, violation.id, context.now, outcome.actions);
+        }
         storage::MarkEscalated(db, violation.id, context.now);
     }
     return outcome;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "src/config/config.hpp"
+#include "src/outbox/action.hpp"
 #include "src/rules/rule.hpp"
 #include "src/storage/store.hpp"
 
@@ -22,10 +23,12 @@ struct ViolationChange {
     bool opened = false;  // false: resolved (violation.resolution says how)
 };
 
+/// An action to enqueue: what it does and the channel it goes to (the CRM or a chat notifier).
 struct PlannedAction {
-    std::string kind{};
-    std::string idempotency_key{};
-    nlohmann::json payload = nlohmann::json::object();
+    std::string channel{domain::kCrmChannel};
+    outbox::ActionBody body{};
+
+    outbox::ActionKind kind() const { return body.kind; }
 };
 
 struct JudgeOutcome {
@@ -35,7 +38,9 @@ struct JudgeOutcome {
 
 struct JudgeContext {
     const config::TenantConfig& tenant;
-    bool enqueue_actions = true;  // false: the tenant has nowhere to send them
+    /// The tenant's channels that have a sink: actions are planned for these only (no CRM
+    /// channel: no note, task or revert; none of its message channels: no notify or escalate).
+    std::vector<std::string> channels{};
     Timestamp now{};
 };
 
@@ -83,8 +88,8 @@ Judgement Judge(const domain::DealSnapshot& snapshot, const DealRecord& record,
 JudgeOutcome ApplyJudgement(storage::Db& db, const std::string& tenant, const std::string& deal_id,
                             Judgement judgement, Timestamp now);
 
-/// Gives a planned action its violation's id: the idempotency key and the payload's
-/// `violation` object.
+/// Gives a planned action its violation's id: the idempotency key (`<tenant>:v<id>:<kind>`, and
+/// `:<channel>` for a chat notifier's) and the body's violation.
 void BindAction(PlannedAction& action, const storage::Violation& violation);
 
 /// Brings one deal's violations in line with the rules as of `now`: opens what newly holds,
@@ -105,13 +110,15 @@ struct PlanLimits {
                                // deal, or it created one there less than the rule's task_due ago
 };
 
-/// The actions a violation triggers when it opens (pure; exposed for tests). A task is due
-/// the rule's task_due after `now`.
+/// The actions a violation triggers when it opens, for the channels in `channels` (pure;
+/// exposed for tests): note, task and revert to the CRM channel, notify to each of the tenant's
+/// message channels. A task is due the rule's task_due after `now`.
 std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                                        const rules::RuleSpec& spec,
                                        const storage::Violation& violation,
                                        const rules::Finding& finding, const domain::Deal& deal,
-                                       Timestamp now, const PlanLimits& limits = {});
+                                       Timestamp now, const std::vector<std::string>& channels,
+                                       const PlanLimits& limits = {});
 
 /// Cancels the violation's actions that were not delivered (its acknowledgement makes them
 /// moot): pending and retrying outbox items become `cancelled` with `reason`, and the echoes

@@ -3,6 +3,7 @@
 #include <random>
 
 #include "src/common/log.hpp"
+#include "src/outbox/action_codec.hpp"
 
 namespace fg::engine {
 namespace {
@@ -42,19 +43,30 @@ OutboxWorker::OutboxWorker(const Clock* clock, Metrics& metrics, DeliveryHook on
 
 OutboxWorker::~OutboxWorker() { Stop(); }
 
-void OutboxWorker::AddSink(const std::string& tenant, outbox::ActionSink& sink) {
-    sinks_[tenant] = &sink;
+void OutboxWorker::AddSink(const std::string& tenant, const std::string& channel,
+                           outbox::ActionSink& sink) {
+    sinks_[{tenant, channel}] = &sink;
 }
 
-void OutboxWorker::AddSink(const std::string& tenant, outbox::PacedSink paced) {
+void OutboxWorker::AddSink(const std::string& tenant, const std::string& channel,
+                           outbox::PacedSink paced) {
     if (!paced.sink) {
         return;
     }
-    sinks_[tenant] = paced.sink.get();
+    sinks_[{tenant, channel}] = paced.sink.get();
     owned_sinks_.push_back(std::move(paced.sink));
     const double rps = paced.calls_per_second > 0 ? paced.calls_per_second
                                                   : outbox::PacedSink::kDefaultCallsPerSecond;
-    limiters_[tenant] = std::make_unique<outbox::RateLimiter>(rps, std::max(1.0, rps));
+    limiters_[{tenant, channel}] = std::make_unique<outbox::RateLimiter>(rps, std::max(1.0, rps));
+}
+
+std::vector<std::string> OutboxWorker::Channels(const std::string& tenant) const {
+    std::vector<std::string> channels;
+    for (auto it = sinks_.lower_bound({tenant, ""});
+         it != sinks_.end() && it->first.first == tenant; ++it) {
+        channels.push_back(it->first.second);
+    }
+    return channels;
 }
 
 void OutboxWorker::Start(std::string db_path) {
@@ -109,20 +121,24 @@ int OutboxWorker::DeliverDue(storage::Db& reader) {
             continue;
         }
         const storage::OutboxItem& head = due[first];
-        const auto sink = sinks_.find(head.tenant);
+        const SinkKey key{head.tenant, head.channel};
+        const auto sink = sinks_.find(key);
         if (sink == sinks_.end()) {
             continue;  // the tenant lost its receiver: keep the item for when it comes back
         }
-        const auto limiter = limiters_.find(head.tenant);
+        const auto limiter = limiters_.find(key);
         if (limiter != limiters_.end() && limiter->second->TryAcquire(SteadySeconds())) {
             continue;  // over the tenant's rate: the item stays due
         }
-        // Items of the same tenant and kind go together when the receiver takes batches
-        // (amoCRM: 50 tasks per request), one rate-limited call for all of them.
+        // Items of the same tenant, channel and kind go together when the receiver takes
+        // batches (amoCRM: 50 tasks per request), one rate-limited call for all of them.
         std::vector<std::size_t> batch{first};
-        const std::size_t max_batch = std::max<std::size_t>(1, sink->second->MaxBatch(head.kind));
+        const auto kind = domain::ParseActionKind(head.kind);
+        const std::size_t max_batch =
+            kind ? std::max<std::size_t>(1, sink->second->MaxBatch(*kind)) : 1;
         for (std::size_t next = first + 1; next < due.size() && batch.size() < max_batch; ++next) {
-            if (!taken[next] && due[next].tenant == head.tenant && due[next].kind == head.kind) {
+            if (!taken[next] && due[next].tenant == head.tenant &&
+                due[next].channel == head.channel && due[next].kind == head.kind) {
                 batch.push_back(next);
             }
         }
@@ -158,15 +174,27 @@ int OutboxWorker::DeliverDue(storage::Db& reader) {
             continue;
         }
         std::vector<outbox::Action> actions;
+        std::vector<std::pair<std::int64_t, std::string>> undecodable;
+        std::vector<const storage::OutboxItem*> items;
         for (const std::size_t index : batch) {
             const storage::OutboxItem& item = due[index];
+            Result<outbox::ActionBody> body = outbox::DecodeAction(item.payload);
+            if (!body) {
+                undecodable.emplace_back(item.id, body.error().message);
+                continue;
+            }
+            items.push_back(&item);
             actions.push_back(
-                {.tenant = item.tenant,
-                 .kind = item.kind,
-                 .idempotency_key = item.idempotency_key,
-                 .payload = item.payload,
+                {.channel = item.channel,
+                 .body = std::move(body).value(),
                  .attempt = item.attempts + 1,
                  .previous_not_sent = item.attempts > 0 && item.last_error.starts_with(kNotSent)});
+        }
+        if (!undecodable.empty() && !BuryUndecodable(undecodable)) {
+            return -1;
+        }
+        if (actions.empty()) {
+            continue;
         }
         std::vector<outbox::DeliveryResult> results =
             actions.size() == 1 ? std::vector{sink->second->Deliver(actions.front())}
@@ -175,14 +203,25 @@ int OutboxWorker::DeliverDue(storage::Db& reader) {
                        outbox::DeliveryResult{.status = outbox::DeliveryStatus::kRetry,
                                               .retry_after = std::nullopt,
                                               .error = "the receiver returned no result for it"});
-        std::vector<const storage::OutboxItem*> items;
-        items.reserve(batch.size());
-        for (const std::size_t index : batch) {
-            items.push_back(&due[index]);
-        }
         RecordDeliveries(items, actions, results);
     }
     return attempted;
+}
+
+bool OutboxWorker::BuryUndecodable(const std::vector<std::pair<std::int64_t, std::string>>& items) {
+    for (const auto& [id, reason] : items) {
+        Log().error("Outbox item cannot be read; it will not be sent. id={} error={}", id, reason);
+    }
+    const Timestamp now = clock_->Now();
+    const Result<int> buried = writer_
+                                   ->Transact([&items, now](storage::Db& db) {
+                                       for (const auto& [id, reason] : items) {
+                                           storage::MarkOutboxDead(db, id, now, reason);
+                                       }
+                                       return 0;
+                                   })
+                                   .get();
+    return buried.has_value();
 }
 
 void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "src/common/clock.hpp"
@@ -22,8 +23,10 @@ namespace fg::engine {
 /// Called on the delivering thread for each action once its outcome is recorded.
 using DeliveryHook = std::function<void(const outbox::Action&, const outbox::DeliveryResult&)>;
 
-/// The outbox worker: delivers the due outbox items to each tenant's sink, at the tenant's pace,
-/// and records each outcome (done, retry with backoff, dead) through the writer.
+/// The outbox worker: delivers the due outbox items to the sink of their tenant and channel (the
+/// CRM, or a chat notifier), each at its receiver's pace, and records each outcome (done, retry
+/// with backoff, dead) through the writer. It decodes each item's payload (action_codec) once;
+/// one it cannot decode goes dead with the reason.
 ///
 /// Sinks are added before Bind/Start and never change afterwards, so HasSink and DeliverDue read
 /// them without a lock. DeliverDue runs on the worker's thread (Start) or on a caller's (the
@@ -38,10 +41,15 @@ public:
 
     /// A sink that paces its own calls (a connector's, with the account's rate limiter); its
     /// owner outlives the worker.
-    void AddSink(const std::string& tenant, outbox::ActionSink& sink);
-    /// A sink the worker owns and paces at `paced.calls_per_second` (no sink: nothing added).
-    void AddSink(const std::string& tenant, outbox::PacedSink paced);
-    bool HasSink(const std::string& tenant) const { return sinks_.count(tenant) != 0; }
+    void AddSink(const std::string& tenant, const std::string& channel, outbox::ActionSink& sink);
+    /// A sink the worker owns and paces at `paced.calls_per_second`, with a limiter of its own
+    /// (no sink: nothing added).
+    void AddSink(const std::string& tenant, const std::string& channel, outbox::PacedSink paced);
+    bool HasSink(const std::string& tenant, const std::string& channel) const {
+        return sinks_.count({tenant, channel}) != 0;
+    }
+    /// The channels the tenant has a sink for.
+    std::vector<std::string> Channels(const std::string& tenant) const;
 
     /// The writer that records attempts and outcomes; before any DeliverDue.
     void Bind(Writer& writer) { writer_ = &writer; }
@@ -57,6 +65,8 @@ public:
 
 private:
     void Loop(const std::string& db_path);
+    /// Items whose payload does not decode go dead at once; false when that could not be stored.
+    bool BuryUndecodable(const std::vector<std::pair<std::int64_t, std::string>>& items);
     void RecordDeliveries(const std::vector<const storage::OutboxItem*>& items,
                           const std::vector<outbox::Action>& actions,
                           const std::vector<outbox::DeliveryResult>& results);
@@ -65,9 +75,10 @@ private:
     Metrics& metrics_;
     DeliveryHook on_delivery_;
     Writer* writer_ = nullptr;
+    using SinkKey = std::pair<std::string, std::string>;  // tenant, channel
     std::vector<std::unique_ptr<outbox::ActionSink>> owned_sinks_;
-    std::map<std::string, outbox::ActionSink*> sinks_;
-    std::map<std::string, std::unique_ptr<outbox::RateLimiter>> limiters_;
+    std::map<SinkKey, outbox::ActionSink*> sinks_;
+    std::map<SinkKey, std::unique_ptr<outbox::RateLimiter>> limiters_;
     std::mutex stop_mutex_;
     std::condition_variable stop_cv_;
     std::atomic<bool> stopping_{false};

@@ -46,7 +46,7 @@ Result<int> Engine::Sweep() {
                             continue;
                         }
                         const JudgeContext context{
-                            .tenant = *tenant, .enqueue_actions = HasSink(tenant_id), .now = now};
+                            .tenant = *tenant, .channels = Channels(tenant_id), .now = now};
                         outcomes.emplace_back(tenant_id, JudgeDeals(db, context, deals));
                     }
                     return std::make_pair(static_cast<int>(due.size()), std::move(outcomes));
@@ -70,7 +70,7 @@ Result<int> Engine::Sweep() {
                 std::vector<std::pair<std::string, JudgeOutcome>> outcomes;
                 for (const config::TenantConfig& tenant : config->tenants) {
                     const JudgeContext context{
-                        .tenant = tenant, .enqueue_actions = HasSink(tenant.id), .now = now};
+                        .tenant = tenant, .channels = Channels(tenant.id), .now = now};
                     outcomes.emplace_back(tenant.id, EscalateDue(db, context));
                 }
                 storage::PruneOwnWrites(db, now);
@@ -115,7 +115,9 @@ Result<int> Engine::JudgeAll(const std::string& tenant_filter, ReconcileReport* 
                 ids.push_back(deals[i].deal_id);
             }
             const JudgeContext context{
-                .tenant = tenant, .enqueue_actions = act && HasSink(tenant.id), .now = now};
+                .tenant = tenant,
+                .channels = act ? Channels(tenant.id) : std::vector<std::string>{},
+                .now = now};
             auto outcome = writer_
                                ->Transact([&context, ids = std::move(ids)](storage::Db& db) {
                                    return JudgeDeals(db, context, ids);

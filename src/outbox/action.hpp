@@ -1,25 +1,83 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <variant>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "src/common/time.hpp"
+#include "src/domain/model.hpp"
 
 namespace fg::outbox {
 
-/// One planned write-back or chat message, as an action sink sees it.
-struct Action {
+using domain::ActionKind;
+using domain::kCrmChannel;
+
+/// The violation an action is about, as a receiver may show it or look for its write.
+struct ViolationRef {
+    std::int64_t id = 0;
+    std::string rule{};
+    Timestamp opened_at{};
+    nlohmann::json details = nlohmann::json::object();  // the rule's findings, as stored
+    std::string message{};
+};
+
+/// A note in the deal: the action's text.
+struct NoteBody {};
+/// A task for `responsible`, due at `due`, whose text is the action's text.
+struct TaskBody {
+    std::string responsible{};
+    Timestamp due{};
+};
+/// The deal moved back from `from` to `to` in `pipeline`; the action's text says why.
+struct RevertBody {
+    std::string pipeline{};
+    std::string from{};
+    std::string to{};
+};
+/// A chat message to the person the CRM knows as `to` (a CRM user id).
+struct MessageBody {
+    std::string to{};
+};
+
+/// One planned action, as the engine plans it and every receiver reads it: one value, one codec
+/// (action_codec.hpp), whatever the channel.
+struct ActionBody {
+    ActionKind kind = ActionKind::kNote;
     std::string tenant{};
-    std::string kind{};             // note | task | revert | notify | escalate
-    std::string idempotency_key{};  // the receiver may use it to drop repeats
-    std::string payload{};          // the JSON document to deliver
-    int attempt = 1;                // 1 for the first try
+    std::string deal{};  // the deal's id as the mirror knows it
+    std::string deal_title{};
+    std::string responsible{};      // the deal's responsible user
+    std::string idempotency_key{};  // empty until the violation is stored
+    ViolationRef violation{};
+    std::string text{};  // what is written: the note, the task's text, the message
+    /// Which of them follows kind: NoteBody for note, TaskBody for task, RevertBody for revert,
+    /// MessageBody for notify and escalate.
+    std::variant<NoteBody, TaskBody, RevertBody, MessageBody> detail{};
+
+    const TaskBody* task() const { return std::get_if<TaskBody>(&detail); }
+    const RevertBody* revert() const { return std::get_if<RevertBody>(&detail); }
+    const MessageBody* message() const { return std::get_if<MessageBody>(&detail); }
+};
+
+/// One action handed to a sink for delivery.
+struct Action {
+    std::string channel{kCrmChannel};
+    ActionBody body{};
+    int attempt = 1;  // 1 for the first try
     /// The previous attempt was refused before the receiver did anything (e.g. 429), so there is
     /// nothing to check before sending again. False after an ambiguous failure or a crash.
     bool previous_not_sent = false;
+
+    ActionKind kind() const { return body.kind; }
+    const std::string& tenant() const { return body.tenant; }
+    const std::string& idempotency_key() const { return body.idempotency_key; }
 };
 
 enum class DeliveryStatus {
@@ -36,14 +94,15 @@ struct DeliveryResult {
     bool not_sent = false;
 };
 
-/// Where a tenant's actions go. Implementations are thread-compatible: one per worker.
+/// Where a tenant's actions of one channel go. Implementations are thread-compatible: one per
+/// worker.
 class ActionSink {
 public:
     virtual ~ActionSink() = default;
     virtual DeliveryResult Deliver(const Action& action) = 0;
 
     /// How many actions of one kind the receiver takes in one call (amoCRM: 50 tasks).
-    virtual std::size_t MaxBatch(const std::string& kind) const {
+    virtual std::size_t MaxBatch(ActionKind kind) const {
         (void)kind;
         return 1;
     }

@@ -29,7 +29,7 @@ OutboxStatus ParseOutboxStatus(std::string_view name) {
 
 #define FG_OUTBOX_COLUMNS                                                          \
     "id, tenant, kind, idempotency_key, payload, violation_id, status, attempts, " \
-    "next_attempt_at, created_at, last_error"
+    "next_attempt_at, created_at, last_error, channel"
 
 OutboxItem ReadOutbox(SQLite::Statement& statement) {
     OutboxItem item;
@@ -44,6 +44,7 @@ OutboxItem ReadOutbox(SQLite::Statement& statement) {
     item.next_attempt_at = FromEpoch(statement.getColumn(8).getInt64());
     item.created_at = FromEpoch(statement.getColumn(9).getInt64());
     item.last_error = statement.getColumn(10).getString();
+    item.channel = statement.getColumn(11).getString();
     return item;
 }
 
@@ -52,8 +53,8 @@ OutboxItem ReadOutbox(SQLite::Statement& statement) {
 bool EnqueueOutbox(Db& db, const OutboxItem& item) {
     static constexpr const char* kSql = R"sql(
         INSERT INTO outbox (tenant, kind, idempotency_key, violation_id, status, attempts,
-                            next_attempt_at, created_at, payload)
-        VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?7)
+                            next_attempt_at, created_at, payload, channel)
+        VALUES (?1, ?2, ?3, ?4, 'pending', 0, ?5, ?6, ?7, ?8)
         ON CONFLICT (idempotency_key) DO NOTHING
     )sql";
     Query query(db, kSql);
@@ -64,6 +65,7 @@ bool EnqueueOutbox(Db& db, const OutboxItem& item) {
     BindTime(*query, 5, item.next_attempt_at);
     BindTime(*query, 6, item.created_at);
     BindText(*query, 7, item.payload);
+    BindText(*query, 8, item.channel);
     return query->exec() == 1;
 }
 

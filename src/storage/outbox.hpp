@@ -19,8 +19,9 @@ struct OutboxItem {
     std::int64_t id = 0;
     std::string tenant{};
     std::string kind{};             // note | task | revert | notify | escalate
+    std::string channel{"crm"};     // the CRM, or a chat notifier's name
     std::string idempotency_key{};  // unique; a second enqueue with it is a no-op
-    std::string payload{};          // JSON document sent as is
+    std::string payload{};          // the action as outbox::EncodeAction wrote it
     std::optional<std::int64_t> violation_id{};
     OutboxStatus status = OutboxStatus::kPending;
     int attempts = 0;

@@ -20,6 +20,8 @@ forbid("src/config/*" "src/(rules|storage|http|engine|app)/|adapters/|httplib|SQ
 forbid("src/storage/*" "src/(rules|http|engine|app)/|adapters/|httplib" "storage knows no rules or HTTP")
 forbid("adapters/*" "src/(storage|engine|app|http)/" "adapters never reach storage or the core")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
+forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
+forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")
 
 if(failures)
   message(FATAL_ERROR "Layering violations:${failures}")

@@ -44,29 +44,23 @@ struct ParsedAction {
     std::int64_t lead = 0;
     std::string text{};
     std::optional<Timestamp> window_start{};  // nothing of ours can predate this
-    nlohmann::json payload{};
 };
+
+std::string_view KindOf(const outbox::Action& action) {
+    return domain::ActionKindName(action.kind());
+}
 
 Result<ParsedAction> ParseAction(const outbox::Action& action) {
     ParsedAction parsed;
-    parsed.payload = nlohmann::json::parse(action.payload, nullptr, false);
-    if (parsed.payload.is_discarded() || !parsed.payload.is_object()) {
-        return MakeError(ErrorCode::kInvalidInput, "{} payload is not a JSON object", action.kind);
-    }
-    const auto deal = parsed.payload.find("deal");
-    const std::optional<std::int64_t> lead =
-        deal == parsed.payload.end() ? std::nullopt : IntOf(*deal);
+    const std::optional<std::int64_t> lead = IntOf(nlohmann::json(action.body.deal));
     if (!lead || *lead <= 0) {
-        return MakeError(ErrorCode::kInvalidInput, "{} payload: deal is not an amoCRM lead id",
-                         action.kind);
+        return MakeError(ErrorCode::kInvalidInput, "{}: the deal is not an amoCRM lead id",
+                         KindOf(action));
     }
     parsed.lead = *lead;
-    parsed.text = StringMember(parsed.payload, "text");
-    if (const auto violation = parsed.payload.find("violation");
-        violation != parsed.payload.end() && violation->is_object()) {
-        if (const auto opened = ParseIso8601(StringMember(*violation, "opened_at"))) {
-            parsed.window_start = *opened - kClockSkew;
-        }
+    parsed.text = action.body.text;
+    if (action.body.violation.id != 0) {
+        parsed.window_start = action.body.violation.opened_at - kClockSkew;
     }
     return parsed;
 }
@@ -159,26 +153,19 @@ Result<TaskItem> ParseTask(const outbox::Action& action, std::size_t index) {
     if (!parsed) {
         return parsed.error();
     }
-    const auto task = parsed->payload.find("task");
-    if (task == parsed->payload.end() || !task->is_object()) {
-        return MakeError(ErrorCode::kInvalidInput, "task payload has no task object");
+    const outbox::TaskBody* task = action.body.task();
+    if (task == nullptr) {
+        return MakeError(ErrorCode::kInvalidInput, "{} is not a task", KindOf(action));
     }
     TaskItem item{.index = index};
-    item.text = StringMember(*task, "text");
+    item.text = parsed->text;
     if (item.text.empty()) {
-        item.text = parsed->text;
+        return MakeError(ErrorCode::kInvalidInput, "the task has no text");
     }
-    if (item.text.empty()) {
-        return MakeError(ErrorCode::kInvalidInput, "task payload has no text");
-    }
-    const auto due = ParseIso8601(StringMember(*task, "due"));
-    if (!due) {
-        return MakeError(ErrorCode::kInvalidInput,
-                         "task payload: due is not an ISO 8601 time with an offset");
-    }
-    item.complete_till = ToEpoch(*due);
-    if (const auto responsible = task->find("responsible"); responsible != task->end()) {
-        item.responsible = IntOf(*responsible);  // absent: amoCRM assigns the token's user
+    item.complete_till = ToEpoch(task->due);
+    if (!task->responsible.empty()) {
+        // Not a user id: amoCRM assigns the token's user.
+        item.responsible = IntOf(nlohmann::json(task->responsible));
     }
     item.parsed = std::move(*parsed);
     return item;
@@ -218,32 +205,32 @@ Writer::Writer(Client& client, std::shared_ptr<CatalogCache> catalog,
                std::function<Result<void>()> refresh_catalog)
     : client_(client), catalog_(std::move(catalog)), refresh_catalog_(std::move(refresh_catalog)) {}
 
-std::size_t Writer::MaxBatch(const std::string& kind) const {
-    return kind == "task" ? kTaskBatch : 1;
+std::size_t Writer::MaxBatch(outbox::ActionKind kind) const {
+    return kind == outbox::ActionKind::kTask ? kTaskBatch : 1;
 }
 
 outbox::DeliveryResult Writer::Deliver(const outbox::Action& action) {
-    if (action.kind == "note") {
-        return DeliverNote(action);
-    }
-    if (action.kind == "task") {
-        return DeliverTasks({action}).front();
-    }
-    if (action.kind == "revert") {
-        return DeliverRevert(action);
-    }
-    if (action.kind == "notify" || action.kind == "escalate") {
-        // TODO(issue 4): chat notifiers.
-        return Rejected("no chat service configured for this tenant");
+    switch (action.kind()) {
+        case outbox::ActionKind::kNote:
+            return DeliverNote(action);
+        case outbox::ActionKind::kTask:
+            return DeliverTasks({action}).front();
+        case outbox::ActionKind::kRevert:
+            return DeliverRevert(action);
+        case outbox::ActionKind::kNotify:
+        case outbox::ActionKind::kEscalate:
+            break;  // chat messages go to a notifier's channel; only older builds sent them here
     }
     return Rejected(
-        fmt::format("amoCRM cannot deliver actions of kind '{}'", Snippet(action.kind, 40)));
+        fmt::format("amoCRM takes no {} actions: chat messages go to a chat", KindOf(action)));
 }
 
 std::vector<outbox::DeliveryResult> Writer::DeliverBatch(
     const std::vector<outbox::Action>& actions) {
-    if (!actions.empty() && std::all_of(actions.begin(), actions.end(),
-                                        [](const auto& action) { return action.kind == "task"; })) {
+    if (!actions.empty() &&
+        std::all_of(actions.begin(), actions.end(), [](const outbox::Action& action) {
+            return action.kind() == outbox::ActionKind::kTask;
+        })) {
         return DeliverTasks(actions);
     }
     std::vector<DeliveryResult> results;
@@ -260,7 +247,7 @@ outbox::DeliveryResult Writer::DeliverNote(const outbox::Action& action) {
         return Rejected(parsed.error().message);
     }
     if (parsed->text.empty()) {
-        return Rejected("note payload has no text");
+        return Rejected("the note has no text");
     }
     if (action.attempt > 1 && !action.previous_not_sent) {
         auto exists = NoteExists(client_, *parsed);
@@ -271,7 +258,7 @@ outbox::DeliveryResult Writer::DeliverNote(const outbox::Action& action) {
             Log().info(
                 "Note found in amoCRM after an ambiguous attempt; not posting again. "
                 "tenant={} lead={} attempt={}",
-                LogSafe(action.tenant), parsed->lead, action.attempt);
+                LogSafe(action.tenant()), parsed->lead, action.attempt);
             return Delivered();
         }
     }
@@ -288,16 +275,14 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
     if (!parsed) {
         return Rejected(parsed.error().message);
     }
-    const auto revert = parsed->payload.find("revert");
-    if (revert == parsed->payload.end() || !revert->is_object()) {
-        return Rejected("revert payload has no revert object");
+    const outbox::RevertBody* revert = action.body.revert();
+    if (revert == nullptr) {
+        return Rejected(fmt::format("{} is not a revert", KindOf(action)));
     }
-    const auto pipeline_member = revert->find("pipeline");
-    const std::optional<std::int64_t> pipeline =
-        pipeline_member == revert->end() ? std::nullopt : IntOf(*pipeline_member);
-    const std::string to = StringMember(*revert, "to");
+    const std::optional<std::int64_t> pipeline = IntOf(nlohmann::json(revert->pipeline));
+    const std::string& to = revert->to;
     if (!pipeline || to.empty()) {
-        return Rejected("revert payload: pipeline must be an amoCRM pipeline id and to a stage");
+        return Rejected("revert: the pipeline must be an amoCRM pipeline id and to a stage");
     }
     // Plain ids from here on: GCC 12 at -O3 reports false maybe-uninitialized on these optionals.
     const std::int64_t pipeline_id = *pipeline;
@@ -334,7 +319,7 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
             Log().info(
                 "Lead already at the target stage after an ambiguous attempt; not moving "
                 "it again. tenant={} lead={} attempt={}",
-                LogSafe(action.tenant), parsed->lead, action.attempt);
+                LogSafe(action.tenant()), parsed->lead, action.attempt);
             return Delivered();
         }
     }
@@ -365,7 +350,7 @@ std::vector<outbox::DeliveryResult> Writer::DeliverTasks(
                 Log().info(
                     "Task found in amoCRM after an ambiguous attempt; not posting again. "
                     "tenant={} lead={} attempt={}",
-                    LogSafe(actions[i].tenant), item->parsed.lead, actions[i].attempt);
+                    LogSafe(actions[i].tenant()), item->parsed.lead, actions[i].attempt);
                 results[i] = Delivered();
                 continue;
             }

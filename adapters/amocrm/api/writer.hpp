@@ -14,15 +14,15 @@
 
 namespace fg::adapters::amocrm {
 
-/// Writes planned actions back to amoCRM (payloads as engine::PlanActions builds them):
+/// Writes planned actions back to amoCRM:
 /// - note   -> POST /api/v4/leads/notes [{entity_id, note_type:"common", params:{text}}]
 /// - task   -> POST /api/v4/tasks, up to 50 per request (MaxBatch), each with a request_id that
-///             maps the answer back: {text, complete_till (task.due), entity_type:"leads",
-///             entity_id, responsible_user_id (task.responsible), task_type_id:1}
+///             maps the answer back: {text, complete_till (TaskBody::due), entity_type:"leads",
+///             entity_id, responsible_user_id (TaskBody::responsible), task_type_id:1}
 /// - revert -> PATCH /api/v4/leads [{id, pipeline_id, status_id}], the status looked up in the
-///             catalog by (revert.pipeline, revert.to); the catalog is refreshed once when the
+///             catalog by (RevertBody::pipeline, ::to); the catalog is refreshed once when the
 ///             stage is unknown
-/// - notify, escalate -> kRejected: no chat service is configured for amoCRM tenants yet.
+/// - notify, escalate -> kRejected: chat messages go to a chat notifier's channel, never here.
 ///
 /// Classification: 2xx kDelivered; 408/429/5xx, transport failures, a refused token and a
 /// blocked account kRetry (with retry_after when amoCRM gave one); other 4xx kRejected with the
@@ -40,7 +40,7 @@ public:
            std::function<Result<void>()> refresh_catalog);
 
     outbox::DeliveryResult Deliver(const outbox::Action& action) override;
-    std::size_t MaxBatch(const std::string& kind) const override;
+    std::size_t MaxBatch(outbox::ActionKind kind) const override;
     std::vector<outbox::DeliveryResult> DeliverBatch(
         const std::vector<outbox::Action>& actions) override;
 

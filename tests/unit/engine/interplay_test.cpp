@@ -140,7 +140,7 @@ public:
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, 10s, [&] {
             return std::any_of(sent_.begin(), sent_.end(),
-                               [&](const auto& action) { return action.idempotency_key == key; });
+                               [&](const auto& action) { return action.idempotency_key() == key; });
         });
     }
 
@@ -455,16 +455,14 @@ TEST_CASE("Acknowledging: a retrying note is not sent again; one in flight is se
     h.sink->SetAnswer([&](const fg::outbox::Action& action) {
         fg::outbox::DeliveryResult result{
             .status = fg::outbox::DeliveryStatus::kDelivered, .retry_after = {}, .error = {}};
-        if (action.kind == "note" && action.attempt == 1 &&
-            json::parse(action.payload)["deal"] == "7") {
+        if (action.kind() == fg::outbox::ActionKind::kNote && action.attempt == 1 &&
+            action.body.deal == "7") {
             result.status = fg::outbox::DeliveryStatus::kRetry;
             result.retry_after = 1h;
             result.error = "HTTP 503";
         }
-        const json payload = json::parse(action.payload);
-        if (action.kind == "notify" && payload["deal"] == "7") {
-            const bool ok =
-                h.engine->Acknowledge(payload["violation"]["id"].get<std::int64_t>()).has_value();
+        if (action.kind() == fg::outbox::ActionKind::kNotify && action.body.deal == "7") {
+            const bool ok = h.engine->Acknowledge(action.body.violation.id).has_value();
             std::lock_guard lock(acknowledged_mutex);
             acknowledged.push_back(ok);
         }
@@ -491,8 +489,8 @@ TEST_CASE("Acknowledging: a retrying note is not sent again; one in flight is se
     int note_sends = 0;
     int notify_sends = 0;
     for (const auto& action : h.sink->Sent()) {
-        note_sends += action.idempotency_key == planned[0].idempotency_key ? 1 : 0;
-        notify_sends += action.idempotency_key == planned[1].idempotency_key ? 1 : 0;
+        note_sends += action.idempotency_key() == planned[0].idempotency_key ? 1 : 0;
+        notify_sends += action.idempotency_key() == planned[1].idempotency_key ? 1 : 0;
     }
     CHECK(note_sends == 1);    // the failed attempt only
     CHECK(notify_sends == 1);  // in flight at the acknowledgement: completed, never resent

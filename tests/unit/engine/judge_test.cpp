@@ -11,6 +11,7 @@ namespace fg::engine {
 namespace {
 
 using namespace std::chrono_literals;
+using outbox::ActionKind;
 using rules::testing::At;
 using rules::testing::kNew;
 
@@ -41,9 +42,11 @@ domain::Task Task(const std::string& id, Timestamp created, bool own = false) {
         .id = id, .text = "Позвонить", .created_at = created, .updated_at = created, .own = own};
 }
 
+// `channels`: the tenant's channels that have a sink (the CRM's, by default).
 Judgement JudgeAt(const domain::DealSnapshot& snapshot, const DealRecord& record,
-                  const config::TenantConfig& tenant, Timestamp now, bool enqueue = true) {
-    return Judge(snapshot, record, {.tenant = tenant, .enqueue_actions = enqueue, .now = now});
+                  const config::TenantConfig& tenant, Timestamp now,
+                  std::vector<std::string> channels = {"crm"}) {
+    return Judge(snapshot, record, {.tenant = tenant, .channels = std::move(channels), .now = now});
 }
 
 // The violation Judge opened, as storage would give it back with `id`.
@@ -72,23 +75,28 @@ TEST_CASE("A finding that newly holds opens a violation with its rule's actions"
     CHECK(plan.violation.opened_at == At(15min));
     CHECK(plan.violation.id == 0);  // storage gives it one
     REQUIRE(plan.actions.size() == 2);
-    CHECK(plan.actions[0].kind == "note");
-    CHECK(plan.actions[1].kind == "task");
-    CHECK(plan.actions[1].payload.at("task").at("due") == FormatIso8601(At(16min) + 24h));
+    CHECK(plan.actions[0].kind() == ActionKind::kNote);
+    CHECK(plan.actions[0].body.text == plan.violation.message);
+    CHECK(plan.actions[1].kind() == ActionKind::kTask);
+    REQUIRE(plan.actions[1].body.task() != nullptr);
+    CHECK(plan.actions[1].body.task()->due == At(16min) + 24h);
+    CHECK(plan.actions[1].body.task()->responsible == "u7");
+    CHECK(plan.actions[1].channel == "crm");
     // Keys come from the id storage assigns.
     PlannedAction task = plan.actions[1];
-    CHECK(task.idempotency_key.empty());
+    CHECK(task.body.idempotency_key.empty());
     BindAction(task, Stored(judgement, 42));
-    CHECK(task.idempotency_key == "acme:v42:task");
-    CHECK(task.payload.at("idempotency_key") == "acme:v42:task");
-    CHECK(task.payload.at("violation").at("id") == 42);
+    CHECK(task.body.idempotency_key == "acme:v42:task");
+    CHECK(task.body.violation.id == 42);
+    CHECK(task.body.violation.rule == "deal_without_task");
+    CHECK(task.body.violation.opened_at == At(15min));
 }
 
 TEST_CASE("Observe mode and a tenant with nowhere to send actions open without actions") {
     const Judgement observed = JudgeAt(Deal(), {}, Tenant(config::Mode::kObserve), At(16min));
     REQUIRE(observed.open.size() == 1);
     CHECK(observed.open[0].actions.empty());
-    const Judgement unsent = JudgeAt(Deal(), {}, Tenant(), At(16min), /*enqueue=*/false);
+    const Judgement unsent = JudgeAt(Deal(), {}, Tenant(), At(16min), /*channels=*/{});
     REQUIRE(unsent.open.size() == 1);
     CHECK(unsent.open[0].actions.empty());
 }
@@ -174,7 +182,7 @@ TEST_CASE("No second task while one of funnelguard's is on its way or open on th
         JudgeAt(Deal(), {.violations = {}, .task_on_its_way = true}, tenant, At(16min));
     REQUIRE(on_its_way.open.size() == 1);
     REQUIRE(on_its_way.open[0].actions.size() == 1);
-    CHECK(on_its_way.open[0].actions[0].kind == "note");
+    CHECK(on_its_way.open[0].actions[0].kind() == ActionKind::kNote);
 
     // funnelguard's own task, created within task_due (24h), blocks another one too.
     domain::DealSnapshot own_recent = Deal();
@@ -186,8 +194,50 @@ TEST_CASE("No second task while one of funnelguard's is on its way or open on th
     const Judgement recent = JudgeAt(own_recent, {}, tenant, At(40min));
     REQUIRE(recent.open.size() == 1);
     for (const PlannedAction& action : recent.open[0].actions) {
-        CHECK(action.kind != "task");
+        CHECK(action.kind() != ActionKind::kTask);
     }
+}
+
+TEST_CASE(
+    "notify goes to each chat channel of the tenant, with its own key, and nowhere without one") {
+    config::TenantConfig tenant = Tenant();
+    tenant.rules.deal_without_task.common.actions = {config::ActionKind::kNote,
+                                                     config::ActionKind::kNotify};
+    // No chat: the note alone (config check warns about the notify).
+    const Judgement no_chat = JudgeAt(Deal(), {}, tenant, At(16min));
+    REQUIRE(no_chat.open.size() == 1);
+    REQUIRE(no_chat.open[0].actions.size() == 1);
+    CHECK(no_chat.open[0].actions[0].kind() == ActionKind::kNote);
+
+    tenant.chat_channels["telegram"] = std::make_shared<config::ChannelSettings>();
+    tenant.chat_channels["slack"] = std::make_shared<config::ChannelSettings>();
+    // A configured channel without a sink (its notifier failed to start) gets nothing either.
+    const Judgement judgement = JudgeAt(Deal(), {}, tenant, At(16min), {"crm", "telegram"});
+    REQUIRE(judgement.open.size() == 1);
+    const auto& actions = judgement.open[0].actions;
+    REQUIRE(actions.size() == 2);
+    CHECK(actions[0].kind() == ActionKind::kNote);
+    CHECK(actions[0].channel == "crm");
+    PlannedAction message = actions[1];
+    CHECK(message.kind() == ActionKind::kNotify);
+    CHECK(message.channel == "telegram");
+    REQUIRE(message.body.message() != nullptr);
+    CHECK(message.body.message()->to == "u7");
+    CHECK(message.body.text == judgement.open[0].violation.message);
+    BindAction(message, Stored(judgement, 5));
+    CHECK(message.body.idempotency_key == "acme:v5:notify:telegram");
+
+    // A receiver that takes messages itself (the generic actions_url) gets them on the CRM
+    // channel, under the key earlier builds used.
+    tenant.chat_channels.clear();
+    tenant.crm_delivers_messages = true;
+    const Judgement generic = JudgeAt(Deal(), {}, tenant, At(16min));
+    REQUIRE(generic.open.size() == 1);
+    REQUIRE(generic.open[0].actions.size() == 2);
+    PlannedAction to_crm = generic.open[0].actions[1];
+    CHECK(to_crm.channel == "crm");
+    BindAction(to_crm, Stored(generic, 5));
+    CHECK(to_crm.body.idempotency_key == "acme:v5:notify");
 }
 
 }  // namespace

@@ -37,7 +37,7 @@ class CountingSink final : public fg::outbox::ActionSink {
 public:
     explicit CountingSink(std::vector<std::string>& kinds) : kinds_(kinds) {}
     fg::outbox::DeliveryResult Deliver(const fg::outbox::Action& action) override {
-        kinds_.push_back(action.kind);
+        kinds_.emplace_back(fg::domain::ActionKindName(action.kind()));
         return {.status = fg::outbox::DeliveryStatus::kDelivered, .retry_after = {}, .error = {}};
     }
 

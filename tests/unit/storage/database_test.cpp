@@ -107,6 +107,9 @@ TEST_CASE("Migration 0005 keeps the outbox's rows and lets an item be cancelled"
     CHECK(seen == std::vector<std::string>{"7|note|k7|3|pending|2|100|90|0|HTTP 503|{}",
                                            "8|task|k8|3|done|1|100|90|95||{\"t\":1}",
                                            "9|notify|k9|0|dead|5|100|90|99|HTTP 400|{}"});
+    // Migration 0006: every item of an earlier build goes to the CRM.
+    CHECK(db->sql().execAndGet("SELECT group_concat(channel) FROM outbox").getString() ==
+          "crm,crm,crm");
     CHECK(DueOutbox(*db, T(100), 10).size() == 1);
     CHECK(CancelOutboxForViolation(*db, 3, T(120), "cancelled").size() == 1);
     CHECK(GetOutboxStats(*db).cancelled == 1);

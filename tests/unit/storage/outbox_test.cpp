@@ -46,6 +46,7 @@ TEST_CASE("Outbox: idempotent enqueue, due order, retry, done, dead") {
     CHECK(due[1].status == OutboxStatus::kPending);
     CHECK(due[1].attempts == 0);
     CHECK(due[1].violation_id == std::optional<std::int64_t>(violation));
+    CHECK(due[1].channel == "crm");  // an item that names none goes to the CRM
     CHECK(DueOutbox(*db, T(10), 1).size() == 1);
     CHECK(NextOutboxAttempt(*db) == std::optional<Timestamp>(T(5)));
 
@@ -166,6 +167,22 @@ TEST_CASE("Outbox: cancelling a violation's items; one in flight may still compl
     CHECK(stats.cancelled == 2);
     CHECK(stats.dead == 0);
     CHECK_FALSE(EnqueueOutbox(*db, item("waiting", violation)));  // cancelled keys stay taken
+}
+
+TEST_CASE("Outbox: an item keeps its channel") {
+    auto db = Memory();
+    OutboxItem item;
+    item.tenant = "acme";
+    item.kind = "notify";
+    item.channel = "telegram";
+    item.idempotency_key = "acme:v1:notify:telegram";
+    item.payload = "{}";
+    item.next_attempt_at = T(1);
+    item.created_at = T(1);
+    REQUIRE(EnqueueOutbox(*db, item));
+    const std::vector<OutboxItem> due = DueOutbox(*db, T(1), 10);
+    REQUIRE(due.size() == 1);
+    CHECK(due[0].channel == "telegram");
 }
 
 }  // namespace fg::storage

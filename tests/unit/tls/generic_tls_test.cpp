@@ -6,6 +6,7 @@
 #include <httplib.h>
 
 #include "adapters/generic/action_sender.hpp"
+#include "src/outbox/action_codec.hpp"
 #include "tests/unit/tls/pki.hpp"
 
 namespace fg::adapters::generic {
@@ -25,10 +26,11 @@ bool Contains(const std::string& text, const std::string& part) {
 void Accept(const httplib::Request&, httplib::Response& response) { response.status = 204; }
 
 outbox::Action Note() {
-    return outbox::Action{.tenant = "acme",
-                          .kind = "note",
-                          .idempotency_key = "acme:note:1",
-                          .payload = R"({"kind":"note","text":"hello"})"};
+    return outbox::Action{.body = {.kind = outbox::ActionKind::kNote,
+                                   .tenant = "acme",
+                                   .deal = "1",
+                                   .idempotency_key = "acme:note:1",
+                                   .text = "hello"}};
 }
 
 // actions_url with Basic credentials and a query token, on `server`'s https address.
@@ -53,7 +55,7 @@ TEST_CASE("ActionSender: a private CA's certificate verifies with ca_file") {
     REQUIRE(seen.size() == 1);
     CHECK(seen[0].method == "POST");
     CHECK(seen[0].path == "/actions");
-    CHECK(seen[0].body == Note().payload);
+    CHECK(seen[0].body == outbox::EncodeAction(Note().body));
     CHECK(Contains(seen[0].authorization, "Basic "));
 }
 

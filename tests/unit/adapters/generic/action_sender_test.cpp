@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "src/common/clock.hpp"
+#include "src/outbox/action_codec.hpp"
 #include "tests/support/fake_http_server.hpp"
 
 namespace fg::adapters::generic {
@@ -184,11 +185,11 @@ private:
 
 outbox::Action MakeAction(int attempt = 1) {
     return {
-        .tenant = "acme",
-        .kind = "note",
-        .idempotency_key = "stage_order:acme/101:1793599200:note",
-        .payload =
-            R"({"kind":"note","deal":"101","text":"Сделка перескочила этап «Квалификация»"})",
+        .body = {.kind = outbox::ActionKind::kNote,
+                 .tenant = "acme",
+                 .deal = "101",
+                 .idempotency_key = "stage_order:acme/101:1793599200:note",
+                 .text = "Сделка перескочила этап «Квалификация»"},
         .attempt = attempt,
     };
 }
@@ -208,7 +209,13 @@ TEST_CASE("ActionSender posts the payload with idempotency and attempt headers")
     REQUIRE(requests.size() == 1);
     CHECK(requests[0].method == "POST");
     CHECK(requests[0].path == "/hooks/actions");
-    CHECK(requests[0].body == MakeAction().payload);
+    // The action as the one codec writes it: the JSON documented for actions_url receivers.
+    CHECK(requests[0].body == outbox::EncodeAction(MakeAction().body));
+    const auto posted = nlohmann::json::parse(requests[0].body);
+    CHECK(posted["kind"] == "note");
+    CHECK(posted["deal"] == "101");
+    CHECK(posted["text"] == "Сделка перескочила этап «Квалификация»");
+    CHECK(posted["idempotency_key"] == "stage_order:acme/101:1793599200:note");
     CHECK(requests[0].content_type == "application/json");
     CHECK(requests[0].idempotency_key == "stage_order:acme/101:1793599200:note");
     CHECK(requests[0].idempotency_headers == 1);
@@ -400,7 +407,7 @@ TEST_CASE("ActionSender sends URL credentials but never reports them") {
 
 TEST_CASE("ActionSender keeps hostile idempotency keys out of other headers") {
     outbox::Action action = MakeAction();
-    action.idempotency_key = "note:acme/сделка 7\r\nX-Injected: 1:100%";
+    action.body.idempotency_key = "note:acme/сделка 7\r\nX-Injected: 1:100%";
 
     SUBCASE("on the wire the key is percent-encoded visible ASCII") {
         ClosingServer server;  // records the raw request bytes
@@ -425,7 +432,7 @@ TEST_CASE("ActionSender keeps hostile idempotency keys out of other headers") {
         REQUIRE(requests.size() == 1);
         CHECK_FALSE(requests[0].injected_header);
         CHECK(requests[0].idempotency_headers == 1);
-        CHECK(requests[0].idempotency_key == action.idempotency_key);
+        CHECK(requests[0].idempotency_key == action.idempotency_key());
     }
 }
 

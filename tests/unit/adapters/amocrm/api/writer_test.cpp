@@ -24,53 +24,39 @@ using Json = nlohmann::json;
 
 constexpr std::int64_t kNow = 1767225600;  // 2026-01-01T00:00:00Z
 
-Json Violation() {
-    return {{"id", 12}, {"rule", "deal_without_task"}, {"opened_at", "2026-01-01T00:00:00Z"}};
+outbox::ViolationRef Violation() {
+    return {.id = 12, .rule = "deal_without_task", .opened_at = FromEpoch(kNow)};
+}
+
+outbox::ActionBody Body(outbox::ActionKind kind, const std::string& deal, std::string text,
+                        const std::string& key) {
+    return {.kind = kind,
+            .tenant = "acme",
+            .deal = deal,
+            .idempotency_key = key,
+            .violation = Violation(),
+            .text = std::move(text)};
 }
 
 Action NoteAction(const std::string& text, int attempt = 1, const std::string& deal = "101") {
-    const Json payload = {{"idempotency_key", "acme:v12:note"},
-                          {"kind", "note"},
-                          {"tenant", "acme"},
-                          {"deal", deal},
-                          {"text", text},
-                          {"violation", Violation()}};
-    return {.tenant = "acme",
-            .kind = "note",
-            .idempotency_key = "acme:v12:note",
-            .payload = payload.dump(),
+    return {.body = Body(outbox::ActionKind::kNote, deal, text, "acme:v12:note"),
             .attempt = attempt};
 }
 
 Action TaskAction(int n, int attempt = 1) {
-    const std::string text = "Запланируйте следующий шаг #" + std::to_string(n);
-    const Json payload = {
-        {"idempotency_key", "acme:v" + std::to_string(n) + ":task"},
-        {"kind", "task"},
-        {"deal", std::to_string(1000 + n)},
-        {"text", text},
-        {"violation", Violation()},
-        {"task",
-         {{"text", text}, {"responsible", "321123"}, {"due", "2026-01-01T04:00:00+03:00"}}}};
-    return {.tenant = "acme",
-            .kind = "task",
-            .idempotency_key = "acme:v" + std::to_string(n) + ":task",
-            .payload = payload.dump(),
-            .attempt = attempt};
+    outbox::ActionBody body = Body(outbox::ActionKind::kTask, std::to_string(1000 + n),
+                                   "Запланируйте следующий шаг #" + std::to_string(n),
+                                   "acme:v" + std::to_string(n) + ":task");
+    body.detail = outbox::TaskBody{.responsible = "321123",
+                                   .due = *ParseIso8601("2026-01-01T04:00:00+03:00")};
+    return {.body = std::move(body), .attempt = attempt};
 }
 
 Action RevertAction(const std::string& to, int attempt = 1) {
-    const Json payload = {
-        {"kind", "revert"},
-        {"deal", "101"},
-        {"text", "Сделка перепрыгнула этап"},
-        {"violation", Violation()},
-        {"revert", {{"pipeline", "3177727"}, {"from", "Принимают решение"}, {"to", to}}}};
-    return {.tenant = "acme",
-            .kind = "revert",
-            .idempotency_key = "acme:v12:revert",
-            .payload = payload.dump(),
-            .attempt = attempt};
+    outbox::ActionBody body =
+        Body(outbox::ActionKind::kRevert, "101", "Сделка перепрыгнула этап", "acme:v12:revert");
+    body.detail = outbox::RevertBody{.pipeline = "3177727", .from = "Принимают решение", .to = to};
+    return {.body = std::move(body), .attempt = attempt};
 }
 
 struct Fixture {
@@ -146,12 +132,14 @@ TEST_CASE("Write answers are classified like the generic sender") {
     CHECK(result.error.find(testing::kToken) == std::string::npos);
 }
 
-TEST_CASE("Chat actions are rejected until a chat service exists") {
+TEST_CASE("Chat messages an earlier build queued for the CRM are rejected without a request") {
     Fixture f({});
-    for (const char* kind : {"notify", "escalate"}) {
-        const auto result = f.sink().Deliver({.tenant = "acme", .kind = kind, .payload = "{}"});
+    for (const auto kind : {outbox::ActionKind::kNotify, outbox::ActionKind::kEscalate}) {
+        outbox::ActionBody body = Body(kind, "101", "Нет задачи", "acme:v12:notify");
+        body.detail = outbox::MessageBody{.to = "321123"};
+        const auto result = f.sink().Deliver({.body = std::move(body)});
         CHECK(result.status == DeliveryStatus::kRejected);
-        CHECK(result.error == "no chat service configured for this tenant");
+        CHECK(result.error.find("chat messages go to a chat") != std::string::npos);
     }
     CHECK(f.fake.Requests().empty());
 }
@@ -172,8 +160,8 @@ TEST_CASE("Tasks go 50 to a request, results mapped back by request_id") {
         }
         Reply(response, ListBody("tasks", created));
     });
-    CHECK(f.sink().MaxBatch("task") == 50);
-    CHECK(f.sink().MaxBatch("note") == 1);
+    CHECK(f.sink().MaxBatch(outbox::ActionKind::kTask) == 50);
+    CHECK(f.sink().MaxBatch(outbox::ActionKind::kNote) == 1);
     std::vector<Action> actions;
     for (int i = 0; i < 60; ++i) {
         actions.push_back(TaskAction(i));
@@ -431,13 +419,15 @@ TEST_CASE("A retried revert checks where the lead is first") {
     }
 }
 
-TEST_CASE("Malformed payloads are rejected without a request") {
+TEST_CASE("Actions amoCRM cannot take are rejected without a request") {
     Fixture f({});
-    CHECK(f.sink().Deliver({.kind = "note", .payload = "{"}).status == DeliveryStatus::kRejected);
     CHECK(f.sink().Deliver(NoteAction("x", 1, "not-a-lead")).status == DeliveryStatus::kRejected);
-    CHECK(f.sink()
-              .Deliver({.kind = "task", .payload = R"({"deal":"1","task":{"text":"t"}})"})
-              .status == DeliveryStatus::kRejected);  // no due
+    CHECK(f.sink().Deliver(NoteAction("")).status == DeliveryStatus::kRejected);  // no text
+    Action task_without_detail = TaskAction(1);
+    task_without_detail.body.detail = outbox::NoteBody{};
+    CHECK(f.sink().Deliver(task_without_detail).status == DeliveryStatus::kRejected);
+    Action revert_to_nowhere = RevertAction("");
+    CHECK(f.sink().Deliver(revert_to_nowhere).status == DeliveryStatus::kRejected);
     CHECK(f.fake.Requests().empty());
 }
 

@@ -1,0 +1,204 @@
+// Outbox channels: a tenant's CRM sink and its chat notifiers' sinks, each getting only its own
+// actions, and an outbox item nobody can read going dead instead of being sent.
+#include <algorithm>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+#include "adapters/generic/decoder.hpp"
+#include "src/app/adapters.hpp"
+#include "src/config/section.hpp"
+#include "src/engine/engine.hpp"
+#include "tests/support/process.hpp"
+
+namespace {
+
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+const fg::Timestamp kMonday = *fg::ParseIso8601("2026-11-02T09:00:00+03:00");
+
+// What one sink was handed: "<channel> <kind> <idempotency key>".
+class RecordingSink final : public fg::outbox::ActionSink {
+public:
+    explicit RecordingSink(std::vector<std::string>& log) : log_(log) {}
+    fg::outbox::DeliveryResult Deliver(const fg::outbox::Action& action) override {
+        log_.push_back(fmt::format("{} {} {}", action.channel,
+                                   fg::domain::ActionKindName(action.kind()),
+                                   action.idempotency_key()));
+        return {.status = fg::outbox::DeliveryStatus::kDelivered, .retry_after = {}, .error = {}};
+    }
+
+private:
+    std::vector<std::string>& log_;
+};
+
+// A chat notifier's schema: the tenant uses it when [tenant.chat] has `testchat = true`.
+fg::config::NotifierSchema TestChat() {
+    return {.name = "testchat",
+            .parse = [](fg::config::TableReader& chat, const std::string&)
+                -> std::shared_ptr<const fg::config::ChannelSettings> {
+                bool on = false;
+                chat.Read("testchat", on);
+                return on ? std::make_shared<fg::config::ChannelSettings>() : nullptr;
+            }};
+}
+
+json Deal(const std::string& event_id, const std::string& stage, fg::Duration at) {
+    return {{"id", event_id},
+            {"type", "deal.upserted"},
+            {"at", fg::FormatIso8601(kMonday + at, "Europe/Moscow")},
+            {"deal",
+             {{"id", "101"},
+              {"title", "ООО «Ромашка»"},
+              {"pipeline", "main"},
+              {"stage", stage},
+              {"responsible", "ivanova"}}}};
+}
+
+struct Run {
+    std::vector<std::string> crm{};
+    std::vector<std::string> chat{};
+};
+
+// A generic tenant whose stage_order notes and notifies, with a CRM sink when `crm_sink`, and
+// the test chat when `chat`; one skipped stage, processed and delivered.
+Run SkipAndDeliver(bool crm_sink, bool chat) {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock(kMonday + 5min);
+    auto loaded = fg::config::LoadConfigFromString(
+        fmt::format(R"(
+[storage]
+path = "{}"
+[[tenant]]
+id = "acme"
+secret = "s"
+  [[tenant.pipeline]]
+  id = "main"
+  stages = ["Новая", "Квалификация", "КП отправлено", "Успешно"]
+  won = ["Успешно"]
+  [tenant.rules.stage_order]
+  actions = ["note", "notify"]
+  [tenant.chat]
+  testchat = {}
+)",
+                    dir.File("fg.db"), chat),
+        "test.toml", fg::config::Schemas(fg::app::CrmSchemas(), {TestChat()}), dir.path());
+    for (const auto& problem : loaded.problems) {
+        FAIL(fg::config::FormatProblem(problem));
+    }
+    Run run;
+    fg::engine::EngineOptions options;
+    options.config = &loaded.config;
+    options.clock = &clock;
+    options.decoders.emplace("generic", std::make_unique<fg::adapters::generic::GenericDecoder>());
+    if (crm_sink) {
+        options.make_sink = [&run](const fg::config::TenantConfig&) {
+            return std::make_unique<RecordingSink>(run.crm);
+        };
+    }
+    options.make_notifier_sinks = [&run](const fg::config::TenantConfig& tenant) {
+        std::map<std::string, fg::outbox::PacedSink> sinks;
+        if (tenant.chat_channels.count("testchat") != 0) {
+            sinks.emplace("testchat", fg::outbox::PacedSink(
+                                          std::make_unique<RecordingSink>(run.chat), 1.0));
+        }
+        return sinks;
+    };
+    options.timers = false;
+    options.deliver = false;
+    options.background = false;
+    fg::engine::Engine engine(std::move(options));
+    REQUIRE(engine.Start());
+    const json body{
+        {"events", json::array({Deal("e1", "Новая", 0min), Deal("e2", "КП отправлено", 1min)})}};
+    REQUIRE(engine.Intake("acme", "generic", body.dump(), clock.Now()).get());
+    REQUIRE(engine.Drain());
+    REQUIRE(engine.Deliver());
+    engine.Stop();
+    std::sort(run.crm.begin(), run.crm.end());
+    return run;
+}
+
+}  // namespace
+
+TEST_CASE("Each channel's sink gets its own actions, keyed per channel") {
+    SUBCASE("the CRM's receiver takes messages and a chat is configured: notify goes to both") {
+        const Run run = SkipAndDeliver(/*crm_sink=*/true, /*chat=*/true);
+        CHECK(run.crm ==
+              std::vector<std::string>{"crm note acme:v1:note", "crm notify acme:v1:notify"});
+        CHECK(run.chat == std::vector<std::string>{"testchat notify acme:v1:notify:testchat"});
+    }
+    SUBCASE("no CRM sink: no note, and the message still reaches the chat") {
+        const Run run = SkipAndDeliver(/*crm_sink=*/false, /*chat=*/true);
+        CHECK(run.crm.empty());
+        CHECK(run.chat == std::vector<std::string>{"testchat notify acme:v1:notify:testchat"});
+    }
+    SUBCASE("no chat: the generic receiver alone") {
+        const Run run = SkipAndDeliver(/*crm_sink=*/true, /*chat=*/false);
+        CHECK(run.crm ==
+              std::vector<std::string>{"crm note acme:v1:note", "crm notify acme:v1:notify"});
+        CHECK(run.chat.empty());
+    }
+}
+
+TEST_CASE("An outbox item whose payload cannot be read goes dead with the reason, unsent") {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock(kMonday);
+    auto loaded = fg::config::LoadConfigFromString(fmt::format(R"(
+[storage]
+path = "{}"
+[[tenant]]
+id = "acme"
+secret = "s"
+  [[tenant.pipeline]]
+  id = "main"
+  stages = ["Новая", "Успешно"]
+  won = ["Успешно"]
+)",
+                                                               dir.File("fg.db")),
+                                                   "test.toml", fg::app::CrmSchemas(), dir.path());
+    REQUIRE(loaded.ok());
+    std::vector<std::string> sent;
+    fg::engine::EngineOptions options;
+    options.config = &loaded.config;
+    options.clock = &clock;
+    options.decoders.emplace("generic", std::make_unique<fg::adapters::generic::GenericDecoder>());
+    options.make_sink = [&sent](const fg::config::TenantConfig&) {
+        return std::make_unique<RecordingSink>(sent);
+    };
+    options.timers = false;
+    options.deliver = false;
+    options.background = false;
+    fg::engine::Engine engine(std::move(options));
+    REQUIRE(engine.Start());
+    {
+        auto db = fg::storage::OpenDatabase(dir.File("fg.db"));
+        REQUIRE(db);
+        fg::storage::OutboxItem broken;
+        broken.tenant = "acme";
+        broken.kind = "note";
+        broken.idempotency_key = "acme:v9:note";
+        broken.payload = R"({"kind":"note","tenant":"acme"})";
+        broken.next_attempt_at = kMonday;
+        broken.created_at = kMonday;
+        fg::storage::WriteTransaction transaction(**db);
+        REQUIRE(fg::storage::EnqueueOutbox(**db, broken));
+        transaction.Commit();
+    }
+    REQUIRE(engine.Deliver());
+    engine.Stop();
+    CHECK(sent.empty());
+    auto reader = fg::storage::OpenDatabase(dir.File("fg.db"), /*read_only=*/true);
+    REQUIRE(reader);
+    const auto stats = fg::storage::GetOutboxStats(**reader);
+    CHECK(stats.dead == 1);
+    CHECK(stats.pending == 0);
+    CHECK((*reader)->sql().execAndGet("SELECT last_error FROM outbox").getString() ==
+          "action payload: deal: missing");
+}
