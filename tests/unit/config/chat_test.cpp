@@ -64,12 +64,12 @@ TEST_CASE("A tenant whose rules ask for chat messages it has no chat for gets on
 }
 
 TEST_CASE("escalate_after asks for an escalation even when escalate is not listed") {
-    const LoadResult result = LoadWithChat(
-        ChatAmoTenant("[tenant.rules.stage_order]\nactions = [\"note\"]\n"
-                  "[tenant.rules.deal_without_task]\nactions = [\"task\"]\n"
-                  "[tenant.rules.actual_stage]\nenabled = false\nactions = [\"notify\"]\n"
-                  "[tenant.rules.card_filled]\nactions = [\"note\"]\n"
-                  "[tenant.rules.overdue_task]\nactions = [\"note\"]\nescalate_after = \"4h\"\n"));
+    const LoadResult result = LoadWithChat(ChatAmoTenant(
+        "[tenant.rules.stage_order]\nactions = [\"note\"]\n"
+        "[tenant.rules.deal_without_task]\nactions = [\"task\"]\n"
+        "[tenant.rules.actual_stage]\nenabled = false\nactions = [\"notify\"]\n"
+        "[tenant.rules.card_filled]\nactions = [\"note\"]\n"
+        "[tenant.rules.overdue_task]\nactions = [\"note\"]\nescalate_after = \"4h\"\n"));
     INFO(Dump(result.problems));
     REQUIRE(result.ok());
     const auto warnings = Warnings(result.config);
@@ -128,8 +128,8 @@ TEST_CASE("[tenant.chat] keys go to the notifier that owns them; the rest are un
         CHECK(problem->line == 9);
     }
     SUBCASE("without notifiers in the build, every chat key is unknown") {
-        const LoadResult result =
-            testing::Load(ChatAmoTenant("[tenant.chat]\ntestchat_url = \"http://127.0.0.1:9/x\"\n"));
+        const LoadResult result = testing::Load(
+            ChatAmoTenant("[tenant.chat]\ntestchat_url = \"http://127.0.0.1:9/x\"\n"));
         CHECK(testing::FindProblem(result, "tenant \"acme\".chat.testchat_url") != nullptr);
     }
 }

@@ -41,8 +41,8 @@ private:
 // A chat notifier's schema: the tenant uses it when [tenant.chat] has `testchat = true`.
 fg::config::NotifierSchema TestChat() {
     return {.name = "testchat",
-            .parse = [](fg::config::TableReader& chat, const std::string&)
-                -> std::shared_ptr<const fg::config::ChannelSettings> {
+            .parse = [](fg::config::TableReader& chat,
+                        const std::string&) -> std::shared_ptr<const fg::config::ChannelSettings> {
                 bool on = false;
                 chat.Read("testchat", on);
                 return on ? std::make_shared<fg::config::ChannelSettings>() : nullptr;
@@ -105,8 +105,8 @@ secret = "s"
     options.make_notifier_sinks = [&run](const fg::config::TenantConfig& tenant) {
         std::map<std::string, fg::outbox::PacedSink> sinks;
         if (tenant.chat_channels.count("testchat") != 0) {
-            sinks.emplace("testchat", fg::outbox::PacedSink(
-                                          std::make_unique<RecordingSink>(run.chat), 1.0));
+            sinks.emplace("testchat",
+                          fg::outbox::PacedSink(std::make_unique<RecordingSink>(run.chat), 1.0));
         }
         return sinks;
     };
