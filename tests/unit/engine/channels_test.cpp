@@ -66,13 +66,14 @@ struct Run {
     std::vector<std::string> chat{};
 };
 
-// A generic tenant whose stage_order notes and notifies, with a CRM sink when `crm_sink`, and
-// the test chat when `chat`; one skipped stage, processed and delivered.
-Run SkipAndDeliver(bool crm_sink, bool chat) {
-    fg::testing::TempDir dir;
-    fg::ManualClock clock(kMonday + 5min);
-    auto loaded = fg::config::LoadConfigFromString(
-        fmt::format(R"(
+// A generic tenant "acme" (its database in `dir`, `tenant_keys` after its pipeline), loaded with
+// the test chat's schema, and an engine on `clock` that works only when asked (Drain, Deliver),
+// its CRM sink recording into `crm` when not null.
+struct SteppedEngine {
+    SteppedEngine(fg::testing::TempDir& dir, fg::ManualClock& clock, const std::string& tenant_keys,
+                  std::vector<std::string>* crm) {
+        auto loaded = fg::config::LoadConfigFromString(
+            fmt::format(R"(
 [storage]
 path = "{}"
 [[tenant]]
@@ -82,26 +83,43 @@ secret = "s"
   id = "main"
   stages = ["Новая", "Квалификация", "КП отправлено", "Успешно"]
   won = ["Успешно"]
-  [tenant.rules.stage_order]
-  actions = ["note", "notify"]
-  [tenant.chat]
-  testchat = {}
-)",
-                    dir.File("fg.db"), chat),
-        "test.toml", fg::config::Schemas(fg::app::CrmSchemas(), {TestChat()}), dir.path());
-    for (const auto& problem : loaded.problems) {
-        FAIL(fg::config::FormatProblem(problem));
+{})",
+                        dir.File("fg.db"), tenant_keys),
+            "test.toml", fg::config::Schemas(fg::app::CrmSchemas(), {TestChat()}), dir.path());
+        for (const auto& problem : loaded.problems) {
+            FAIL(fg::config::FormatProblem(problem));
+        }
+        config = std::move(loaded.config);
+        options.config = &config;
+        options.clock = &clock;
+        options.decoders.emplace("generic",
+                                 std::make_unique<fg::adapters::generic::GenericDecoder>());
+        if (crm != nullptr) {
+            options.make_sink = [crm](const fg::config::TenantConfig&) {
+                return std::make_unique<RecordingSink>(*crm);
+            };
+        }
+        options.timers = false;
+        options.deliver = false;
+        options.background = false;
     }
+
+    fg::config::AppConfig config{};
+    fg::engine::EngineOptions options{};
+};
+
+// A generic tenant whose stage_order notes and notifies, with a CRM sink when `crm_sink`, and
+// the test chat when `chat`; one skipped stage, processed and delivered.
+Run SkipAndDeliver(bool crm_sink, bool chat) {
+    fg::testing::TempDir dir;
+    fg::ManualClock clock(kMonday + 5min);
     Run run;
-    fg::engine::EngineOptions options;
-    options.config = &loaded.config;
-    options.clock = &clock;
-    options.decoders.emplace("generic", std::make_unique<fg::adapters::generic::GenericDecoder>());
-    if (crm_sink) {
-        options.make_sink = [&run](const fg::config::TenantConfig&) {
-            return std::make_unique<RecordingSink>(run.crm);
-        };
-    }
+    SteppedEngine stepped(dir, clock,
+                          fmt::format("  [tenant.rules.stage_order]\n  actions = [\"note\", "
+                                      "\"notify\"]\n  [tenant.chat]\n  testchat = {}\n",
+                                      chat),
+                          crm_sink ? &run.crm : nullptr);
+    fg::engine::EngineOptions& options = stepped.options;
     options.make_notifier_sinks = [&run](const fg::config::TenantConfig& tenant) {
         std::map<std::string, fg::outbox::PacedSink> sinks;
         if (tenant.chat_channels.count("testchat") != 0) {
@@ -110,9 +128,6 @@ secret = "s"
         }
         return sinks;
     };
-    options.timers = false;
-    options.deliver = false;
-    options.background = false;
     fg::engine::Engine engine(std::move(options));
     REQUIRE(engine.Start());
     const json body{
@@ -150,31 +165,9 @@ TEST_CASE("Each channel's sink gets its own actions, keyed per channel") {
 TEST_CASE("An outbox item whose payload cannot be read goes dead with the reason, unsent") {
     fg::testing::TempDir dir;
     fg::ManualClock clock(kMonday);
-    auto loaded = fg::config::LoadConfigFromString(fmt::format(R"(
-[storage]
-path = "{}"
-[[tenant]]
-id = "acme"
-secret = "s"
-  [[tenant.pipeline]]
-  id = "main"
-  stages = ["Новая", "Успешно"]
-  won = ["Успешно"]
-)",
-                                                               dir.File("fg.db")),
-                                                   "test.toml", fg::app::CrmSchemas(), dir.path());
-    REQUIRE(loaded.ok());
     std::vector<std::string> sent;
-    fg::engine::EngineOptions options;
-    options.config = &loaded.config;
-    options.clock = &clock;
-    options.decoders.emplace("generic", std::make_unique<fg::adapters::generic::GenericDecoder>());
-    options.make_sink = [&sent](const fg::config::TenantConfig&) {
-        return std::make_unique<RecordingSink>(sent);
-    };
-    options.timers = false;
-    options.deliver = false;
-    options.background = false;
+    SteppedEngine stepped(dir, clock, "", &sent);
+    fg::engine::EngineOptions& options = stepped.options;
     fg::engine::Engine engine(std::move(options));
     REQUIRE(engine.Start());
     {
