@@ -20,7 +20,7 @@ TEST_CASE("Contract: a webhook with bad authentication is refused and a good one
         const std::string body = fixture.Samples().front().body;
         const std::string secret = kTenantSecret;
         struct Refusal {
-            const char* what;
+            std::string what;
             std::string tenant;
             std::string secret;
         };

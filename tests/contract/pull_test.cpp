@@ -12,6 +12,15 @@
 namespace fg::contract {
 namespace {
 
+// The deals of `all` that `seen` lacks, for the message of a pull that stopped short.
+std::size_t MissingFrom(const std::set<std::string>& seen, const std::set<std::string>& all) {
+    std::size_t missing = 0;
+    for (const std::string& deal : all) {
+        missing += seen.count(deal) == 0 ? 1 : 0;
+    }
+    return missing;
+}
+
 // What a run of pages read.
 struct PullRun {
     std::set<std::string> deals{};
@@ -75,7 +84,8 @@ TEST_CASE("Contract: a pull pages to the end") {
             REQUIRE(bound.connector() != nullptr);
             const PullRun run = PullPages(*bound.connector(), "", crm.page_size, false);
             CHECK(run.pages_with_deals >= 2);
-            CHECK(run.deals == all);
+            CHECK(MissingFrom(run.deals, all) == 0);
+            CHECK(run.deals.size() == all.size());  // and nothing the CRM does not hold
         }
         SUBCASE("resumed from a page's cursor by another process") {
             std::string cursor;
@@ -93,7 +103,8 @@ TEST_CASE("Contract: a pull pages to the end") {
             REQUIRE(after.connector() != nullptr);
             const PullRun rest = PullPages(*after.connector(), cursor, crm.page_size, false);
             seen.insert(rest.deals.begin(), rest.deals.end());
-            CHECK(seen == all);
+            CHECK(MissingFrom(seen, all) == 0);
+            CHECK(seen.size() == all.size());
         }
     });
 }

@@ -1,6 +1,7 @@
 // Contract of the outbound half: the sink delivers an action to its receiver once per call and
 // classifies the answer: 2xx delivered, 429 retry (refused unprocessed, with its Retry-After),
-// 5xx retry (it may have landed), other 4xx rejected; errors never hold a secret.
+// 5xx retry (it may have landed), other 4xx rejected, a receiver that is down retry; errors never
+// hold a secret.
 #include <chrono>
 #include <optional>
 #include <string>
@@ -53,7 +54,7 @@ private:
     testing::FakeHttpServer server_;
 };
 
-TEST_CASE("Contract: the sink delivers 2xx and classifies 429, 5xx and 4xx") {
+TEST_CASE("Contract: the sink delivers 2xx and classifies 429, 5xx, 4xx and a receiver down") {
     ForEachFixture([](const Fixture& fixture) {
         if (!fixture.HasSink()) {
             Bound bound(fixture, "");
@@ -72,6 +73,21 @@ TEST_CASE("Contract: the sink delivers 2xx and classifies 429, 5xx and 4xx") {
             {.status = 404, .expected = DeliveryStatus::kRejected, .retry_after = {}},
             {.status = 422, .expected = DeliveryStatus::kRejected, .retry_after = {}},
         };
+        SUBCASE("receiver down") {
+            std::string url;
+            {
+                testing::FakeHttpServer gone;
+                gone.Start();
+                url = gone.Url();
+            }  // stopped: its port refuses connections now
+            Bound bound(fixture, url);
+            outbox::ActionSink* sink = bound.sink();
+            REQUIRE(sink != nullptr);
+            const outbox::DeliveryResult result = sink->Deliver(
+                MakeAction({.kind = Write::kNote, .deal = fixture.SinkDeal(), .text = kSinkText}));
+            CHECK(result.status == DeliveryStatus::kRetry);
+            CHECK_FALSE(result.error.empty());
+        }
         for (const Answer& answer : answers) {
             const std::string name = fmt::format("HTTP {}", answer.status);
             SUBCASE(name.c_str()) {
