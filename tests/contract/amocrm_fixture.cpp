@@ -114,7 +114,7 @@ sim::SimOptions SimOptionsAt(const Clock& clock) {
 }
 
 // The simulator on a clock of its own, at the contracts' time.
-class SimulatedAccount : public EchoCrm {
+class SimulatedAccount final : public EchoCrm {
 public:
     SimulatedAccount() : clock_(ContractStart()), sim_(SimOptionsAt(clock_)) {
         const Result<void> started = sim_.Start();
