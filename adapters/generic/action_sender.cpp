@@ -192,8 +192,11 @@ outbox::DeliveryResult Send(httplib::Client& client, const std::string& target,
         retry_after =
             outbox::ParseRetryAfter(response->get_header_value("Retry-After"), clock.Now());
     }
-    return {
-        .status = DeliveryStatus::kRetry, .retry_after = retry_after, .error = std::move(error)};
+    // A rate limit refuses before the receiver does anything: the write did not land.
+    return {.status = DeliveryStatus::kRetry,
+            .retry_after = retry_after,
+            .error = std::move(error),
+            .not_sent = status == 429};
 }
 
 const Clock& DefaultClock() {

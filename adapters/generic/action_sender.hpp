@@ -35,6 +35,7 @@ struct SenderOptions {
 /// naming the Location's host only). Errors name the host and port ("transport error:
 /// 127.0.0.1:9000: cannot connect: connection refused") but never the rest of the URL, so its
 /// userinfo (sent as Basic auth) and query (sent as is) may carry secrets.
+/// A 429 is also `not_sent`: refused before the receiver did anything, it certainly did not land.
 ///
 /// https verifies the certificate chain (system store plus `ca_file`) and the host name
 /// (tls::Secure); a failure is kRetry with "https://<host>:<port>: certificate verify failed:

@@ -254,6 +254,7 @@ TEST_CASE("ActionSender retries 408, 429 and 5xx, honouring Retry-After") {
         REQUIRE(result.retry_after.has_value());
         CHECK(*result.retry_after == Duration{7});
         CHECK(result.error == "HTTP 429: slow down");
+        CHECK(result.not_sent);  // refused unprocessed: nothing to check before sending again
     }
     SUBCASE("503 with an HTTP-date, relative to the injected clock") {
         const ManualClock clock(*ParseIso8601("2026-10-21T07:27:00Z"));
@@ -274,6 +275,7 @@ TEST_CASE("ActionSender retries 408, 429 and 5xx, honouring Retry-After") {
             CHECK(result.status == DeliveryStatus::kRetry);
             CHECK_FALSE(result.retry_after.has_value());
             CHECK(result.error == fmt::format("HTTP {}: upstream down", status));
+            CHECK(result.not_sent == (status == 429));  // a 5xx or 408 may have landed
         }
     }
 }

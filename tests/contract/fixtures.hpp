@@ -1,0 +1,15 @@
+#pragma once
+
+// Each adapter's fixture, one file per adapter (<adapter>_fixture.cpp); fixtures.cpp lists them.
+#include <memory>
+
+#include "tests/contract/harness.hpp"
+
+namespace fg::contract {
+
+std::unique_ptr<Fixture> MakeGenericFixture();
+std::unique_ptr<Fixture> MakeAmoCrmFixture();
+/// A test adapter (not registered) that takes its credential inside the body.
+std::unique_ptr<Fixture> MakeBodyTokenFixture();
+
+}  // namespace fg::contract
