@@ -118,34 +118,31 @@ outbox::ActionSink* Bound::sink() {
 }
 
 outbox::Action MakeAction(const ActionSpec& spec) {
-    static constexpr const char* kKinds[] = {"note", "task", "revert"};
-    const std::string kind = kKinds[static_cast<int>(spec.kind)];
-    const std::string key = fmt::format("{}:v{}:{}", spec.tenant, spec.violation, kind);
-    nlohmann::json payload = {{"kind", kind},
-                              {"tenant", spec.tenant},
-                              {"deal", spec.deal},
-                              {"deal_title", "Contract deal " + spec.deal},
-                              {"responsible", spec.responsible},
-                              {"idempotency_key", key},
-                              {"text", spec.text},
-                              {"violation",
-                               {{"id", spec.violation},
-                                {"rule", "stage_order"},
-                                {"opened_at", FormatIso8601(ContractStart())},
-                                {"details", nlohmann::json::object()},
-                                {"message", spec.text}}}};
+    static constexpr outbox::ActionKind kKinds[] = {
+        outbox::ActionKind::kNote, outbox::ActionKind::kTask, outbox::ActionKind::kRevert};
+    const outbox::ActionKind kind = kKinds[static_cast<int>(spec.kind)];
+    outbox::ActionBody body{.kind = kind,
+                            .tenant = spec.tenant,
+                            .deal = spec.deal,
+                            .deal_title = "Contract deal " + spec.deal,
+                            .responsible = spec.responsible,
+                            .idempotency_key = fmt::format("{}:v{}:{}", spec.tenant, spec.violation,
+                                                           domain::ActionKindName(kind)),
+                            .violation = {.id = spec.violation,
+                                          .rule = "stage_order",
+                                          .opened_at = ContractStart(),
+                                          .details = nlohmann::json::object(),
+                                          .message = spec.text},
+                            .text = spec.text};
     if (spec.kind == Write::kTask) {
-        payload["task"] = {{"text", spec.text},
-                           {"responsible", spec.responsible},
-                           {"due", FormatIso8601(spec.due)}};
+        body.detail = outbox::TaskBody{.responsible = spec.responsible, .due = spec.due};
     }
     if (spec.kind == Write::kRevert) {
-        payload["revert"] = {{"pipeline", spec.pipeline}, {"from", spec.from}, {"to", spec.to}};
+        body.detail =
+            outbox::RevertBody{.pipeline = spec.pipeline, .from = spec.from, .to = spec.to};
     }
-    return outbox::Action{.tenant = spec.tenant,
-                          .kind = kind,
-                          .idempotency_key = key,
-                          .payload = payload.dump(),
+    return outbox::Action{.channel = std::string(domain::kCrmChannel),
+                          .body = std::move(body),
                           .attempt = spec.attempt,
                           .previous_not_sent = false};
 }
