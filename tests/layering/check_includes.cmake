@@ -8,10 +8,13 @@ function(forbid glob pattern why)
     foreach(line ${lines})
       if(line MATCHES "${pattern}")
         file(RELATIVE_PATH rel ${ROOT} ${file})
-        set(failures "${failures}\n  ${rel}: ${line} (${why})" PARENT_SCOPE)
+        set(failures "${failures}\n  ${rel}: ${line} (${why})")
       endif()
     endforeach()
   endforeach()
+  # Once, at the end: a PARENT_SCOPE set leaves this scope's copy as it was, so setting it per
+  # hit kept only the last one.
+  set(failures "${failures}" PARENT_SCOPE)
 endfunction()
 
 forbid("src/rules/*" "src/(storage|http|engine|app|cli|outbox)/|adapters/|httplib|SQLite" "rules are pure")
