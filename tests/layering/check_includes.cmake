@@ -25,6 +25,11 @@ forbid("adapters/*" "src/(storage|engine|app|http)/" "adapters never reach stora
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")
+# So that any module may use the client without httplib's declarations (the engine may not
+# have them), and the client never depends on the server.
+forbid("src/http/client.hpp" "httplib|src/http/server|src/(storage|engine|app)/" "the client keeps httplib to itself")
+forbid("src/http/url.hpp" "httplib|src/http/server|src/(storage|engine|app)/" "the client keeps httplib to itself")
+forbid("src/http/retry_after.hpp" "httplib|src/http/server|src/(storage|engine|app)/" "the client keeps httplib to itself")
 
 if(failures)
   message(FATAL_ERROR "Layering violations:${failures}")
