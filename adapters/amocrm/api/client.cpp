@@ -1,18 +1,15 @@
 #include "adapters/amocrm/api/client.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
-#include <exception>
 #include <thread>
 #include <utility>
 
 #include <fmt/format.h>
-#include <httplib.h>
 
 #include "adapters/amocrm/api/text.hpp"
 #include "src/common/log.hpp"
-#include "src/tls/https_client.hpp"
+#include "src/tls/trust.hpp"
 
 namespace fg::adapters::amocrm {
 namespace {
@@ -27,85 +24,45 @@ const Clock& DefaultClock() {
     return clock;
 }
 
-bool IsRetryableStatus(int status) { return status == 408 || status == 429 || status >= 500; }
-
 std::string_view PathOf(std::string_view target) { return target.substr(0, target.find('?')); }
 
 bool IsSubdomainChar(char c) {
     return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-';
 }
 
-bool IsHostChar(char c) { return IsSubdomainChar(c) || c == '.' || c == '_'; }
-
-struct ParsedBase {
-    std::string origin{};  // scheme://host:port
-    std::string host{};
-    int port = 443;
-    bool https = true;
-    std::string prefix{};  // "" or "/path" without a trailing slash
-};
-
-Result<ParsedBase> ParseBase(const ClientOptions& options) {
+// The account's address: base_url (a simulator, a proxy) or https://{subdomain}.amocrm.ru.
+Result<http::Url> ParseBase(const ClientOptions& options) {
     if (options.base_url.empty()) {
         if (options.subdomain.empty() ||
             !std::all_of(options.subdomain.begin(), options.subdomain.end(), IsSubdomainChar)) {
             return MakeError(ErrorCode::kInvalidInput,
                              "amocrm: set base_url, or subdomain as letters, digits and '-'");
         }
-        const std::string host = fmt::format("{}.amocrm.ru", options.subdomain);
-        return ParsedBase{.origin = fmt::format("https://{}:443", host), .host = host};
+        return http::ParseUrl(fmt::format("https://{}.amocrm.ru", options.subdomain));
     }
-    const std::string_view url = options.base_url;
-    const auto separator = url.find("://");
-    const std::string_view scheme =
-        separator == std::string_view::npos ? "" : url.substr(0, separator);
-    if (scheme != "http" && scheme != "https") {
-        return MakeError(ErrorCode::kInvalidInput,
-                         "amocrm: base_url must start with http:// or https://");
+    auto url = http::ParseUrl(options.base_url);
+    if (!url) {
+        return MakeError(ErrorCode::kInvalidInput, "amocrm: base_url: {}", url.error().message);
     }
-    std::string_view rest = url.substr(separator + 3);
-    const auto slash = rest.find('/');
-    const std::string_view authority = rest.substr(0, slash);
-    std::string_view path = slash == std::string_view::npos ? "" : rest.substr(slash);
-    if (path.find_first_of("?#") != std::string_view::npos ||
-        authority.find('@') != std::string_view::npos) {
+    if (url->has_userinfo || !url->query.empty() ||
+        options.base_url.find('#') != std::string::npos) {
+        // The token is the only credential; a query would ride along on every call.
         return MakeError(ErrorCode::kInvalidInput,
                          "amocrm: base_url takes no userinfo, query or fragment");
     }
-    while (!path.empty() && path.back() == '/') {
-        path.remove_suffix(1);
-    }
-    const auto colon = authority.rfind(':');
-    const std::string_view host = authority.substr(0, colon);
-    int port = scheme == "https" ? 443 : 80;
-    if (colon != std::string_view::npos) {
-        const std::string_view digits = authority.substr(colon + 1);
-        const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), port);
-        if (digits.empty() || ec != std::errc{} || end != digits.data() + digits.size() ||
-            port < 1 || port > 65535) {
-            return MakeError(ErrorCode::kInvalidInput, "amocrm: base_url has a bad port");
-        }
-    }
-    if (host.empty() || !std::all_of(host.begin(), host.end(), IsHostChar)) {
-        return MakeError(ErrorCode::kInvalidInput, "amocrm: base_url has a bad host");
-    }
-    if (scheme == "http" && !tls::IsLoopbackHost(host)) {
+    if (!url->https() && !tls::IsLoopbackHost(url->host)) {
         // amoCRM accounts are HTTPS only; plain http elsewhere would carry the token in clear.
         return MakeError(ErrorCode::kInvalidInput,
                          "amocrm: base_url http://{} would send the token unencrypted: use "
                          "https://, or http:// to a loopback address only (a simulator, a local "
                          "proxy)",
-                         host);
+                         url->host);
     }
-    if (scheme == "http" && !options.ca_file.empty()) {
+    if (!url->https() && !options.ca_file.empty()) {
         return MakeError(ErrorCode::kInvalidInput,
                          "amocrm: ca_file is for an https:// base_url; this one is http://");
     }
-    return ParsedBase{.origin = fmt::format("{}://{}:{}", scheme, host, port),
-                      .host = std::string(host),
-                      .port = port,
-                      .https = scheme == "https",
-                      .prefix = std::string(path)};
+    return url;
 }
 
 // amoCRM's block page is nginx HTML (reference §4, issue #434); a JSON problem document with a
@@ -129,34 +86,6 @@ bool LooksLikeBlock(const std::string& body) {
     return lower.find("block") != std::string::npos ||
            lower.find("\xd0\xb7\xd0\xb0\xd0\xb1\xd0\xbb\xd0\xbe\xd0\xba") !=
                std::string::npos;  // "заблок"
-}
-
-std::optional<Duration> BodyRetryAfter(const std::string& body) {
-    nlohmann::json parsed = nlohmann::json::parse(body, nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object()) {
-        return std::nullopt;
-    }
-    const auto it = parsed.find("retry_after");
-    if (it == parsed.end()) {
-        return std::nullopt;
-    }
-    if (it->is_number()) {
-        const double seconds = it->get<double>();
-        if (std::isfinite(seconds) && seconds >= 0 && seconds < 1e9) {
-            return Duration{static_cast<std::int64_t>(std::ceil(seconds))};
-        }
-        return std::nullopt;
-    }
-    if (it->is_string()) {
-        return outbox::ParseRetryAfter(it->get<std::string>(), Timestamp{});
-    }
-    return std::nullopt;
-}
-
-// Where a redirect pointed, for the error message: its host only.
-std::string LocationHost(std::string_view location) {
-    const std::string_view authority = tls::LocationAuthority(location);
-    return authority.empty() ? "a path on the same host" : Snippet(authority, 100);
 }
 
 // A short human reason from an error body: the problem document's detail or title, else the
@@ -245,25 +174,24 @@ Client::Client(ClientOptions options)
         setup_error_ = valid.error().message;
         return;
     }
-    auto base = ParseBase(options_);
-    origin_ = base->origin;
-    host_ = base->host;
-    port_ = base->port;
-    prefix_ = base->prefix;
-    if (!options_.ca_file.empty()) {
-        auto extra = tls::CaCertificates::Load(options_.ca_file);
-        if (!extra) {
-            setup_error_ = "amocrm: ca_file: " + extra.error().message;
-            return;
-        }
-        extra_ca_ = std::move(*extra);
-    }
     if (!options_.token.empty()) {
         known_secrets_.push_back(options_.token);
     }
     if (options_.oauth && !options_.oauth->client_secret.empty()) {
         known_secrets_.push_back(options_.oauth->client_secret);
     }
+    auto base = ParseBase(options_);
+    auto http = http::Client::Make(*base, http::ClientOptions{
+                                              .connect_timeout = options_.connect_timeout,
+                                              .read_timeout = options_.read_timeout,
+                                              .ca_file = options_.ca_file,
+                                              .clock = clock_,
+                                          });
+    if (!http) {
+        setup_error_ = "amocrm: " + http.error().message;
+        return;
+    }
+    http_ = std::move(*http);
 }
 
 Client::~Client() = default;
@@ -350,7 +278,7 @@ Error Client::StatusError(const ApiRequest& request, const ApiResponse& response
         code = ErrorCode::kUnauthorized;
     } else if (status == 404) {
         code = ErrorCode::kNotFound;
-    } else if (IsRetryableStatus(status)) {
+    } else if (http::IsRetryableStatus(status)) {
         code = ErrorCode::kUnavailable;
     }
     if (status >= 300 && status < 400) {
@@ -358,8 +286,7 @@ Error Client::StatusError(const ApiRequest& request, const ApiResponse& response
                          "amoCRM {} {}: HTTP {}: a redirect to {}, not followed (requests and "
                          "the token go to base_url's host only; check base_url)",
                          request.method, PathOf(request.target), status,
-                         response.location.empty() ? std::string("nowhere (no Location)")
-                                                   : LocationHost(response.location));
+                         http::LocationAuthority(response.location));
     }
     std::string reason = Redact(BodyReason(response.body), request.redact);
     if (status == 403) {
@@ -381,118 +308,59 @@ void Client::Wait(Duration wait) {
     }
 }
 
-std::unique_ptr<httplib::Client> Client::TakeConnection() {
-    {
-        std::lock_guard lock(pool_mutex_);
-        if (!pool_.empty()) {
-            auto connection = std::move(pool_.back());
-            pool_.pop_back();
-            return connection;
-        }
-    }
-    std::unique_ptr<httplib::Client> connection;
-    try {
-        connection = std::make_unique<httplib::Client>(origin_);
-    } catch (const std::exception&) {
-        return nullptr;  // a scheme this build lacks (https without OpenSSL)
-    }
-    if (!connection->is_valid()) {
-        return nullptr;
-    }
-    const auto connect = static_cast<time_t>(options_.connect_timeout.count());
-    const auto read = static_cast<time_t>(options_.read_timeout.count());
-    connection->set_connection_timeout(connect, 0);
-    connection->set_read_timeout(read, 0);
-    connection->set_write_timeout(read, 0);
-    // Without TCP_NODELAY, 0.11.4 stalls ~40 ms per keep-alive request (reliability.md 3a).
-    connection->set_tcp_nodelay(true);
-    connection->set_keep_alive(true);
-    // No redirects (one could carry the token elsewhere); certificates verified.
-    if (!tls::Secure(*connection, host_, extra_ca_.get())) {
-        return nullptr;
-    }
-    return connection;
-}
-
-void Client::ReturnConnection(std::unique_ptr<httplib::Client> connection) {
-    std::lock_guard lock(pool_mutex_);
-    if (pool_.size() < 8) {
-        pool_.push_back(std::move(connection));
-    }
-}
-
 Result<ApiResponse> Client::Exchange(const ApiRequest& request, const std::string& token,
-                                     bool& no_retry) {
+                                     Attempt& attempt) {
     if (is_blocked_.load()) {
+        attempt.not_sent = true;
         return MakeError(ErrorCode::kUnavailable, "{}", Blocked());
     }
     limiter_.Acquire();
-    std::unique_ptr<httplib::Client> connection = TakeConnection();
-    if (!connection) {
-        return MakeError(ErrorCode::kInvalidInput,
-                         "amocrm: no connection to base_url can be set up (https without "
-                         "OpenSSL in this build, or out of memory)");
-    }
-    httplib::Request http;
-    http.method = request.method;
-    http.path = prefix_ + request.target;
-    http.headers = {{"Accept", "application/json"}, {"User-Agent", "funnelguard"}};
+    http::Request call{.method = request.method,
+                       .target = request.target,
+                       .headers = {{"Accept", "application/json"}},
+                       .body = request.body,
+                       .content_type = "application/json",
+                       .body_retry_after = true};
     if (!token.empty()) {
-        http.headers.emplace("Authorization", "Bearer " + token);
+        call.headers.emplace_back("Authorization", "Bearer " + token);
     }
-    if (!request.body.empty()) {
-        http.headers.emplace("Content-Type", "application/json");
-        http.body = request.body;
-    }
-    std::optional<httplib::Result> result;
-    try {
-        result.emplace(connection->send(http));
-    } catch (const std::exception& error) {
-        return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: transport error: {}",
-                         request.method, PathOf(request.target),
-                         Redact(Snippet(error.what(), 200), request.redact));
-    }
-    if (!*result) {
+    http::Outcome outcome = http_->Send(call);
+    if (!outcome) {
+        const http::Classification verdict = http::Classify(outcome);
+        attempt.not_sent = verdict.not_sent;
+        // A certificate does not fix itself within a minute, nor does a request that cannot
+        // be made: neither is retried inside the call.
+        attempt.no_retry = outcome.failure.kind == http::FailureKind::kTls ||
+                           verdict.verdict == http::Verdict::kRejected;
         // Where and why ("host:port: cannot connect: connection refused") or the certificate's
         // problem and the host, never the path's query or a header.
-        const httplib::Error error = result->error();
-        no_retry = tls::IsTlsFailure(error);
-        return MakeError(ErrorCode::kUnavailable, "amoCRM {} {}: {}", request.method,
-                         PathOf(request.target),
-                         tls::DescribeFailure(*connection, error, host_, port_));
+        return MakeError(verdict.verdict == http::Verdict::kRejected ? ErrorCode::kInvalidInput
+                                                                     : ErrorCode::kUnavailable,
+                         "amoCRM {}", Redact(outcome.failure.Message(), request.redact));
     }
-    const httplib::Response& answer = result->value();
-    ApiResponse response{.status = answer.status, .body = answer.body};
-    if (answer.status >= 300 && answer.status < 400) {
-        response.location = answer.get_header_value("Location");
-    }
-    if (response.status == 429) {
+    http::Response& answer = *outcome.response;
+    if (answer.status == 429) {
         limiter_.HoldAfterRefusal();
     }
-    if (IsRetryableStatus(response.status)) {
-        if (answer.has_header("Retry-After")) {
-            response.retry_after =
-                outbox::ParseRetryAfter(answer.get_header_value("Retry-After"), clock_->Now());
-        }
-        if (!response.retry_after) {
-            response.retry_after = BodyRetryAfter(response.body);
-        }
-    }
-    ReturnConnection(std::move(connection));
-    return response;
+    attempt.not_sent = http::ClassifyStatus(answer.status).not_sent;
+    return ApiResponse{.status = answer.status,
+                       .body = std::move(answer.body),
+                       .retry_after = answer.retry_after,
+                       .location = std::move(answer.location)};
 }
 
-Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request, bool& no_retry) {
+Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request, Attempt& attempt) {
     std::string token;
     if (request.authorize) {
         auto access = AccessToken();
         if (!access) {
-            no_retry = true;  // a refresh retried on its own already
+            attempt.no_retry = true;  // a refresh retried on its own already
+            attempt.not_sent = true;
             return access.error();
         }
         token = std::move(*access);
     }
-    auto response = Exchange(request, token, no_retry);
+    auto response = Exchange(request, token, attempt);
     if (!response) {
         return response;
     }
@@ -500,21 +368,24 @@ Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request, bool& no_retr
         // An access token can die before its expiry (revoked, rotated elsewhere): one refresh,
         // one repeat. A 401 means the request was not processed, so repeating a write is safe.
         if (auto refreshed = RefreshAfterUnauthorized(token); !refreshed) {
-            no_retry = true;
+            attempt.no_retry = true;
+            attempt.not_sent = true;
             return refreshed.error();
         }
         auto access = AccessToken();
         if (!access) {
-            no_retry = true;
+            attempt.no_retry = true;
+            attempt.not_sent = true;
             return access.error();
         }
         token = std::move(*access);
-        response = Exchange(request, token, no_retry);
+        response = Exchange(request, token, attempt);
         if (!response) {
             return response;
         }
     }
     if (response->status == 401 && request.authorize) {
+        attempt.not_sent = true;  // refused before anything was done
         return MakeError(ErrorCode::kUnauthorized,
                          "amoCRM {} {}: HTTP 401: the {} was refused (expired or revoked)",
                          request.method, PathOf(request.target),
@@ -522,6 +393,7 @@ Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request, bool& no_retr
     }
     if (response->status == 403 && !request.forbidden_means_no_rights &&
         LooksLikeBlock(response->body)) {
+        attempt.not_sent = true;
         MarkBlocked(fmt::format("amoCRM answered 403 to {} {}: the account or IP is blocked; {}",
                                 request.method, PathOf(request.target),
                                 Redact(BodyReason(response->body), request.redact)));
@@ -531,17 +403,25 @@ Result<ApiResponse> Client::ExecuteOnce(const ApiRequest& request, bool& no_retr
 }
 
 Result<ApiResponse> Client::Execute(const ApiRequest& request) {
+    bool not_sent = false;
+    return Execute(request, not_sent);
+}
+
+Result<ApiResponse> Client::Execute(const ApiRequest& request, bool& not_sent) {
+    not_sent = true;
     if (!setup_error_.empty()) {
         return MakeError(ErrorCode::kInvalidInput, "{}", setup_error_);
     }
     const int max_attempts = std::max(1, options_.max_attempts);
     for (int attempt = 1;; ++attempt) {
-        bool no_retry = false;
-        auto response = ExecuteOnce(request, no_retry);
+        Attempt once;
+        auto response = ExecuteOnce(request, once);
+        not_sent = not_sent && once.not_sent;
         Duration wait{0};
         if (!response) {
-            if (!request.retry || no_retry || response.error().code != ErrorCode::kUnavailable ||
-                is_blocked_.load() || attempt >= max_attempts) {
+            if (!request.retry || once.no_retry ||
+                response.error().code != ErrorCode::kUnavailable || is_blocked_.load() ||
+                attempt >= max_attempts) {
                 return response;
             }
             std::lock_guard lock(random_mutex_);
@@ -552,7 +432,8 @@ Result<ApiResponse> Client::Execute(const ApiRequest& request) {
                 LogSafe(options_.tenant), request.method, LogSafe(PathOf(request.target)), attempt,
                 wait.count(), LogSafe(response.error().message));
         } else {
-            if (!IsRetryableStatus(response->status) || !request.retry || attempt >= max_attempts) {
+            if (!http::IsRetryableStatus(response->status) || !request.retry ||
+                attempt >= max_attempts) {
                 return response;
             }
             if (response->retry_after) {
@@ -736,8 +617,7 @@ Result<void> Client::RequestTokens(std::string_view grant, const std::string& va
     }
     if (response->status < 200 || response->status >= 300) {
         Error error = StatusError(request, *response);
-        if (response->status >= 400 && response->status < 500 && response->status != 408 &&
-            response->status != 429) {
+        if (response->status >= 400 && !http::IsRetryableStatus(response->status)) {
             error.code = ErrorCode::kUnauthorized;
             error.message += grant == "refresh_token"
                                  ? "; the refresh token was refused: authorize again with "

@@ -18,12 +18,8 @@
 #include "src/common/clock.hpp"
 #include "src/common/result.hpp"
 #include "src/common/time.hpp"
+#include "src/http/client.hpp"
 #include "src/outbox/retry.hpp"
-#include "src/tls/trust.hpp"
-
-namespace httplib {
-class Client;
-}  // namespace httplib
 
 namespace fg::adapters::amocrm {
 
@@ -108,8 +104,8 @@ private:
 };
 
 /// The API client of one amoCRM account, shared by its reader, writer and webhook registration.
-/// Thread-safe: one limiter, one OAuth session and a small keep-alive connection pool for all
-/// callers.
+/// Thread-safe: one limiter, one OAuth session and one http::Client (its keep-alive connection
+/// pool) for all callers.
 ///
 /// Behaviour: requests go out no faster than `rps`; with `ApiRequest::retry`, 408/429/5xx and
 /// transport failures are retried up to `max_attempts` with capped full-jitter backoff, or
@@ -119,8 +115,8 @@ private:
 /// blocked: it is logged once as an error, and every later call fails fast with kUnavailable
 /// until a restart. Errors name the method and path, never the query, the body or a secret.
 ///
-/// Transport: https verifies the certificate chain (system store plus `ca_file`) and the host
-/// name (tls::Secure); a failure is kUnavailable "certificate verify failed: <reason>", is not
+/// Transport (http::Client): https verifies the certificate chain (system store plus `ca_file`)
+/// and the host name; a failure is kUnavailable "certificate verify failed: <reason>", is not
 /// retried inside the call (a certificate does not fix itself within a minute) and sends
 /// nothing. Plain http is accepted for a loopback host only (a simulator, a local proxy): a
 /// token never crosses a network unencrypted. A 3xx is never followed: the token and the body
@@ -137,6 +133,10 @@ public:
     static Result<void> Validate(const ClientOptions& options);
 
     Result<ApiResponse> Execute(const ApiRequest& request);
+    /// The same, and whether amoCRM certainly did nothing with the request (a write needs no
+    /// check before it goes again): every attempt failed before a byte was sent (no
+    /// connection, TLS refused, blocked, no token) or was refused unprocessed (429, 401).
+    Result<ApiResponse> Execute(const ApiRequest& request, bool& not_sent);
 
     /// GET with retries; a 2xx body as JSON (204 or an empty body: null). Other statuses:
     /// 401 kUnauthorized, 403 kUnauthorized ("no rights"), 404 kNotFound, 408/429/5xx
@@ -165,31 +165,26 @@ public:
     Error StatusError(const ApiRequest& request, const ApiResponse& response) const;
 
 private:
-    /// `no_retry` is set when the failure must not be retried inside the call.
-    Result<ApiResponse> ExecuteOnce(const ApiRequest& request, bool& no_retry);
+    /// What one attempt learnt besides its result.
+    struct Attempt {
+        bool no_retry = false;  // the failure must not be retried inside the call
+        bool not_sent = false;  // amoCRM certainly did nothing with it
+    };
+    Result<ApiResponse> ExecuteOnce(const ApiRequest& request, Attempt& attempt);
     Result<ApiResponse> Exchange(const ApiRequest& request, const std::string& token,
-                                 bool& no_retry);
+                                 Attempt& attempt);
     Result<std::string> AccessToken();
     Result<void> RefreshAfterUnauthorized(const std::string& rejected_token);
     Result<void> RefreshLocked();
     Result<void> RequestTokens(std::string_view grant, const std::string& value);
     void MarkBlocked(const std::string& reason);
     void Wait(Duration wait);
-    std::unique_ptr<httplib::Client> TakeConnection();
-    void ReturnConnection(std::unique_ptr<httplib::Client> connection);
 
     ClientOptions options_;
     const Clock* clock_;
-    std::string origin_;  // scheme://host:port
-    std::string host_;
-    int port_ = 0;
-    std::string prefix_;                                   // path prefix of base_url, "" or "/x"
-    std::shared_ptr<const tls::CaCertificates> extra_ca_;  // null: the system store alone
+    std::unique_ptr<http::Client> http_;  // null when setup_error_ says why
     std::string setup_error_;
     AccountLimiter limiter_;
-
-    std::mutex pool_mutex_;
-    std::vector<std::unique_ptr<httplib::Client>> pool_;
 
     std::mutex oauth_mutex_;  // serializes refreshes
     std::optional<OAuthTokens> tokens_;

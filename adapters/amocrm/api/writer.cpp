@@ -10,6 +10,7 @@
 #include "adapters/amocrm/api/mapping.hpp"
 #include "adapters/amocrm/api/text.hpp"
 #include "src/common/log.hpp"
+#include "src/http/client.hpp"
 
 namespace fg::adapters::amocrm {
 namespace {
@@ -38,8 +39,6 @@ DeliveryResult Retry(std::string error, std::optional<Duration> retry_after = st
 
 DeliveryResult Delivered() { return {.status = DeliveryStatus::kDelivered}; }
 
-bool IsRetryableStatus(int status) { return status == 408 || status == 429 || status >= 500; }
-
 struct ParsedAction {
     std::int64_t lead = 0;
     std::string text{};
@@ -65,24 +64,28 @@ Result<ParsedAction> ParseAction(const outbox::Action& action) {
     return parsed;
 }
 
-// One write's outcome. Transport failures are ambiguous (the request may have landed): kRetry,
-// and the next attempt checks before writing.
+// One write's outcome, classified as every receiver's is (http::ClassifyStatus). Transport
+// failures are ambiguous (the request may have landed) unless nothing was sent: kRetry, and the
+// next attempt checks before writing unless `not_sent`.
 DeliveryResult Classify(Client& client, const ApiRequest& request,
-                        const Result<ApiResponse>& response) {
+                        const Result<ApiResponse>& response, bool not_sent) {
     if (!response) {
         if (response.error().code == ErrorCode::kInvalidInput) {
             return Rejected(response.error().message);  // the client cannot work at all
         }
-        return Retry(response.error().message);
+        DeliveryResult retry = Retry(response.error().message);
+        retry.not_sent = not_sent;
+        return retry;
     }
-    if (response->status >= 200 && response->status < 300) {
+    const http::Classification verdict = http::ClassifyStatus(response->status);
+    if (verdict.verdict == http::Verdict::kDelivered) {
         return Delivered();
     }
     Error error = client.StatusError(request, *response);
-    if (IsRetryableStatus(response->status)) {
+    if (verdict.verdict == http::Verdict::kRetry) {
         DeliveryResult retry = Retry(std::move(error.message), response->retry_after);
         // amoCRM refuses over its rate limit before doing anything: nothing to check next time.
-        retry.not_sent = response->status == 429;
+        retry.not_sent = not_sent;
         return retry;
     }
     return Rejected(std::move(error.message));
@@ -267,7 +270,9 @@ outbox::DeliveryResult Writer::DeliverNote(const outbox::Action& action) {
                                                         {"params", {{"text", parsed->text}}}}});
     const ApiRequest request{
         .method = "POST", .target = "/api/v4/leads/notes", .body = body.dump(), .retry = false};
-    return Classify(client_, request, client_.Execute(request));
+    bool not_sent = false;
+    const Result<ApiResponse> response = client_.Execute(request, not_sent);
+    return Classify(client_, request, response, not_sent);
 }
 
 outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
@@ -327,7 +332,9 @@ outbox::DeliveryResult Writer::DeliverRevert(const outbox::Action& action) {
         {{{"id", parsed->lead}, {"pipeline_id", pipeline_id}, {"status_id", status}}});
     const ApiRequest request{
         .method = "PATCH", .target = "/api/v4/leads", .body = body.dump(), .retry = false};
-    return Classify(client_, request, client_.Execute(request));
+    bool not_sent = false;
+    const Result<ApiResponse> response = client_.Execute(request, not_sent);
+    return Classify(client_, request, response, not_sent);
 }
 
 std::vector<outbox::DeliveryResult> Writer::DeliverTasks(
@@ -374,7 +381,8 @@ std::vector<outbox::DeliveryResult> Writer::DeliverTasks(
         }
         const ApiRequest request{
             .method = "POST", .target = "/api/v4/tasks", .body = body.dump(), .retry = false};
-        const Result<ApiResponse> response = client_.Execute(request);
+        bool not_sent = false;
+        const Result<ApiResponse> response = client_.Execute(request, not_sent);
         if (response && response->status >= 200 && response->status < 300) {
             // Map the answer back by request_id (amoCRM echoes it per created task).
             std::map<std::string, bool> confirmed;
@@ -431,7 +439,7 @@ std::vector<outbox::DeliveryResult> Writer::DeliverTasks(
                 continue;
             }
         }
-        const DeliveryResult shared = Classify(client_, request, response);
+        const DeliveryResult shared = Classify(client_, request, response, not_sent);
         for (std::size_t k = start; k < end; ++k) {
             results[pending[k].index] = shared;
         }
