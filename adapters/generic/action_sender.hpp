@@ -7,12 +7,8 @@
 #include "src/common/clock.hpp"
 #include "src/common/result.hpp"
 #include "src/common/time.hpp"
+#include "src/http/client.hpp"
 #include "src/outbox/action.hpp"
-#include "src/tls/trust.hpp"
-
-namespace httplib {
-class Client;
-}  // namespace httplib
 
 namespace fg::adapters::generic {
 
@@ -26,20 +22,21 @@ struct SenderOptions {
 };
 
 /// Delivers actions to a tenant's `actions_url` as `POST <path>` with the action as JSON
-/// (outbox::EncodeAction),
-/// `Idempotency-Key` and `X-Funnelguard-Attempt` headers, over one reused keep-alive connection.
+/// (outbox::EncodeAction), `Idempotency-Key` and `X-Funnelguard-Attempt` headers, through an
+/// http::Client (keep-alive connections reused across deliveries).
 ///
-/// Classification: 2xx is kDelivered; 408, 429 and 5xx are kRetry with `retry_after` from a
-/// Retry-After header; transport failures (refused, reset, timeout) are kRetry; any other status
-/// is kRejected with "HTTP <status>: <start of the body>"; a 3xx is never followed (kRejected,
-/// naming the Location's host only). Errors name the host and port ("transport error:
-/// 127.0.0.1:9000: cannot connect: connection refused") but never the rest of the URL, so its
-/// userinfo (sent as Basic auth) and query (sent as is) may carry secrets.
-/// A 429 is also `not_sent`: refused before the receiver did anything, it certainly did not land.
+/// Classification (http::Classify): 2xx is kDelivered; 408, 429 and 5xx are kRetry with
+/// `retry_after` from a Retry-After header; transport failures (refused, reset, timeout) are
+/// kRetry; any other status is kRejected with "HTTP <status>: <start of the body>"; a 3xx is
+/// never followed (kRejected, naming the Location's host only). A 429 (refused before the
+/// receiver did anything) and a failure before anything was sent are `not_sent`: certainly not
+/// landed. Errors name the host and port ("transport error: 127.0.0.1:9000: cannot connect:
+/// connection refused") but never the rest of the URL, so its userinfo (sent as Basic auth),
+/// path and query (sent as is) may carry secrets.
 ///
-/// https verifies the certificate chain (system store plus `ca_file`) and the host name
-/// (tls::Secure); a failure is kRetry with "https://<host>:<port>: certificate verify failed:
-/// <reason>" and nothing of the action is sent. An https URL never falls back to http.
+/// https verifies the certificate chain (system store plus `ca_file`) and the host name; a
+/// failure is kRetry with "https://<host>:<port>: certificate verify failed: <reason>" and
+/// nothing of the action is sent. An https URL never falls back to http.
 ///
 /// Thread-compatible: one instance per worker, as outbox::ActionSink requires.
 class ActionSender final : public outbox::ActionSink {
@@ -64,14 +61,13 @@ public:
     outbox::DeliveryResult Deliver(const outbox::Action& action) override;
 
 private:
-    std::unique_ptr<httplib::Client> client_;
-    std::string target_;  // path and query, the request-target
-    std::string host_;
-    int port_ = 0;
-    std::shared_ptr<const tls::CaCertificates> extra_ca_;  // null: the system store alone
-    std::string setup_error_;                              // why client_ is null
-    bool setup_retryable_ = false;                         // a missing ca_file may come back
-    const Clock* clock_;
+    void SetUp();
+
+    http::Url url_;
+    http::ClientOptions client_options_;
+    std::unique_ptr<http::Client> client_;  // null when setup_error_ says why
+    std::string setup_error_;
+    bool setup_retryable_ = false;  // a missing ca_file may come back: SetUp again
 };
 
 }  // namespace fg::adapters::generic
