@@ -3,7 +3,6 @@
 #include <mutex>
 #include <optional>
 #include <random>
-#include <string_view>
 
 #include "src/common/time.hpp"
 
@@ -13,10 +12,6 @@ namespace fg::outbox {
 /// never less than `floor` (so a receiver is not hammered by zero-length waits).
 Duration Backoff(int attempt, std::mt19937_64& random, Duration base = Duration{2},
                  Duration cap = Duration{600}, Duration floor = Duration{1});
-
-/// Retry-After as delay-seconds ("7") or an HTTP-date ("Wed, 21 Oct 2015 07:28:00 GMT"),
-/// relative to `now`. nullopt when absent or unparsable; a date in the past gives 0.
-std::optional<Duration> ParseRetryAfter(std::string_view value, Timestamp now);
 
 /// A token bucket: `rate` tokens per second, at most `burst` saved up. Thread-safe.
 class RateLimiter {

@@ -132,11 +132,6 @@ bool Secure(httplib::Client& client, std::string_view host, const CaCertificates
     return true;
 }
 
-bool IsTlsFailure(httplib::Error error) {
-    return error == httplib::Error::SSLConnection || error == httplib::Error::SSLLoadingCerts ||
-           error == httplib::Error::SSLServerVerification;
-}
-
 std::string DescribeFailure(const httplib::Client& client, httplib::Error error,
                             std::string_view host, int port) {
     switch (error) {
@@ -167,19 +162,6 @@ std::string DescribeFailure(const httplib::Client& client, httplib::Error error,
                                ipv6 ? "]" : "", port, FailureReason(error, host, port));
         }
     }
-}
-
-std::string_view LocationAuthority(std::string_view location) {
-    const auto scheme = location.find("://");
-    if (scheme == std::string_view::npos) {
-        return {};
-    }
-    std::string_view authority = location.substr(scheme + 3);
-    authority = authority.substr(0, authority.find_first_of("/?#"));
-    if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
-        authority = authority.substr(at + 1);
-    }
-    return authority;
 }
 
 }  // namespace fg::tls

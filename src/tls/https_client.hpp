@@ -22,9 +22,6 @@ namespace fg::tls {
 /// False when `extra` could not be added (out of memory): the client must not be used.
 bool Secure(httplib::Client& client, std::string_view host, const CaCertificates* extra);
 
-/// Whether `error` is a TLS failure (handshake, certificate, trust store), not a network one.
-bool IsTlsFailure(httplib::Error error);
-
 /// A failed request's reason for an error message, naming the host and port but never the
 /// URL's userinfo, path or query: for a certificate that did not verify "https://<host>:<port>:
 /// certificate verify failed: <OpenSSL's reason>", for other TLS failures what failed, otherwise
@@ -37,10 +34,5 @@ std::string DescribeFailure(const httplib::Client& client, httplib::Error error,
 /// failed connection the system's reason is learnt by connecting once more (at most 2 s), as
 /// httplib keeps it to itself.
 std::string FailureReason(httplib::Error error, std::string_view host, int port);
-
-/// The "host[:port]" of a redirect's Location, without userinfo, path or query (they may carry
-/// secrets), for an error message: still untrusted text, which the caller makes printable; empty
-/// for a relative Location (the same host).
-std::string_view LocationAuthority(std::string_view location);
 
 }  // namespace fg::tls
