@@ -137,5 +137,18 @@ TEST_CASE("ActionSender: a ca_file it cannot load holds deliveries back instead 
     CHECK(server.Count() == 0);
 }
 
+TEST_CASE("ActionSender: a ca_file that comes back is used at the next delivery") {
+    TestPki pki;
+    TestServer server(pki.dir, "receiver", pki.server, Accept);
+    const std::string later = pki.dir.File("later.pem");
+    ActionSender sender(ActionsUrl(server), WithCa(later));
+    CHECK(sender.Deliver(Note()).status == DeliveryStatus::kRetry);
+    pki.dir.Write("later.pem", pki.ca.cert_pem());
+    const auto result = sender.Deliver(Note());
+    INFO(result.error);
+    CHECK(result.status == DeliveryStatus::kDelivered);
+    CHECK(server.Count() == 1);
+}
+
 }  // namespace
 }  // namespace fg::adapters::generic
