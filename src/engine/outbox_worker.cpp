@@ -19,6 +19,14 @@ constexpr Duration kGiveUpAfter = std::chrono::hours{72};
 // Marks an outbox error the receiver gave without processing the action (DeliveryResult::not_sent).
 constexpr std::string_view kNotSent = "not sent: ";
 
+// Whether none of the item's attempts so far can have reached the receiver: the mark says so of
+// every attempt, not only the last, because it is set only when all before it had it too. One
+// ambiguous attempt (a timeout, a crash mid-send) followed by refused ones still needs the
+// receiver checked before the next send.
+bool NoAttemptLanded(const storage::OutboxItem& item) {
+    return item.attempts == 0 || item.last_error.starts_with(kNotSent);
+}
+
 double SteadySeconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch())
         .count();
@@ -184,11 +192,10 @@ int OutboxWorker::DeliverDue(storage::Db& reader) {
                 continue;
             }
             items.push_back(&item);
-            actions.push_back(
-                {.channel = item.channel,
-                 .body = std::move(body).value(),
-                 .attempt = item.attempts + 1,
-                 .previous_not_sent = item.attempts > 0 && item.last_error.starts_with(kNotSent)});
+            actions.push_back({.channel = item.channel,
+                               .body = std::move(body).value(),
+                               .attempt = item.attempts + 1,
+                               .previous_not_sent = item.attempts > 0 && NoAttemptLanded(item)});
         }
         if (!undecodable.empty() && !BuryUndecodable(undecodable)) {
             return -1;
@@ -258,8 +265,9 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
                     FormatDuration(delay), LogSafe(result.error));
                 outcome.retry_at = after + delay;
                 outcome.give_up = after - item.created_at > kGiveUpAfter;
-                outcome.error =
-                    (result.not_sent ? std::string(kNotSent) : std::string()) + result.error;
+                outcome.error = (result.not_sent && NoAttemptLanded(item) ? std::string(kNotSent)
+                                                                          : std::string()) +
+                                result.error;
                 break;
             }
             case outbox::DeliveryStatus::kRejected:

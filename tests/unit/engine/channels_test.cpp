@@ -1,5 +1,6 @@
-// Outbox channels: a tenant's CRM sink and its chat notifiers' sinks, each getting only its own
-// actions, and an outbox item nobody can read going dead instead of being sent.
+// Outbox delivery: a tenant's CRM sink and its chat notifiers' sinks, each getting only its own
+// actions; an outbox item nobody can read going dead instead of being sent; and what a sink is
+// told of earlier attempts.
 #include <algorithm>
 #include <memory>
 #include <mutex>
@@ -194,4 +195,60 @@ TEST_CASE("An outbox item whose payload cannot be read goes dead with the reason
     CHECK(stats.pending == 0);
     CHECK((*reader)->sql().execAndGet("SELECT last_error FROM outbox").getString() ==
           "action payload: deal: missing");
+}
+
+// Answers each attempt as scripted and records what it was told of the earlier ones.
+class ScriptedAttempts final : public fg::outbox::ActionSink {
+public:
+    explicit ScriptedAttempts(std::vector<fg::outbox::DeliveryResult> answers)
+        : answers_(std::move(answers)) {}
+    fg::outbox::DeliveryResult Deliver(const fg::outbox::Action& action) override {
+        told_.push_back(action.previous_not_sent);
+        const std::size_t index = static_cast<std::size_t>(action.attempt - 1);
+        return index < answers_.size()
+                   ? answers_[index]
+                   : fg::outbox::DeliveryResult{.status = fg::outbox::DeliveryStatus::kDelivered};
+    }
+    std::vector<bool> told_{};
+
+private:
+    std::vector<fg::outbox::DeliveryResult> answers_;
+};
+
+TEST_CASE("One ambiguous attempt keeps every later one checking, however many are refused") {
+    const fg::outbox::DeliveryResult ambiguous{
+        .status = fg::outbox::DeliveryStatus::kRetry, .retry_after = 1s, .error = "timeout"};
+    const fg::outbox::DeliveryResult refused{.status = fg::outbox::DeliveryStatus::kRetry,
+                                             .retry_after = 1s,
+                                             .error = "HTTP 429",
+                                             .not_sent = true};
+    const auto attempts = [&](std::vector<fg::outbox::DeliveryResult> answers) {
+        fg::testing::TempDir dir;
+        fg::ManualClock clock(kMonday + 5min);
+        SteppedEngine stepped(dir, clock, "  [tenant.rules.stage_order]\n  actions = [\"note\"]\n",
+                              nullptr);
+        auto* sink = new ScriptedAttempts(std::move(answers));
+        stepped.options.make_sink = [sink](const fg::config::TenantConfig&) {
+            return std::unique_ptr<ScriptedAttempts>(sink);
+        };
+        fg::engine::Engine engine(std::move(stepped.options));
+        REQUIRE(engine.Start());
+        const json body{{"events", json::array({Deal("e1", "Новая", 0min),
+                                                Deal("e2", "КП отправлено", 1min)})}};
+        REQUIRE(engine.Intake("acme", "generic", body.dump(), clock.Now()).get());
+        REQUIRE(engine.Drain());
+        for (int i = 0; i < 4; ++i) {
+            REQUIRE(engine.Deliver());
+            clock.Advance(2s);
+        }
+        std::vector<bool> told = sink->told_;
+        engine.Stop();
+        return told;
+    };
+    // Refused (429) each time: nothing can have landed, so no attempt needs a check first.
+    CHECK(attempts({refused, refused, refused}) == std::vector<bool>{false, true, true, true});
+    // Ambiguous first: the second and every later attempt check, though the second was refused.
+    CHECK(attempts({ambiguous, refused, refused}) == std::vector<bool>{false, false, false, false});
+    // Refused, then ambiguous: from then on, checked.
+    CHECK(attempts({refused, ambiguous, refused}) == std::vector<bool>{false, true, false, false});
 }
