@@ -85,6 +85,11 @@ bool Engine::DirectoryTriedRecently(const std::string& tenant) const {
 
 void Engine::RefreshDirectories() {
     for (const auto& [tenant, connector] : connectors_) {
+        if (DirectoryTriedRecently(tenant)) {
+            // The fetch stage has just loaded it (at start, for webhooks that waited across the
+            // restart), or keeps trying it with its own backoff.
+            continue;
+        }
         if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
             Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
                        LogSafe(refreshed.error().message));
