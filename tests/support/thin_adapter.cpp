@@ -1,6 +1,7 @@
 #include "tests/support/thin_adapter.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -30,6 +31,15 @@ std::vector<crm::Fetched> AllOf(std::size_t count, crm::Fetched::Outcome outcome
                                 const std::string& reason, std::optional<Duration> retry_after) {
     return std::vector<crm::Fetched>(
         count, {.outcome = outcome, .events = {}, .reason = reason, .retry_after = retry_after});
+}
+
+// Retry-After as delay-seconds, the form the fake API sends.
+std::optional<Duration> RetryAfterSeconds(const std::string& value) {
+    if (value.empty() || !std::all_of(value.begin(), value.end(),
+                                      [](unsigned char c) { return std::isdigit(c) != 0; })) {
+        return std::nullopt;
+    }
+    return Duration{std::stoll(value)};
 }
 
 }  // namespace
@@ -174,11 +184,9 @@ std::vector<crm::Fetched> ThinFetcher::Fetch(const std::vector<std::string>& ref
     }
     const int status = response->status;
     if (status == 429 || status == 408 || status >= 500) {
-        const Timestamp now =
-            std::chrono::time_point_cast<Duration>(std::chrono::system_clock::now());
         return AllOf(references.size(), crm::Fetched::Outcome::kRetry,
                      fmt::format("HTTP {}", status),
-                     outbox::ParseRetryAfter(response->get_header_value("Retry-After"), now));
+                     RetryAfterSeconds(response->get_header_value("Retry-After")));
     }
     if (status != 200) {
         return AllOf(references.size(), crm::Fetched::Outcome::kFailed,
