@@ -346,8 +346,8 @@ Result<std::optional<crm::Decoded>> GenericDecoder::ValidateAndDecode(
     if (!events) {
         return events.error();
     }
-    return std::optional<crm::Decoded>{
-        crm::Decoded{.events = std::move(events).value(), .failed = {}, .ignored = {}}};
+    return std::optional<crm::Decoded>{crm::Decoded{
+        .events = std::move(events).value(), .failed = {}, .ignored = {}, .fetch = {}}};
 }
 
 std::string GenericDecoder::DedupeKey(std::string_view body) const {

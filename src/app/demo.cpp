@@ -37,11 +37,18 @@ bool Settle(crm::DemoAccount& account, engine::Engine& engine, demo::Narrator& n
     for (int round = 0; round < rounds; ++round) {
         const bool idle = account.WaitWebhooksIdle(std::chrono::seconds{10});
         narrator.BeginBatch(cause);
-        auto drained = engine.Drain();
+        Result<int> drained = engine.Drain();
+        // What waits for the CRM's API is fetched and applied with its batch.
+        Result<int> fetched = engine.Fetch();
+        while (drained && fetched && *fetched > 0) {
+            const Result<int> more = engine.Drain();
+            drained = more ? Result<int>(*drained + *more) : more;
+            fetched = engine.Fetch();
+        }
         narrator.EndBatch(reader);
         auto delivered = engine.Deliver();
         cause = demo::Cause::kFunnelguard;
-        if (idle && drained && *drained == 0 && delivered && *delivered == 0) {
+        if (idle && drained && *drained == 0 && fetched && delivered && *delivered == 0) {
             return true;
         }
     }

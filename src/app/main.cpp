@@ -67,11 +67,13 @@ int main(int argc, char** argv) {
     auto* inbox_cmd =
         app.add_subcommand("inbox", "Webhooks that failed or wait, and their reasons");
     auto* inbox_list_cmd = inbox_cmd->add_subcommand(
-        "list", "List the webhooks that failed or wait for the CRM directory, with the reasons");
+        "list", "List the webhooks in one state (failed, by default), with the reasons");
     inbox_list_cmd->add_option("--config", inbox.config, "Config file")->required();
     inbox_list_cmd->add_option("--tenant", inbox.tenant, "Only this tenant");
-    inbox_list_cmd->add_option("--state", inbox.state, "failed or waiting")
-        ->check(CLI::IsMember({"failed", "waiting"}))
+    inbox_list_cmd
+        ->add_option("--state", inbox.state,
+                     "stored, waiting (for the CRM's API), fetched, applied, ignored or failed")
+        ->check(CLI::IsMember({"stored", "waiting", "fetched", "applied", "ignored", "failed"}))
         ->capture_default_str();
     inbox_list_cmd->add_option("--limit", inbox.limit, "At most this many, newest first")
         ->check(CLI::Range(1, 100000))

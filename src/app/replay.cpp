@@ -132,6 +132,22 @@ int RunReplay(const ReplayOptions& options) {
     if (!settle()) {
         return 1;
     }
+    // Bodies that need the CRM's API (events that carry only ids) go through the fetch stage,
+    // once the rest is in: it batches the references of all of them. What the CRM puts off
+    // waits for `serve`.
+    for (;;) {
+        const Result<int> fetched = engine.Fetch();
+        if (!fetched) {
+            std::cerr << "replay: " << fetched.error().message << "\n";
+            return 1;
+        }
+        if (*fetched == 0) {
+            break;
+        }
+        if (!settle()) {
+            return 1;
+        }
+    }
     engine.Stop();
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - begin).count();

@@ -33,6 +33,11 @@ std::unique_ptr<crm::Connector> Adapters::MakeConnector(const config::TenantConf
     return instance != nullptr ? instance->MakeConnector(tenant) : nullptr;
 }
 
+std::unique_ptr<crm::Fetcher> Adapters::MakeFetcher(const config::TenantConfig& tenant) {
+    crm::AdapterInstance* instance = InstanceOf(tenant);
+    return instance != nullptr ? instance->MakeFetcher(tenant) : nullptr;
+}
+
 outbox::PacedSink Adapters::MakeSink(const config::TenantConfig& tenant) {
     crm::AdapterInstance* instance = InstanceOf(tenant);
     return instance != nullptr ? instance->MakeSink(tenant) : nullptr;
@@ -61,6 +66,9 @@ engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {
             }
         }
         return sinks;
+    };
+    options.make_fetcher = [this](const config::TenantConfig& tenant) {
+        return MakeFetcher(tenant);
     };
     return options;
 }

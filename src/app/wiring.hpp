@@ -13,7 +13,7 @@
 namespace fg::app {
 
 /// The composition root: every registered adapter (src/app/adapters.cpp) bound to one loaded
-/// config, giving the engine its decoders, connectors and sinks.
+/// config, giving the engine its decoders, connectors, fetchers and sinks.
 class Adapters {
 public:
     /// `config` and `clock` must outlive this.
@@ -25,12 +25,14 @@ public:
     engine::Decoders MakeDecoders();
     /// The connector of a tenant whose CRM has an API; null for one without (generic).
     std::unique_ptr<crm::Connector> MakeConnector(const config::TenantConfig& tenant);
+    /// The fetcher of a tenant whose webhooks carry only ids; null for the others.
+    std::unique_ptr<crm::Fetcher> MakeFetcher(const config::TenantConfig& tenant);
     /// The action sink of a tenant without a connector, or none.
     outbox::PacedSink MakeSink(const config::TenantConfig& tenant);
     /// The address of the tenant's CRM API, for messages; empty when it has none.
     std::string ApiUrl(const config::TenantConfig& tenant) const;
 
-    /// EngineOptions with the decoders, connectors and sinks of this process.
+    /// EngineOptions with the decoders, connectors, fetchers and sinks of this process.
     engine::EngineOptions EngineOptionsFor(const Clock& clock);
 
 private:

@@ -32,6 +32,10 @@ struct Decoded {
     /// Elements about entities the rules do not judge (contacts, companies, unsorted...), by
     /// entity name: acknowledged and counted, nothing else.
     std::map<std::string, int> ignored{};
+    /// Elements that carry only ids (Bitrix24's events): references, opaque to the core, that the
+    /// tenant's crm::Fetcher turns into events. A body with any is applied once all are fetched
+    /// (its complete events with them); distinct, in the order of the body.
+    std::vector<std::string> fetch{};
 };
 
 /// The inbound half of an adapter. Pure: no network, no database, no clock; safe to call
@@ -51,23 +55,27 @@ public:
 
     /// Decode, element by element, for processing: an adapter whose sender disables a webhook
     /// that keeps failing (the CRMs) applies what it understands and reports each element it
-    /// cannot understand in Decoded::failed, instead of failing the body. An error fails (or,
-    /// kUnavailable, parks) the whole body. The default is Decode: all or nothing.
+    /// cannot understand in Decoded::failed, instead of failing the body. An error fails the
+    /// whole body, except kUnavailable: the tenant's CRM directory lacks what the body names, so
+    /// the body waits for the fetch stage to load the directory, and is decoded again then. The
+    /// default is Decode: all or nothing.
     virtual Result<Decoded> DecodeElements(const WebhookRequest& request) const {
         auto events = Decode(request);
         if (!events) {
             return events.error();
         }
-        return Decoded{.events = std::move(events).value(), .failed = {}, .ignored = {}};
+        return Decoded{
+            .events = std::move(events).value(), .failed = {}, .ignored = {}, .fetch = {}};
     }
 
     /// Validate and DecodeElements in one call, for callers that check a body before storing it
     /// and process it right after (the HTTP intake, replay): they hand the result on, so the body
     /// is parsed once. An error is Validate's: refuse the body. A value holds DecodeElements'
     /// result, or nullopt when it fails although Validate passed (the body is stored and
-    /// processing decodes it again: it records the reason, or parks the item until the CRM
-    /// directory is refreshed on kUnavailable, as without this call). The default runs Validate,
-    /// then DecodeElements; an adapter whose Validate decodes anyway overrides it to parse once.
+    /// processing decodes it again: it records the reason, or on kUnavailable hands the item to
+    /// the fetch stage, which loads the CRM directory, as without this call). The default runs
+    /// Validate, then DecodeElements; an adapter whose Validate decodes anyway overrides it to
+    /// parse once.
     virtual Result<std::optional<Decoded>> ValidateAndDecode(const WebhookRequest& request) const {
         if (auto valid = Validate(request.body); !valid) {
             return valid.error();

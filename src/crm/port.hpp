@@ -12,6 +12,7 @@
 #include "src/crm/adapter.hpp"
 #include "src/crm/connector.hpp"
 #include "src/crm/demo_account.hpp"
+#include "src/crm/fetcher.hpp"
 #include "src/outbox/action.hpp"
 
 namespace CLI {
@@ -21,7 +22,8 @@ class App;
 /// The CRM adapter port: everything the core knows of a CRM is reached through a crm::Adapter.
 /// src/app lists the adapters (the only place that names them); the loader reads each tenant's
 /// `[tenant.<name>]` through its adapter's schema, the HTTP layer authenticates and routes
-/// `/hooks/<name>/...` by it, and the engine gets its decoder, connectors and sinks from it.
+/// `/hooks/<name>/...` by it, and the engine gets its decoder, fetchers, connectors and sinks
+/// from it.
 namespace fg::crm {
 
 /// Where a webhook's sender shows that it knows the tenant's secret (the CRMs sign nothing).
@@ -41,6 +43,13 @@ public:
     /// The tenant's API (reading, webhooks, write-back through Connector::Sink); null when the
     /// adapter has none.
     virtual std::unique_ptr<Connector> MakeConnector(const config::TenantConfig& tenant) = 0;
+    /// What completes the tenant's thin webhook elements (Decoded::fetch) through its API,
+    /// sharing the account's rate limiter with the tenant's connector (the instance holds it);
+    /// null when the adapter's bodies are complete. Called once per tenant, after MakeConnector.
+    virtual std::unique_ptr<Fetcher> MakeFetcher(const config::TenantConfig& tenant) {
+        (void)tenant;
+        return nullptr;
+    }
     /// The address of the tenant's CRM API, for messages (empty: none).
     virtual std::string ApiUrl(const config::TenantConfig& tenant) const {
         (void)tenant;

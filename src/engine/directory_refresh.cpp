@@ -1,6 +1,7 @@
 // The engine's side of the CRM directories (pipelines, users): loading them through the
-// connectors, on start, every kDirectoryEvery and when a webhook names what the directory
-// lacks, and the rule names they lack. directory.hpp stores, applies and checks them.
+// connectors, on start, every kDirectoryEvery and when the fetch stage needs one for webhooks
+// that name what the directory lacks, and the rule names they lack. directory.hpp stores,
+// applies and checks them.
 #include "src/common/log.hpp"
 #include "src/engine/directory.hpp"
 #include "src/engine/engine.hpp"
@@ -27,25 +28,30 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
         return MakeError(ErrorCode::kNotFound, "tenant {} has no CRM connector", tenant);
     }
     const Timestamp started = options_.clock->Now();
+    {
+        // Any load counts for the fetch stage: a webhook parked while the start-up load runs is
+        // handed back by that load, and must not cost the account a second one.
+        std::lock_guard lock(directory_mutex_);
+        directory_tried_[tenant] = std::chrono::steady_clock::now();
+    }
     Result<crm::Directory> directory = connector->FetchDirectory();
     if (!directory) {
         return directory.error();
     }
     {
-        // Any fresh load counts as the wanted refresh: a webhook parked while the start-up load
-        // was running is requeued by that load, and must not cost the account a second one.
         // Loaded, and when the load started (the adapter's catalog is fresh already): an item
-        // parked before that and still lacking its id once requeued fails instead of waiting
-        // for another refresh.
+        // parked before that and still lacking its id once handed back fails instead of waiting
+        // for another load.
         std::lock_guard lock(directory_mutex_);
-        directory_tried_[tenant] = std::chrono::steady_clock::now();
         directory_loaded_[tenant] = started;
     }
+    // One that waits again is tried no sooner than the fetch stage would load it again.
+    const Timestamp retry_at = started + FetchWorker::kDirectoryRetry;
     auto stored = writer_
-                      ->Transact([&tenant, &directory](storage::Db& db) {
+                      ->Transact([&tenant, &directory, retry_at](storage::Db& db) {
                           StoreDirectory(db, tenant, *directory);
                           // Webhooks parked for a stage the old directory lacked go again.
-                          return storage::RequeueWaitingInbox(db, tenant);
+                          return storage::RequeueWaitingInbox(db, tenant, retry_at);
                       })
                       .get();
     if (!stored) {
@@ -70,44 +76,20 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
     return Ok{};
 }
 
-void Engine::WantDirectory(const std::set<std::string>& tenants) {
+bool Engine::DirectoryTriedRecently(const std::string& tenant) const {
     std::lock_guard lock(directory_mutex_);
-    directory_wanted_.insert(tenants.begin(), tenants.end());
-}
-
-void Engine::RefreshWantedDirectories() {
-    // A webhook naming a stage the catalog lacks asks for a refresh; at most one per tenant per
-    // kDirectoryRetry, so a stage the API does not show either cannot make funnelguard hammer it.
-    constexpr auto kDirectoryRetry = std::chrono::seconds{30};
-    std::set<std::string> due;
-    {
-        std::lock_guard lock(directory_mutex_);
-        const auto now = std::chrono::steady_clock::now();
-        for (auto it = directory_wanted_.begin(); it != directory_wanted_.end();) {
-            auto& last = directory_tried_[*it];
-            if (now - last >= kDirectoryRetry) {
-                last = now;
-                due.insert(*it);
-                it = directory_wanted_.erase(it);
-            } else {
-                ++it;
-            }
-        }
-    }
-    for (const std::string& tenant : due) {
-        if (ConnectorOf(tenant) == nullptr) {
-            continue;
-        }
-        if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
-            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
-                       LogSafe(refreshed.error().message));
-            WantDirectory({tenant});
-        }
-    }
+    const auto found = directory_tried_.find(tenant);
+    return found != directory_tried_.end() &&
+           std::chrono::steady_clock::now() - found->second < FetchWorker::kDirectoryRetry;
 }
 
 void Engine::RefreshDirectories() {
     for (const auto& [tenant, connector] : connectors_) {
+        if (DirectoryTriedRecently(tenant)) {
+            // The fetch stage has just loaded it (at start, for webhooks that waited across the
+            // restart), or keeps trying it with its own backoff.
+            continue;
+        }
         if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
             Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
                        LogSafe(refreshed.error().message));

@@ -1,7 +1,8 @@
 // The engine as the owner of its parts: construction, Start/Stop, and what callers ask of it
 // directly. The parts live in files of their own: intake.cpp (webhooks into the inbox),
-// ingest_loop.cpp (processing the inbox), timers.cpp (the minute sweep, the nightly run),
-// directory_refresh.cpp (CRM directories), reconcile.cpp, outbox_worker.hpp (delivery).
+// ingest_loop.cpp (processing the inbox), fetch_worker.hpp (the fetch stage), timers.cpp (the
+// minute sweep, the nightly run), directory_refresh.cpp (CRM directories), reconcile.cpp,
+// outbox_worker.hpp (delivery).
 #include "src/engine/engine.hpp"
 
 #include "src/common/log.hpp"
@@ -23,7 +24,8 @@ constexpr std::size_t kMaxDecodedEvents = 100'000;
 Engine::Engine(EngineOptions options)
     : options_(std::move(options)),
       decoded_(kMaxDecodedEvents),
-      outbox_(options_.clock, metrics_, options_.observer.on_delivery) {}
+      outbox_(options_.clock, metrics_, options_.observer.on_delivery),
+      fetch_(options_.clock, metrics_) {}
 
 Engine::~Engine() { Stop(); }
 
@@ -71,6 +73,9 @@ Result<void> Engine::Start() {
                 outbox_.AddSink(tenant.id, channel, std::move(paced));
             }
         }
+        if (options_.make_fetcher) {
+            fetch_.AddFetcher(tenant.id, options_.make_fetcher(tenant));
+        }
     }
     writer_ = std::make_unique<Writer>(std::move(db).value());
     if (options_.background) {
@@ -81,8 +86,13 @@ Result<void> Engine::Start() {
         writer_->Start();
     }
     outbox_.Bind(*writer_);
+    fetch_.Bind(*writer_, options_.decoders, *options_.config,
+                {.refresh = [this](const std::string& tenant) { return RefreshDirectory(tenant); },
+                 .recently_tried =
+                     [this](const std::string& tenant) { return DirectoryTriedRecently(tenant); }});
     if (options_.timers) {
         timer_ = std::thread([this] { TimerLoop(); });
+        fetch_.Start(options_.config->storage.path);
     }
     if (options_.deliver) {
         outbox_.Start(options_.config->storage.path);
@@ -97,6 +107,7 @@ void Engine::Stop() {
     }
     stop_cv_.notify_all();
     outbox_.Stop();
+    fetch_.Stop();
     if (timer_.joinable()) {
         timer_.join();
     }
@@ -118,6 +129,23 @@ Result<int> Engine::Deliver() {
         return attempted;
     } catch (const std::exception& error) {
         return MakeError(ErrorCode::kUnavailable, "outbox pass failed: {}", error.what());
+    }
+}
+
+Result<int> Engine::Fetch() {
+    auto reader = OpenReader();
+    if (!reader) {
+        return reader.error();
+    }
+    try {
+        const int moved = fetch_.FetchDue(**reader);
+        if (moved < 0) {
+            return MakeError(ErrorCode::kUnavailable,
+                             "the storage refused to record the fetch stage's outcomes");
+        }
+        return moved;
+    } catch (const std::exception& error) {
+        return MakeError(ErrorCode::kUnavailable, "fetch pass failed: {}", error.what());
     }
 }
 

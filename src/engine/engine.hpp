@@ -16,6 +16,7 @@
 #include "src/common/clock.hpp"
 #include "src/config/config.hpp"
 #include "src/crm/connector.hpp"
+#include "src/engine/fetch_worker.hpp"
 #include "src/engine/ingest.hpp"
 #include "src/engine/metrics.hpp"
 #include "src/engine/outbox_worker.hpp"
@@ -34,6 +35,10 @@ using ChannelSinkFactory =
 using ConnectorFactory =
     std::function<std::unique_ptr<crm::Connector>(const config::TenantConfig& tenant)>;
 
+/// What completes a CRM tenant's thin webhook elements (null when its bodies are complete).
+using FetcherFactory =
+    std::function<std::unique_ptr<crm::Fetcher>(const config::TenantConfig& tenant)>;
+
 /// Hooks for what happens, called on the thread that did it, after the commit.
 struct Observer {
     std::function<void(const std::string& tenant, const ViolationChange&)> on_violation{};
@@ -47,8 +52,12 @@ struct EngineOptions {
     SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     ChannelSinkFactory make_notifier_sinks{};  // the tenant's chat channels (none: no messages)
+    FetcherFactory make_fetcher{};      // asked after make_connector, for every tenant
     Observer observer{};
-    bool timers = true;   // the minute sweep and the nightly run
+    // The threads that act on time: the minute sweep and the nightly run, and the fetch worker
+    // (items that wait for the CRM's API, tried again with backoff). false: the caller runs them
+    // (Sweep, Fetch, Reconcile).
+    bool timers = true;
     bool deliver = true;  // run the outbox worker
     // Log a warning per stage or field the rules name that a CRM directory lacks (false: the
     // caller reports NameProblems itself, as reconcile does).
@@ -86,8 +95,8 @@ struct ReconcileReport {
 /// pulled so far gave. Both reconcile's progress lines and its summary say it, from one report.
 std::string FormatPullCounts(const ReconcileReport& report);
 
-/// The running core: the single writer with inbox processing, the minute timer, the nightly
-/// schedule and the outbox worker.
+/// The running core: the single writer with inbox processing, the fetch worker, the minute
+/// timer, the nightly schedule and the outbox worker.
 class Engine {
 public:
     explicit Engine(EngineOptions options);
@@ -104,8 +113,13 @@ public:
     std::future<Result<bool>> Intake(const std::string& tenant, const std::string& crm,
                                      std::string body, Timestamp received_at,
                                      std::optional<crm::Decoded> decoded = {});
-    /// Processes everything pending in the inbox now; returns the number of events applied.
+    /// Processes everything pending in the inbox now (stored and fetched items; waiting ones are
+    /// the fetch stage's); returns the number of events applied.
     Result<int> Drain();
+    /// Runs one pass of the fetch stage on the calling thread, as its worker does (for a caller
+    /// without it: timers = false): the waiting items due now are fetched, put off or failed.
+    /// Returns how many moved on; Drain applies what was fetched.
+    Result<int> Fetch();
     /// Delivers the outbox items due now on the calling thread, as the outbox worker does, and
     /// returns how many were attempted (for a caller that runs without it: deliver = false).
     Result<int> Deliver();
@@ -152,7 +166,8 @@ public:
     std::map<std::string, std::size_t> NameProblemCounts() const;
     /// When the tenant's directory last loaded (the time the load started), or nullopt.
     std::optional<Timestamp> DirectoryLoadedAt(const std::string& tenant) const;
-    /// Items that wait for the directory longer than this fail (reason directory_timeout).
+    /// Items that wait for the fetch stage longer than this fail (reason directory_timeout, or
+    /// fetch_timeout for elements to fetch).
     static constexpr Duration kWaitingLimit = std::chrono::hours{1};
 
     /// A new read-only connection (API handlers, check).
@@ -187,8 +202,9 @@ private:
     void RefreshDirectories();
     // Checks the tenant's rule names against its directory; logs each problem when they change.
     void RecordNameProblems(const config::TenantConfig& tenant, const crm::Directory& directory);
-    void WantDirectory(const std::set<std::string>& tenants);
-    void RefreshWantedDirectories();
+    // Whether a load of the tenant's directory started less than FetchWorker::kDirectoryRetry
+    // ago (real time).
+    bool DirectoryTriedRecently(const std::string& tenant) const;
 
     EngineOptions options_;
     Metrics metrics_;
@@ -197,14 +213,14 @@ private:
     DecodedEvents decoded_;
     mutable std::mutex config_mutex_;
     mutable std::mutex directory_mutex_;
-    std::set<std::string> directory_wanted_;
     std::map<std::string, Timestamp> directory_loaded_;
     std::map<std::string, std::chrono::steady_clock::time_point> directory_tried_;
     std::map<std::string, std::vector<config::ConfigProblem>> name_problems_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
-    // After connectors_: it delivers through their sinks.
+    // After connectors_: they deliver through their sinks and load their directories.
     OutboxWorker outbox_;
+    FetchWorker fetch_;
     std::mutex stop_mutex_;
     std::condition_variable stop_cv_;
     std::atomic<bool> stopping_{false};

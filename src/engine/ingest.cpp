@@ -79,6 +79,68 @@ storage::InboxOutcome ParkOrFail(const storage::InboxItem& item, const Error& er
             .error = error.message};
 }
 
+// What the fetch stage stored with a fetched item; nullopt for any other item, or one to decode
+// again from its body (the directory it waited for has loaded).
+std::optional<storage::FetchedDoc> FetchedOf(storage::Db& db, const storage::InboxItem& item) {
+    if (item.state != storage::InboxState::kFetched) {
+        return std::nullopt;
+    }
+    const std::optional<std::string> stored = storage::InboxFetched(db, item.seq);
+    return stored ? storage::DecodeFetched(*stored) : std::nullopt;
+}
+
+// Applies an item's events to the mirror, each event id once per tenant; returns how many the
+// item held.
+int ApplyEvents(storage::Db& db, storage::MirrorBatch& mirror, const storage::InboxItem& item,
+                const std::vector<domain::Event>& events,
+                std::map<std::string, std::set<std::string>>& affected, IngestOutcome& outcome) {
+    int applied = 0;
+    for (const domain::Event& event : events) {
+        ++applied;
+        if (!storage::MarkEventSeen(db, item.tenant, event.id)) {
+            continue;  // delivered before
+        }
+        ++outcome.events;
+        for (std::string& deal : mirror.Apply(item.tenant, event)) {
+            affected[item.tenant].insert(std::move(deal));
+        }
+    }
+    return applied;
+}
+
+// An item whose elements carry only ids waits for the fetch stage, as a whole.
+storage::InboxOutcome WaitForFetch(const storage::InboxItem& item, const crm::Decoded& decoded,
+                                   IngestOutcome& outcome) {
+    outcome.waiting.insert(item.tenant);
+    return {
+        .state = storage::InboxState::kWaiting,
+        .reason = std::string(storage::inbox_reason::kFetch),
+        .error = fmt::format("{} element(s) to fetch from the CRM's API", decoded.fetch.size())};
+}
+
+// How a fetched item settles once its `applied` events went to the mirror.
+storage::InboxOutcome FetchedOutcome(const storage::InboxItem& item,
+                                     const storage::FetchedDoc& fetched, int applied,
+                                     IngestOutcome& outcome) {
+    for (const auto& [entity, count] : fetched.ignored) {
+        outcome.elements[{item.crm, entity}] += count;
+    }
+    if (!fetched.failed.empty()) {
+        outcome.elements[{item.crm, "failed"}] += static_cast<int>(fetched.failed.size());
+        return {.state = storage::InboxState::kFailed,
+                .reason = fetched.failed_reason.empty()
+                              ? std::string(storage::inbox_reason::kBadElement)
+                              : fetched.failed_reason,
+                .error = JoinFailures(fetched.failed, applied)};
+    }
+    if (fetched.events.empty()) {
+        return {.state = storage::InboxState::kIgnored,
+                .reason = fetched.gone > 0 ? std::string(storage::inbox_reason::kGone) : "",
+                .error = {}};
+    }
+    return {.state = storage::InboxState::kApplied, .reason = item.reason, .error = {}};
+}
+
 // Applies items until `yield` says stop (after one at least); returns the affected deals by
 // tenant, and how many items it took in `outcome.items`. Throws on storage errors.
 std::map<std::string, std::set<std::string>> ApplyItems(
@@ -102,6 +164,9 @@ std::map<std::string, std::set<std::string>> ApplyItems(
             settled = {.state = storage::InboxState::kFailed,
                        .reason = std::string(storage::inbox_reason::kDecoder),
                        .error = fmt::format("no decoder for crm {}", item.crm)};
+        } else if (std::optional<storage::FetchedDoc> fetched = FetchedOf(db, item)) {
+            const int applied = ApplyEvents(db, mirror, item, fetched->events, affected, outcome);
+            settled = FetchedOutcome(item, *fetched, applied, outcome);
         } else if (auto decoded = DecodedOf(db, item, *decoder->second, options.decoded);
                    !decoded) {
             if (decoded.error().code == ErrorCode::kUnavailable) {
@@ -112,18 +177,10 @@ std::map<std::string, std::set<std::string>> ApplyItems(
                            .reason = std::string(storage::inbox_reason::kDecoder),
                            .error = decoded.error().message};
             }
+        } else if (!decoded->fetch.empty()) {
+            settled = WaitForFetch(item, *decoded, outcome);
         } else {
-            int applied = 0;
-            for (const domain::Event& event : decoded->events) {
-                ++applied;
-                if (!storage::MarkEventSeen(db, item.tenant, event.id)) {
-                    continue;  // delivered before
-                }
-                ++outcome.events;
-                for (std::string& deal : mirror.Apply(item.tenant, event)) {
-                    affected[item.tenant].insert(std::move(deal));
-                }
-            }
+            const int applied = ApplyEvents(db, mirror, item, decoded->events, affected, outcome);
             for (const auto& [entity, count] : decoded->ignored) {
                 outcome.elements[{item.crm, entity}] += count;
             }
@@ -135,6 +192,10 @@ std::map<std::string, std::set<std::string>> ApplyItems(
             } else if (decoded->events.empty() && !decoded->ignored.empty()) {
                 settled = {.state = storage::InboxState::kIgnored, .reason = {}, .error = {}};
             }
+        }
+        if (item.state == storage::InboxState::kFetched &&
+            settled.state == storage::InboxState::kApplied && settled.reason.empty()) {
+            settled.reason = item.reason;  // it went through the fetch stage
         }
         if (settled.state == storage::InboxState::kFailed) {
             ++outcome.failed;

@@ -22,8 +22,9 @@ struct IngestOutcome {
     int items = 0;   // inbox items processed
     int events = 0;  // events applied (duplicates excluded)
     int failed = 0;  // items kept failed in the inbox with the reason (whole, or some elements)
-    /// Tenants with items that wait for a fresher CRM directory (a stage or pipeline the
-    /// adapter's catalog does not know yet): refresh it, then RequeueWaitingInbox.
+    /// Tenants with items that now wait for the fetch stage: elements to fetch from the CRM's
+    /// API, or a fresher CRM directory (a stage or pipeline the adapter's catalog does not know
+    /// yet).
     std::set<std::string> waiting{};
     std::vector<std::pair<std::string, JudgeOutcome>> judged{};  // by tenant
     /// Items settled, by (crm, state name), and elements, by (crm, what): "failed" for elements
@@ -66,16 +67,19 @@ struct IngestOptions {
     DirectoryLoaded directory_loaded{};  // optional: without it, a waiting item waits on
 };
 
-/// Processes pending inbox items in one write transaction: decode, dedupe events, apply them to
-/// the mirror in CRM time, judge every affected deal as of `now`, and settle each item
-/// (storage::SettleInbox):
-/// - applied, or ignored when it held only what the rules do not judge;
+/// Processes pending inbox items in one write transaction: decode (or, for an item the fetch
+/// stage completed, read what it fetched), dedupe events, apply them to the mirror in CRM time,
+/// judge every affected deal as of `now`, and settle each item (storage::SettleInbox):
+/// - applied, or ignored when it held only what the rules do not judge (or what it named is
+///   gone from the CRM);
 /// - failed, with the reason, when the decoder refuses or fails the body, or some of its
-///   elements could not be understood (the others are applied); failed items are not retried
-///   unless someone asks (storage::RetryInbox);
-/// - waiting when the decoder answers kUnavailable (the CRM directory lacks what it names): its
-///   tenant is listed in `waiting`; once a directory that started loading after the item was
-///   parked still lacks it, the item fails (reason directory) instead of waiting again.
+///   elements could not be understood or fetched (the others are applied); failed items are not
+///   retried unless someone asks (storage::RetryInbox);
+/// - waiting for the fetch stage, its tenant listed in `waiting`: reason fetch when the decoder
+///   returns references to fetch (crm::Decoded::fetch), reason directory when it answers
+///   kUnavailable (the CRM directory lacks what it names); once a directory that started
+///   loading after the item was parked still lacks it, the item fails (reason directory)
+///   instead of waiting again.
 /// A storage error rolls the batch back and retries item by item: the items before the failing
 /// one are committed, the failing one stays stored (retried on the next run) and, while it
 /// fails, holds up the items after it.

@@ -1,5 +1,5 @@
 // The processing of the inbox: slices of IngestBatch on the writer thread (in the background,
-// or all pending at once by Drain), and what they report (metrics, wanted directories,
+// or all pending at once by Drain), and what they report (metrics, items for the fetch stage,
 // violations). A hot path (bench/README.md §2).
 #include "src/engine/engine.hpp"
 
@@ -23,7 +23,7 @@ IngestOutcome Engine::IngestOnce(storage::Db& db, const YieldCheck& yield) {
         metrics_.WebhookElements(key.first, key.second, count);
     }
     if (!outcome.waiting.empty()) {
-        WantDirectory(outcome.waiting);
+        fetch_.Wake();
     }
     for (const auto& [tenant, judged] : outcome.judged) {
         Report(tenant, judged);

@@ -1,6 +1,10 @@
 #include "src/engine/metrics.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "src/storage/inbox.hpp"
 
 namespace fg::engine {
 
@@ -27,6 +31,12 @@ void Metrics::InboxSettled(const std::string& crm, const std::string& state, std
 void Metrics::WebhookElements(const std::string& crm, const std::string& what, std::int64_t n) {
     std::lock_guard lock(mutex_);
     elements_[{crm, what}] += n;
+}
+
+void Metrics::Fetched(const std::string& crm, const std::string& what, const std::string& outcome,
+                      std::int64_t n) {
+    std::lock_guard lock(mutex_);
+    fetched_[{crm, what, outcome}] += n;
 }
 
 std::string Metrics::Render() const {
@@ -72,6 +82,16 @@ std::string Metrics::Render() const {
                 key.first, key.second, n);
         }
     }
+    out +=
+        "# HELP funnelguard_fetches_total The fetch stage's work: references and directory loads, "
+        "by outcome.\n";
+    out += "# TYPE funnelguard_fetches_total counter\n";
+    for (const auto& [key, n] : fetched_) {
+        const auto& [crm, what, outcome] = key;
+        out +=
+            fmt::format("funnelguard_fetches_total{{crm=\"{}\",what=\"{}\",outcome=\"{}\"}} {}\n",
+                        crm, what, outcome, n);
+    }
     out += "# HELP funnelguard_events_applied_total Normalized events applied to the mirror.\n";
     out += "# TYPE funnelguard_events_applied_total counter\n";
     out += fmt::format("funnelguard_events_applied_total {}\n", events_applied_.load());
@@ -82,6 +102,29 @@ std::string Metrics::Render() const {
                            key.first, key.second, n);
     }
     return out;
+}
+
+std::string Metrics::RenderInbox(storage::Db& db, Timestamp now) {
+    const storage::InboxStats inbox = storage::GetInboxStats(db);
+    std::string text;
+    text += "# HELP funnelguard_inbox_pending Webhooks stored but not processed yet.\n";
+    text += "# TYPE funnelguard_inbox_pending gauge\n";
+    text += fmt::format("funnelguard_inbox_pending {}\n", inbox.pending);
+    text += "# HELP funnelguard_inbox_lag_seconds Age of the oldest unprocessed webhook.\n";
+    text += "# TYPE funnelguard_inbox_lag_seconds gauge\n";
+    text += fmt::format(
+        "funnelguard_inbox_lag_seconds {}\n",
+        inbox.oldest_pending ? std::max<long long>(0, (now - *inbox.oldest_pending).count()) : 0);
+    text +=
+        "# HELP funnelguard_inbox_items Inbox items by tenant, state (stored, waiting, fetched, "
+        "applied, ignored, failed) and reason (GET /api/v1/inbox lists them).\n";
+    text += "# TYPE funnelguard_inbox_items gauge\n";
+    for (const auto& [tenant, state, reason, count] : storage::InboxCountsByReason(db)) {
+        text +=
+            fmt::format("funnelguard_inbox_items{{tenant=\"{}\",state=\"{}\",reason=\"{}\"}} {}\n",
+                        tenant, storage::InboxStateName(state), reason, count);
+    }
+    return text;
 }
 
 }  // namespace fg::engine

@@ -5,6 +5,13 @@
 #include <map>
 #include <mutex>
 #include <string>
+#include <tuple>
+
+#include "src/common/time.hpp"
+
+namespace fg::storage {
+class Db;
+}
 
 namespace fg::engine {
 
@@ -22,9 +29,16 @@ public:
     /// Webhook elements by crm and what became of them: "failed", or the entity of an ignored
     /// one ("contacts", "unsorted", ...).
     void WebhookElements(const std::string& crm, const std::string& what, std::int64_t n);
+    /// The fetch stage's calls, by crm, what it fetched ("reference", "directory") and the
+    /// outcome ("fetched", "retry", "gone", "failed"): one per reference or directory load.
+    void Fetched(const std::string& crm, const std::string& what, const std::string& outcome,
+                 std::int64_t n);
 
     /// Prometheus text lines for the counters.
     std::string Render() const;
+    /// Prometheus text lines for the inbox gauges, read from `db` at `now`: pending items, lag,
+    /// and items by tenant, state and reason.
+    static std::string RenderInbox(storage::Db& db, Timestamp now);
 
 private:
     mutable std::mutex mutex_;
@@ -33,6 +47,7 @@ private:
     std::map<std::pair<std::string, std::string>, std::int64_t> delivered_;  // kind, outcome
     std::map<std::pair<std::string, std::string>, std::int64_t> settled_;    // crm, state
     std::map<std::pair<std::string, std::string>, std::int64_t> elements_;   // crm, what
+    std::map<std::tuple<std::string, std::string, std::string>, std::int64_t> fetched_;
     std::atomic<std::int64_t> events_applied_{0};
 };
 

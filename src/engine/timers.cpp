@@ -18,7 +18,8 @@ constexpr auto kTimerPoll = std::chrono::milliseconds{100};
 constexpr Duration kSweepEvery = std::chrono::minutes{1};
 constexpr int kWakeBatch = 1000;
 constexpr auto kCheckpointEvery = std::chrono::minutes{5};
-// Pipelines and users change rarely; webhooks naming an unknown stage also trigger a refresh.
+// Pipelines and users change rarely; webhooks naming an unknown stage also trigger a refresh
+// (the fetch stage's).
 constexpr auto kDirectoryEvery = std::chrono::hours{1};
 
 }  // namespace
@@ -74,15 +75,21 @@ Result<int> Engine::Sweep() {
                     outcomes.emplace_back(tenant.id, EscalateDue(db, context));
                 }
                 storage::PruneOwnWrites(db, now);
-                // Nothing waits for the directory for ever (it may never load, or lack an id
-                // for good): past the limit the item fails, and `inbox retry` brings it back.
+                // Nothing waits for the fetch stage for ever (the directory may never load, or
+                // lack an id for good; the API may stay down): past the limit the item fails,
+                // and `inbox retry` brings it back.
                 const int expired =
                     storage::FailWaitingSince(db, now - kWaitingLimit, now,
                                               fmt::format("waited over {} for the CRM directory: ",
+                                                          FormatDuration(kWaitingLimit))) +
+                    storage::FailWaitingSince(db, storage::inbox_reason::kFetch,
+                                              storage::inbox_reason::kFetchTimeout,
+                                              now - kWaitingLimit, now,
+                                              fmt::format("waited over {} for the CRM's API: ",
                                                           FormatDuration(kWaitingLimit)));
                 if (expired > 0) {
                     Log().error(
-                        "Inbox items waited too long for the CRM directory and failed; see "
+                        "Inbox items waited too long for the CRM and failed; see "
                         "/api/v1/inbox?state=failed, then `funnelguard inbox retry`. items={}",
                         expired);
                 }
@@ -167,7 +174,6 @@ void Engine::TimerLoop() {
             next_directory = std::chrono::steady_clock::now() + kDirectoryEvery;
             RefreshDirectories();
         }
-        RefreshWantedDirectories();
         if (std::chrono::steady_clock::now() >= next_checkpoint) {
             next_checkpoint = std::chrono::steady_clock::now() + kCheckpointEvery;
             Checkpoint();

@@ -134,11 +134,31 @@ nlohmann::json InboxEntryToJson(const storage::InboxEntry& entry, const std::str
         {"error", entry.error},
         {"received_at", Time(entry.received_at, time_zone)},
         {"processed_at", OptionalTime(entry.processed_at, time_zone)},
+        {"attempts", entry.attempts},
     };
     if (entry.waiting_since) {
         item["waiting_since"] = Time(*entry.waiting_since, time_zone);
     }
+    if (entry.next_attempt_at) {
+        item["next_attempt_at"] = Time(*entry.next_attempt_at, time_zone);
+    }
+    if (!entry.fetch_error.empty()) {
+        item["last_attempt_error"] = entry.fetch_error;
+    }
+    if (entry.fetched_at) {
+        item["fetched_at"] = Time(*entry.fetched_at, time_zone);
+    }
     return item;
+}
+
+nlohmann::json InboxCountsToJson(const std::map<storage::InboxState, std::int64_t>& counts) {
+    nlohmann::json out = nlohmann::json::object();
+    for (const storage::InboxState state : storage::kInboxStates) {
+        const auto found = counts.find(state);
+        out[std::string(storage::InboxStateName(state))] =
+            found == counts.end() ? 0 : found->second;
+    }
+    return out;
 }
 
 }  // namespace fg::engine

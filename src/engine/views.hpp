@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,8 +18,11 @@ namespace fg::engine {
 nlohmann::json ViolationToJson(const storage::Violation& violation, const std::string& time_zone);
 nlohmann::json SnapshotToJson(const domain::DealSnapshot& snapshot, const std::string& time_zone);
 /// An inbox item of GET /api/v1/inbox: {seq, tenant, crm, state, reason, error, received_at,
-/// processed_at, waiting_since (when parked)}.
+/// processed_at, attempts (the fetch stage's), and when they apply waiting_since,
+/// next_attempt_at and last_attempt_error (waiting), fetched_at (fetched by the fetch stage)}.
 nlohmann::json InboxEntryToJson(const storage::InboxEntry& entry, const std::string& time_zone);
+/// {"stored": N, "waiting": N, "fetched": N, "applied": N, "ignored": N, "failed": N}.
+nlohmann::json InboxCountsToJson(const std::map<storage::InboxState, std::int64_t>& counts);
 
 /// Rewrites the times of a finding's details (ISO 8601 strings under the keys the rules write:
 /// at, due, left_at, entered_at, without_task_since) in `time_zone`, so that people see every

@@ -486,35 +486,39 @@ void Server::Routes() {
         Reply(response, 503, body);
     });
 
-    server.Get("/api/v1/inbox",
-               [&engine, admin](const httplib::Request& request, httplib::Response& response) {
-                   if (!admin(request, response)) {
-                       return;
-                   }
-                   storage::InboxFilter filter;
-                   filter.tenant = request.get_param_value("tenant");
-                   const std::string state = request.get_param_value("state");
-                   if (state.empty() || state == "failed") {
-                       filter.state = storage::InboxState::kFailed;
-                   } else if (state == "waiting") {
-                       filter.state = storage::InboxState::kWaiting;
-                   } else {
-                       return ReplyError(response, 400, "state must be failed or waiting");
-                   }
-                   if (!ReadLimit(request, 10000, filter.limit)) {
-                       return ReplyError(response, 400, "limit must be a number");
-                   }
-                   auto db = engine.OpenReader();
-                   if (!db) {
-                       return ReplyError(response, 503, "storage unavailable");
-                   }
-                   nlohmann::json items = nlohmann::json::array();
-                   for (const storage::InboxEntry& entry : storage::ListInbox(**db, filter)) {
-                       items.push_back(engine::InboxEntryToJson(
-                           entry, TimeZoneOf(engine.config(), entry.tenant)));
-                   }
-                   Reply(response, 200, {{"items", std::move(items)}});
-               });
+    server.Get("/api/v1/inbox", [&engine, admin](const httplib::Request& request,
+                                                 httplib::Response& response) {
+        if (!admin(request, response)) {
+            return;
+        }
+        storage::InboxFilter filter;
+        filter.tenant = request.get_param_value("tenant");
+        const std::string state = request.get_param_value("state");
+        if (!state.empty()) {
+            const std::optional<storage::InboxState> parsed = storage::ParseInboxState(state);
+            if (!parsed) {
+                return ReplyError(response, 400,
+                                  "state must be stored, waiting, fetched, applied, "
+                                  "ignored or failed");
+            }
+            filter.state = *parsed;
+        }
+        if (!ReadLimit(request, 10000, filter.limit)) {
+            return ReplyError(response, 400, "limit must be a number");
+        }
+        auto db = engine.OpenReader();
+        if (!db) {
+            return ReplyError(response, 503, "storage unavailable");
+        }
+        nlohmann::json items = nlohmann::json::array();
+        for (const storage::InboxEntry& entry : storage::ListInbox(**db, filter)) {
+            items.push_back(
+                engine::InboxEntryToJson(entry, TimeZoneOf(engine.config(), entry.tenant)));
+        }
+        const nlohmann::json counts =
+            engine::InboxCountsToJson(storage::InboxStateCounts(**db, filter.tenant));
+        Reply(response, 200, {{"items", std::move(items)}, {"counts", counts}});
+    });
 
     server.Get("/metrics", [&engine](const httplib::Request&, httplib::Response& response) {
         std::string text = engine.metrics().Render();
@@ -527,26 +531,7 @@ void Server::Routes() {
                                 count);
         }
         if (auto db = engine.OpenReader(); db) {
-            const storage::InboxStats inbox = storage::GetInboxStats(**db);
-            const Timestamp now = engine.clock().Now();
-            text += "# HELP funnelguard_inbox_pending Webhooks stored but not processed yet.\n";
-            text += "# TYPE funnelguard_inbox_pending gauge\n";
-            text += fmt::format("funnelguard_inbox_pending {}\n", inbox.pending);
-            text += "# HELP funnelguard_inbox_lag_seconds Age of the oldest unprocessed webhook.\n";
-            text += "# TYPE funnelguard_inbox_lag_seconds gauge\n";
-            text += fmt::format("funnelguard_inbox_lag_seconds {}\n",
-                                inbox.oldest_pending
-                                    ? std::max<long long>(0, (now - *inbox.oldest_pending).count())
-                                    : 0);
-            text +=
-                "# HELP funnelguard_inbox_items Inbox items that failed or wait for the CRM "
-                "directory, by reason (GET /api/v1/inbox lists them).\n";
-            text += "# TYPE funnelguard_inbox_items gauge\n";
-            for (const auto& [tenant, state, reason, count] : storage::UnsettledInboxCounts(**db)) {
-                text += fmt::format(
-                    "funnelguard_inbox_items{{tenant=\"{}\",state=\"{}\",reason=\"{}\"}} {}\n",
-                    tenant, storage::InboxStateName(state), reason, count);
-            }
+            text += engine::Metrics::RenderInbox(**db, engine.clock().Now());
             text += "# HELP funnelguard_violations_open Open violations by tenant and rule.\n";
             text += "# TYPE funnelguard_violations_open gauge\n";
             for (const auto& [tenant, rule, count] : storage::OpenViolationCounts(**db)) {

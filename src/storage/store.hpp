@@ -6,6 +6,7 @@
 /// errors; the caller decides.
 // IWYU pragma: begin_exports
 #include "src/storage/database.hpp"    // Db, WriteTransaction, OpenDatabase
+#include "src/storage/fetched.hpp"     // what the fetch stage completed
 #include "src/storage/inbox.hpp"       // webhook bodies as received
 #include "src/storage/metadata.hpp"    // GetMeta/SetMeta/DeleteMeta, counts
 #include "src/storage/mirror.hpp"      // ApplyEvent, MirrorBatch, MarkEventSeen

@@ -582,7 +582,19 @@ TEST_CASE("amocrm: real accounts' bodies are stored and answered 200; a bad elem
     auto waiting = client.Get("/api/v1/inbox?state=waiting", admin);
     REQUIRE(waiting);
     CHECK(json::parse(waiting->body)["items"].empty());
-    CHECK(client.Get("/api/v1/inbox?state=applied", admin)->status == 400);
+    // Any state is listed, and every answer counts them all.
+    auto applied = client.Get("/api/v1/inbox?state=applied", admin);
+    REQUIRE(applied);
+    CHECK(applied->status == 200);
+    const json listing = json::parse(applied->body);
+    CHECK(listing["items"].size() == 3);
+    CHECK(listing["counts"] == json{{"stored", 0},
+                                    {"waiting", 0},
+                                    {"fetched", 0},
+                                    {"applied", 3},
+                                    {"ignored", 1},
+                                    {"failed", 1}});
+    CHECK(client.Get("/api/v1/inbox?state=done", admin)->status == 400);
     CHECK(client.Get("/api/v1/inbox")->status == 401);
 
     auto metrics = client.Get("/metrics");

@@ -323,7 +323,8 @@ Result<crm::Decoded> AmoDecoder::DecodeElements(const crm::WebhookRequest& reque
         elements::Extracted extracted = elements::Extract(*parsed);
         crm::Decoded decoded{.events = {},
                              .failed = std::move(extracted.failed),
-                             .ignored = std::move(extracted.ignored)};
+                             .ignored = std::move(extracted.ignored),
+                             .fetch = {}};
         if (auto mapped = Mapper(request, catalog_, time_zone_).MapAll(extracted.items, decoded);
             !mapped) {
             return mapped.error();

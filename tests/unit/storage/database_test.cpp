@@ -126,6 +126,42 @@ TEST_CASE("Migration 0005 keeps the outbox's rows and lets an item be cancelled"
                                               .last_error = {}}));  // still unique
 }
 
+TEST_CASE("Migration 0007 keeps the inbox's states, schedules waiting items, counts settled ones") {
+    TempDir dir;
+    const std::string path = dir.File("fg.db");
+    {
+        // The database as a build with six migrations left it.
+        SQLite::Database sql(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+        for (int i = 0; i < 6; ++i) {
+            sql.exec(detail::kMigrations[i].sql);
+        }
+        sql.exec("PRAGMA user_version = 6");
+        sql.exec(R"sql(
+            INSERT INTO inbox (tenant, crm, dedupe_key, received_at, processed_at, error, body,
+                               state, reason, waiting_since)
+            VALUES ('a', 'amocrm', 'k1', 100, NULL, NULL, 'b', 'stored', NULL, NULL),
+                   ('a', 'amocrm', 'k2', 100, 110, NULL, 'b', 'applied', NULL, NULL),
+                   ('a', 'amocrm', 'k3', 100, 120, 'pipeline 5', 'b', 'waiting', 'directory', 115),
+                   ('a', 'amocrm', 'k4', 100, 130, NULL, 'b', 'ignored', NULL, NULL),
+                   ('b', 'amocrm', 'k5', 100, 140, NULL, 'b', 'applied', NULL, NULL),
+                   ('a', 'amocrm', 'k6', 100, 150, NULL, 'b', 'applied', NULL, NULL)
+        )sql");
+    }
+    auto db = Open(path);
+    const auto due = DueWaitingInbox(*db, T(120), 10);
+    REQUIRE(due.size() == 1);  // due since it was parked
+    CHECK(due[0].reason == "directory");
+    CHECK(due[0].waiting_since == T(115));
+    CHECK(DueWaitingInbox(*db, T(119), 10).empty());
+    const auto counts = InboxStateCounts(*db, "a");
+    CHECK(counts.at(InboxState::kStored) == 1);
+    CHECK(counts.at(InboxState::kWaiting) == 1);
+    CHECK(counts.at(InboxState::kApplied) == 2);
+    CHECK(counts.at(InboxState::kIgnored) == 1);
+    CHECK(InboxStateCounts(*db, "").at(InboxState::kApplied) == 3);
+    CHECK(PendingInbox(*db, 10).size() == 1);
+}
+
 TEST_CASE("OpenDatabase sets WAL, synchronous=FULL, busy_timeout and foreign keys") {
     TempDir dir;
     auto db = Open(dir.File("fg.db"));
