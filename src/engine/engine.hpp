@@ -52,7 +52,7 @@ struct EngineOptions {
     SinkFactory make_sink{};            // returns null for a tenant with nowhere to send actions
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     ChannelSinkFactory make_notifier_sinks{};  // the tenant's chat channels (none: no messages)
-    FetcherFactory make_fetcher{};      // asked after make_connector, for every tenant
+    FetcherFactory make_fetcher{};             // asked after make_connector, for every tenant
     Observer observer{};
     // The threads that act on time: the minute sweep and the nightly run, and the fetch worker
     // (items that wait for the CRM's API, tried again with backoff). false: the caller runs them
