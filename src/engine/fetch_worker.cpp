@@ -42,21 +42,6 @@ storage::InboxOutcome Failed(std::string_view reason, std::string error) {
             .error = std::move(error)};
 }
 
-// The item's body decoded again: the references it waits for and the events it holds whole. A
-// decoder that throws fails the item, as in ingest.
-Result<crm::Decoded> DecodeAgain(storage::Db& reader, const storage::WaitingItem& item,
-                                 const crm::WebhookDecoder& decoder) {
-    const crm::WebhookRequest request{.tenant = item.tenant,
-                                      .content_type = {},
-                                      .body = storage::InboxBody(reader, item.seq),
-                                      .received_at = item.received_at};
-    try {
-        return decoder.DecodeElements(request);
-    } catch (const std::exception& error) {
-        return MakeError(ErrorCode::kInternal, "the {} decoder failed: {}", item.crm, error.what());
-    }
-}
-
 }  // namespace
 
 FetchWorker::FetchWorker(const Clock* clock, Metrics& metrics) : clock_(clock), metrics_(metrics) {}
@@ -249,7 +234,13 @@ void FetchWorker::FetchElements(storage::Db& reader, const std::string& tenant,
             steps.push_back(std::move(step));
             continue;
         }
-        Result<crm::Decoded> decoded = DecodeAgain(reader, *item, *decoder->second);
+        // The body again: the references it waits for and the events it holds whole.
+        Result<crm::Decoded> decoded = DecodeStoredBody(reader,
+                                                        {.seq = item->seq,
+                                                         .tenant = item->tenant,
+                                                         .crm = item->crm,
+                                                         .received_at = item->received_at},
+                                                        *decoder->second);
         if (!decoded && decoded.error().code == ErrorCode::kUnavailable) {
             // It names what the directory lacks now: it waits for the directory instead.
             step.outcome = {.state = storage::InboxState::kWaiting,

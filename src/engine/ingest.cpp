@@ -29,17 +29,10 @@ Result<crm::Decoded> DecodedOf(storage::Db& db, const storage::InboxItem& item,
             return std::move(kept).value();
         }
     }
-    const crm::WebhookRequest request{.tenant = item.tenant,
-                                      .content_type = {},
-                                      .body = storage::InboxBody(db, item.seq),
-                                      .received_at = item.received_at};
-    try {
-        return decoder.DecodeElements(request);
-    } catch (const std::exception& error) {
-        // A decoder that throws (a bug, or memory) fails this item only, with the reason: were it
-        // left pending like a storage error, it would hold up every item behind it for good.
-        return MakeError(ErrorCode::kInternal, "the {} decoder failed: {}", item.crm, error.what());
-    }
+    return DecodeStoredBody(
+        db,
+        {.seq = item.seq, .tenant = item.tenant, .crm = item.crm, .received_at = item.received_at},
+        decoder);
 }
 
 // The failed elements in words, the first kShownFailures of them: a body of thousands of broken
@@ -232,6 +225,21 @@ void JudgeAffected(storage::Db& db, const std::map<std::string, std::set<std::st
 }
 
 }  // namespace
+
+Result<crm::Decoded> DecodeStoredBody(storage::Db& db, const StoredBody& item,
+                                      const crm::WebhookDecoder& decoder) {
+    const crm::WebhookRequest request{.tenant = item.tenant,
+                                      .content_type = {},
+                                      .body = storage::InboxBody(db, item.seq),
+                                      .received_at = item.received_at};
+    try {
+        return decoder.DecodeElements(request);
+    } catch (const std::exception& error) {
+        // A decoder that throws (a bug, or memory) fails this item only, with the reason: were it
+        // left pending like a storage error, it would hold up every item behind it for good.
+        return MakeError(ErrorCode::kInternal, "the {} decoder failed: {}", item.crm, error.what());
+    }
+}
 
 void DecodedEvents::Keep(std::int64_t seq, crm::Decoded&& decoded) {
     if (events_ + decoded.events.size() > max_events_) {

@@ -9,6 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "src/common/result.hpp"
 #include "src/config/config.hpp"
 #include "src/crm/adapter.hpp"
 #include "src/engine/judge.hpp"
@@ -32,6 +33,18 @@ struct IngestOutcome {
     std::map<std::pair<std::string, std::string>, int> settled{};
     std::map<std::pair<std::string, std::string>, int> elements{};
 };
+
+/// An inbox item's stored body, as DecodeStoredBody needs it.
+struct StoredBody {
+    std::int64_t seq = 0;
+    std::string tenant{};
+    std::string crm{};
+    Timestamp received_at{};  // the request's time, so that event ids agree with the intake's
+};
+/// Decodes an inbox item's stored body, element by element (ingest and the fetch stage). A
+/// decoder that throws is an error (kInternal) for this item alone.
+Result<crm::Decoded> DecodeStoredBody(storage::Db& db, const StoredBody& item,
+                                      const crm::WebhookDecoder& decoder);
 
 /// Where a tenant's actions can go: its channels that have a sink (empty: nowhere).
 using ChannelLookup = std::function<std::vector<std::string>(const std::string& tenant)>;
