@@ -57,15 +57,9 @@ engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {
     options.make_connector = [this](const config::TenantConfig& tenant) {
         return MakeConnector(tenant);
     };
-    options.make_notifier_sinks = [&clock](const config::TenantConfig& tenant) {
-        std::map<std::string, outbox::PacedSink> sinks;
-        for (const notify::Notifier* notifier : Notifiers()) {
-            const std::string channel(notifier->Name());
-            if (tenant.chat_channels.count(channel) != 0) {
-                sinks.emplace(channel, notifier->MakeSink(tenant, clock));
-            }
-        }
-        return sinks;
+    // Chat notifiers get their sinks from the chat core (src/notify), issue 10.
+    options.make_notifier_sinks = [](const config::TenantConfig&) {
+        return std::map<std::string, outbox::PacedSink>{};
     };
     options.make_fetcher = [this](const config::TenantConfig& tenant) {
         return MakeFetcher(tenant);

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <array>
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -113,6 +115,19 @@ public:
 /// What the loader knows of one chat notifier (notify::Notifier::Schema).
 struct NotifierSchema {
     std::string name{};  // the outbox channel, e.g. "telegram"
+    /// The `[[tenant.person]]` key that holds a person's address on it (e.g. "telegram",
+    /// "slack_webhook"); empty: people have none there.
+    std::string person_key{};
+    /// The `[[tenant.team]]` key that holds a team's group address on it (e.g. "chat"); empty:
+    /// teams have none there.
+    std::string team_key{};
+    /// Its addresses are credentials (a webhook URL): never logged, never shown whole.
+    bool secret_addresses = false;
+    /// People can link an address themselves (Telegram's /start CODE): the tenant uses it even
+    /// when no person has an address on it yet.
+    bool links_by_code = false;
+    /// Checks one address as written in the config: a problem to report, or empty.
+    std::function<std::string(const std::string& address)> check_address{};
     /// Reads the notifier's keys of the tenant's `[tenant.chat]` and reports their problems
     /// through `chat`; null when the tenant does not use the notifier. Not called for a tenant
     /// without `[tenant.chat]`.
@@ -141,6 +156,38 @@ struct NameRef {
     std::string key{};
 };
 
+/// A CRM user the rules may name, as `[[tenant.person]]` describes them.
+enum class Role { kManager, kHead };
+struct Person {
+    std::string crm_user{};  // the CRM's user id, or the user's name as the CRM shows it
+    std::string name{};
+    Role role = Role::kManager;
+    std::string team{};
+    /// Their addresses by channel (the notifiers' person_key values), as configured.
+    std::map<std::string, std::string> addresses{};
+    int source_line = 0;
+};
+
+/// `[[tenant.team]]`: a head of sales and their managers (the people whose team it is).
+struct Team {
+    std::string id{};
+    std::string head{};  // crm_user of the head
+    /// The team's group addresses by channel (the notifiers' team_key values).
+    std::map<std::string, std::string> chats{};
+    int source_line = 0;
+};
+
+/// The CRM-neutral part of `[tenant.chat]`: when and how often people hear from funnelguard.
+struct ChatSettings {
+    bool configured = false;                       // the tenant has a [tenant.chat]
+    Duration digest = Duration::zero();            // 0: each violation at once
+    Duration cooldown = std::chrono::minutes{10};  // per person; a digest counts as one
+    int work_start_minute = 9 * 60;                // local time of day, in minutes
+    int work_end_minute = 19 * 60;                 // 24 * 60: until midnight
+    std::array<bool, 7> working_days = {true, true, true, true, true, false, false};  // mon..sun
+    std::optional<int> morning_summary_minute = 9 * 60 + 30;  // nullopt: off
+};
+
 struct TenantConfig {
     std::string id{};
     std::string crm{};
@@ -157,6 +204,13 @@ struct TenantConfig {
     std::map<std::string, std::string> templates{};     // message template overrides, by key
     /// The chat notifiers it uses, by channel name, with their `[tenant.chat]` settings.
     std::map<std::string, std::shared_ptr<const ChannelSettings>> chat_channels{};
+    ChatSettings chat{};
+    std::vector<Person> people{};
+    std::vector<Team> teams{};
+    /// How a deal is opened in the CRM, with `{deal}` for its id (amoCRM and Bitrix24: set by
+    /// the adapter from the account address; generic: `[tenant.generic] deal_url`); empty: no
+    /// link.
+    std::string deal_url{};
     std::string source_file{};     // where it was defined, for messages
     int source_line = 0;           // the line of its [[tenant]]
     std::vector<NameRef> names{};  // stages and fields the rules name
