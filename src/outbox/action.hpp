@@ -46,6 +46,26 @@ struct MessageBody {
     std::string to{};
 };
 
+/// One violation as a morning summary lists it.
+struct SummaryItem {
+    std::int64_t violation_id = 0;
+    std::string deal{};
+    std::string deal_title{};
+    std::string rule{};
+    std::string responsible{};  // the manager (CRM user id)
+    Timestamp opened_at{};
+    std::string message{};
+};
+/// The morning summary for the person the CRM knows as `to`: a manager's open violations
+/// (`open`), and for a head also their team's violations opened in the last day (`fresh`); the
+/// chat core counts them by manager and rule.
+struct SummaryBody {
+    std::string to{};
+    std::string day{};  // the tenant's local date, YYYY-MM-DD
+    std::vector<SummaryItem> open{};
+    std::vector<SummaryItem> fresh{};
+};
+
 /// One planned action, as the engine plans it and every receiver reads it: one value, one codec
 /// (action_codec.hpp), whatever the channel.
 struct ActionBody {
