@@ -218,7 +218,10 @@ std::string RenderSite(const Ports& ports, const Certificate& certificate,
         {"/var/log/nginx/", log_dir + "/"},
     };
     for (const auto& [from, to] : replacements) {
-        REQUIRE_MESSAGE(site.find(from) != std::string::npos, "the site file has no ", from);
+        // A copy: doctest's message lambda captures by reference, which clang 14 refuses for a
+        // structured binding.
+        const std::string missing = from;
+        REQUIRE_MESSAGE(site.find(from) != std::string::npos, "the site file has no ", missing);
         for (auto at = site.find(from); at != std::string::npos;
              at = site.find(from, at + to.size())) {
             site.replace(at, from.size(), to);

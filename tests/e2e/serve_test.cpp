@@ -270,7 +270,8 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
         REQUIRE(Eventually([&] { return receiver.Acknowledged().size() == 5; }));
         CHECK(receiver.FailedRevert());
         for (const auto& [key, times] : receiver.Acknowledged()) {
-            CHECK_MESSAGE(times == 1, key);
+            const std::string name = key;  // a copy: clang 14 cannot capture a binding
+            CHECK_MESSAGE(times == 1, name);
         }
         bool saw_revert = false;
         for (const json& body : receiver.Bodies()) {
@@ -354,7 +355,8 @@ TEST_CASE("serve: webhooks in, violations out, actions delivered once across a k
     // Nothing delivered before the kill is delivered again.
     const auto acknowledged_after = receiver.Acknowledged();
     for (const auto& [key, times] : acknowledged_after) {
-        CHECK_MESSAGE(times == 1, key);
+        const std::string name = key;  // a copy: clang 14 cannot capture a binding
+        CHECK_MESSAGE(times == 1, name);
     }
     for (const auto& [key, times] : acknowledged_before) {
         CHECK(acknowledged_after.count(key) == 1);

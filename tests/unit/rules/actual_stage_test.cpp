@@ -101,7 +101,11 @@ TEST_CASE("actual_stage consistency: when_at_least reads numbers as managers typ
         {"пятьсот тысяч", false},
         {"", false},
     };
-    for (const auto& [value, reported] : cases) {
+    // Named, not bound: doctest's CAPTURE captures by reference, which clang 14 refuses for a
+    // structured binding.
+    for (const auto& entry : cases) {
+        const auto& value = entry.first;
+        const bool reported = entry.second;
         CAPTURE(value);
         f.Field(kBudget, value);
         CHECK(f.Run(kActualStage).findings.size() == (reported ? 1U : 0U));

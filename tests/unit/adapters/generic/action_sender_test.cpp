@@ -266,8 +266,10 @@ TEST_CASE("ActionSender retries 408, 429 and 5xx, honouring Retry-After") {
         CHECK(*result.retry_after == Duration{90});
     }
     SUBCASE("without Retry-After, or with garbage in it, the outbox falls back to backoff") {
-        for (const auto& [status, retry_after] : std::vector<std::pair<int, std::string>>{
+        for (const auto& entry : std::vector<std::pair<int, std::string>>{
                  {503, ""}, {500, ""}, {502, ""}, {504, ""}, {408, ""}, {429, "soon"}}) {
+            const int status = entry.first;  // not a binding: CAPTURE takes it by reference
+            const std::string& retry_after = entry.second;
             CAPTURE(status);
             RecordingServer server(Reply(status, "upstream down", retry_after));
             ActionSender sender(server.Url());
