@@ -150,8 +150,12 @@ void BuildCatalog(Model& model) {
 }
 
 std::string LeadTitle(Rng& rng) {
-    return fmt::format("{} «{}»: {}", rng.Pick(kCompanyForms), rng.Pick(kCompanyNames),
-                       rng.Pick(kProducts));
+    // One draw per statement: the order of a call's arguments is the compiler's (GCC's
+    // right-to-left gave the seeds' runs their titles, so the product is drawn first).
+    const std::string_view product = rng.Pick(kProducts);
+    const std::string_view company = rng.Pick(kCompanyNames);
+    const std::string_view form = rng.Pick(kCompanyForms);
+    return fmt::format("{} «{}»: {}", form, company, product);
 }
 
 std::string MeaningfulNote(Rng& rng, const std::string& stage_name) {
