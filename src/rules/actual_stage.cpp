@@ -14,7 +14,8 @@
 #include "src/rules/support.hpp"
 
 namespace fg::rules {
-namespace {
+// A namespace of its own, not an anonymous one: the rules are compiled together (FG_UNITY).
+namespace actual_stage_rule {
 
 using config::ConsistencyCheck;
 
@@ -245,12 +246,12 @@ const config::RuleCommon& Common(const config::RulesConfig& config) {
     return config.actual_stage.common;
 }
 
-}  // namespace
+}  // namespace actual_stage_rule
 
 const RuleSpec kActualStage{
-    .id = kRuleId,
-    .evaluate = &Evaluate,
-    .common = &Common,
+    .id = actual_stage_rule::kRuleId,
+    .evaluate = &actual_stage_rule::Evaluate,
+    .common = &actual_stage_rule::Common,
     .texts =
         {
             .message_ru = "Сделка «{deal}» не на своём этапе: {reason}. Переведите сделку на "

@@ -13,7 +13,8 @@
 #include "src/rules/support.hpp"
 
 namespace fg::rules {
-namespace {
+// A namespace of its own, not an anonymous one: the rules are compiled together (FG_UNITY).
+namespace card_filled_rule {
 
 using domain::Stage;
 using domain::StageChange;
@@ -230,12 +231,12 @@ const config::RuleCommon& Common(const config::RulesConfig& config) {
     return config.card_filled.common;
 }
 
-}  // namespace
+}  // namespace card_filled_rule
 
 const RuleSpec kCardFilled{
-    .id = kRuleId,
-    .evaluate = &Evaluate,
-    .common = &Common,
+    .id = card_filled_rule::kRuleId,
+    .evaluate = &card_filled_rule::Evaluate,
+    .common = &card_filled_rule::Common,
     .texts =
         {
             .message_ru = "Сделка «{deal}»: {reason}. Заполните карточку, прежде чем двигать "

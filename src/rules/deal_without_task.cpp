@@ -10,7 +10,8 @@
 #include "src/rules/support.hpp"
 
 namespace fg::rules {
-namespace {
+// A namespace of its own, not an anonymous one: the rules are compiled together (FG_UNITY).
+namespace deal_without_task_rule {
 
 using domain::StageKind;
 
@@ -88,12 +89,12 @@ const config::RuleCommon& Common(const config::RulesConfig& config) {
     return config.deal_without_task.common;
 }
 
-}  // namespace
+}  // namespace deal_without_task_rule
 
 const RuleSpec kDealWithoutTask{
-    .id = kRuleId,
-    .evaluate = &Evaluate,
-    .common = &Common,
+    .id = deal_without_task_rule::kRuleId,
+    .evaluate = &deal_without_task_rule::Evaluate,
+    .common = &deal_without_task_rule::Common,
     .texts =
         {
             .message_ru = "Сделка «{deal}»: {reason}. Запланируйте следующий шаг — поставьте "

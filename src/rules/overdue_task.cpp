@@ -9,7 +9,8 @@
 #include "src/rules/support.hpp"
 
 namespace fg::rules {
-namespace {
+// A namespace of its own, not an anonymous one: the rules are compiled together (FG_UNITY).
+namespace overdue_task_rule {
 
 constexpr std::string_view kRuleId = "overdue_task";
 
@@ -60,12 +61,12 @@ const config::RuleCommon& Common(const config::RulesConfig& config) {
     return config.overdue_task.common;
 }
 
-}  // namespace
+}  // namespace overdue_task_rule
 
 const RuleSpec kOverdueTask{
-    .id = kRuleId,
-    .evaluate = &Evaluate,
-    .common = &Common,
+    .id = overdue_task_rule::kRuleId,
+    .evaluate = &overdue_task_rule::Evaluate,
+    .common = &overdue_task_rule::Common,
     .texts =
         {
             .message_ru = "Сделка «{deal}»: {reason} (срок {due}). Выполните задачу или "

@@ -12,7 +12,8 @@
 #include "src/rules/support.hpp"
 
 namespace fg::rules {
-namespace {
+// A namespace of its own, not an anonymous one: the rules are compiled together (FG_UNITY).
+namespace stage_order_rule {
 
 using domain::Stage;
 using domain::StageChange;
@@ -261,12 +262,12 @@ const config::RuleCommon& Common(const config::RulesConfig& config) {
     return config.stage_order.common;
 }
 
-}  // namespace
+}  // namespace stage_order_rule
 
 const RuleSpec kStageOrder{
-    .id = kRuleId,
-    .evaluate = &Evaluate,
-    .common = &Common,
+    .id = stage_order_rule::kRuleId,
+    .evaluate = &stage_order_rule::Evaluate,
+    .common = &stage_order_rule::Common,
     .texts =
         {
             .message_ru = "Сделка «{deal}»: {reason}. Верните сделку на этап «{revert_to}» и "

@@ -7,17 +7,12 @@
 
 #include <fmt/format.h>
 
+#include "adapters/amocrm/api/log.hpp"
 #include "adapters/amocrm/api/text.hpp"
-#include "src/common/log.hpp"
 #include "src/tls/trust.hpp"
 
 namespace fg::adapters::amocrm {
 namespace {
-
-spdlog::logger& Log() {
-    static const std::shared_ptr<spdlog::logger> logger = ModuleLogger("amocrm");
-    return *logger;
-}
 
 const Clock& DefaultClock() {
     static const SystemClock clock;

@@ -6,17 +6,12 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/amocrm/api/log.hpp"
 #include "adapters/amocrm/api/mapping.hpp"
 #include "adapters/amocrm/api/text.hpp"
-#include "src/common/log.hpp"
 
 namespace fg::adapters::amocrm {
 namespace {
-
-spdlog::logger& Log() {
-    static const std::shared_ptr<spdlog::logger> logger = ModuleLogger("amocrm");
-    return *logger;
-}
 
 constexpr std::array<std::string_view, 6> kPhases = {"catalog", "leads", "deleted_leads",
                                                      "tasks",   "notes", "events"};

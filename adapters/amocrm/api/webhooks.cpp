@@ -7,16 +7,11 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/amocrm/api/log.hpp"
 #include "adapters/amocrm/api/mapping.hpp"
-#include "src/common/log.hpp"
 
 namespace fg::adapters::amocrm {
 namespace {
-
-spdlog::logger& Log() {
-    static const std::shared_ptr<spdlog::logger> logger = ModuleLogger("amocrm");
-    return *logger;
-}
 
 Result<void> CheckUrl(const std::string& url) {
     const bool scheme = url.rfind("https://", 0) == 0 || url.rfind("http://", 0) == 0;

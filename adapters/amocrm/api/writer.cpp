@@ -7,9 +7,9 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/amocrm/api/log.hpp"
 #include "adapters/amocrm/api/mapping.hpp"
 #include "adapters/amocrm/api/text.hpp"
-#include "src/common/log.hpp"
 #include "src/http/client.hpp"
 
 namespace fg::adapters::amocrm {
@@ -17,11 +17,6 @@ namespace {
 
 using outbox::DeliveryResult;
 using outbox::DeliveryStatus;
-
-spdlog::logger& Log() {
-    static const std::shared_ptr<spdlog::logger> logger = ModuleLogger("amocrm");
-    return *logger;
-}
 
 // Our write may carry a CRM time a little before the violation's opened_at when the clocks
 // disagree; a note or task with our exact text older than this margin is not ours.

@@ -7,7 +7,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace actual_stage_test_file {
 
 using config::ConsistencyCheck;
 using Names = std::vector<std::string>;
@@ -214,5 +214,5 @@ TEST_CASE("actual_stage judges open deals only") {
     }
 }
 
-}  // namespace
+}  // namespace actual_stage_test_file
 }  // namespace fg::rules::testing

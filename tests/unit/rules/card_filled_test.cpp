@@ -8,7 +8,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace card_filled_test_file {
 
 using Names = std::vector<std::string>;
 
@@ -232,5 +232,5 @@ TEST_CASE("card_filled note_per_stage does not judge moves that are not forward"
     }
 }
 
-}  // namespace
+}  // namespace card_filled_test_file
 }  // namespace fg::rules::testing

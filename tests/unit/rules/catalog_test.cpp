@@ -10,7 +10,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace catalog_test_file {
 
 using config::ConsistencyCheck;
 using Names = std::vector<std::string>;
@@ -174,5 +174,5 @@ TEST_CASE("Every placeholder of a rule's texts is filled by each of its findings
     }
 }
 
-}  // namespace
+}  // namespace catalog_test_file
 }  // namespace fg::rules::testing

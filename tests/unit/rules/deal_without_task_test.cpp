@@ -7,7 +7,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace deal_without_task_test_file {
 
 using Names = std::vector<std::string>;
 
@@ -170,5 +170,5 @@ TEST_CASE("deal_without_task judges open deals only") {
     }
 }
 
-}  // namespace
+}  // namespace deal_without_task_test_file
 }  // namespace fg::rules::testing

@@ -12,7 +12,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace interplay_test_file {
 
 using config::ConsistencyCheck;
 
@@ -311,5 +311,5 @@ TEST_CASE("card_filled: a stay funnelguard's revert started needs its note when 
     }
 }
 
-}  // namespace
+}  // namespace interplay_test_file
 }  // namespace fg::rules::testing

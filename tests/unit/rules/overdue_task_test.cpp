@@ -7,7 +7,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace overdue_task_test_file {
 
 using Names = std::vector<std::string>;
 
@@ -144,5 +144,5 @@ TEST_CASE("overdue_task judges open deals only") {
     }
 }
 
-}  // namespace
+}  // namespace overdue_task_test_file
 }  // namespace fg::rules::testing

@@ -9,7 +9,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace rule_test_file {
 
 TEST_CASE("Utf8Length counts code points, not bytes") {
     CHECK(Utf8Length("") == 0);
@@ -129,5 +129,5 @@ TEST_CASE("EvaluateAll with its shared history finds what each rule finds on its
     }
 }
 
-}  // namespace
+}  // namespace rule_test_file
 }  // namespace fg::rules::testing

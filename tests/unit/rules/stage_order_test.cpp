@@ -7,7 +7,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::rules::testing {
-namespace {
+namespace stage_order_test_file {
 
 using Names = std::vector<std::string>;
 
@@ -323,5 +323,5 @@ TEST_CASE("stage_order reports every skip of a deal separately") {
                                             Epoch(At(2h)) + ":КП отправлено->Оплачено"});
 }
 
-}  // namespace
+}  // namespace stage_order_test_file
 }  // namespace fg::rules::testing

@@ -12,7 +12,7 @@
 #include "tests/support/process.hpp"
 
 namespace fg::adapters::amocrm {
-namespace {
+namespace oauth_test_file {
 
 using testing::FakeAmo;
 using testing::Reply;
@@ -274,5 +274,5 @@ TEST_CASE("Refresh failures never leak secrets and never use an unsaved pair") {
     }
 }
 
-}  // namespace
+}  // namespace oauth_test_file
 }  // namespace fg::adapters::amocrm

@@ -10,7 +10,7 @@
 #include "fake_amo.hpp"
 
 namespace fg::adapters::amocrm {
-namespace {
+namespace webhooks_test_file {
 
 using testing::FakeAmo;
 using testing::ListBody;
@@ -183,5 +183,5 @@ TEST_CASE("Webhook errors never repeat the hook URL") {
     CHECK_FALSE(connector.Connect("not a url"));
 }
 
-}  // namespace
+}  // namespace webhooks_test_file
 }  // namespace fg::adapters::amocrm

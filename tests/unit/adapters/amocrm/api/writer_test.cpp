@@ -13,7 +13,7 @@
 #include "fake_amo.hpp"
 
 namespace fg::adapters::amocrm {
-namespace {
+namespace writer_test_file {
 
 using outbox::Action;
 using outbox::DeliveryStatus;
@@ -444,5 +444,5 @@ TEST_CASE("A blocked account makes writes retry later, without a request") {
     CHECK(f.fake.Requests().size() == 1);
 }
 
-}  // namespace
+}  // namespace writer_test_file
 }  // namespace fg::adapters::amocrm
