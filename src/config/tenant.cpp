@@ -217,9 +217,11 @@ bool ParsePipelines(TableReader& tenant, TenantConfig& config) {
 
 // The chat core's texts (src/notify/compose): its message layouts and labels, and per rule its
 // title and what to do.
-constexpr std::array<std::string_view, 10> kChatTemplates = {
-    "notify",       "escalate",          "digest_header", "digest_item", "summary_manager",
-    "summary_head", "summary_head_line", "covering",      "open_deal",   "ack"};
+constexpr std::array<std::string_view, 12> kChatTemplates = {
+    "notify",          "escalate",        "digest_header",
+    "digest_item",     "escalate_header", "escalate_item",
+    "summary_manager", "summary_head",    "summary_head_line",
+    "covering",        "open_deal",       "ack"};
 
 bool IsRuleId(std::string_view id) {
     return std::find(kRuleIds.begin(), kRuleIds.end(), id) != kRuleIds.end();
