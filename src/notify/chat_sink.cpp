@@ -329,7 +329,13 @@ void ChatSink::Process(Group& group, bool may_fall_back,
     const std::string address = group.recipient.address.value;  // before a move changes it
     const MessageKind kind = group.items.front().kind;
     if (kind != MessageKind::kSummary && !group.resend) {
-        const auto window = windows_.try_emplace(address, now).first->second;
+        auto [open, opened] = windows_.try_emplace(address, now);
+        // A window whose messages never came back (their violations were resolved) is over.
+        const Duration slack = std::max<Duration>(tenant().chat.digest, Duration{60});
+        if (!opened && now > open->second + tenant().chat.digest + slack) {
+            open->second = now;
+        }
+        const Timestamp window = open->second;
         const Timestamp at =
             NextSendTime(tenant(), now, window, parts_.book->LastSent(channel(), address));
         if (at > now) {

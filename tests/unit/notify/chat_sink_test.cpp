@@ -93,6 +93,17 @@ TEST_CASE("A digest window holds the first violation and gathers the next") {
     CHECK(fixture.channel->sent().size() == 1);
 }
 
+TEST_CASE("A digest window whose messages never came back does not hold later ones short") {
+    config::TenantConfig tenant = testing::Tenant();
+    tenant.chat.digest = 30min;
+    Fixture fixture(tenant);
+    CHECK(fixture.Deliver({Violation(1, "u1")})[0].retry_after == 30min);
+    // Violation 1 was resolved before its window ended: its action never comes back.
+    fixture.clock.Advance(2h);
+    CHECK(fixture.Deliver({Violation(2, "u1")})[0].retry_after == 30min);
+    CHECK(fixture.channel->sent().empty());
+}
+
 TEST_CASE("Cooldown holds a person's second message") {
     Fixture fixture;
     CHECK(fixture.Deliver({Violation(1, "u1")})[0].status == DeliveryStatus::kDelivered);
