@@ -26,6 +26,8 @@ struct AmoCrmSettings final : config::CrmSettings {
         return base_url.empty() ? "https://" + subdomain + ".amocrm.ru" : base_url;
     }
     bool UsesOAuth() const { return token.empty(); }
+    /// A deal (a "lead") as people open it in the account.
+    std::string DealUrl() const override { return BaseUrl() + "/leads/detail/{deal}"; }
 };
 
 /// Reads `[tenant.amocrm]` (required) through `tenant`, reporting every problem.

@@ -41,6 +41,21 @@ std::shared_ptr<const config::CrmSettings> ParseSettings(config::TableReader& te
             settings->rps = *rps;
         }
     }
+    if (auto url = reader.String("deal_url")) {
+        std::string example = *url;
+        if (const auto at = example.find("{deal}"); at != std::string::npos) {
+            example.replace(at, 6, "1");
+        }
+        if (url->find("{deal}") == std::string::npos) {
+            reader.Problem("deal_url",
+                           "must contain {deal}, where the deal's id goes (e.g. "
+                           "\"https://crm.example.com/deals/{deal}\")");
+        } else if (!config::IsHttpUrl(example)) {
+            reader.Problem("deal_url", "must be an http:// or https:// URL");
+        } else {
+            settings->deal_url = *url;
+        }
+    }
     reader.RejectUnknownKeys();
     return settings;
 }

@@ -15,6 +15,10 @@ struct GenericSettings final : config::CrmSettings {
     /// PEM certificates of a private CA trusted besides the system store, for an https://
     /// actions_url; absolute (a relative path is resolved against the config file's folder).
     std::string ca_file{};
+    /// How a deal opens in the tenant's CRM, with `{deal}` for its id; empty: no link.
+    std::string deal_url{};
+
+    std::string DealUrl() const override { return deal_url; }
 };
 
 /// Reads `[tenant.generic]` (optional) through `tenant`, reporting every problem.

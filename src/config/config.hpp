@@ -83,6 +83,9 @@ struct RulesConfig {
 class CrmSettings {
 public:
     virtual ~CrmSettings() = default;
+    /// How a deal is opened in the CRM, with `{deal}` for its id (TenantConfig::deal_url);
+    /// empty: no link.
+    virtual std::string DealUrl() const { return {}; }
 };
 
 class TableReader;

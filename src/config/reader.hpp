@@ -87,6 +87,18 @@ void ApplyRuleDefaults(RulesConfig& rules);
 TenantConfig ParseTenant(const toml::table& table, const std::string& path, ProblemSink& sink,
                          int line, const std::string& base_dir, const Schemas& schemas);
 
+/// Reads `[[tenant.person]]` and `[[tenant.team]]` (the notifiers' person_key and team_key are
+/// their address keys) and checks their references: a person's team exists, a team's head is a
+/// person with role head.
+void ParsePeople(TableReader& tenant, TenantConfig& config, const NotifierSchemas& notifiers);
+/// Reads `[tenant.chat]`: the common keys into config.chat, each notifier's through its schema;
+/// a notifier is among chat_channels when it parsed settings and has someone to send to (an
+/// address of a person or a team, or links_by_code). After ParsePeople.
+void ParseChat(TableReader& tenant, TenantConfig& config, const NotifierSchemas& notifiers,
+               const std::string& base_dir);
+/// Addresses on channels the tenant does not use; heads who lead no team.
+std::vector<ConfigProblem> PeopleWarnings(const TenantConfig& tenant);
+
 /// What a loaded tenant asks for that cannot happen: a rule that lists notify or escalate while
 /// the tenant has no chat to send them to (those messages are not planned).
 std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant);

@@ -215,15 +215,37 @@ bool ParsePipelines(TableReader& tenant, TenantConfig& config) {
     return all_ok;
 }
 
+// The chat core's texts (src/notify/compose): its message layouts and labels, and per rule its
+// title and what to do.
+constexpr std::array<std::string_view, 12> kChatTemplates = {
+    "notify",          "escalate",        "digest_header",
+    "digest_item",     "escalate_header", "escalate_item",
+    "summary_manager", "summary_head",    "summary_head_line",
+    "covering",        "open_deal",       "ack"};
+
+bool IsRuleId(std::string_view id) {
+    return std::find(kRuleIds.begin(), kRuleIds.end(), id) != kRuleIds.end();
+}
+
 bool IsTemplateKey(std::string_view key) {
+    if (key.rfind("chat.", 0) == 0) {
+        const std::string_view rest = key.substr(5);
+        if (std::find(kChatTemplates.begin(), kChatTemplates.end(), rest) != kChatTemplates.end()) {
+            return true;
+        }
+        for (const std::string_view kind : {"rule.", "todo."}) {
+            if (rest.rfind(kind, 0) == 0 && IsRuleId(rest.substr(kind.size()))) {
+                return true;
+            }
+        }
+        return false;
+    }
     const auto dot = key.rfind('.');
     if (dot == std::string_view::npos) {
         return false;
     }
-    const std::string_view rule = key.substr(0, dot);
     const std::string_view kind = key.substr(dot + 1);
-    return (kind == "message" || kind == "task") &&
-           std::find(kRuleIds.begin(), kRuleIds.end(), rule) != kRuleIds.end();
+    return (kind == "message" || kind == "task") && IsRuleId(key.substr(0, dot));
 }
 
 std::vector<std::string> TemplateKeys() {
@@ -231,6 +253,11 @@ std::vector<std::string> TemplateKeys() {
     for (const std::string_view rule : kRuleIds) {
         keys.push_back(fmt::format("{}.message", rule));
         keys.push_back(fmt::format("{}.task", rule));
+        keys.push_back(fmt::format("chat.rule.{}", rule));
+        keys.push_back(fmt::format("chat.todo.{}", rule));
+    }
+    for (const std::string_view name : kChatTemplates) {
+        keys.push_back(fmt::format("chat.{}", name));
     }
     return keys;
 }
@@ -239,8 +266,8 @@ void AddTemplate(TenantConfig& config, ProblemSink& sink, const std::string& nam
                  const toml::node& node, const std::string& path, int line) {
     if (!IsTemplateKey(name)) {
         sink.Add(line, path,
-                 WithSuggestion(fmt::format("unknown template \"{}\" (use \"<rule id>.message\" "
-                                            "or \"<rule id>.task\")",
+                 WithSuggestion(fmt::format("unknown template \"{}\" (use \"<rule id>.message\", "
+                                            "\"<rule id>.task\" or a \"chat.\" key)",
                                             name),
                                 name, TemplateKeys()));
         return;
@@ -252,8 +279,23 @@ void AddTemplate(TenantConfig& config, ProblemSink& sink, const std::string& nam
     }
 }
 
-// Keys are "<rule id>.message" / "<rule id>.task". Written quoted they are one key; written bare
-// (stage_order.message = "...") TOML nests them, which is accepted too.
+// A template under a nested table: its dotted name.
+void AddTemplates(TenantConfig& config, ProblemSink& sink, const std::string& name,
+                  const toml::node& node, const std::string& path, int line) {
+    if (const auto* nested = node.as_table()) {
+        for (const auto& [inner_key, inner] : *nested) {
+            const std::string inner_name{inner_key.str()};
+            AddTemplates(config, sink, fmt::format("{}.{}", name, inner_name), inner,
+                         JoinKey(path, inner_name), LineOf(inner, line));
+        }
+        return;
+    }
+    AddTemplate(config, sink, name, node, path, line);
+}
+
+// Keys are "<rule id>.message", "<rule id>.task" and "chat.<...>". Written quoted they are one
+// key; written bare (stage_order.message = "...", chat.rule.stage_order = "...") TOML nests
+// them, which is accepted too.
 void ParseTemplates(TableReader& tenant, TenantConfig& config) {
     const toml::table* table = tenant.Table("templates");
     if (table == nullptr) {
@@ -263,47 +305,17 @@ void ParseTemplates(TableReader& tenant, TenantConfig& config) {
     const int table_line = LineOf(*table, tenant.line());
     for (const auto& [key, node] : *table) {
         const std::string name{key.str()};
-        const int line = LineOf(node, table_line);
-        const auto* nested = node.as_table();
-        if (nested != nullptr &&
-            std::find(kRuleIds.begin(), kRuleIds.end(), name) != kRuleIds.end()) {
-            for (const auto& [inner_key, inner] : *nested) {
-                const std::string inner_name{inner_key.str()};
-                AddTemplate(config, tenant.sink(), fmt::format("{}.{}", name, inner_name), inner,
-                            JoinKey(JoinKey(path, name), inner_name), LineOf(inner, line));
-            }
-            continue;
-        }
-        AddTemplate(config, tenant.sink(), name, node, JoinKey(path, name), line);
+        AddTemplates(config, tenant.sink(), name, node, JoinKey(path, name),
+                     LineOf(node, table_line));
     }
-}
-
-// [tenant.chat]: each notifier reads its own keys; what none of them knows is an unknown key.
-void ParseChat(TableReader& tenant, TenantConfig& config, const NotifierSchemas& notifiers,
-               const std::string& base_dir) {
-    const toml::table* chat = tenant.Table("chat");
-    if (chat == nullptr) {
-        return;
-    }
-    TableReader reader(*chat, tenant.Path("chat"), tenant.sink(), tenant.Line("chat"));
-    for (const NotifierSchema& notifier : notifiers) {
-        if (!notifier.parse) {
-            continue;
-        }
-        if (auto settings = notifier.parse(reader, base_dir)) {
-            config.chat_channels.emplace(notifier.name, std::move(settings));
-        }
-    }
-    reader.RejectUnknownKeys();
 }
 
 }  // namespace
 
-std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant) {
-    std::vector<ConfigProblem> warnings;
-    if (tenant.mode == Mode::kObserve || !tenant.MessageChannels().empty()) {
-        return warnings;
-    }
+namespace {
+
+// Rules that ask for chat messages, as "stage_order (notify, escalate)".
+std::vector<std::string> RulesAskingForMessages(const TenantConfig& tenant) {
     const RulesConfig& rules = tenant.rules;
     const std::array<const RuleCommon*, kRuleIds.size()> commons = {
         &rules.stage_order.common, &rules.deal_without_task.common, &rules.actual_stage.common,
@@ -328,7 +340,21 @@ std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant) {
             asking.push_back(fmt::format("{} ({})", kRuleIds[i], fmt::join(kinds, ", ")));
         }
     }
-    if (!asking.empty()) {
+    return asking;
+}
+
+}  // namespace
+
+std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant) {
+    std::vector<ConfigProblem> warnings = PeopleWarnings(tenant);
+    if (tenant.mode == Mode::kObserve) {
+        return warnings;
+    }
+    const std::vector<std::string> asking = RulesAskingForMessages(tenant);
+    if (asking.empty()) {
+        return warnings;
+    }
+    if (tenant.MessageChannels().empty()) {
         warnings.push_back(ConfigProblem{
             .file = tenant.source_file,
             .line = tenant.source_line,
@@ -337,6 +363,14 @@ std::vector<ConfigProblem> TenantWarnings(const TenantConfig& tenant) {
                 fmt::format("rules {} ask for chat messages, but the tenant has no chat to send "
                             "them to ([tenant.chat]); they are not sent",
                             fmt::join(asking, ", "))});
+    } else if (!tenant.chat_channels.empty() && tenant.people.empty()) {
+        warnings.push_back(ConfigProblem{
+            .file = tenant.source_file,
+            .line = tenant.source_line,
+            .key = fmt::format("tenant \"{}\".person", tenant.id),
+            .message = fmt::format("rules {} ask for chat messages, but no [[tenant.person]] "
+                                   "says who reads them; they reach no one in chat",
+                                   fmt::join(asking, ", "))});
     }
     return warnings;
 }
@@ -452,6 +486,10 @@ TenantConfig ParseTenant(const toml::table& table, const std::string& path, Prob
             reader.Known(crm.name);
         }
     }
+    if (config.crm_settings) {
+        config.deal_url = config.crm_settings->DealUrl();
+    }
+    ParsePeople(reader, config, schemas.notifiers);
     ParseChat(reader, config, schemas.notifiers, base_dir);
     ParseTemplates(reader, config);
     // The section of an unknown crm is covered by the crm problem above.

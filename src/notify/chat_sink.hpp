@@ -7,6 +7,7 @@
 #include "src/config/config.hpp"
 #include "src/notify/address_book.hpp"
 #include "src/notify/port.hpp"
+#include "src/notify/routing.hpp"
 #include "src/outbox/action.hpp"
 
 namespace fg::notify {
@@ -19,6 +20,9 @@ struct ChatSinkParts {
     AddressBook* book = nullptr;
     ChatObserver* observer = nullptr;
     const Clock* clock = nullptr;
+    /// The names the CRM shows for its user ids (the directory), so that a [[tenant.person]]
+    /// may name a user as the CRM shows them; empty: by id only.
+    UserNames user_names{};
 };
 
 /// The outbox sink of one tenant's chat channel: for each due message action (notify, escalate,

@@ -20,6 +20,7 @@ struct TestChatSettings final : ChannelSettings {
 // A notifier that owns one key of [tenant.chat], as a chat service's adapter would.
 NotifierSchema TestChat() {
     return {.name = "testchat",
+            .links_by_code = true,  // so that the tenant uses it without any address
             .parse = [](TableReader& chat,
                         const std::string&) -> std::shared_ptr<const ChannelSettings> {
                 auto url = chat.String("testchat_url");
@@ -82,7 +83,8 @@ TEST_CASE("escalate_after asks for an escalation even when escalate is not liste
 TEST_CASE("No warning where messages can go or nothing is sent") {
     SUBCASE("a chat notifier is configured") {
         const LoadResult result =
-            LoadWithChat(ChatAmoTenant("[tenant.chat]\ntestchat_url = \"http://127.0.0.1:9/x\"\n"));
+            LoadWithChat(ChatAmoTenant("[[tenant.person]]\ncrm_user = \"u1\"\n"
+                                       "[tenant.chat]\ntestchat_url = \"http://127.0.0.1:9/x\"\n"));
         INFO(Dump(result.problems));
         REQUIRE(result.ok());
         CHECK(Warnings(result.config).empty());

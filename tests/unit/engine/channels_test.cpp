@@ -42,6 +42,7 @@ private:
 // A chat notifier's schema: the tenant uses it when [tenant.chat] has `testchat = true`.
 fg::config::NotifierSchema TestChat() {
     return {.name = "testchat",
+            .links_by_code = true,  // used with no address in the config (issue 10's rule)
             .parse = [](fg::config::TableReader& chat,
                         const std::string&) -> std::shared_ptr<const fg::config::ChannelSettings> {
                 bool on = false;
