@@ -141,6 +141,7 @@ std::optional<std::pair<storage::OwnWriteKind, std::string>> EchoOf(
             return std::nullopt;
         case outbox::ActionKind::kNotify:
         case outbox::ActionKind::kEscalate:
+        case outbox::ActionKind::kSummary:
             return std::nullopt;
     }
     return std::nullopt;
@@ -290,6 +291,8 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                 break;
             case ActionKind::kEscalate:
                 break;  // planned by EscalateDue once the violation has been open long enough
+            case ActionKind::kSummary:
+                break;  // never a rule's (the timers plan morning summaries)
         }
     }
     return actions;
@@ -389,6 +392,10 @@ JudgeOutcome ApplyJudgement(storage::Db& db, const std::string& tenant, const st
     JudgeOutcome outcome;
     for (storage::Violation& resolved : judgement.resolve) {
         if (storage::ResolveViolation(db, resolved.id, now, resolved.resolution)) {
+            // A violation resolved before its message went out is dropped, in this transaction.
+            storage::CancelMessagesForViolation(
+                db, resolved.id, now,
+                "cancelled: the violation was resolved (" + resolved.resolution + ")");
             outcome.changes.push_back({.violation = std::move(resolved), .opened = false});
         }
     }

@@ -181,6 +181,34 @@ std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_
     return items;
 }
 
+std::vector<OutboxItem> CancelMessagesForViolation(Db& db, std::int64_t violation_id, Timestamp at,
+                                                   const std::string& reason) {
+    static constexpr const char* kSelect =
+        "SELECT " FG_OUTBOX_COLUMNS
+        " FROM outbox WHERE violation_id = ?1 AND status = 'pending' "
+        "AND kind IN ('notify', 'escalate') ORDER BY id";
+    static constexpr const char* kCancel = R"sql(
+        UPDATE outbox SET status = 'cancelled', done_at = ?2, last_error = ?3
+        WHERE violation_id = ?1 AND status = 'pending' AND kind IN ('notify', 'escalate')
+    )sql";
+    std::vector<OutboxItem> items;
+    {
+        Query query(db, kSelect);
+        query->bind(1, violation_id);
+        while (query->executeStep()) {
+            items.push_back(ReadOutbox(*query));
+        }
+    }
+    if (!items.empty()) {
+        Query query(db, kCancel);
+        query->bind(1, violation_id);
+        BindTime(*query, 2, at);
+        BindText(*query, 3, reason);
+        query->exec();
+    }
+    return items;
+}
+
 OutboxStats GetOutboxStats(Db& db) {
     static constexpr const char* kSql = "SELECT status, COUNT(*) FROM outbox GROUP BY status";
     Query query(db, kSql);
