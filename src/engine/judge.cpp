@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "src/engine/messages.hpp"
+#include "src/notify/working_time.hpp"
 #include "src/outbox/action_codec.hpp"
 #include "src/rules/catalog.hpp"
 
@@ -458,7 +459,13 @@ JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
             continue;
         }
         const auto after = EscalateAfter(spec->common(tenant.rules));
-        if (!after || violation.opened_at + *after > context.now) {
+        // With [tenant.chat], escalate_after counts working time only: a violation opened on
+        // Friday evening is not escalated before Monday's working hours have passed.
+        const Duration open_for =
+            tenant.chat.configured
+                ? notify::WorkingTimeBetween(tenant, violation.opened_at, context.now)
+                : context.now - violation.opened_at;
+        if (!after || open_for < *after) {
             continue;
         }
         domain::Deal deal;
@@ -469,9 +476,11 @@ JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
         for (const std::string& channel : channels) {
             PlannedAction action = MakeAction(violation, ActionKind::kEscalate, deal, channel);
             action.body.text = text;
-            // Routing to the responsible's head is the notifier's: the generic receiver gets
-            // the documented "head_of_sales".
-            action.body.detail = outbox::MessageBody{.to = "head_of_sales"};
+            // Routing to the responsible's head is the chat core's, so a chat's escalation names
+            // the responsible; the generic receiver gets the documented "head_of_sales".
+            action.body.detail = outbox::MessageBody{.to = channel == domain::kCrmChannel
+                                                               ? std::string("head_of_sales")
+                                                               : violation.responsible};
             Enqueue(db, action, violation.id, context.now, outcome.actions);
         }
         storage::MarkEscalated(db, violation.id, context.now);

@@ -130,6 +130,19 @@ void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const s
     query->exec();
 }
 
+void MarkOutboxDeferred(Db& db, std::int64_t id, Timestamp next_attempt_at,
+                        const std::string& error) {
+    static constexpr const char* kSql = R"sql(
+        UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, attempts = MAX(attempts - 1, 0)
+        WHERE id = ?1 AND status = 'pending'
+    )sql";
+    Query query(db, kSql);
+    query->bind(1, id);
+    BindTime(*query, 2, next_attempt_at);
+    BindText(*query, 3, error);
+    query->exec();
+}
+
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error) {
     static constexpr const char* kSql = R"sql(
         UPDATE outbox SET status = 'dead', done_at = ?2, last_error = ?3

@@ -49,6 +49,11 @@ bool MarkOutboxAttempt(Db& db, std::int64_t id);
 /// took after all (it is never sent again either way).
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);
+/// A retry the receiver asked for before doing anything (a chat's pace, working hours: "not
+/// sent, after N"): rescheduled at `next_attempt_at`, and the attempt counted for it is taken
+/// back, so that waiting never makes the item look tried (nor dead).
+void MarkOutboxDeferred(Db& db, std::int64_t id, Timestamp next_attempt_at,
+                        const std::string& error);
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);
 std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id);
 /// Cancels the violation's pending items (never sent, or waiting for a retry) with `reason` in
