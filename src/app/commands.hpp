@@ -63,6 +63,14 @@ int RunHealth(const HealthCommand& command);
 /// that each CRM tenant's account lacks (its directory read through the API). Exit 2 on any.
 int RunConfigCheck(const std::string& config_path, bool online);
 
+struct UsersCommand {
+    std::string config{};
+    std::string tenant{};
+};
+/// `users`: the tenant's people, their chat addresses, and one-time link codes for those who
+/// have none on a channel that links by code. Exit 2 on bad usage or config.
+int RunUsers(const UsersCommand& command);
+
 struct DemoOptions {
     double speed = 600;      // clock seconds per real second
     double seconds = 60;     // real seconds the managers work

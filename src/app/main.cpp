@@ -109,6 +109,14 @@ int main(int argc, char** argv) {
                                "tenant's account (read through its API)");
     config_cmd->require_subcommand(1);
 
+    fg::app::UsersCommand users;
+    auto* users_cmd = app.add_subcommand(
+        "users",
+        "The tenant's people and their chat addresses, with a one-time link for each person "
+        "who has none yet");
+    users_cmd->add_option("--config", users.config, "Config file")->required();
+    users_cmd->add_option("--tenant", users.tenant, "Tenant id")->required();
+
     fg::app::DemoOptions demo;
     auto* demo_cmd = app.add_subcommand(
         "demo",
@@ -162,6 +170,9 @@ int main(int argc, char** argv) {
     }
     if (*config_check_cmd) {
         return fg::app::RunConfigCheck(config_path, config_online);
+    }
+    if (*users_cmd) {
+        return fg::app::RunUsers(users);
     }
     if (*demo_cmd) {
         return fg::app::RunDemo(demo);

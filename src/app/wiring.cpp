@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "src/app/adapters.hpp"
+#include "src/notify/chat_sink.hpp"
 
 namespace fg::app {
 
@@ -57,9 +58,21 @@ engine::EngineOptions Adapters::EngineOptionsFor(const Clock& clock) {
     options.make_connector = [this](const config::TenantConfig& tenant) {
         return MakeConnector(tenant);
     };
-    // Chat notifiers get their sinks from the chat core (src/notify), issue 10.
-    options.make_notifier_sinks = [](const config::TenantConfig&) {
-        return std::map<std::string, outbox::PacedSink>{};
+    // Each notifier the tenant uses makes its channel; the engine keeps it (checks it, runs its
+    // listener) and the chat core makes the channel's sink.
+    options.make_chat_channels = [&clock](const config::TenantConfig& tenant) {
+        std::vector<engine::ChatChannel> channels;
+        for (const notify::Notifier* notifier : Notifiers()) {
+            if (tenant.chat_channels.count(std::string(notifier->Name())) == 0) {
+                continue;
+            }
+            channels.push_back(
+                {.schema = notifier->Schema(), .channel = notifier->MakeChannel(tenant, clock)});
+        }
+        return channels;
+    };
+    options.make_chat_sink = [](notify::ChatSinkParts parts) {
+        return notify::MakeChatSink(std::move(parts));
     };
     options.make_fetcher = [this](const config::TenantConfig& tenant) {
         return MakeFetcher(tenant);

@@ -27,7 +27,7 @@ void ReadCommon(TableReader& reader, std::string_view rule, RuleCommon& common) 
         for (std::size_t i = 0; i < actions->size(); ++i) {
             const auto& [name, line] = (*actions)[i];
             const auto kind = domain::ParseActionKind(name);
-            if (!kind) {
+            if (!kind || !domain::IsRuleAction(*kind)) {
                 reader.sink().Add(
                     line, IndexKey(path, i),
                     WithSuggestion(fmt::format("unknown action \"{}\" (use note, task, revert, "

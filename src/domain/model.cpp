@@ -6,12 +6,13 @@
 namespace fg::domain {
 
 namespace {
-constexpr std::array<std::pair<ActionKind, std::string_view>, 5> kActionKindNames{{
+constexpr std::array<std::pair<ActionKind, std::string_view>, 6> kActionKindNames{{
     {ActionKind::kNote, "note"},
     {ActionKind::kTask, "task"},
     {ActionKind::kRevert, "revert"},
     {ActionKind::kNotify, "notify"},
     {ActionKind::kEscalate, "escalate"},
+    {ActionKind::kSummary, "summary"},
 }};
 }  // namespace
 

@@ -14,14 +14,18 @@ namespace fg::domain {
 enum class StageKind { kIntake, kOpen, kWon, kLost };
 
 /// What funnelguard does about a violation (DESIGN.md §2): a rule's `actions` and an outbox
-/// item's kind. notify and escalate are chat messages; the others write to the CRM.
-enum class ActionKind { kNote, kTask, kRevert, kNotify, kEscalate };
-/// "note", "task", "revert", "notify", "escalate".
+/// item's kind. notify and escalate are chat messages; the others write to the CRM. summary (a
+/// person's morning summary) is a chat message too, planned by the timers, never by a rule.
+enum class ActionKind { kNote, kTask, kRevert, kNotify, kEscalate, kSummary };
+/// "note", "task", "revert", "notify", "escalate", "summary".
 std::string_view ActionKindName(ActionKind kind);
 std::optional<ActionKind> ParseActionKind(std::string_view name);
 inline bool IsMessage(ActionKind kind) {
-    return kind == ActionKind::kNotify || kind == ActionKind::kEscalate;
+    return kind == ActionKind::kNotify || kind == ActionKind::kEscalate ||
+           kind == ActionKind::kSummary;
 }
+/// What a rule's `actions` may list (every kind but summary).
+inline bool IsRuleAction(ActionKind kind) { return kind != ActionKind::kSummary; }
 /// The outbox channel of a tenant's CRM; a chat notifier's channel is its name ("telegram").
 inline constexpr std::string_view kCrmChannel = "crm";
 

@@ -24,6 +24,7 @@ constexpr std::size_t kMaxDecodedEvents = 100'000;
 Engine::Engine(EngineOptions options)
     : options_(std::move(options)),
       decoded_(kMaxDecodedEvents),
+      chat_(*options_.clock),
       outbox_(options_.clock, metrics_, options_.observer.on_delivery),
       fetch_(options_.clock, metrics_) {}
 
@@ -68,6 +69,18 @@ Result<void> Engine::Start() {
         } else if (options_.make_sink) {
             outbox_.AddSink(tenant.id, crm_channel, options_.make_sink(tenant));
         }
+        if (options_.make_chat_channels && options_.make_chat_sink) {
+            try {
+                chat_.AddTenant(
+                    tenant, options_.make_chat_channels(tenant), options_.make_chat_sink, **db,
+                    [this, &tenant](const std::string& channel, outbox::PacedSink sink) {
+                        outbox_.AddSink(tenant.id, channel, std::move(sink));
+                    });
+            } catch (const std::exception& error) {
+                return MakeError(ErrorCode::kUnavailable, "cannot read the stored chat links: {}",
+                                 error.what());
+            }
+        }
         if (options_.make_notifier_sinks) {
             for (auto& [channel, paced] : options_.make_notifier_sinks(tenant)) {
                 outbox_.AddSink(tenant.id, channel, std::move(paced));
@@ -97,6 +110,8 @@ Result<void> Engine::Start() {
     if (options_.deliver) {
         outbox_.Start(options_.config->storage.path);
     }
+    chat_.Start(*writer_, *options_.config,
+                [this](std::int64_t violation_id) { return Acknowledge(violation_id); });
     return Ok{};
 }
 
@@ -106,6 +121,7 @@ void Engine::Stop() {
         stopping_ = true;
     }
     stop_cv_.notify_all();
+    chat_.Stop();  // its listeners write through the writer
     outbox_.Stop();
     fetch_.Stop();
     if (timer_.joinable()) {
@@ -210,6 +226,10 @@ Engine::Readiness Engine::Ready() const {
     for (const auto& [tenant, count] : NameProblemCounts()) {
         readiness.config_problems += count;
     }
+    for (const auto& [key, problem] : chat_.report().ChannelProblems()) {
+        readiness.chat_channels[key.first + "/" + key.second] = problem;
+    }
+    readiness.chat_addresses = chat_.BrokenAddresses();
     return readiness;
 }
 

@@ -16,6 +16,7 @@
 #include "src/common/clock.hpp"
 #include "src/config/config.hpp"
 #include "src/crm/connector.hpp"
+#include "src/engine/chat.hpp"
 #include "src/engine/fetch_worker.hpp"
 #include "src/engine/ingest.hpp"
 #include "src/engine/metrics.hpp"
@@ -53,6 +54,12 @@ struct EngineOptions {
     ConnectorFactory make_connector{};  // a tenant with a connector writes back through it
     ChannelSinkFactory make_notifier_sinks{};  // the tenant's chat channels (none: no messages)
     FetcherFactory make_fetcher{};             // asked after make_connector, for every tenant
+    // The tenant's chat channels (the program: each notifier's MakeChannel), and the sink the
+    // chat core makes of each (notify::MakeChatSink): both set, the engine keeps the channels,
+    // gives each sink the tenant's address book, checks the channels at start and runs their
+    // listeners. Beside make_notifier_sinks, which gives ready sinks (tests).
+    ChatChannelFactory make_chat_channels{};
+    ChatSinkMaker make_chat_sink{};
     Observer observer{};
     // The threads that act on time: the minute sweep and the nightly run, and the fetch worker
     // (items that wait for the CRM's API, tried again with backoff). false: the caller runs them
@@ -157,6 +164,11 @@ public:
         /// Stages and fields the rules name that the CRM directories lack (never makes it not
         /// ready: the rest of the rules judge).
         std::size_t config_problems = 0;
+        /// Chat channels that do not work (never makes it not ready: the messages wait), by
+        /// "tenant/channel".
+        std::map<std::string, std::string> chat_channels{};
+        /// Chat addresses found unusable, by tenant (never makes it not ready either).
+        std::map<std::string, std::vector<StoredAddressBook::BrokenShown>> chat_addresses{};
     };
     Readiness Ready() const;
     /// The stages and fields the tenant's rules name that its CRM directory lacks, as of the
@@ -173,6 +185,9 @@ public:
     /// A new read-only connection (API handlers, check).
     Result<std::unique_ptr<storage::Db>> OpenReader() const;
     Metrics& metrics() { return metrics_; }
+    /// The tenants' chat channels, address books and what the chat core reported.
+    ChatHub& chat() { return chat_; }
+    const ChatHub& chat() const { return chat_; }
     bool Healthy() const { return writer_ && writer_->Healthy(); }
     /// The writer's view of the disk (disk full, failed device); kFailed before Start.
     StorageStatus Storage() const {
@@ -218,6 +233,8 @@ private:
     std::map<std::string, std::vector<config::ConfigProblem>> name_problems_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
+    // Before outbox_: the chat sinks use its address books and channels.
+    ChatHub chat_;
     // After connectors_: they deliver through their sinks and load their directories.
     OutboxWorker outbox_;
     FetchWorker fetch_;

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "src/engine/messages.hpp"
+#include "src/notify/working_time.hpp"
 #include "src/outbox/action_codec.hpp"
 #include "src/rules/catalog.hpp"
 
@@ -141,6 +142,7 @@ std::optional<std::pair<storage::OwnWriteKind, std::string>> EchoOf(
             return std::nullopt;
         case outbox::ActionKind::kNotify:
         case outbox::ActionKind::kEscalate:
+        case outbox::ActionKind::kSummary:
             return std::nullopt;
     }
     return std::nullopt;
@@ -290,6 +292,8 @@ std::vector<PlannedAction> PlanActions(const config::TenantConfig& tenant,
                 break;
             case ActionKind::kEscalate:
                 break;  // planned by EscalateDue once the violation has been open long enough
+            case ActionKind::kSummary:
+                break;  // never a rule's (the timers plan morning summaries)
         }
     }
     return actions;
@@ -389,6 +393,10 @@ JudgeOutcome ApplyJudgement(storage::Db& db, const std::string& tenant, const st
     JudgeOutcome outcome;
     for (storage::Violation& resolved : judgement.resolve) {
         if (storage::ResolveViolation(db, resolved.id, now, resolved.resolution)) {
+            // A violation resolved before its message went out is dropped, in this transaction.
+            storage::CancelMessagesForViolation(
+                db, resolved.id, now,
+                "cancelled: the violation was resolved (" + resolved.resolution + ")");
             outcome.changes.push_back({.violation = std::move(resolved), .opened = false});
         }
     }
@@ -451,7 +459,13 @@ JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
             continue;
         }
         const auto after = EscalateAfter(spec->common(tenant.rules));
-        if (!after || violation.opened_at + *after > context.now) {
+        // With [tenant.chat], escalate_after counts working time only: a violation opened on
+        // Friday evening is not escalated before Monday's working hours have passed.
+        const Duration open_for =
+            tenant.chat.configured
+                ? notify::WorkingTimeBetween(tenant, violation.opened_at, context.now)
+                : context.now - violation.opened_at;
+        if (!after || open_for < *after) {
             continue;
         }
         domain::Deal deal;
@@ -462,9 +476,11 @@ JudgeOutcome EscalateDue(storage::Db& db, const JudgeContext& context) {
         for (const std::string& channel : channels) {
             PlannedAction action = MakeAction(violation, ActionKind::kEscalate, deal, channel);
             action.body.text = text;
-            // Routing to the responsible's head is the notifier's: the generic receiver gets
-            // the documented "head_of_sales".
-            action.body.detail = outbox::MessageBody{.to = "head_of_sales"};
+            // Routing to the responsible's head is the chat core's, so a chat's escalation names
+            // the responsible; the generic receiver gets the documented "head_of_sales".
+            action.body.detail = outbox::MessageBody{.to = channel == domain::kCrmChannel
+                                                               ? std::string("head_of_sales")
+                                                               : violation.responsible};
             Enqueue(db, action, violation.id, context.now, outcome.actions);
         }
         storage::MarkEscalated(db, violation.id, context.now);

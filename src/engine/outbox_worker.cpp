@@ -243,6 +243,7 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
         Timestamp retry_at;
         std::string error;
         bool give_up = false;
+        bool deferred = false;  // not sent, asked to wait: not a failed attempt
     };
     const Timestamp after = clock_->Now();
     std::vector<Outcome> outcomes;
@@ -250,12 +251,27 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
     for (std::size_t i = 0; i < items.size(); ++i) {
         const storage::OutboxItem& item = *items[i];
         const outbox::DeliveryResult& result = results[i];
-        metrics_.ActionDelivered(item.kind, OutcomeName(result.status));
+        const bool deferred = result.status == outbox::DeliveryStatus::kRetry && result.not_sent &&
+                              result.retry_after.has_value();
+        metrics_.ActionDelivered(item.kind, deferred ? "deferred" : OutcomeName(result.status));
         Outcome outcome{.id = item.id, .status = result.status, .retry_at = after, .error = {}};
         switch (result.status) {
             case outbox::DeliveryStatus::kDelivered:
                 break;
             case outbox::DeliveryStatus::kRetry: {
+                if (deferred) {
+                    // The receiver's pace or hours: exactly when it said, however long it waits;
+                    // no attempt is spent and the 72 h limit does not apply.
+                    outcome.deferred = true;
+                    outcome.retry_at = after + *result.retry_after;
+                    outcome.error =
+                        (NoAttemptLanded(item) ? std::string(kNotSent) : std::string()) +
+                        result.error;
+                    Log().debug("Action waits for its receiver. tenant={} kind={} key={} wait={}",
+                                item.tenant, item.kind, item.idempotency_key,
+                                FormatDuration(*result.retry_after));
+                    break;
+                }
                 const Duration delay =
                     result.retry_after.value_or(outbox::Backoff(item.attempts + 1, random));
                 Log().warn(
@@ -289,7 +305,10 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
                             storage::MarkOutboxDone(db, outcome.id, after);
                             break;
                         case outbox::DeliveryStatus::kRetry:
-                            if (outcome.give_up) {
+                            if (outcome.deferred) {
+                                storage::MarkOutboxDeferred(db, outcome.id, outcome.retry_at,
+                                                            outcome.error);
+                            } else if (outcome.give_up) {
                                 storage::MarkOutboxDead(db, outcome.id, after,
                                                         "gave up after 72h: " + outcome.error);
                             } else {

@@ -1,9 +1,11 @@
-// The timer thread: the minute sweep (grace periods, overdue tasks, escalations), WAL
+// The timer thread: the minute sweep (grace periods, overdue tasks, escalations, morning
+// summaries), WAL
 // checkpoints, directory refreshes and each tenant's nightly run (reconciliation, or re-judging
 // every deal when the tenant has no connector).
 #include "src/common/log.hpp"
 #include "src/engine/engine.hpp"
 #include "src/engine/schedule.hpp"
+#include "src/engine/summary.hpp"
 
 namespace fg::engine {
 namespace {
@@ -73,6 +75,7 @@ Result<int> Engine::Sweep() {
                     const JudgeContext context{
                         .tenant = tenant, .channels = Channels(tenant.id), .now = now};
                     outcomes.emplace_back(tenant.id, EscalateDue(db, context));
+                    PlanMorningSummaries(db, context);
                 }
                 storage::PruneOwnWrites(db, now);
                 // Nothing waits for the fetch stage for ever (the directory may never load, or

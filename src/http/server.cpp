@@ -471,12 +471,32 @@ void Server::Routes() {
     // (they wait for the directory), so a CRM is never turned away by it.
     server.Get("/readyz", [&engine](const httplib::Request&, httplib::Response& response) {
         const engine::Engine::Readiness readiness = engine.Ready();
+        // Chat problems never make it not ready (the messages wait), but are shown.
+        const auto add_chat = [&readiness](nlohmann::json& body) {
+            if (!readiness.chat_channels.empty()) {
+                body["chat_channel_problems"] = readiness.chat_channels;
+            }
+            if (!readiness.chat_addresses.empty()) {
+                nlohmann::json broken = nlohmann::json::object();
+                for (const auto& [tenant, addresses] : readiness.chat_addresses) {
+                    for (const auto& address : addresses) {
+                        broken[tenant].push_back({{"channel", address.channel},
+                                                  {"address", address.shown},
+                                                  {"reason", address.reason}});
+                    }
+                }
+                body["chat_addresses_broken"] = std::move(broken);
+            }
+        };
         if (readiness.ready) {
-            return Reply(response, 200,
-                         {{"status", "ready"}, {"config_problems", readiness.config_problems}});
+            nlohmann::json body = {{"status", "ready"},
+                                   {"config_problems", readiness.config_problems}};
+            add_chat(body);
+            return Reply(response, 200, body);
         }
         nlohmann::json body = {{"status", "not ready"},
                                {"config_problems", readiness.config_problems}};
+        add_chat(body);
         if (!readiness.storage.empty()) {
             body["storage"] = readiness.storage;
         }
@@ -556,6 +576,7 @@ void Server::Routes() {
                                     blocked.count(tenant.id));
             }
         }
+        text += engine.chat().RenderMetrics();
         text += engine::RenderStorageMetrics(engine.Storage());
         text += fmt::format("funnelguard_up {}\n", engine.Healthy() ? 1 : 0);
         response.set_content(text, "text/plain; version=0.0.4");

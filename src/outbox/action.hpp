@@ -78,12 +78,13 @@ struct ActionBody {
     ViolationRef violation{};
     std::string text{};  // what is written: the note, the task's text, the message
     /// Which of them follows kind: NoteBody for note, TaskBody for task, RevertBody for revert,
-    /// MessageBody for notify and escalate.
-    std::variant<NoteBody, TaskBody, RevertBody, MessageBody> detail{};
+    /// MessageBody for notify and escalate, SummaryBody for summary.
+    std::variant<NoteBody, TaskBody, RevertBody, MessageBody, SummaryBody> detail{};
 
     const TaskBody* task() const { return std::get_if<TaskBody>(&detail); }
     const RevertBody* revert() const { return std::get_if<RevertBody>(&detail); }
     const MessageBody* message() const { return std::get_if<MessageBody>(&detail); }
+    const SummaryBody* summary() const { return std::get_if<SummaryBody>(&detail); }
 };
 
 /// One action handed to a sink for delivery.

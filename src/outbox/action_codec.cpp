@@ -51,6 +51,60 @@ Result<const Json*> Object(const Json& object, const char* key) {
     return &*found;
 }
 
+Json EncodeItems(const std::vector<SummaryItem>& items) {
+    Json out = Json::array();
+    for (const SummaryItem& item : items) {
+        out.push_back({{"violation_id", item.violation_id},
+                       {"deal", item.deal},
+                       {"deal_title", item.deal_title},
+                       {"rule", item.rule},
+                       {"responsible", item.responsible},
+                       {"opened_at", FormatIso8601(item.opened_at)},
+                       {"message", item.message}});
+    }
+    return out;
+}
+
+Result<std::vector<SummaryItem>> DecodeItems(const Json& summary, const char* key) {
+    const std::string path = fmt::format("summary.{}", key);
+    const auto found = summary.find(key);
+    if (found == summary.end()) {
+        return std::vector<SummaryItem>{};
+    }
+    if (!found->is_array()) {
+        return Invalid(path, "must be an array");
+    }
+    std::vector<SummaryItem> items;
+    for (const Json& element : *found) {
+        if (!element.is_object()) {
+            return Invalid(path, "an item is not an object");
+        }
+        SummaryItem item;
+        const auto id = element.find("violation_id");
+        if (id == element.end() || !id->is_number_integer()) {
+            return Invalid(path + ".violation_id", "missing or not an integer");
+        }
+        item.violation_id = id->get<std::int64_t>();
+        for (auto [name, out] :
+             {std::pair{"deal", &item.deal}, std::pair{"deal_title", &item.deal_title},
+              std::pair{"rule", &item.rule}, std::pair{"responsible", &item.responsible},
+              std::pair{"message", &item.message}}) {
+            auto value = Text(element, path, name, false);
+            if (!value) {
+                return value.error();
+            }
+            *out = std::move(value).value();
+        }
+        auto opened = Time(element, path, "opened_at");
+        if (!opened) {
+            return opened.error();
+        }
+        item.opened_at = *opened;
+        items.push_back(std::move(item));
+    }
+    return items;
+}
+
 }  // namespace
 
 std::string EncodeAction(const ActionBody& body) {
@@ -77,6 +131,11 @@ std::string EncodeAction(const ActionBody& body) {
             {"pipeline", revert->pipeline}, {"from", revert->from}, {"to", revert->to}};
     } else if (const MessageBody* message = body.message()) {
         json["to"] = message->to;
+    } else if (const SummaryBody* summary = body.summary()) {
+        json["to"] = summary->to;
+        json["summary"] = {{"day", summary->day},
+                           {"open", EncodeItems(summary->open)},
+                           {"fresh", EncodeItems(summary->fresh)}};
     }
     return json.dump();
 }
@@ -176,6 +235,27 @@ Result<ActionBody> DecodeAction(std::string_view text) {
                 return to.error();
             }
             body.detail = MessageBody{.to = std::move(to).value()};
+            break;
+        }
+        case ActionKind::kSummary: {
+            auto to = Text(json, "", "to");
+            if (!to) {
+                return to.error();
+            }
+            auto summary = Object(json, "summary");
+            if (!summary) {
+                return summary.error();
+            }
+            auto day = Text(**summary, "summary", "day");
+            auto open = DecodeItems(**summary, "open");
+            auto fresh = DecodeItems(**summary, "fresh");
+            if (!day || !open || !fresh) {
+                return !day ? day.error() : !open ? open.error() : fresh.error();
+            }
+            body.detail = SummaryBody{.to = std::move(to).value(),
+                                      .day = std::move(day).value(),
+                                      .open = std::move(open).value(),
+                                      .fresh = std::move(fresh).value()};
             break;
         }
     }

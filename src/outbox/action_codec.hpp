@@ -10,7 +10,8 @@
 /// adapter posts to an `actions_url` (README, "Actions"). Keys: kind, tenant, deal, deal_title,
 /// responsible, text, idempotency_key and violation {id, rule, opened_at, details, message} once
 /// bound; task {text, responsible, due} for a task, revert {pipeline, from, to} for a revert, and
-/// to for notify and escalate.
+/// to for notify and escalate; to and summary {day, open, fresh} for a summary, each item
+/// {violation_id, deal, deal_title, rule, responsible, opened_at, message}.
 namespace fg::outbox {
 
 std::string EncodeAction(const ActionBody& body);

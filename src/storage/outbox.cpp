@@ -130,6 +130,19 @@ void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const s
     query->exec();
 }
 
+void MarkOutboxDeferred(Db& db, std::int64_t id, Timestamp next_attempt_at,
+                        const std::string& error) {
+    static constexpr const char* kSql = R"sql(
+        UPDATE outbox SET next_attempt_at = ?2, last_error = ?3, attempts = MAX(attempts - 1, 0)
+        WHERE id = ?1 AND status = 'pending'
+    )sql";
+    Query query(db, kSql);
+    query->bind(1, id);
+    BindTime(*query, 2, next_attempt_at);
+    BindText(*query, 3, error);
+    query->exec();
+}
+
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error) {
     static constexpr const char* kSql = R"sql(
         UPDATE outbox SET status = 'dead', done_at = ?2, last_error = ?3
@@ -162,6 +175,34 @@ std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_
     static constexpr const char* kCancel = R"sql(
         UPDATE outbox SET status = 'cancelled', done_at = ?2, last_error = ?3
         WHERE violation_id = ?1 AND status = 'pending'
+    )sql";
+    std::vector<OutboxItem> items;
+    {
+        Query query(db, kSelect);
+        query->bind(1, violation_id);
+        while (query->executeStep()) {
+            items.push_back(ReadOutbox(*query));
+        }
+    }
+    if (!items.empty()) {
+        Query query(db, kCancel);
+        query->bind(1, violation_id);
+        BindTime(*query, 2, at);
+        BindText(*query, 3, reason);
+        query->exec();
+    }
+    return items;
+}
+
+std::vector<OutboxItem> CancelMessagesForViolation(Db& db, std::int64_t violation_id, Timestamp at,
+                                                   const std::string& reason) {
+    static constexpr const char* kSelect =
+        "SELECT " FG_OUTBOX_COLUMNS
+        " FROM outbox WHERE violation_id = ?1 AND status = 'pending' "
+        "AND kind IN ('notify', 'escalate') ORDER BY id";
+    static constexpr const char* kCancel = R"sql(
+        UPDATE outbox SET status = 'cancelled', done_at = ?2, last_error = ?3
+        WHERE violation_id = ?1 AND status = 'pending' AND kind IN ('notify', 'escalate')
     )sql";
     std::vector<OutboxItem> items;
     {

@@ -12,7 +12,8 @@
 /// Throws SQLite::Exception on database errors; the caller owns the transaction.
 namespace fg::storage {
 
-/// kCancelled: not to be sent any more (its violation was acknowledged); last_error says why.
+/// kCancelled: not to be sent any more (its violation was acknowledged, or resolved before its
+/// message went out); last_error says why.
 enum class OutboxStatus { kPending, kDone, kDead, kCancelled };
 
 struct OutboxItem {
@@ -48,6 +49,11 @@ bool MarkOutboxAttempt(Db& db, std::int64_t id);
 /// took after all (it is never sent again either way).
 void MarkOutboxDone(Db& db, std::int64_t id, Timestamp at);
 void MarkOutboxRetry(Db& db, std::int64_t id, Timestamp next_attempt_at, const std::string& error);
+/// A retry the receiver asked for before doing anything (a chat's pace, working hours: "not
+/// sent, after N"): rescheduled at `next_attempt_at`, and the attempt counted for it is taken
+/// back, so that waiting never makes the item look tried (nor dead).
+void MarkOutboxDeferred(Db& db, std::int64_t id, Timestamp next_attempt_at,
+                        const std::string& error);
 void MarkOutboxDead(Db& db, std::int64_t id, Timestamp at, const std::string& error);
 std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id);
 /// Cancels the violation's pending items (never sent, or waiting for a retry) with `reason` in
@@ -55,6 +61,10 @@ std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id);
 /// it is not sent again, and MarkOutboxDone records it if the receiver took it.
 std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_id, Timestamp at,
                                                  const std::string& reason);
+/// The same for the violation's chat messages only (notify, escalate): what its resolution makes
+/// moot, while the CRM's note or task stays the record of what happened.
+std::vector<OutboxItem> CancelMessagesForViolation(Db& db, std::int64_t violation_id, Timestamp at,
+                                                   const std::string& reason);
 struct OutboxStats {
     std::int64_t pending = 0;
     std::int64_t done = 0;

@@ -5,6 +5,7 @@
 /// work = one transaction). All SQL binds its values. Functions throw SQLite::Exception on database
 /// errors; the caller decides.
 // IWYU pragma: begin_exports
+#include "src/storage/chat.hpp"        // linked chats, link codes, address state
 #include "src/storage/database.hpp"    // Db, WriteTransaction, OpenDatabase
 #include "src/storage/fetched.hpp"     // what the fetch stage completed
 #include "src/storage/inbox.hpp"       // webhook bodies as received

@@ -139,6 +139,9 @@ std::vector<Violation> ListViolations(Db& db, const ViolationFilter& filter) {
     if (!filter.deal_id.empty()) {
         sql += " AND v.deal_id = :deal";
     }
+    if (filter.opened_since) {
+        sql += " AND v.opened_at >= :since";
+    }
     sql += " ORDER BY v.id DESC LIMIT :limit";
     SQLite::Statement query(db.sql(), sql);
     if (!filter.tenant.empty()) {
@@ -149,6 +152,9 @@ std::vector<Violation> ListViolations(Db& db, const ViolationFilter& filter) {
     }
     if (!filter.deal_id.empty()) {
         query.bindNoCopy(":deal", filter.deal_id);
+    }
+    if (filter.opened_since) {
+        query.bind(":since", static_cast<std::int64_t>(ToEpoch(*filter.opened_since)));
     }
     query.bind(":limit", filter.limit);
     std::vector<Violation> violations;

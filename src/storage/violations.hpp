@@ -49,6 +49,7 @@ struct ViolationFilter {
     enum class State { kOpen, kResolved, kAll } state = State::kOpen;
     std::string rule{};
     std::string deal_id{};
+    std::optional<Timestamp> opened_since{};  // only those opened at or after it
     int limit = 1000;
 };
 /// Newest first, at most `limit`.

@@ -9,6 +9,7 @@
 
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include "tests/support/process.hpp"
 
@@ -388,4 +389,26 @@ TEST_CASE("the README's demo sample is the default seed's run, at any pace") {
         }
         ++at;
     }
+}
+
+TEST_CASE("users prints the tenant's people, creates the database 0600, exits 2 on bad usage") {
+    fg::testing::TempDir dir;
+    std::string config = kConfig;
+    config.replace(config.find("path = \"fg.db\""), std::string("path = \"fg.db\"").size(),
+                   "path = \"" + dir.File("users.db") + "\"");
+    dir.Write("fg.toml", config);
+    const auto listed = fg::testing::Run(
+        {FG_BINARY, "users", "--config", dir.File("fg.toml"), "--tenant", "acme"}, true);
+    CHECK(listed.status == 0);
+    CHECK(listed.out.find("CRM USER") != std::string::npos);
+    struct stat info {};
+    REQUIRE(::stat(dir.File("users.db").c_str(), &info) == 0);
+    CHECK((info.st_mode & 0777) == 0600);
+
+    const auto unknown = fg::testing::Run(
+        {FG_BINARY, "users", "--config", dir.File("fg.toml"), "--tenant", "nope"}, true);
+    CHECK(unknown.status == 2);
+    CHECK(unknown.out.find("unknown tenant \"nope\"") != std::string::npos);
+    CHECK(fg::testing::Run({FG_BINARY, "users", "--config", dir.File("fg.toml")}, true).status ==
+          2);
 }

@@ -217,6 +217,7 @@ outbox::DeliveryResult Writer::Deliver(const outbox::Action& action) {
             return DeliverRevert(action);
         case outbox::ActionKind::kNotify:
         case outbox::ActionKind::kEscalate:
+        case outbox::ActionKind::kSummary:
             break;  // chat messages go to a notifier's channel; only older builds sent them here
     }
     return Rejected(

@@ -198,14 +198,16 @@ TEST_CASE("An outbox item whose payload cannot be read goes dead with the reason
           "action payload: deal: missing");
 }
 
-// Answers each attempt as scripted and records what it was told of the earlier ones.
+// Answers each call as scripted and records whether it was told to check the receiver first:
+// not the first attempt, and an earlier one may have landed. (A refusal with a wait, like a
+// 429, spends no attempt: the next is still the first.)
 class ScriptedAttempts final : public fg::outbox::ActionSink {
 public:
     explicit ScriptedAttempts(std::vector<fg::outbox::DeliveryResult> answers)
         : answers_(std::move(answers)) {}
     fg::outbox::DeliveryResult Deliver(const fg::outbox::Action& action) override {
-        told_.push_back(action.previous_not_sent);
-        const std::size_t index = static_cast<std::size_t>(action.attempt - 1);
+        told_.push_back(action.attempt > 1 && !action.previous_not_sent);
+        const std::size_t index = told_.size() - 1;
         return index < answers_.size()
                    ? answers_[index]
                    : fg::outbox::DeliveryResult{.status = fg::outbox::DeliveryStatus::kDelivered};
@@ -247,9 +249,9 @@ TEST_CASE("One ambiguous attempt keeps every later one checking, however many ar
         return told;
     };
     // Refused (429) each time: nothing can have landed, so no attempt needs a check first.
-    CHECK(attempts({refused, refused, refused}) == std::vector<bool>{false, true, true, true});
+    CHECK(attempts({refused, refused, refused}) == std::vector<bool>{false, false, false, false});
     // Ambiguous first: the second and every later attempt check, though the second was refused.
-    CHECK(attempts({ambiguous, refused, refused}) == std::vector<bool>{false, false, false, false});
+    CHECK(attempts({ambiguous, refused, refused}) == std::vector<bool>{false, true, true, true});
     // Refused, then ambiguous: from then on, checked.
-    CHECK(attempts({refused, ambiguous, refused}) == std::vector<bool>{false, true, false, false});
+    CHECK(attempts({refused, ambiguous, refused}) == std::vector<bool>{false, false, true, true});
 }

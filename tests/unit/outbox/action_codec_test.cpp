@@ -123,6 +123,49 @@ TEST_CASE("Payloads earlier builds stored decode") {
     CHECK(notify->message()->to == "u1");
 }
 
+TEST_CASE("A morning summary keeps its person, day and both lists of violations") {
+    ActionBody summary{.kind = ActionKind::kSummary,
+                       .tenant = "acme",
+                       .idempotency_key = "acme:summary:2026-03-02:head1:telegram"};
+    const SummaryItem item{.violation_id = 42,
+                           .deal = "101",
+                           .deal_title = "ООО «Ромашка»",
+                           .rule = "stage_order",
+                           .responsible = "u7",
+                           .opened_at = kOpened,
+                           .message = "Сделка перескочила этап"};
+    SummaryItem fresh = item;
+    fresh.violation_id = 43;
+    fresh.rule = "overdue_task";
+    summary.detail =
+        SummaryBody{.to = "head1", .day = "2026-03-02", .open = {item}, .fresh = {fresh}};
+    const auto decoded = DecodeAction(EncodeAction(summary));
+    REQUIRE(decoded);
+    CHECK(decoded->kind == ActionKind::kSummary);
+    CHECK(decoded->idempotency_key == summary.idempotency_key);
+    REQUIRE(decoded->summary() != nullptr);
+    const SummaryBody& body = *decoded->summary();
+    CHECK(body.to == "head1");
+    CHECK(body.day == "2026-03-02");
+    REQUIRE(body.open.size() == 1);
+    CHECK(body.open[0].violation_id == 42);
+    CHECK(body.open[0].deal_title == "ООО «Ромашка»");
+    CHECK(body.open[0].responsible == "u7");
+    CHECK(body.open[0].opened_at == kOpened);
+    CHECK(body.open[0].message == "Сделка перескочила этап");
+    REQUIRE(body.fresh.size() == 1);
+    CHECK(body.fresh[0].violation_id == 43);
+    CHECK(body.fresh[0].rule == "overdue_task");
+
+    const auto broken =
+        DecodeAction(R"({"kind":"summary","tenant":"a","deal":"","text":"","to":"u1",)"
+                     R"("summary":{"day":"2026-03-02","open":[{"violation_id":"x"}]}})");
+    REQUIRE_FALSE(broken);
+    CHECK(broken.error().message ==
+          "action payload: summary.open.violation_id: missing or not an integer");
+    CHECK_FALSE(DecodeAction(R"({"kind":"summary","tenant":"a","deal":"","text":"","to":"u1"})"));
+}
+
 TEST_CASE("What is not an action is refused with the key at fault") {
     const auto refused = [](const std::string& json) {
         const auto body = DecodeAction(json);

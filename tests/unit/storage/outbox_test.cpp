@@ -169,6 +169,50 @@ TEST_CASE("Outbox: cancelling a violation's items; one in flight may still compl
     CHECK_FALSE(EnqueueOutbox(*db, item("waiting", violation)));  // cancelled keys stay taken
 }
 
+TEST_CASE("Outbox: a resolved violation's chat messages are cancelled, its CRM writes are not") {
+    auto db = Memory();
+    const std::int64_t violation = InsertViolation(*db, MakeViolation("d", "stage_order", "1", 1));
+    auto item = [violation](const std::string& key, const std::string& kind) {
+        OutboxItem out;
+        out.tenant = "acme";
+        out.kind = kind;
+        out.channel = kind == "note" ? "crm" : "telegram";
+        out.idempotency_key = key;
+        out.payload = "{}";
+        out.violation_id = violation;
+        out.next_attempt_at = T(10);
+        out.created_at = T(1);
+        return out;
+    };
+    REQUIRE(EnqueueOutbox(*db, item("note", "note")));
+    REQUIRE(EnqueueOutbox(*db, item("notify", "notify")));
+    REQUIRE(EnqueueOutbox(*db, item("escalate", "escalate")));
+    REQUIRE(EnqueueOutbox(*db, item("sent", "notify")));
+    std::map<std::string, std::int64_t> id;
+    for (const OutboxItem& due : DueOutbox(*db, T(10), 10)) {
+        id[due.idempotency_key] = due.id;
+    }
+    CHECK(MarkOutboxAttempt(*db, id["sent"]));
+    MarkOutboxDone(*db, id["sent"], T(11));
+
+    const std::vector<OutboxItem> cancelled =
+        CancelMessagesForViolation(*db, violation, T(12), "cancelled: resolved");
+    std::vector<std::string> keys;
+    for (const OutboxItem& one : cancelled) {
+        keys.push_back(one.idempotency_key);
+    }
+    CHECK(keys == std::vector<std::string>{"notify", "escalate"});
+    std::map<std::string, OutboxStatus> status;
+    for (const OutboxItem& one : OutboxForViolation(*db, violation)) {
+        status[one.idempotency_key] = one.status;
+    }
+    CHECK(status["note"] == OutboxStatus::kPending);
+    CHECK(status["notify"] == OutboxStatus::kCancelled);
+    CHECK(status["escalate"] == OutboxStatus::kCancelled);
+    CHECK(status["sent"] == OutboxStatus::kDone);
+    CHECK(GetOutboxStats(*db).cancelled == 2);
+}
+
 TEST_CASE("Outbox: an item keeps its channel") {
     auto db = Memory();
     OutboxItem item;
