@@ -46,7 +46,7 @@ ApiAnswer BotApi::Call(std::string_view method, const nlohmann::json& params) {
     if (!outcome) {
         answer.failure = outcome.failure.kind;
         // Failure::Message() names the path, which holds the token: the reason alone.
-        answer.error = Redact(fmt::format("{}: {}", method, outcome.failure.reason));
+        answer.error = Redact(outcome.failure.reason);
         return answer;
     }
     answer.answered = true;
@@ -81,8 +81,8 @@ ApiAnswer BotApi::Call(std::string_view method, const nlohmann::json& params) {
         answer.ok = false;
     }
     if (!answer.ok) {
-        answer.error = Redact(
-            fmt::format("{}: {} {}", method, answer.error_code, answer.description.substr(0, 300)));
+        answer.error =
+            Redact(fmt::format("{} {}", answer.error_code, answer.description.substr(0, 300)));
     }
     return answer;
 }

@@ -27,7 +27,7 @@ struct ApiAnswer {
     std::optional<Duration> retry_after{};  // parameters.retry_after, else the Retry-After header
     std::optional<std::int64_t> migrate_to{};
     /// What went wrong, for an error text: "403 Forbidden: bot was blocked by the user", or the
-    /// transport's reason. Never the token.
+    /// transport's reason (the caller names the method). Never the token.
     std::string error{};
 };
 

@@ -135,7 +135,7 @@ notify::SendResult TelegramChannel::Failed(const ApiAnswer& answer, const std::s
     using notify::Failure;
     using outbox::DeliveryStatus;
     notify::SendResult result;
-    result.delivery.error = fmt::format("{} to chat {}: {}", what, chat, answer.error);
+    result.delivery.error = fmt::format("sendMessage to chat {}{}: {}", chat, what, answer.error);
     if (!answer.answered) {
         const http::Classification classified = http::ClassifyFailure(answer.failure);
         result.delivery.status = classified.verdict == http::Verdict::kRetry
@@ -255,8 +255,7 @@ notify::SendResult TelegramChannel::Send(const notify::Outgoing& outgoing) {
         result.moved_to = attempt.moved_to;
         if (!outcome.delivered) {
             const std::string what =
-                parts.size() == 1 ? "sendMessage"
-                                  : fmt::format("sendMessage (part {} of {})", i + 1, parts.size());
+                parts.size() == 1 ? "" : fmt::format(" (part {} of {})", i + 1, parts.size());
             notify::SendResult failed = Failed(outcome.refusal, chat, sent_any, what);
             failed.moved_to = result.moved_to;
             failed.message_id = result.message_id;
