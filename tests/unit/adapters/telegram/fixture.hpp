@@ -107,6 +107,11 @@ public:
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, timeout, [&] { return calls_.size() >= count; });
     }
+    /// Waits until the saved cursor is `cursor` (a batch is saved after its link calls).
+    bool WaitForCursor(const std::string& cursor, std::chrono::milliseconds timeout) const {
+        std::unique_lock lock(mutex_);
+        return changed_.wait_for(lock, timeout, [&] { return cursor_ == cursor; });
+    }
     bool WaitForSaves(int count, std::chrono::milliseconds timeout) const {
         std::unique_lock lock(mutex_);
         return changed_.wait_for(lock, timeout, [&] { return saves_ >= count; });
