@@ -4,6 +4,7 @@
 
 #include "adapters/amocrm/adapter.hpp"
 #include "adapters/generic/adapter.hpp"
+#include "adapters/telegram/notifier.hpp"
 
 namespace fg::app {
 
@@ -16,7 +17,9 @@ const crm::AdapterList& CrmAdapters() {
 }
 
 const notify::NotifierList& Notifiers() {
-    static const notify::NotifierList notifiers = {};
+    static const notify::NotifierList notifiers = {
+        &adapters::telegram::Notifier(),
+    };
     return notifiers;
 }
 

@@ -30,6 +30,10 @@ forbid("src/storage/*" "src/(rules|http|engine|app)/|adapters/|httplib" "storage
 set(http_client_headers "\"src/http/(client|url|retry_after)\\.hpp\"")
 forbid("adapters/*" "src/(storage|engine|app|http)/" "adapters never reach storage or the core"
        ALLOW "${http_client_headers}")
+# The fake Telegram Bot API speaks only the wire, so that it tests the notifier rather than
+# mirrors it: none of the notifier's headers, no notifier port.
+forbid("adapters/telegram/fake/*" "\"(src/(notify|config)/|adapters/telegram/[a-eg-z])"
+       "the fake Bot API knows nothing of the notifier")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")
