@@ -9,7 +9,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& AddressBookLog() {
     static const auto logger = ModuleLogger("engine");
     return *logger;
 }
@@ -91,8 +91,8 @@ void StoredAddressBook::Store(const char* what, Job job) {
                       .get();
     if (!stored) {
         // Kept in memory all the same: this process behaves; a restart forgets it.
-        Log().warn("Could not store chat address state. tenant={} what={} error={}", tenant_, what,
-                   stored.error().message);
+        AddressBookLog().warn("Could not store chat address state. tenant={} what={} error={}",
+                              tenant_, what, stored.error().message);
     }
 }
 

@@ -11,7 +11,7 @@ namespace {
 
 constexpr const char* kDirectoryKey = "crm.directory";
 
-spdlog::logger& Log() {
+spdlog::logger& DirectoryLog() {
     static const auto logger = ModuleLogger("directory");
     return *logger;
 }
@@ -86,7 +86,7 @@ std::optional<crm::Directory> LoadDirectory(storage::Db& db, const std::string& 
         }
         return directory;
     } catch (const nlohmann::json::exception& error) {
-        Log().warn(
+        DirectoryLog().warn(
             "Stored CRM directory is unreadable; it will be fetched again. tenant={} "
             "error={}",
             tenant, error.what());

@@ -10,12 +10,12 @@ namespace fg::engine {
 namespace {
 
 // The lines of each part keep the logger they were written with.
-spdlog::logger& Log() {
+spdlog::logger& DirectoryRefreshLog() {
     static const auto logger = ModuleLogger("reconcile");
     return *logger;
 }
 
-spdlog::logger& EngineLog() {
+spdlog::logger& RefreshEngineLog() {
     static const auto logger = ModuleLogger("engine");
     return *logger;
 }
@@ -70,8 +70,9 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
     if (const config::TenantConfig* config = options_.config->FindTenant(tenant)) {
         RecordNameProblems(*config, *directory);
     }
-    Log().info("CRM directory refreshed. tenant={} pipelines={} users={} requeued={}", tenant,
-               directory->pipelines.size(), directory->users.size(), *stored);
+    DirectoryRefreshLog().info(
+        "CRM directory refreshed. tenant={} pipelines={} users={} requeued={}", tenant,
+        directory->pipelines.size(), directory->users.size(), *stored);
     writer_->Kick();
     return Ok{};
 }
@@ -91,8 +92,9 @@ void Engine::RefreshDirectories() {
             continue;
         }
         if (auto refreshed = RefreshDirectory(tenant); !refreshed) {
-            Log().warn("CRM directory refresh failed, will retry. tenant={} error={}", tenant,
-                       LogSafe(refreshed.error().message));
+            DirectoryRefreshLog().warn(
+                "CRM directory refresh failed, will retry. tenant={} error={}", tenant,
+                LogSafe(refreshed.error().message));
         }
     }
 }
@@ -121,7 +123,7 @@ void Engine::RecordNameProblems(const config::TenantConfig& tenant,
     // Config lines never hold secrets; names are the account's own.
     for (const std::string& line :
          options_.log_name_problems ? lines : std::vector<std::string>{}) {
-        EngineLog().warn(
+        RefreshEngineLog().warn(
             "The rules name what the CRM does not have; that part judges nothing. "
             "tenant={} problem={}",
             tenant.id, line);

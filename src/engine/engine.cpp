@@ -11,7 +11,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& EngineLog() {
     static const auto logger = ModuleLogger("engine");
     return *logger;
 }
@@ -167,9 +167,9 @@ Result<int> Engine::Fetch() {
 
 void Engine::Report(const std::string& tenant, const JudgeOutcome& outcome) {
     for (const ViolationChange& change : outcome.changes) {
-        Log().info("Violation {}. tenant={} deal={} rule={} id={} resolution={}",
-                   change.opened ? "opened" : "resolved", tenant, change.violation.deal_id,
-                   change.violation.rule, change.violation.id, change.violation.resolution);
+        EngineLog().info("Violation {}. tenant={} deal={} rule={} id={} resolution={}",
+                         change.opened ? "opened" : "resolved", tenant, change.violation.deal_id,
+                         change.violation.rule, change.violation.id, change.violation.resolution);
         if (options_.observer.on_violation) {
             options_.observer.on_violation(tenant, change);
         }
@@ -203,7 +203,8 @@ Result<bool> Engine::Acknowledge(std::int64_t violation_id) {
     if (result->first == 409) {
         return MakeError(ErrorCode::kConflict, "violation {} is already resolved", violation_id);
     }
-    Log().info("Violation acknowledged. id={} cancelled_actions={}", violation_id, result->second);
+    EngineLog().info("Violation acknowledged. id={} cancelled_actions={}", violation_id,
+                     result->second);
     return true;
 }
 

@@ -7,7 +7,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& FetchWorkerLog() {
     static const auto logger = ModuleLogger("fetch");
     return *logger;
 }
@@ -88,7 +88,8 @@ void FetchWorker::Wake() {
 void FetchWorker::Loop(const std::string& db_path) {
     auto reader = storage::OpenDatabase(db_path, /*read_only=*/true);
     if (!reader) {
-        Log().error("Fetch worker cannot open the database. error={}", reader.error().message);
+        FetchWorkerLog().error("Fetch worker cannot open the database. error={}",
+                               reader.error().message);
         return;
     }
     std::unique_lock lock(mutex_);
@@ -100,7 +101,7 @@ void FetchWorker::Loop(const std::string& db_path) {
         try {
             moved = Pass(**reader, full);
         } catch (const std::exception& error) {
-            Log().warn("Fetch pass failed, will retry. error={}", error.what());
+            FetchWorkerLog().warn("Fetch pass failed, will retry. error={}", error.what());
         }
         lock.lock();
         if (full && moved > 0) {
@@ -202,7 +203,7 @@ void FetchWorker::FetchDirectory(const std::string& tenant,
         return;
     }
     metrics_.Fetched(crm, "directory", "retry", 1);
-    Log().warn(
+    FetchWorkerLog().warn(
         "Loading the CRM directory for waiting webhooks failed, will retry. tenant={} items={} "
         "error={}",
         tenant, items.size(), LogSafe(loaded.error().message));
@@ -338,7 +339,7 @@ void FetchWorker::FetchElements(storage::Db& reader, const std::string& tenant,
             // The item goes together or not at all; what was fetched for it is fetched again.
             const int attempts = item.attempts + 1;
             if (attempts >= kMaxAttempts) {
-                Log().error(
+                FetchWorkerLog().error(
                     "A webhook's elements could not be fetched; kept as failed. seq={} tenant={} "
                     "attempts={} error={}",
                     item.seq, tenant, attempts, LogSafe(retry->reason));
@@ -349,7 +350,7 @@ void FetchWorker::FetchElements(storage::Db& reader, const std::string& tenant,
                                                    fmt::format("gave up after {} attempts: {}",
                                                                attempts, retry->reason))});
             } else {
-                Log().warn(
+                FetchWorkerLog().warn(
                     "Fetching a webhook's elements failed, will retry. seq={} tenant={} "
                     "attempt={} error={}",
                     item.seq, tenant, attempts, LogSafe(retry->reason));
@@ -423,8 +424,9 @@ int FetchWorker::Record(const std::vector<Step>& steps) {
                         })
                         .get();
     if (!recorded) {
-        Log().warn("The fetch stage could not record its outcomes, will retry. items={} error={}",
-                   steps.size(), recorded.error().message);
+        FetchWorkerLog().warn(
+            "The fetch stage could not record its outcomes, will retry. items={} error={}",
+            steps.size(), recorded.error().message);
         return -1;
     }
     int moved = 0;

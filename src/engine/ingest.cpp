@@ -7,7 +7,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& IngestLog() {
     static const auto logger = ModuleLogger("ingest");
     return *logger;
 }
@@ -65,8 +65,8 @@ storage::InboxOutcome ParkOrFail(const storage::InboxItem& item, const Error& er
                                      error.message, FormatIso8601(*loaded))};
     }
     outcome.waiting.insert(item.tenant);
-    Log().info("Inbox item waits for the CRM directory. seq={} tenant={} reason={}", item.seq,
-               item.tenant, LogSafe(error.message));
+    IngestLog().info("Inbox item waits for the CRM directory. seq={} tenant={} reason={}", item.seq,
+                     item.tenant, LogSafe(error.message));
     return {.state = storage::InboxState::kWaiting,
             .reason = std::string(storage::inbox_reason::kDirectory),
             .error = error.message};
@@ -192,7 +192,7 @@ std::map<std::string, std::set<std::string>> ApplyItems(
         }
         if (settled.state == storage::InboxState::kFailed) {
             ++outcome.failed;
-            Log().error(
+            IngestLog().error(
                 "Inbox item could not be processed in full; kept with the reason. seq={} "
                 "tenant={} reason={} error={}",
                 item.seq, item.tenant, settled.reason, LogSafe(settled.error));
@@ -277,8 +277,8 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
         transaction.Commit();
         return outcome;
     } catch (const std::exception& error) {
-        Log().warn("Inbox batch failed, retrying item by item. items={} error={}", items.size(),
-                   error.what());
+        IngestLog().warn("Inbox batch failed, retrying item by item. items={} error={}",
+                         items.size(), error.what());
     }
     // Events taken out of `decoded` by the failed attempt are decoded from the bodies again.
     const IngestOptions one_by_one{.limit = 1,
@@ -312,8 +312,8 @@ IngestOutcome IngestBatch(storage::Db& db, const config::AppConfig& config,
             }
         } catch (const std::exception& error) {
             // Left pending: an acknowledged webhook is never dropped; the next kick retries it.
-            Log().error("Inbox item failed to apply; it stays pending. seq={} error={}", item.seq,
-                        error.what());
+            IngestLog().error("Inbox item failed to apply; it stays pending. seq={} error={}",
+                              item.seq, error.what());
             break;
         }
     }

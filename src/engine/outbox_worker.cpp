@@ -8,7 +8,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& OutboxWorkerLog() {
     // The engine's logger: the worker was part of the engine, and its lines keep their name.
     static const auto logger = ModuleLogger("engine");
     return *logger;
@@ -95,7 +95,8 @@ void OutboxWorker::Stop() {
 void OutboxWorker::Loop(const std::string& db_path) {
     auto reader = storage::OpenDatabase(db_path, /*read_only=*/true);
     if (!reader) {
-        Log().error("Outbox worker cannot open the database. error={}", reader.error().message);
+        OutboxWorkerLog().error("Outbox worker cannot open the database. error={}",
+                                reader.error().message);
         return;
     }
     std::unique_lock lock(stop_mutex_);
@@ -105,7 +106,7 @@ void OutboxWorker::Loop(const std::string& db_path) {
         try {
             delivered = DeliverDue(**reader);
         } catch (const std::exception& error) {
-            Log().warn("Outbox pass failed, will retry. error={}", error.what());
+            OutboxWorkerLog().warn("Outbox pass failed, will retry. error={}", error.what());
         }
         lock.lock();
         if (delivered <= 0) {
@@ -172,8 +173,8 @@ int OutboxWorker::DeliverDue(storage::Db& reader) {
         if (!counted) {
             // A full disk or a failed device: the writer logged it once.
             if (writer_->Storage().state == StorageStatus::State::kOk) {
-                Log().warn("Could not count an outbox attempt; will retry. error={}",
-                           counted.error().message);
+                OutboxWorkerLog().warn("Could not count an outbox attempt; will retry. error={}",
+                                       counted.error().message);
             }
             return -1;
         }
@@ -217,7 +218,8 @@ int OutboxWorker::DeliverDue(storage::Db& reader) {
 
 bool OutboxWorker::BuryUndecodable(const std::vector<std::pair<std::int64_t, std::string>>& items) {
     for (const auto& [id, reason] : items) {
-        Log().error("Outbox item cannot be read; it will not be sent. id={} error={}", id, reason);
+        OutboxWorkerLog().error("Outbox item cannot be read; it will not be sent. id={} error={}",
+                                id, reason);
     }
     const Timestamp now = clock_->Now();
     const Result<int> buried = writer_
@@ -267,14 +269,15 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
                     outcome.error =
                         (NoAttemptLanded(item) ? std::string(kNotSent) : std::string()) +
                         result.error;
-                    Log().debug("Action waits for its receiver. tenant={} kind={} key={} wait={}",
-                                item.tenant, item.kind, item.idempotency_key,
-                                FormatDuration(*result.retry_after));
+                    OutboxWorkerLog().debug(
+                        "Action waits for its receiver. tenant={} kind={} key={} wait={}",
+                        item.tenant, item.kind, item.idempotency_key,
+                        FormatDuration(*result.retry_after));
                     break;
                 }
                 const Duration delay =
                     result.retry_after.value_or(outbox::Backoff(item.attempts + 1, random));
-                Log().warn(
+                OutboxWorkerLog().warn(
                     "Action delivery failed, will retry. tenant={} kind={} key={} attempt={} "
                     "retry_in={} error={}",
                     item.tenant, item.kind, item.idempotency_key, item.attempts + 1,
@@ -287,7 +290,7 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
                 break;
             }
             case outbox::DeliveryStatus::kRejected:
-                Log().error(
+                OutboxWorkerLog().error(
                     "Action rejected by the receiver; it will not be retried. tenant={} kind={} "
                     "key={} error={}",
                     item.tenant, item.kind, item.idempotency_key, LogSafe(result.error));
@@ -326,8 +329,9 @@ void OutboxWorker::RecordDeliveries(const std::vector<const storage::OutboxItem*
             .get();
     if (!marked) {
         // The attempts stay counted, so the next try checks the CRM before sending again.
-        Log().error("Could not record the delivery of {} action(s). first_key={} error={}",
-                    items.size(), items.front()->idempotency_key, marked.error().message);
+        OutboxWorkerLog().error(
+            "Could not record the delivery of {} action(s). first_key={} error={}", items.size(),
+            items.front()->idempotency_key, marked.error().message);
     }
     if (on_delivery_) {
         for (std::size_t i = 0; i < actions.size(); ++i) {

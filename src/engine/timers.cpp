@@ -10,7 +10,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& TimersLog() {
     static const auto logger = ModuleLogger("engine");
     return *logger;
 }
@@ -91,7 +91,7 @@ Result<int> Engine::Sweep() {
                                               fmt::format("waited over {} for the CRM's API: ",
                                                           FormatDuration(kWaitingLimit)));
                 if (expired > 0) {
-                    Log().error(
+                    TimersLog().error(
                         "Inbox items waited too long for the CRM and failed; see "
                         "/api/v1/inbox?state=failed, then `funnelguard inbox retry`. items={}",
                         expired);
@@ -169,7 +169,8 @@ void Engine::TimerLoop() {
         if (now >= next_sweep) {
             next_sweep = now + kSweepEvery;
             if (auto swept = Sweep(); !swept) {
-                Log().warn("Minute sweep failed, will retry. error={}", swept.error().message);
+                TimersLog().warn("Minute sweep failed, will retry. error={}",
+                                 swept.error().message);
             }
             writer_->Kick();  // also retries inbox items a storage error left pending
         }
@@ -186,26 +187,26 @@ void Engine::TimerLoop() {
                 continue;
             }
             if (ConnectorOf(tenant) != nullptr) {
-                Log().info("Nightly reconciliation started. tenant={}", tenant);
+                TimersLog().info("Nightly reconciliation started. tenant={}", tenant);
                 if (auto report = Reconcile(tenant, {}); report) {
-                    Log().info(
+                    TimersLog().info(
                         "Nightly reconciliation finished. tenant={} pages={} events={} "
                         "transitions={} deals={} opened={} resolved={}",
                         tenant, report->pages, report->events, report->transitions, report->judged,
                         report->opened, report->resolved);
                 } else {
                     // The cursor is kept: the next run (or `reconcile`) resumes where it stopped.
-                    Log().error("Nightly reconciliation failed. tenant={} error={}", tenant,
-                                report.error().message);
+                    TimersLog().error("Nightly reconciliation failed. tenant={} error={}", tenant,
+                                      report.error().message);
                 }
             } else {
-                Log().info("Nightly re-evaluation started. tenant={}", tenant);
+                TimersLog().info("Nightly re-evaluation started. tenant={}", tenant);
                 if (auto judged = JudgeAll(tenant); judged) {
-                    Log().info("Nightly re-evaluation finished. tenant={} deals={}", tenant,
-                               *judged);
+                    TimersLog().info("Nightly re-evaluation finished. tenant={} deals={}", tenant,
+                                     *judged);
                 } else {
-                    Log().error("Nightly re-evaluation failed. tenant={} error={}", tenant,
-                                judged.error().message);
+                    TimersLog().error("Nightly re-evaluation failed. tenant={} error={}", tenant,
+                                      judged.error().message);
                 }
             }
             const config::TenantConfig* config = options_.config->FindTenant(tenant);
@@ -228,7 +229,7 @@ void Engine::Checkpoint() {
             })
             .get();
     } catch (const std::exception& error) {
-        Log().warn("WAL checkpoint failed, will retry. error={}", error.what());
+        TimersLog().warn("WAL checkpoint failed, will retry. error={}", error.what());
     }
 }
 

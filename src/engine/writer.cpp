@@ -10,7 +10,7 @@
 namespace fg::engine {
 namespace {
 
-spdlog::logger& Log() {
+spdlog::logger& WriterLog() {
     static const auto logger = ModuleLogger("storage");
     return *logger;
 }
@@ -126,7 +126,7 @@ bool Writer::Observe(std::int64_t writes_before) {
         storage_.state = State::kFailed;
         storage_.reason = failed.reason;
         // Once: every webhook from now on is refused without touching the disk.
-        Log().error(
+        WriterLog().error(
             "Storage failed: {}. Webhooks are refused with 503 and nothing is processed until "
             "funnelguard is restarted (check the disk and the kernel log first).",
             failed.reason);
@@ -134,14 +134,14 @@ bool Writer::Observe(std::int64_t writes_before) {
         if (storage_.state != State::kDiskFull) {
             storage_.state = State::kDiskFull;
             storage_.reason = "the disk is full";
-            Log().error(
+            WriterLog().error(
                 "The disk under the database is full: webhooks get 503 with Retry-After until "
                 "space is freed; no restart is needed.");
         }
     } else if (wrote && storage_.state == State::kDiskFull) {
         storage_.state = State::kOk;
         storage_.reason.clear();
-        Log().info("The disk has space again: webhooks are stored again.");
+        WriterLog().info("The disk has space again: webhooks are stored again.");
     }
     return disk_full;
 }
@@ -177,8 +177,8 @@ void Writer::CommitInbox(std::vector<PendingItem>& batch) {
             // Not the disk's doing (e.g. another process held the lock past busy_timeout): the
             // next group commit tries again.
             message = "could not store the webhook; retry later";
-            Log().warn("Inbox commit failed; its webhooks get 503. items={} error={}", batch.size(),
-                       failure);
+            WriterLog().warn("Inbox commit failed; its webhooks get 503. items={} error={}",
+                             batch.size(), failure);
         }
         for (PendingItem& pending : batch) {
             pending.promise.set_value(MakeError(ErrorCode::kUnavailable, "{}", message));
@@ -208,7 +208,7 @@ bool Writer::RunBackground() {
     try {
         more = background_(*db_, yield);
     } catch (const std::exception& error) {
-        Log().error("Background processing failed, will retry. error={}", error.what());
+        WriterLog().error("Background processing failed, will retry. error={}", error.what());
     }
     const auto end = std::chrono::steady_clock::now();
     if (Observe(writes_before)) {

@@ -17,7 +17,8 @@
 #include "src/engine/engine.hpp"
 #include "tests/support/process.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace channels_test_file {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -142,8 +143,6 @@ Run SkipAndDeliver(bool crm_sink, bool chat) {
     return run;
 }
 
-}  // namespace
-
 TEST_CASE("Each channel's sink gets its own actions, keyed per channel") {
     SUBCASE("the CRM's receiver takes messages and a chat is configured: notify goes to both") {
         const Run run = SkipAndDeliver(/*crm_sink=*/true, /*chat=*/true);
@@ -255,3 +254,5 @@ TEST_CASE("One ambiguous attempt keeps every later one checking, however many ar
     // Refused, then ambiguous: from then on, checked.
     CHECK(attempts({refused, ambiguous, refused}) == std::vector<bool>{false, false, true, true});
 }
+
+}  // namespace channels_test_file

@@ -8,7 +8,7 @@
 #include "tests/unit/engine/chat_support.hpp"
 
 namespace fg::chat_test {
-namespace {
+namespace chat_test_file {
 
 const std::string kNotifyRules =
     "  [tenant.rules.stage_order]\n  actions = [\"note\", \"notify\"]\n";
@@ -259,5 +259,5 @@ TEST_CASE("The listener's cursor is kept across a restart") {
     }
 }
 
-}  // namespace
+}  // namespace chat_test_file
 }  // namespace fg::chat_test

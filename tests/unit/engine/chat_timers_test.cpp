@@ -10,7 +10,7 @@
 #include "tests/unit/engine/chat_support.hpp"
 
 namespace fg::chat_test {
-namespace {
+namespace chat_timers_test_file {
 
 struct OutboxRow {
     std::string key{};
@@ -282,5 +282,5 @@ TEST_CASE("No morning summary in observe mode") {
     engine.Stop();
 }
 
-}  // namespace
+}  // namespace chat_timers_test_file
 }  // namespace fg::chat_test

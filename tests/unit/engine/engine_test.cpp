@@ -15,7 +15,8 @@
 #include "src/engine/schedule.hpp"
 #include "tests/support/process.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace engine_test_file {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -185,8 +186,6 @@ std::vector<std::string> Kinds(const std::vector<fg::storage::OutboxItem>& items
     std::sort(kinds.begin(), kinds.end());
     return kinds;
 }
-
-}  // namespace
 
 TEST_CASE("Engine: a grace period expiring with no event opens the violation on time") {
     Harness h("warn");
@@ -417,8 +416,6 @@ TEST_CASE("Writer: webhooks are committed while background work always has more 
     writer.Stop();
 }
 
-namespace {
-
 // amoCRM-like: a webhook naming a stage the account's directory does not have yet cannot be
 // decoded (kUnavailable) until the directory is fetched again.
 struct DirectoryGate {
@@ -503,8 +500,6 @@ struct GatedEngine {
     }
 };
 
-}  // namespace
-
 TEST_CASE("Engine: a webhook waiting for the CRM directory is kept, then applied after a fetch") {
     GatedEngine gated;
     fg::engine::Engine& engine = *gated.engine;
@@ -570,8 +565,6 @@ TEST_CASE(
     engine.Stop();
 }
 
-namespace {
-
 // A started engine in observe mode over `decoder` (as the generic one); no timers, no delivery.
 struct DecoderEngine {
     fg::testing::TempDir dir;
@@ -612,8 +605,6 @@ public:
 private:
     fg::adapters::generic::GenericDecoder inner_;
 };
-
-}  // namespace
 
 TEST_CASE("Engine: a webhook its decoder throws on is kept with the reason; the next ones apply") {
     DecoderEngine started(std::make_unique<ThrowingDecoder>());
@@ -725,8 +716,6 @@ TEST_CASE("Engine: nothing waits for the directory for ever") {
     engine.Stop();
 }
 
-namespace {
-
 // A CRM-like decoder: a body's elements may fail alone or be about entities the rules do not
 // judge. `{"events": [...], "failed": [...], "ignored": {...}}` says which.
 class ElementDecoder final : public fg::crm::WebhookDecoder {
@@ -756,8 +745,6 @@ public:
 private:
     fg::adapters::generic::GenericDecoder inner_;
 };
-
-}  // namespace
 
 TEST_CASE("Engine: an element that fails fails alone; what the rules do not judge is ignored") {
     DecoderEngine started(std::make_unique<ElementDecoder>());
@@ -823,3 +810,5 @@ TEST_CASE("Engine: a body of many broken elements keeps the first ten reasons an
     CHECK(listed[0].error.ends_with("task[delete][9][id]: not a number; and 990 more element(s)"));
     engine.Stop();
 }
+
+}  // namespace engine_test_file

@@ -11,7 +11,8 @@
 #include "src/engine/engine.hpp"
 #include "tests/support/process.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace fetch_amocrm_test_file {
 
 namespace sim = fg::adapters::amocrm::sim;
 using fg::storage::InboxState;
@@ -30,8 +31,6 @@ std::uint64_t PipelineReads(const sim::Simulator& crm) {
     const auto found = stats.endpoints.find("GET /api/v4/leads/pipelines");
     return found == stats.endpoints.end() ? 0 : found->second;
 }
-
-}  // namespace
 
 TEST_CASE("Fetch stage: an amoCRM body naming a pipeline the catalog lacks applies once loaded") {
     sim::Simulator crm({.token = "sim-token-fetch", .seed = 3});
@@ -120,3 +119,5 @@ mode = "observe"
     CHECK(PipelineReads(crm) == 1);
     engine.Stop();
 }
+
+}  // namespace fetch_amocrm_test_file

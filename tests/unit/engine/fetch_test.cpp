@@ -14,7 +14,8 @@
 #include "tests/support/process.hpp"
 #include "tests/support/thin_adapter.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace fetch_test_file {
 
 using fg::storage::InboxState;
 using nlohmann::json;
@@ -152,8 +153,6 @@ struct ThinEngine {
     std::condition_variable changed;
     std::vector<fg::storage::Violation> opened;
 };
-
-}  // namespace
 
 TEST_CASE("Fetch stage: a thin webhook is fetched from the CRM's API, then mirrored and judged") {
     fg::testing::FakeDealsApi api;
@@ -387,3 +386,5 @@ TEST_CASE("Fetch stage: the worker's thread fetches what waits, without being as
     CHECK(thin.changed.wait_for(lock, 20s, [&] { return !thin.opened.empty(); }));
     CHECK(api.Calls() == 1);
 }
+
+}  // namespace fetch_test_file

@@ -18,7 +18,8 @@
 #include "src/engine/engine.hpp"
 #include "tests/support/process.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace interplay_test_file {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -255,8 +256,6 @@ void SkipToPaid(Harness& h, const std::string& deal = "7") {
                         Deal("e3-" + deal, deal, "Квалификация", 1min),
                         Deal("e4-" + deal, deal, "Оплачено", 2min, kPaid)}));
 }
-
-}  // namespace
 
 TEST_CASE("Interplay: the echo of funnelguard's revert opens no violation of another rule") {
     Harness h({.start = 3min});
@@ -501,3 +500,5 @@ TEST_CASE("Acknowledging: a retrying note is not sent again; one in flight is se
     CHECK(items[1].last_error.starts_with("delivered while being cancelled"));
     h.engine->Stop();
 }
+
+}  // namespace interplay_test_file

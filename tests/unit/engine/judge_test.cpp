@@ -8,7 +8,7 @@
 #include "tests/unit/rules/rules_fixture.hpp"
 
 namespace fg::engine {
-namespace {
+namespace judge_test_file {
 
 using namespace std::chrono_literals;
 using outbox::ActionKind;
@@ -240,5 +240,5 @@ TEST_CASE(
     CHECK(to_crm.body.idempotency_key == "acme:v5:notify");
 }
 
-}  // namespace
+}  // namespace judge_test_file
 }  // namespace fg::engine

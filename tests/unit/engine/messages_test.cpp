@@ -11,7 +11,8 @@
 
 #include "src/rules/catalog.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace messages_test_file {
 
 using nlohmann::json;
 
@@ -47,8 +48,6 @@ std::string ReferenceRender(const fg::rules::RuleSpec& spec, const fg::rules::Fi
     }
     return fg::engine::RenderTemplate(text, vars);
 }
-
-}  // namespace
 
 TEST_CASE("RenderFindingText equals the copy-the-details rendering for every kind of detail") {
     const std::string every =
@@ -136,3 +135,5 @@ TEST_CASE("LocalTime: the tenant's wall clock in its locale's form") {
     tenant.locale = "en";
     CHECK(fg::engine::LocalTime(at, tenant) == "2026-11-02 09:05");
 }
+
+}  // namespace messages_test_file

@@ -14,7 +14,8 @@
 #include "src/engine/engine.hpp"
 #include "tests/support/process.hpp"
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace stepping_test_file {
 
 using nlohmann::json;
 using namespace std::chrono_literals;
@@ -44,8 +45,6 @@ public:
 private:
     std::vector<std::string>& kinds_;
 };
-
-}  // namespace
 
 TEST_CASE("Engine without background work processes the inbox only in Drain, delivers in Deliver") {
     fg::testing::TempDir dir;
@@ -119,3 +118,5 @@ mode = "enforce"
     CHECK(*second == 0);  // nothing left due
     engine.Stop();
 }
+
+}  // namespace stepping_test_file

@@ -10,7 +10,7 @@
 #include "tests/unit/engine/chat_support.hpp"
 
 namespace fg::chat_test {
-namespace {
+namespace users_test_file {
 
 class FakeNotifier final : public notify::Notifier {
 public:
@@ -102,5 +102,5 @@ TEST_CASE("users: a channel whose check fails still gives the code, and says why
                          code) != std::string::npos);
 }
 
-}  // namespace
+}  // namespace users_test_file
 }  // namespace fg::chat_test

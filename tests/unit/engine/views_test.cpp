@@ -8,7 +8,8 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
-namespace {
+// Named, not anonymous: the test files are compiled together (FG_UNITY).
+namespace views_test_file {
 
 using nlohmann::json;
 
@@ -28,8 +29,6 @@ std::string LibraryItem(const std::string& tenant, const fg::domain::Deal& deal,
                 {"message", message}}
         .dump();
 }
-
-}  // namespace
 
 TEST_CASE("AppendCheckItem writes what dumping the nlohmann object writes") {
     using namespace std::string_literals;
@@ -94,3 +93,5 @@ TEST_CASE("LocalizeDetailTimes shows the details' times with the tenant's offset
     CHECK(details["entered_at"] == "not a time");
     CHECK(details["stage"] == "2026-10-03T18:33:11Z");  // not a time key
 }
+
+}  // namespace views_test_file
