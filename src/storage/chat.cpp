@@ -5,6 +5,7 @@
 
 #include <openssl/rand.h>
 
+#include "src/common/base64url.hpp"
 #include "src/storage/query.hpp"
 
 namespace fg::storage {
@@ -17,19 +18,6 @@ using detail::Query;
 
 // 9 random bytes: 72 bits, 12 base64url characters without padding.
 constexpr std::size_t kCodeBytes = 9;
-
-std::string Base64Url(const unsigned char* data, std::size_t size) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    for (std::size_t i = 0; i + 2 < size; i += 3) {
-        const unsigned value = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
-        for (int shift = 18; shift >= 0; shift -= 6) {
-            out.push_back(kAlphabet[(value >> shift) & 0x3f]);
-        }
-    }
-    return out;
-}
 
 LinkCode ReadCode(SQLite::Statement& statement) {
     return LinkCode{.code = statement.getColumn(0).getString(),
@@ -98,7 +86,7 @@ std::string NewLinkCode() {
     if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) {
         throw std::runtime_error("the random generator failed to make a link code");
     }
-    return Base64Url(bytes.data(), bytes.size());
+    return Base64Url(std::string_view(reinterpret_cast<const char*>(bytes.data()), bytes.size()));
 }
 
 LinkCode IssueLinkCode(Db& db, const std::string& tenant, const std::string& crm_user,

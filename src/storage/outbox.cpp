@@ -167,19 +167,26 @@ std::vector<OutboxItem> OutboxForViolation(Db& db, std::int64_t violation_id) {
     return items;
 }
 
-std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_id, Timestamp at,
-                                                 const std::string& reason) {
+namespace {
+
+// The violation's pending items, all of them or its chat messages only, cancelled and returned
+// as they were.
+std::vector<OutboxItem> CancelPending(Db& db, std::int64_t violation_id, Timestamp at,
+                                      const std::string& reason, bool messages_only) {
     static constexpr const char* kSelect =
         "SELECT " FG_OUTBOX_COLUMNS
-        " FROM outbox WHERE violation_id = ?1 AND status = 'pending' ORDER BY id";
+        " FROM outbox WHERE violation_id = ?1 AND status = 'pending' "
+        "AND (?2 = 0 OR kind IN ('notify', 'escalate')) ORDER BY id";
     static constexpr const char* kCancel = R"sql(
-        UPDATE outbox SET status = 'cancelled', done_at = ?2, last_error = ?3
+        UPDATE outbox SET status = 'cancelled', done_at = ?3, last_error = ?4
         WHERE violation_id = ?1 AND status = 'pending'
+          AND (?2 = 0 OR kind IN ('notify', 'escalate'))
     )sql";
     std::vector<OutboxItem> items;
     {
         Query query(db, kSelect);
         query->bind(1, violation_id);
+        query->bind(2, messages_only ? 1 : 0);
         while (query->executeStep()) {
             items.push_back(ReadOutbox(*query));
         }
@@ -187,39 +194,24 @@ std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_
     if (!items.empty()) {
         Query query(db, kCancel);
         query->bind(1, violation_id);
-        BindTime(*query, 2, at);
-        BindText(*query, 3, reason);
+        query->bind(2, messages_only ? 1 : 0);
+        BindTime(*query, 3, at);
+        BindText(*query, 4, reason);
         query->exec();
     }
     return items;
 }
 
+}  // namespace
+
+std::vector<OutboxItem> CancelOutboxForViolation(Db& db, std::int64_t violation_id, Timestamp at,
+                                                 const std::string& reason) {
+    return CancelPending(db, violation_id, at, reason, false);
+}
+
 std::vector<OutboxItem> CancelMessagesForViolation(Db& db, std::int64_t violation_id, Timestamp at,
                                                    const std::string& reason) {
-    static constexpr const char* kSelect =
-        "SELECT " FG_OUTBOX_COLUMNS
-        " FROM outbox WHERE violation_id = ?1 AND status = 'pending' "
-        "AND kind IN ('notify', 'escalate') ORDER BY id";
-    static constexpr const char* kCancel = R"sql(
-        UPDATE outbox SET status = 'cancelled', done_at = ?2, last_error = ?3
-        WHERE violation_id = ?1 AND status = 'pending' AND kind IN ('notify', 'escalate')
-    )sql";
-    std::vector<OutboxItem> items;
-    {
-        Query query(db, kSelect);
-        query->bind(1, violation_id);
-        while (query->executeStep()) {
-            items.push_back(ReadOutbox(*query));
-        }
-    }
-    if (!items.empty()) {
-        Query query(db, kCancel);
-        query->bind(1, violation_id);
-        BindTime(*query, 2, at);
-        BindText(*query, 3, reason);
-        query->exec();
-    }
-    return items;
+    return CancelPending(db, violation_id, at, reason, true);
 }
 
 OutboxStats GetOutboxStats(Db& db) {

@@ -5,6 +5,7 @@
 
 #include "adapters/amocrm/sim/respond.hpp"
 #include "adapters/amocrm/sim/simulator_impl.hpp"
+#include "src/common/base64url.hpp"
 
 namespace fg::adapters::amocrm::sim {
 
@@ -24,34 +25,6 @@ void OAuthProblem(httplib::Response& res, int status, std::string_view hint,
                  {"detail", detail}};
     res.status = status;
     res.set_content(Dump(body), "application/problem+json");
-}
-
-std::string Base64Url(std::string_view data) {
-    static constexpr char kAlphabet[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    std::string out;
-    std::size_t i = 0;
-    for (; i + 2 < data.size(); i += 3) {
-        const auto n = (static_cast<unsigned char>(data[i]) << 16) |
-                       (static_cast<unsigned char>(data[i + 1]) << 8) |
-                       static_cast<unsigned char>(data[i + 2]);
-        out += kAlphabet[(n >> 18) & 63];
-        out += kAlphabet[(n >> 12) & 63];
-        out += kAlphabet[(n >> 6) & 63];
-        out += kAlphabet[n & 63];
-    }
-    if (i + 1 == data.size()) {
-        const auto n = static_cast<unsigned char>(data[i]) << 16;
-        out += kAlphabet[(n >> 18) & 63];
-        out += kAlphabet[(n >> 12) & 63];
-    } else if (i + 2 == data.size()) {
-        const auto n = (static_cast<unsigned char>(data[i]) << 16) |
-                       (static_cast<unsigned char>(data[i + 1]) << 8);
-        out += kAlphabet[(n >> 18) & 63];
-        out += kAlphabet[(n >> 12) & 63];
-        out += kAlphabet[(n >> 6) & 63];
-    }
-    return out;
 }
 
 }  // namespace
