@@ -26,19 +26,8 @@ constexpr std::size_t kMaxBatch = 50;
 constexpr double kCallsPerSecond = 30;
 constexpr Duration kChannelGoneRetry{60};
 
-// The summary of an action, once ActionBody carries one (the engine adds SummaryBody to its
-// variant); until then no action is a summary.
-template <class Body>
-const outbox::SummaryBody* SummaryOf(const Body& body) {
-    if constexpr (requires { body.summary(); }) {
-        return body.summary();
-    } else {
-        return nullptr;
-    }
-}
-
 std::optional<MessageKind> KindOf(const Action& action) {
-    if (SummaryOf(action.body) != nullptr) {
+    if (action.body.summary() != nullptr) {
         return MessageKind::kSummary;
     }
     if (action.body.message() == nullptr) {
@@ -213,7 +202,7 @@ std::vector<DeliveryResult> ChatSink::DeliverBatch(const std::vector<Action>& ac
 void ChatSink::Plan(const Item& item, std::map<std::string, Group>& groups,
                     std::vector<std::optional<DeliveryResult>>& results) {
     const outbox::ActionBody& body = item.action->body;
-    const outbox::SummaryBody* summary = SummaryOf(body);
+    const outbox::SummaryBody* summary = body.summary();
     const std::string to = summary != nullptr ? summary->to : body.message()->to;
     const Routing routing =
         Route(tenant(), *parts_.book, channel(), item.kind, to, parts_.user_names);
@@ -304,7 +293,7 @@ Message ChatSink::Compose(const Group& group) const {
             break;
         }
         case MessageKind::kSummary: {
-            const outbox::SummaryBody& summary = *SummaryOf(first.action->body);
+            const outbox::SummaryBody& summary = *first.action->body.summary();
             const config::Person* person = FindPerson(tenant(), summary.to);
             const std::string name = NameOf(summary.to);
             if (person != nullptr && person->role == config::Role::kHead) {
