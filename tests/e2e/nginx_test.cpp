@@ -12,14 +12,11 @@
 #include <sstream>
 #include <thread>
 
-#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <fmt/format.h>
 #include <httplib.h>
-#include <netinet/in.h>
 #include <nlohmann/json.hpp>
 #include <sys/resource.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include "adapters/amocrm/sim/simulator.hpp"
@@ -42,19 +39,6 @@ constexpr const char* kReady = "/readyz";  // 200 once every CRM directory has l
 constexpr int kAttackers = 200;
 constexpr int kIdleClients = 200;
 constexpr int kServeThreads = 40;  // above nginx's 2 workers x 16 kept-alive connections
-
-int FreePort() {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    REQUIRE(fd >= 0);
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0);
-    socklen_t length = sizeof(address);
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0);
-    ::close(fd);
-    return ntohs(address.sin_port);
-}
 
 // Polls until `done` holds, for at most `bound` (a bound, not a timing assertion).
 template <typename Predicate>
@@ -114,7 +98,7 @@ std::size_t Count(const std::string& text, std::string_view what) {
 // URL path) whose account is the simulator.
 class Serve {
 public:
-    Serve(const TempDir& dir, const sim::Simulator& crm) : port_(FreePort()) {
+    Serve(const TempDir& dir, const sim::Simulator& crm) : port_(fg::testing::StablePort()) {
         const std::string config = dir.Write(
             "fg.toml",
             fmt::format(R"(
@@ -364,9 +348,9 @@ TEST_CASE(
     const std::int64_t lead = *crm.CreateLead({.name = "ООО «Ромашка»"}, crm.Users().front().id);
     Serve serve(dir, crm);
     const Certificate certificate = MakeCertificate(dir);
-    const Ports ports{.http = FreePort(),
-                      .https = FreePort(),
-                      .private_api = FreePort(),
+    const Ports ports{.http = fg::testing::StablePort(),
+                      .https = fg::testing::StablePort(),
+                      .private_api = fg::testing::StablePort(),
                       .upstream = serve.port()};
     Nginx nginx(dir, ports, certificate);
     httplib::Client private_api("127.0.0.1", ports.private_api);

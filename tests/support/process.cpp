@@ -1,11 +1,16 @@
 #include "tests/support/process.hpp"
 
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <stdexcept>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -136,6 +141,41 @@ std::string TempDir::Write(const std::string& name, const std::string& content) 
     std::ofstream out(file, std::ios::binary);
     out << content;
     return file.string();
+}
+
+namespace {
+
+bool Bindable(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0) {
+        throw std::runtime_error("socket failed");
+    }
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<std::uint16_t>(port));
+    const bool free = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0;
+    ::close(fd);
+    return free;
+}
+
+}  // namespace
+
+int StablePort() {
+    int ephemeral_low = 32768;
+    std::ifstream("/proc/sys/net/ipv4/ip_local_port_range") >> ephemeral_low;
+    constexpr int kLowest = 10000;
+    if (ephemeral_low <= kLowest + 1000) {
+        throw std::runtime_error("the ephemeral port range starts too low for StablePort");
+    }
+    std::mt19937 random(std::random_device{}());
+    std::uniform_int_distribution<int> pick(kLowest, ephemeral_low - 1);
+    for (int attempt = 0; attempt < 200; ++attempt) {
+        if (const int port = pick(random); Bindable(port)) {
+            return port;
+        }
+    }
+    throw std::runtime_error("no free loopback port below the ephemeral range");
 }
 
 }  // namespace fg::testing

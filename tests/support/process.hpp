@@ -51,4 +51,10 @@ private:
     std::string path_;
 };
 
+/// A loopback TCP port free now, for a server that keeps its port across a restart (its URL is
+/// registered somewhere). It lies below the kernel's ephemeral range, which port-0 binds and
+/// outgoing connections draw from, so no other test's server or connection is given it between a
+/// kill and the restart; chosen at random, so parallel tests rarely pick the same one.
+int StablePort();
+
 }  // namespace fg::testing

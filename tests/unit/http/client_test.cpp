@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -221,22 +222,44 @@ TEST_CASE("Client replaces a connection the server closed instead of failing") {
     CHECK(server.Count() == 3);
 }
 
+// The TCP_NODELAY option of this process's sockets connected to 127.0.0.1:`port`, one per socket.
+std::vector<int> NoDelayOfSocketsTo(int port) {
+    std::vector<int> found;
+    for (int fd = 0; fd < 1024; ++fd) {
+        sockaddr_in peer{};
+        socklen_t length = sizeof peer;
+        if (::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &length) != 0 ||
+            peer.sin_family != AF_INET || ntohs(peer.sin_port) != port) {
+            continue;
+        }
+        sockaddr_in local{};
+        length = sizeof local;
+        // The server's accepted socket has the port on its own side, not the peer's.
+        if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0 &&
+            ntohs(local.sin_port) == port) {
+            continue;
+        }
+        int on = 0;
+        length = sizeof on;
+        REQUIRE(::getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, &length) == 0);
+        found.push_back(on);
+    }
+    return found;
+}
+
 TEST_CASE("Client sets TCP_NODELAY: keep-alive requests with a body do not stall on Nagle") {
+    // With Nagle, the body segment waits for the server's delayed ACK of the headers: ~40 ms a
+    // request on Linux loopback (reliability.md §4.2). The option itself is checked, on the
+    // keep-alive connection the client keeps open, not the time (tests assert no timing).
     Served server(Status(200, "ok"));
     auto client = MakeClient(server->Url());
-    REQUIRE(client->Send({.method = "POST", .target = "/warm", .body = "x"}));
-    // With Nagle, the body segment waits for the server's delayed ACK of the headers: ~40 ms a
-    // request on Linux loopback (reliability.md §4.2). Without, a request takes well under 1 ms.
-    constexpr int kRequests = 10;
-    const Steady::time_point start = Steady::now();
-    for (int i = 0; i < kRequests; ++i) {
-        REQUIRE(client->Send({.method = "POST",
-                              .target = "/n",
-                              .body = R"({"small":"body"})",
-                              .content_type = "application/json"}));
-    }
-    const auto elapsed = Steady::now() - start;
-    CHECK(elapsed < std::chrono::milliseconds{kRequests * 40 * 3 / 4});
+    REQUIRE(client->Send({.method = "POST",
+                          .target = "/n",
+                          .body = R"({"small":"body"})",
+                          .content_type = "application/json"}));
+    const std::vector<int> options = NoDelayOfSocketsTo(server->port());
+    REQUIRE(options.size() == 1);
+    CHECK(options.front() != 0);
 }
 
 TEST_CASE("Client ends a call to a server that does not answer at the read timeout") {
