@@ -83,8 +83,8 @@ http::Client* SlackChannel::ClientFor(const http::Url& url, std::string& error) 
     return clients_.emplace(origin, std::move(*client)).first->second.get();
 }
 
-SlackChannel::Answer SlackChannel::Post(http::Client& client, const http::Url& url,
-                                        const slack::Post& post, bool with_blocks) {
+SlackChannel::Answer SlackChannel::PostOne(http::Client& client, const http::Url& url,
+                                           const slack::Post& post, bool with_blocks) {
     nlohmann::json body = {{"text", post.text}};
     if (with_blocks && !post.blocks.empty()) {
         body["blocks"] = post.blocks;
@@ -187,7 +187,7 @@ notify::SendResult SlackChannel::Send(const notify::Outgoing& outgoing) {
     }
     for (std::size_t i = first; i < posts.size(); ++i) {
         pacer_.Take(hook);
-        Answer answer = Post(*client, url, posts[i], true);
+        Answer answer = PostOne(*client, url, posts[i], true);
         if (answer.answered && answer.status == 400 && IsBlocksRefusal(answer.body)) {
             // The text says it all: sent once more without the blocks (chat.md §4.2).
             Log().error(
@@ -195,7 +195,7 @@ notify::SendResult SlackChannel::Send(const notify::Outgoing& outgoing) {
                 "to={} key={} error={}",
                 tenant_, ShownUrl(hook), outgoing.key, answer.error);
             pacer_.Take(hook);
-            answer = Post(*client, url, posts[i], false);
+            answer = PostOne(*client, url, posts[i], false);
         }
         if (!answer.ok()) {
             const std::string what =

@@ -40,7 +40,7 @@ public:
 private:
     struct Answer;
     http::Client* ClientFor(const http::Url& url, std::string& error);
-    Answer Post(http::Client& client, const http::Url& url, const Post& post, bool with_blocks);
+    Answer PostOne(http::Client& client, const http::Url& url, const Post& post, bool with_blocks);
     notify::SendResult Failed(const Answer& answer, const std::string& hook,
                               const std::string& what);
 
