@@ -4,6 +4,7 @@
 
 #include "adapters/amocrm/adapter.hpp"
 #include "adapters/generic/adapter.hpp"
+#include "adapters/slack/notifier.hpp"
 #include "adapters/telegram/notifier.hpp"
 
 namespace fg::app {
@@ -19,6 +20,7 @@ const crm::AdapterList& CrmAdapters() {
 const notify::NotifierList& Notifiers() {
     static const notify::NotifierList notifiers = {
         &adapters::telegram::Notifier(),
+        &adapters::slack::Notifier(),
     };
     return notifiers;
 }

@@ -34,6 +34,8 @@ forbid("adapters/*" "src/(storage|engine|app|http)/" "adapters never reach stora
 # mirrors it: none of the notifier's headers, no notifier port.
 forbid("adapters/telegram/fake/*" "\"(src/(notify|config)/|adapters/telegram/[a-eg-z])"
        "the fake Bot API knows nothing of the notifier")
+forbid("adapters/slack/fake/*" "\"(src/(notify|config)/|adapters/slack/[a-eg-z])"
+       "the fake Slack knows nothing of the notifier")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")
