@@ -67,7 +67,7 @@ std::string KindOf(const std::string& plain) {
     if (plain.starts_with("🔺")) {
         return "escalation";
     }
-    return "violations";
+    return "violation messages";
 }
 
 std::string TomlString(const std::string& value) {
@@ -258,9 +258,11 @@ std::vector<std::string> DemoChat::Figures() const {
         rows.push_back(fmt::format("  {}{} {:>4}{}", who, std::string(width - Letters(who), ' '),
                                    sent, of.empty() ? "" : "  (" + of + ")"));
     }
-    lines.push_back(
-        fmt::format("chat: {} Telegram messages accepted by the built-in fake, {} answered 429",
-                    total, TooManyRequests()));
+    const int refused = TooManyRequests();
+    lines.push_back(fmt::format(
+        "chat: {} Telegram messages accepted by the built-in fake, {} answered 429{}", total,
+        refused,
+        refused > 0 ? " (the notifier went over Telegram's limits: a funnelguard bug)" : ""));
     for (std::string& row : rows) {
         lines.push_back(std::move(row));
     }
