@@ -1,10 +1,12 @@
 // `funnelguard demo`: the whole system on loopback. A CRM adapter's simulated account (with its
 // simulated managers, crm::DemoAccount), funnelguard in enforce mode with its HTTP server, and a
 // manual clock they share, stepped from one scheduled thing to the next so that a seed gives the
-// same run every time; the narration and the summary are src/demo's.
+// same run every time; the narration and the summary are src/demo's. Chat messages go to a fake
+// Telegram on loopback (src/demo/chat.hpp), and the next morning's summaries close the day.
 #include "src/demo/demo.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <iostream>
 #include <map>
@@ -18,6 +20,9 @@
 #include "src/app/commands.hpp"
 #include "src/app/wiring.hpp"
 #include "src/common/log.hpp"
+#include "src/demo/chat.hpp"
+#include "src/engine/schedule.hpp"
+#include "src/engine/summary.hpp"
 #include "src/http/server.hpp"
 #include "src/storage/store.hpp"
 
@@ -31,9 +36,10 @@ constexpr const char* kMorning = "2026-11-02T09:00:00+03:00";
 // together (credited to `cause`), then funnelguard's write-backs are delivered, whose webhooks
 // are processed together (credited to funnelguard), and so on until nothing is left. Nothing
 // runs meanwhile (no background processing, no outbox worker, the clock stands), so each step
-// gives the same lines in the same order every time. false when it did not settle in `rounds`.
+// gives the same lines in the same order every time. The chat messages a delivery sent are
+// printed after it, as the fake Telegram accepted them. false when it did not settle in `rounds`.
 bool Settle(crm::DemoAccount& account, engine::Engine& engine, demo::Narrator& narrator,
-            storage::Db& reader, demo::Cause cause, int rounds = 50) {
+            demo::DemoChat& chat, storage::Db& reader, demo::Cause cause, int rounds = 50) {
     for (int round = 0; round < rounds; ++round) {
         const bool idle = account.WaitWebhooksIdle(std::chrono::seconds{10});
         narrator.BeginBatch(cause);
@@ -47,6 +53,9 @@ bool Settle(crm::DemoAccount& account, engine::Engine& engine, demo::Narrator& n
         }
         narrator.EndBatch(reader);
         auto delivered = engine.Deliver();
+        for (const std::string& line : chat.NewMessages(narrator.time_zone())) {
+            narrator.Print(line);
+        }
         cause = demo::Cause::kFunnelguard;
         if (idle && drained && *drained == 0 && fetched && delivered && *delivered == 0) {
             return true;
@@ -69,6 +78,27 @@ std::vector<demo::OverdueFact> OverdueFacts(const crm::DemoAccount& account, Tim
     }
     return facts;
 }
+
+// The next working day's morning summary after `after` (the demo's day), in the tenant's time.
+std::optional<Timestamp> NextMorningSummary(const config::TenantConfig& tenant, Timestamp after) {
+    if (!tenant.chat.morning_summary_minute) {
+        return std::nullopt;
+    }
+    const int minute = *tenant.chat.morning_summary_minute;
+    const std::string at = fmt::format("{:02}:{:02}", minute / 60, minute % 60);
+    std::optional<Timestamp> next = engine::NextLocalTime(after, tenant.timezone, at);
+    for (int day = 0; next && day < 7; ++day) {
+        if (tenant.chat.working_days[engine::LocalMomentOf(*next, tenant.timezone).weekday]) {
+            return next;
+        }
+        next = engine::NextLocalTime(*next, tenant.timezone, at);
+    }
+    return std::nullopt;
+}
+
+// How long the next morning runs after its summaries went out: messages that waited for the
+// night (or a person's cooldown, or a chat's pace) follow within it.
+constexpr int kMorningMinutes = 10;
 
 // The adapter the demo runs against: the one named, or the first with a simulated account.
 const crm::Adapter* DemoAdapter(const std::string& name) {
@@ -106,15 +136,33 @@ int RunDemo(const DemoOptions& options) {
         return 1;
     }
     const std::map<std::string, std::string> names = account->UserNames();
+    // Every simulated user is a manager with a private chat; a head of sales leads them.
+    demo::DemoChat chat(clock, names);
+    if (auto started = chat.Start(); !started) {
+        std::cerr << "demo: " << started.error().message << "\n";
+        return 1;
+    }
 
-    auto loaded =
-        demo::DemoConfig(adapter->Name(), account->ConfigSection(), database.path(), CrmSchemas());
+    auto loaded = demo::DemoConfig(adapter->Name(), account->ConfigSection(), database.path(),
+                                   ConfigSchemas(), chat.ConfigSection());
     if (!loaded) {
         std::cerr << "demo: the built-in config: " << loaded.error().message;
         return 1;
     }
     const config::AppConfig config = std::move(*loaded);
     const config::TenantConfig& tenant = *config.FindTenant(demo::kTenant);
+    {
+        // The day starts after Monday's morning summary (about last week) went out: the demo
+        // shows the summary of its own day, on Tuesday morning.
+        auto db = storage::OpenDatabase(database.path());
+        if (!db) {
+            std::cerr << "demo: " << db.error().message << "\n";
+            return 1;
+        }
+        // false: a kept database (--db) has it already.
+        (void)storage::MarkSummaryDone(
+            **db, tenant.id, engine::LocalMomentOf(morning, tenant.timezone).day, morning);
+    }
 
     demo::Narrator narrator(clock, tenant.timezone, [&names](const std::string& user_id) {
         const auto found = names.find(user_id);
@@ -170,6 +218,22 @@ int RunDemo(const DemoOptions& options) {
         const std::string path = hook_url.substr(hook_url.find('/', hook_url.find("://") + 3));
         narrator.Say(
             fmt::format("webhook registered: funnelguard's {}/…", path.substr(0, path.rfind('/'))));
+        std::size_t managers = 0;
+        std::string head;
+        std::string group;
+        for (const demo::ChatReader& reader : chat.readers()) {
+            managers += reader.role == demo::ChatReader::Role::kManager ? 1 : 0;
+            if (reader.role == demo::ChatReader::Role::kHead) {
+                head = reader.name;
+            } else if (reader.role == demo::ChatReader::Role::kGroup) {
+                group = reader.name;
+            }
+        }
+        narrator.Say(fmt::format(
+            "chat: Telegram (a built-in fake on loopback, with Telegram's limits): {} managers, "
+            "the head of sales {} and the team's group «{}»; ✉ marks a message as its reader "
+            "sees it",
+            managers, head, group));
         auto report = engine.Reconcile(tenant.id, {});
         auto reader = engine.OpenReader();
         if (!report || !reader) {
@@ -194,6 +258,18 @@ int RunDemo(const DemoOptions& options) {
             narration_db = std::move(reader).value();
         }
     }
+    // The minute check: time-driven violations, escalations, morning summaries.
+    auto minute_check = [&] {
+        narrator.BeginBatch(demo::Cause::kClock);
+        auto swept = engine.Sweep();
+        narrator.EndBatch(*narration_db);
+        if (!swept) {
+            narrator.Print("(the minute check failed: " + swept.error().message + ")");
+        }
+        if (!Settle(*account, engine, narrator, chat, *narration_db, demo::Cause::kFunnelguard)) {
+            narrator.Print("(a step did not settle: webhooks or write-backs left)");
+        }
+    };
     if (managers_working) {
         // A discrete-event loop: the clock jumps to the next scheduled thing (a manager's action
         // or the minute check, both at whole seconds), which runs with everything it sets off
@@ -215,49 +291,63 @@ int RunDemo(const DemoOptions& options) {
             clock.Set(next);
             if (next == next_action) {
                 account->Step();
-                if (!Settle(*account, engine, narrator, *narration_db, demo::Cause::kManagers)) {
+                if (!Settle(*account, engine, narrator, chat, *narration_db,
+                            demo::Cause::kManagers)) {
                     narrator.Print("(a step did not settle: webhooks or write-backs left)");
                 }
             }
             if (next == next_check) {
                 next_check += std::chrono::minutes{1};
-                narrator.BeginBatch(demo::Cause::kClock);
-                auto swept = engine.Sweep();
-                narrator.EndBatch(*narration_db);
-                if (!swept) {
-                    narrator.Print("(the minute check failed: " + swept.error().message + ")");
-                }
-                if (!Settle(*account, engine, narrator, *narration_db, demo::Cause::kFunnelguard)) {
-                    narrator.Print("(a step did not settle: webhooks or write-backs left)");
-                }
+                minute_check();
             }
         }
         clock.Set(end);
         narrator.Print("\nThe managers stop; waiting for the last webhooks and write-backs");
-        if (!Settle(*account, engine, narrator, *narration_db, demo::Cause::kManagers)) {
+        if (!Settle(*account, engine, narrator, chat, *narration_db, demo::Cause::kManagers)) {
             narrator.Print("(some work was still in flight when the demo stopped)");
         }
     }
-    narration_db.reset();
-    server.Stop();
-    engine.Stop();
-    // funnelguard has stopped looking: what was overdue until now is what it could have raised.
+    auto stop = [&] {
+        narration_db.reset();
+        server.Stop();
+        engine.Stop();
+        account->StopManagers();
+        account->Stop();
+    };
+    if (status != 0) {
+        stop();
+        return status;
+    }
+    // funnelguard has stopped looking at the day: what was overdue until now is what it could
+    // have raised. The account keeps serving for the next morning's write-backs.
     const Timestamp until = clock.Now();
     account->StopManagers();
     const std::vector<demo::OverdueFact> overdue = OverdueFacts(*account, morning, until);
-    account->Stop();
-    if (status != 0) {
-        return status;
-    }
     const std::vector<std::string> footer = account->Footer();
-    auto db = storage::OpenDatabase(database.path(), /*read_only=*/true);
-    if (!db) {
-        std::cerr << "demo: " << db.error().message << "\n";
-        return 1;
+    const demo::OverdueAccount overdue_account = narrator.AccountOverdue(
+        *narration_db, overdue, tenant.rules.overdue_task.grace, morning, until);
+    narrator.PrintSummary(*narration_db, overdue_account, footer);
+
+    // The next morning: the clock jumps over the night to the morning summary, and the minute
+    // checks run for a while, so that what waited for working hours goes out too.
+    if (const auto summary_at = NextMorningSummary(tenant, until)) {
+        static constexpr std::array<const char*, 7> kWeekdays = {
+            "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"};
+        narrator.Print(fmt::format(
+            "\nThe next morning, {} {}–{}: the morning summaries, and what waited for the working "
+            "day\n",
+            kWeekdays[engine::LocalMomentOf(*summary_at, tenant.timezone).weekday],
+            local(*summary_at), local(*summary_at + std::chrono::minutes{kMorningMinutes})));
+        for (int minute = 0; minute <= kMorningMinutes; ++minute) {
+            clock.Set(*summary_at + std::chrono::minutes{minute});
+            minute_check();
+        }
     }
-    const demo::OverdueAccount overdue_account =
-        narrator.AccountOverdue(**db, overdue, tenant.rules.overdue_task.grace, morning, until);
-    narrator.PrintSummary(**db, overdue_account, footer);
+    narrator.Print("");
+    for (const std::string& line : chat.Figures()) {
+        narrator.Print(line);
+    }
+    stop();
     if (!database.temporary()) {
         std::cout << "\nThe database is kept at " << database.path() << "\n";
     }

@@ -24,10 +24,12 @@ namespace fg::demo {
 inline constexpr const char* kTenant = "demo";
 
 /// The embedded src/demo/data/demo.toml for the tenant of crm `crm` whose `[tenant.<crm>]`
-/// table (TOML) is `crm_section`, storage.path = `db_path`, read with the adapters of `crms`.
-/// Problems are in the error.
+/// table (TOML) is `crm_section`, storage.path = `db_path`, read with the adapters and notifiers
+/// of `schemas`; `chat_section` (DemoChat::ConfigSection: [tenant.chat], people, team) goes in
+/// the tenant, and without it no chat message is planned. Problems are in the error.
 Result<config::AppConfig> DemoConfig(std::string_view crm, const std::string& crm_section,
-                                     const std::string& db_path, const config::CrmSchemas& crms);
+                                     const std::string& db_path, const config::Schemas& schemas,
+                                     const std::string& chat_section = {});
 
 /// A database path for the demo: `requested`, or a file in a new temporary folder, which the
 /// destructor removes.
@@ -81,6 +83,7 @@ public:
     void Say(const std::string& text);
     /// Prints a plain line (no time stamp).
     void Print(const std::string& text);
+    const std::string& time_zone() const { return time_zone_; }
     /// Prints the echoes of funnelguard's own stage reverts the mirror has recognised since the
     /// last call (read from the database's stage history, where they are flagged `own`). The
     /// first call only remembers what is there.
