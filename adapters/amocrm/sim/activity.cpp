@@ -241,8 +241,11 @@ void Activity::PlanTask(Manager& manager, std::int64_t lead_id, const std::strin
         return;
     }
     const Timestamp due = now + Duration{rng_.Between(2 * 3600, 2 * 86400)};
-    if (sim_.AddTask(lead_id, TaskText(rng_, stage_name), due, manager.user_id, manager.user_id,
-                     rng_.Chance(0.8) ? 1 : 2)) {
+    // One draw per statement, in the order GCC's right-to-left arguments gave the seeds' runs
+    // (see LeadTitle): the task type, then its text.
+    const int task_type = rng_.Chance(0.8) ? 1 : 2;
+    const std::string text = TaskText(rng_, stage_name);
+    if (sim_.AddTask(lead_id, text, due, manager.user_id, manager.user_id, task_type)) {
         ++stats_.tasks_added;
     }
 }
