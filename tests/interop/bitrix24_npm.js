@@ -57,17 +57,23 @@ async function main() {
   );
 
   // Flood: many clients (each with its own 2 req/s queue) share the portal's bucket of 50.
-  const clients = Array.from({ length: 40 }, () => Bitrix(webhook, undefined, noRetry));
+  const clients = Array.from({ length: 30 }, () => Bitrix(webhook, undefined, noRetry));
+  const floodStart = Date.now();
   const outcomes = await Promise.allSettled(
     clients.flatMap((c) => [c.call("user.get", {}), c.call("user.get", {})]),
   );
   const refused = outcomes.filter(
     (o) => o.status === "rejected" && o.reason.response && o.reason.response.statusCode === 503,
   );
-  assert.equal(refused.length > 0, true, "the flood got 503s");
+  const summary = outcomes.map((o) =>
+    o.status === "fulfilled" ? "200" : o.reason.response ? String(o.reason.response.statusCode) : o.reason.code);
+  assert.equal(refused.length > 0, true, `the flood got no 503: ${summary.join(" ")}`);
   assert.equal(refused[0].reason.response.body.error, "QUERY_LIMIT_EXCEEDED");
   const passed = outcomes.filter((o) => o.status === "fulfilled").length;
-  assert.equal(passed <= 50, true, `${passed} passed: no more than the bucket holds`);
+  // No more than the bucket holds, plus what drained (2/s) while the flood ran.
+  const drained = 2 * Math.ceil((Date.now() - floodStart) / 1000 + 1);
+  assert.equal(passed <= 50 + drained, true, `${passed} passed: more than the bucket holds`);
+  assert.equal(passed + refused.length, outcomes.length, "every failure was a 503");
   console.log(`bitrix24_npm.js: ok (${passed} passed, ${refused.length} refused with 503)`);
 }
 

@@ -50,7 +50,9 @@ struct SimulatorOptions {
     double drop_events = 0;  // share of event POSTs lost on purpose (seeded)
     std::chrono::milliseconds delivery_timeout{2000};
     CommentIdShape comment_id_shape = CommentIdShape::kFields;
-    int threads = 32;
+    // HTTP worker threads: cpp-httplib holds one per open connection (keep-alive ones too), so
+    // a flood of parallel clients is answered at once rather than queued behind idle sockets.
+    int threads = 128;
 };
 
 struct SimStats {
