@@ -36,6 +36,10 @@ forbid("adapters/telegram/fake/*" "\"(src/(notify|config)/|adapters/telegram/[a-
        "the fake Bot API knows nothing of the notifier")
 forbid("adapters/slack/fake/*" "\"(src/(notify|config)/|adapters/slack/[a-eg-z])"
        "the fake Slack knows nothing of the notifier")
+# The Bitrix24 simulator speaks only the wire, so that it tests the adapter rather than mirrors
+# it: none of the adapter's headers (its own sim/ and the demo account's header aside), no other CRM.
+forbid("adapters/bitrix24/sim/*" "\"(src/(crm|config|engine|outbox)/|adapters/(amocrm|generic)/|adapters/bitrix24/[a-rt-z])"
+       "the Bitrix24 simulator knows nothing of the adapter")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")
