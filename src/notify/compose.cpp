@@ -52,6 +52,20 @@ std::string MessageOf(const outbox::ActionBody& action) {
     return action.violation.message.empty() ? action.text : action.violation.message;
 }
 
+// What the rule found, in the tenant's language, without the deal's name and the advice that the
+// CRM note's full message adds (a chat message names the deal and says what to do in lines of
+// its own); the full message when the rule gave no reason.
+std::string ReasonOf(const config::TenantConfig& tenant, const outbox::ActionBody& action) {
+    const nlohmann::json& details = action.violation.details;
+    for (const char* key : {tenant.locale == "en" ? "reason_en" : "reason", "reason"}) {
+        if (const auto found = details.find(key);
+            found != details.end() && found->is_string() && !found->get<std::string>().empty()) {
+            return found->get<std::string>();
+        }
+    }
+    return MessageOf(action);
+}
+
 // The placeholders every violation's text may use.
 Spans ViolationSpans(const config::TenantConfig& tenant, const outbox::ActionBody& action) {
     const std::string title = action.deal_title.empty() ? action.deal : action.deal_title;
@@ -60,6 +74,7 @@ Spans ViolationSpans(const config::TenantConfig& tenant, const outbox::ActionBod
         {"deal", Span{.text = title, .url = DealUrl(tenant, action.deal)}},
         {"deal_id", Span{.text = action.deal}},
         {"message", Span{.text = MessageOf(action)}},
+        {"reason", Span{.text = ReasonOf(tenant, action)}},
         {"todo", Span{.text = RuleTodo(tenant, action.violation.rule)}},
         {"reference", Span{.text = Reference(action.violation.id)}},
     };

@@ -17,22 +17,22 @@ struct DefaultText {
 };
 
 constexpr std::array<DefaultText, 22> kDefaults = {{
-    {"chat.notify", "⚠️ {rule}\n{deal}: {message}\nЧто сделать: {todo}",
-     "⚠️ {rule}\n{deal}: {message}\nWhat to do: {todo}"},
+    {"chat.notify", "⚠️ {rule}\n{deal}: {reason}\nЧто сделать: {todo}",
+     "⚠️ {rule}\n{deal}: {reason}\nWhat to do: {todo}"},
     {"chat.escalate",
-     "🔺 Эскалация: {rule}\n{deal}: {message}\nМенеджер: {manager}, не исправлено уже "
+     "🔺 Эскалация: {rule}\n{deal}: {reason}\nМенеджер: {manager}, не исправлено уже "
      "{open_for}\nЧто сделать: {todo}",
-     "🔺 Escalation: {rule}\n{deal}: {message}\nManager: {manager}, open for {open_for}\nWhat "
+     "🔺 Escalation: {rule}\n{deal}: {reason}\nManager: {manager}, open for {open_for}\nWhat "
      "to do: {todo}"},
     {"chat.digest_header", "⚠️ Новые нарушения: {count}",
      "⚠️ New violations: {count}"},
-    {"chat.digest_item", "• {rule}: {deal} — {message} ({reference})",
-     "• {rule}: {deal} — {message} ({reference})"},
+    {"chat.digest_item", "• {rule}: {deal} — {reason} ({reference})",
+     "• {rule}: {deal} — {reason} ({reference})"},
     {"chat.escalate_header", "🔺 Эскалации: {count}", "🔺 Escalations: {count}"},
     {"chat.escalate_item",
-     "• {rule}: {deal} — {message}; менеджер {manager}, не исправлено уже {open_for} "
+     "• {rule}: {deal} — {reason}; менеджер {manager}, не исправлено уже {open_for} "
      "({reference})",
-     "• {rule}: {deal} — {message}; manager {manager}, open for {open_for} ({reference})"},
+     "• {rule}: {deal} — {reason}; manager {manager}, open for {open_for} ({reference})"},
     {"chat.summary_manager",
      "☀️ Доброе утро, {name}! Открытых нарушений: {count}",
      "☀️ Good morning, {name}! Open violations: {count}"},
