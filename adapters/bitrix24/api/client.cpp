@@ -111,6 +111,12 @@ std::string Text(const json& value) {
     return {};
 }
 
+std::string FieldText(const json& row, const char* key) {
+    const json& object = ObjectOr(row);
+    const auto found = object.find(key);
+    return found == object.end() ? std::string{} : Text(*found);
+}
+
 std::string BuildQuery(const json& params) {
     std::string out;
     AppendQuery(params, "", out);

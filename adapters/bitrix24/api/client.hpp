@@ -81,6 +81,9 @@ const nlohmann::json& ObjectOr(const nlohmann::json& value);
 /// A string or a number as text ("410" and 410 alike); "" for anything else.
 std::string Text(const nlohmann::json& value);
 
+/// Text(row[key]) of an object row ("" when it is absent or the row is not an object).
+std::string FieldText(const nlohmann::json& row, const char* key);
+
 /// `params` as PHP's http_build_query writes them (`filter[>ID]=5&select[0]=ID`), for batch
 /// commands and OAuth's query.
 std::string BuildQuery(const nlohmann::json& params);

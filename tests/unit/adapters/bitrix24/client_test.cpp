@@ -12,7 +12,7 @@
 #include "tests/unit/adapters/bitrix24/fake_portal.hpp"
 
 namespace fg::adapters::bitrix24 {
-namespace {
+namespace client_test {
 
 using nlohmann::json;
 using testing::Fail;
@@ -295,5 +295,5 @@ TEST_CASE("An OAuth app: auth in the body, expired_token refreshes once, the rot
     }
 }
 
-}  // namespace
+}  // namespace client_test
 }  // namespace fg::adapters::bitrix24

@@ -11,7 +11,7 @@
 #include "tests/unit/config/support.hpp"
 
 namespace fg::adapters::bitrix24 {
-namespace {
+namespace config_test {
 
 using config::ConfigProblem;
 using config::LoadResult;
@@ -160,5 +160,5 @@ TEST_CASE("[tenant.bitrix24] problems name file, line and key, and never a secre
     }
 }
 
-}  // namespace
+}  // namespace config_test
 }  // namespace fg::adapters::bitrix24

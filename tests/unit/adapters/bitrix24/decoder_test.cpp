@@ -10,7 +10,7 @@
 #include "src/common/time.hpp"
 
 namespace fg::adapters::bitrix24 {
-namespace {
+namespace decoder_test {
 
 // Sample I: sample A as PHP's http_build_query encodes it.
 constexpr const char* kSampleI =
@@ -179,5 +179,5 @@ TEST_CASE("The dedupe key is the event, its ids and ts") {
           decoder.DedupeKey("event=ONCRMDEALUPDATE&data[FIELDS][ID]=1&ts=6"));
 }
 
-}  // namespace
+}  // namespace decoder_test
 }  // namespace fg::adapters::bitrix24
