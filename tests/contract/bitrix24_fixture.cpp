@@ -1,0 +1,161 @@
+// The Bitrix24 adapter: thin form-encoded events with the application token in the body, the
+// REST API behind a loopback portal serving reference/bitrix24.md's samples (the samples' deals,
+// to-dos, tasks and comments; the pull's deals; the sink's scripted answers).
+#include <doctest/doctest.h>
+#include <fmt/format.h>
+
+#include "adapters/bitrix24/adapter.hpp"
+#include "adapters/bitrix24/wire/decoder.hpp"
+#include "tests/contract/fixtures.hpp"
+#include "tests/unit/adapters/bitrix24/sample_portal.hpp"
+
+namespace fg::contract {
+namespace {
+
+namespace b24 = adapters::bitrix24::testing;
+using nlohmann::json;
+
+constexpr const char* kWebhookToken = "b24-inbound-webhook-9c1e7a";
+
+// A portal on the loopback with the samples' entities.
+class SamplePortal final : public Crm {
+public:
+    SamplePortal() { b24::ServeSamplePortal(portal_, data_); }
+    std::string Url() const override { return portal_.Url(); }
+    b24::SampleData& data() { return data_; }
+
+private:
+    b24::SampleData data_;
+    b24::FakePortal portal_;
+};
+
+std::unique_ptr<SamplePortal> StartSamples() {
+    auto portal = std::make_unique<SamplePortal>();
+    b24::SampleData& data = portal->data();
+    data.deals[7405] = b24::SampleDeal("7405", "NEW", "0", "2025-12-18T11:38:44+03:00");
+    data.deals[759] = b24::SampleDeal("759", "C1:PAID", "1", "2025-01-09T09:56:40+03:00");
+    data.activities[999] = {{"ID", "999"},
+                            {"OWNER_ID", "759"},
+                            {"OWNER_TYPE_ID", "2"},
+                            {"PROVIDER_ID", "CRM_TODO"},
+                            {"SUBJECT", "Call back"},
+                            {"DEADLINE", "2025-01-10T13:25:00+03:00"},
+                            {"COMPLETED", "N"},
+                            {"RESPONSIBLE_ID", "1"},
+                            {"CREATED", "2025-01-09T09:50:00+03:00"},
+                            {"LAST_UPDATED", "2025-01-09T09:50:00+03:00"}};
+    data.tasks[123] = {{"id", "123"},
+                       {"title", "Send the contract"},
+                       {"deadline", "2025-01-11T18:00:00+03:00"},
+                       {"status", "2"},
+                       {"responsibleId", "5"},
+                       {"ufCrmTask", {"D_759"}},
+                       {"createdDate", "2025-01-09T10:00:00+03:00"},
+                       {"changedDate", "2025-01-09T10:00:00+03:00"}};
+    data.comments[12] = {{"ID", "12"},
+                         {"ENTITY_ID", "759"},
+                         {"ENTITY_TYPE", "deal"},
+                         {"CREATED", "2025-01-09T09:55:00+03:00"},
+                         {"COMMENT", "Client asked for a discount"}};
+    data.comments[998] = {{"ID", "998"},
+                          {"ENTITY_ID", "7405"},
+                          {"ENTITY_TYPE", "deal"},
+                          {"CREATED", "2025-12-18T11:40:00+03:00"},
+                          {"COMMENT", "First call done"}};
+    return portal;
+}
+
+class Bitrix24Fixture final : public Fixture {
+public:
+    const crm::Adapter& adapter() const override { return adapters::bitrix24::Adapter(); }
+
+    std::string TenantToml(const std::string& api_url) const override {
+        return fmt::format(
+            "  [tenant.bitrix24]\n  portal_url = \"{}\"\n  webhook_user = 1\n"
+            "  webhook_token = \"{}\"\n  rate = 50\n  burst = 250\n",
+            api_url.empty() ? "https://contract.bitrix24.ru" : api_url, kWebhookToken);
+    }
+
+    std::vector<Sample> Samples() const override {
+        return {
+            {.name = "I deal added (an outgoing webhook's, brackets percent-encoded)",
+             .body = "event=ONCRMDEALADD&event_handler_id=975&data%5BFIELDS%5D%5BID%5D=7405&ts="
+                     "1766047124&auth%5Bdomain%5D=some-domain.bitrix24.com&auth%5Bclient_"
+                     "endpoint%5D=https%3A%2F%2Fsome-domain.bitrix24.com%2Frest%2F&auth%"
+                     "5Bserver_endpoint%5D=https%3A%2F%2Foauth.bitrix.info%2Frest%2F&auth%"
+                     "5Bmember_id%5D=d897063e1ce7c5eb9f04b9751eef5915&auth%5Bapplication_token%"
+                     "5D=jvh9y1ulvt2m6k5or90v9mg8nn32ozas",
+             .events = {"deal.upserted 7405 0/New @2025-12-18T08:38:44Z",
+                        "note.added comment:998 deal 7405 @2025-12-18T08:40:00Z"}},
+            {.name = "B deal updated (an app's, with OAuth tokens)",
+             .body = "event=ONCRMDEALUPDATE&event_handler_id=201&data[FIELDS][ID]=759&ts="
+                     "1736405807&auth[access_token]=s6p6eclrvim6da22ft9ch94ekreb52lv&auth["
+                     "expires_in]=3600&auth[scope]=crm&auth[domain]=some-domain.bitrix24.com&"
+                     "auth[status]=F&auth[member_id]=a223c6b3710f85df22e9377d6c4f7553&auth["
+                     "refresh_token]=4s386p3q0tr8dy89xvmt96234v3dljg8&auth[application_token]="
+                     "51856fefc120afa4b628cc82d3935cce",
+             .events = {"deal.upserted 759 1/Paid @2025-01-09T06:56:40Z",
+                        "task.upserted todo:999 deal 759 open @2025-01-09T06:50:00Z",
+                        "task.upserted task:123 deal 759 open @2025-01-09T07:00:00Z",
+                        "note.added comment:12 deal 759 @2025-01-09T06:55:00Z"}},
+            {.name = "E activity added (camel case)",
+             .body = "event=onCrmActivityAdd&data[FIELDS][ID]=999&ts=1466439714",
+             .events = {"task.upserted todo:999 deal 759 open @2025-01-09T06:50:00Z"}},
+            {.name = "D task added (FIELDS_BEFORE undefined)",
+             .body = "event=ONTASKADD&data[FIELDS_BEFORE]=undefined&data[FIELDS_AFTER][ID]=123&"
+                     "data[IS_ACCESSIBLE_BEFORE]=N&data[IS_ACCESSIBLE_AFTER]=undefined&ts="
+                     "1466439714",
+             .events = {"task.upserted task:123 deal 759 open @2025-01-09T07:00:00Z"}},
+            {.name = "G timeline comment (the server's data[FIELDS][ID])",
+             .body = "event=ONCRMTIMELINECOMMENTADD&data[FIELDS][ID]=12&ts=1466439714",
+             .events = {"note.added comment:12 deal 759 @2025-01-09T06:55:00Z"}},
+            {.name = "G timeline comment (the docs' data[ID])",
+             .body = "event=onCrmTimelineCommentAdd&data[ID]=998&ts=1466439715",
+             .events = {"note.added comment:998 deal 7405 @2025-12-18T08:40:00Z"}},
+            {.name = "deal deleted",
+             .body = "event=ONCRMDEALDELETE&data[FIELDS][ID]=662&ts=1736405807",
+             .events = {"deal.deleted 662 @2025-01-09T06:56:47Z"}},
+            {.name = "D task deleted",
+             .body = "event=ONTASKDELETE&data[FIELDS_BEFORE][ID]=123&data[FIELDS_AFTER]="
+                     "undefined&data[IS_ACCESSIBLE_BEFORE]=undefined&data[IS_ACCESSIBLE_AFTER]=N&"
+                     "ts=1466439714",
+             .events = {"task.deleted task:123 @2016-06-20T16:21:54Z"}},
+        };
+    }
+
+    std::unique_ptr<Crm> StartSampleApi() const override { return StartSamples(); }
+
+    std::string WithBodyToken(const std::string& body, const std::string& token) const override {
+        return adapters::bitrix24::ScrubTokens(body) + "&auth%5Bapplication_token%5D=" + token;
+    }
+
+    PullCrm StartPullCrm() const override {
+        auto portal = std::make_unique<SamplePortal>();
+        // crm.deal.list's page is 50 rows: two pages of deals.
+        constexpr std::size_t kPage = 50;
+        PullCrm crm{.crm = nullptr, .deals = {}, .page_size = kPage};
+        for (std::size_t i = 0; i < kPage + 7; ++i) {
+            const std::string id = std::to_string(1000 + i * 3);
+            portal->data().deals[static_cast<std::int64_t>(1000 + i * 3)] =
+                b24::SampleDeal(id, i % 2 == 0 ? "NEW" : "C1:PAID", i % 2 == 0 ? "0" : "1");
+            crm.deals.push_back(id);
+        }
+        crm.crm = std::move(portal);
+        return crm;
+    }
+
+    std::string WhyNoEcho() const override {
+        return "Bitrix24's echoes are thin events completed by the fetch stage; the Bitrix24 "
+               "simulator (adapters/bitrix24/sim, wired by the integrator) posts them";
+    }
+
+    std::string AcceptedBody() const override { return R"({"result":999,"time":{}})"; }
+
+    std::vector<std::string> Secrets() const override { return {kWebhookToken}; }
+};
+
+}  // namespace
+
+std::unique_ptr<Fixture> MakeBitrix24Fixture() { return std::make_unique<Bitrix24Fixture>(); }
+
+}  // namespace fg::contract
