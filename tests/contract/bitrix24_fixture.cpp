@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "adapters/bitrix24/adapter.hpp"
-#include "adapters/bitrix24/wire/decoder.hpp"
+#include "adapters/bitrix24/wire/form.hpp"
 #include "tests/contract/fixtures.hpp"
 #include "tests/unit/adapters/bitrix24/sample_portal.hpp"
 
@@ -126,7 +126,12 @@ public:
     std::unique_ptr<Crm> StartSampleApi() const override { return StartSamples(); }
 
     std::string WithBodyToken(const std::string& body, const std::string& token) const override {
-        return adapters::bitrix24::ScrubTokens(body) + "&auth%5Bapplication_token%5D=" + token;
+        // The sample's own application token gives way; its OAuth tokens stay, for Scrub.
+        const std::string without =
+            adapters::bitrix24::form::WithoutPairs(body, [](const std::vector<std::string>& path) {
+                return path.size() == 2 && path[0] == "auth" && path[1] == "application_token";
+            });
+        return without + "&auth%5Bapplication_token%5D=" + token;
     }
 
     PullCrm StartPullCrm() const override {
@@ -152,6 +157,11 @@ public:
     std::string AcceptedBody() const override { return R"({"result":999,"time":{}})"; }
 
     std::vector<std::string> Secrets() const override { return {kWebhookToken}; }
+    // Sample B's OAuth tokens, and the application token itself (the tenant's secret).
+    std::vector<std::string> BodySecrets() const override {
+        return {"s6p6eclrvim6da22ft9ch94ekreb52lv", "4s386p3q0tr8dy89xvmt96234v3dljg8",
+                kTenantSecret};
+    }
 };
 
 }  // namespace

@@ -149,7 +149,8 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         if (found == data.deals.end()) {
             return Fail(400, "", "Not found");
         }
-        for (const auto& [key, value] : params.value("fields", json::object()).items()) {
+        const json fields = params.value("fields", json::object());
+        for (const auto& [key, value] : fields.items()) {
             found->second[key] = value;
         }
         return Ok(true);
