@@ -34,6 +34,11 @@ forbid("adapters/*" "src/(storage|engine|app|http)/" "adapters never reach stora
 # mirrors it: none of the notifier's headers, no notifier port.
 forbid("adapters/telegram/fake/*" "\"(src/(notify|config)/|adapters/telegram/[a-eg-z])"
        "the fake Bot API knows nothing of the notifier")
+# Bitrix24's wire is pure (no network, no API): the decoder runs before the 200. Its adapter
+# shares nothing with amoCRM's (what both need is CRM-neutral, in src/).
+forbid("adapters/bitrix24/wire/*" "adapters/bitrix24/api/|src/http/|httplib" "the wire is pure")
+forbid("adapters/bitrix24/api/*" "adapters/(amocrm|generic)/" "the Bitrix24 API is its own")
+forbid("adapters/bitrix24/wire/*" "adapters/(amocrm|generic)/" "the Bitrix24 wire is its own")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")
