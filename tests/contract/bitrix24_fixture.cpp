@@ -1,12 +1,16 @@
 // The Bitrix24 adapter: thin form-encoded events with the application token in the body, the
 // REST API behind a loopback portal serving reference/bitrix24.md's samples (the samples' deals,
 // to-dos, tasks and comments; the pull's deals; the sink's scripted answers).
+#include <mutex>
+
 #include <doctest/doctest.h>
 #include <fmt/format.h>
+#include <httplib.h>
 
 #include "adapters/bitrix24/adapter.hpp"
 #include "adapters/bitrix24/wire/form.hpp"
 #include "tests/contract/fixtures.hpp"
+#include "tests/support/process.hpp"
 #include "tests/unit/adapters/bitrix24/sample_portal.hpp"
 
 namespace fg::contract {
@@ -15,7 +19,9 @@ namespace {
 namespace b24 = adapters::bitrix24::testing;
 using nlohmann::json;
 
-constexpr const char* kWebhookToken = "b24-inbound-webhook-9c1e7a";
+constexpr const char* kClientSecret = "b24-client-secret-9c1e7a";
+constexpr const char* kAccessToken = "b24-access-token-51d0e2";
+constexpr const char* kRefreshToken = "b24-refresh-token-a7f3b4";
 
 // A portal on the loopback with the samples' entities.
 class SamplePortal final : public Crm {
@@ -65,15 +71,100 @@ std::unique_ptr<SamplePortal> StartSamples() {
     return portal;
 }
 
+// A portal that binds handlers for an OAuth app (event.get, event.bind) and posts its events to
+// them for every change, funnelguard's writes too, as the portal's queue does (here at once).
+class EchoPortal final : public EchoCrm {
+public:
+    EchoPortal() : clock_(ContractStart()) {
+        b24::ServeSamplePortal(portal_, data_);
+        data_.now = [this] { return FormatIso8601(clock_.Now()); };
+        data_.changed = [this](const std::string& event, const std::string& id) {
+            Post(event, id);
+        };
+        portal_.On("event.get", [this](const json&) {
+            const std::lock_guard lock(mutex_);
+            json bound = json::array();
+            for (const auto& [event, handler] : handlers_) {
+                bound.push_back({{"event", event}, {"handler", handler}, {"auth_type", "0"}});
+            }
+            return b24::Ok(bound);
+        });
+        portal_.On("event.bind", [this](const json& params) {
+            const std::lock_guard lock(mutex_);
+            handlers_.emplace_back(params.value("event", ""), params.value("handler", ""));
+            return b24::Ok(true);
+        });
+    }
+
+    std::string Url() const override { return portal_.Url(); }
+
+    // Made by a manager an hour before the contracts' time, at the third open stage.
+    EchoDeal CreateDeal() override {
+        const std::string at = FormatIso8601(ContractStart() - std::chrono::hours{1});
+        {
+            const std::lock_guard lock(data_.mutex);
+            json deal = b24::SampleDeal("4242", "EXECUTING", "0", at);
+            deal["DATE_CREATE"] = at;
+            data_.deals[4242] = std::move(deal);
+        }
+        Post("ONCRMDEALADD", "4242");
+        return EchoDeal{.id = "4242",
+                        .pipeline = "0",
+                        .stage = "In progress",
+                        .earlier_stage = "New",
+                        .responsible = "1"};
+    }
+
+    // Events go out before the change's call is answered.
+    void WaitWebhooksSent() override {}
+
+private:
+    void Post(const std::string& event, const std::string& id) {
+        std::vector<std::string> targets;
+        {
+            const std::lock_guard lock(mutex_);
+            for (const auto& [bound, handler] : handlers_) {
+                if (bound == event) {
+                    targets.push_back(handler);
+                }
+            }
+        }
+        const std::string body = fmt::format(
+            "event={}&event_handler_id=7&data%5BFIELDS%5D%5BID%5D={}&ts={}&auth%5Bdomain%5D="
+            "contract.bitrix24.ru&auth%5Bmember_id%5D=m1&auth%5Bapplication_token%5D={}",
+            event, id, ToEpoch(clock_.Now()), kTenantSecret);
+        for (const std::string& target : targets) {
+            const std::size_t path = target.find('/', target.find("://") + 3);
+            httplib::Client client(target.substr(0, path));
+            client.set_read_timeout(20, 0);
+            (void)client.Post(target.substr(path), body, "application/x-www-form-urlencoded");
+        }
+    }
+
+    ManualClock clock_;
+    b24::SampleData data_;
+    b24::FakePortal portal_;
+    std::mutex mutex_;
+    std::vector<std::pair<std::string, std::string>> handlers_;
+};
+
 class Bitrix24Fixture final : public Fixture {
 public:
+    Bitrix24Fixture()
+        : token_file_(dir_.Write("b24-contract.json",
+                                 fmt::format(R"({{"access_token":"{}","refresh_token":"{}"}})",
+                                             kAccessToken, kRefreshToken))) {}
+
     const crm::Adapter& adapter() const override { return adapters::bitrix24::Adapter(); }
 
+    // A local OAuth app, the one kind of access that can bind events (the echo contract).
     std::string TenantToml(const std::string& api_url) const override {
+        const std::string portal = api_url.empty() ? "https://contract.bitrix24.ru" : api_url;
         return fmt::format(
-            "  [tenant.bitrix24]\n  portal_url = \"{}\"\n  webhook_user = 1\n"
-            "  webhook_token = \"{}\"\n  rate = 50\n  burst = 250\n",
-            api_url.empty() ? "https://contract.bitrix24.ru" : api_url, kWebhookToken);
+            "  [tenant.bitrix24]\n  portal_url = \"{}\"\n  client_id = \"local.contract\"\n"
+            "  client_secret = \"{}\"\n  token_file = \"{}\"\n  oauth_url = \"{}\"\n"
+            "  rate = 50\n  burst = 250\n",
+            portal, kClientSecret, token_file_, portal);
     }
 
     std::vector<Sample> Samples() const override {
@@ -149,19 +240,24 @@ public:
         return crm;
     }
 
-    std::string WhyNoEcho() const override {
-        return "Bitrix24's echoes are thin events completed by the fetch stage; the Bitrix24 "
-               "simulator (adapters/bitrix24/sim, wired by the integrator) posts them";
+    std::unique_ptr<EchoCrm> StartEchoCrm() const override {
+        return std::make_unique<EchoPortal>();
     }
 
     std::string AcceptedBody() const override { return R"({"result":999,"time":{}})"; }
 
-    std::vector<std::string> Secrets() const override { return {kWebhookToken}; }
+    std::vector<std::string> Secrets() const override {
+        return {kClientSecret, kAccessToken, kRefreshToken};
+    }
     // Sample B's OAuth tokens, and the application token itself (the tenant's secret).
     std::vector<std::string> BodySecrets() const override {
         return {"s6p6eclrvim6da22ft9ch94ekreb52lv", "4s386p3q0tr8dy89xvmt96234v3dljg8",
                 kTenantSecret};
     }
+
+private:
+    testing::TempDir dir_;
+    std::string token_file_;
 };
 
 }  // namespace

@@ -64,6 +64,18 @@ Reply Page(const std::vector<json>& rows, const json& params, bool wrap_tasks = 
     return Ok(result, no_total ? std::nullopt : std::optional<std::int64_t>(rows.size()), next);
 }
 
+std::string NowOf(const SampleData& data) {
+    return data.now ? data.now() : std::string("2026-11-02T12:00:00+03:00");
+}
+
+// The write's answer, once the portal's event for it went out.
+Reply Fire(SampleData& data, const char* event, std::int64_t id, Reply reply) {
+    if (data.changed) {
+        data.changed(event, std::to_string(id));
+    }
+    return reply;
+}
+
 }  // namespace
 
 json SampleDeal(const std::string& id, const std::string& stage, const std::string& category,
@@ -144,16 +156,20 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         return Page(rows, params);
     });
     portal.On("crm.deal.update", [&data](const json& params) {
-        const std::lock_guard lock(data.mutex);
-        const auto found = data.deals.find(IdOf(params, "id"));
-        if (found == data.deals.end()) {
-            return Fail(400, "", "Not found");
+        const std::int64_t id = IdOf(params, "id");
+        {
+            const std::lock_guard lock(data.mutex);
+            const auto found = data.deals.find(id);
+            if (found == data.deals.end()) {
+                return Fail(400, "", "Not found");
+            }
+            const json fields = params.value("fields", json::object());
+            for (const auto& [key, value] : fields.items()) {
+                found->second[key] = value;
+            }
+            found->second["DATE_MODIFY"] = NowOf(data);
         }
-        const json fields = params.value("fields", json::object());
-        for (const auto& [key, value] : fields.items()) {
-            found->second[key] = value;
-        }
-        return Ok(true);
+        return Fire(data, "ONCRMDEALUPDATE", id, Ok(true));
     });
     portal.On("crm.activity.get", [&data](const json& params) {
         const std::lock_guard lock(data.mutex);
@@ -172,7 +188,7 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         return Page(rows, params);
     });
     portal.On("crm.activity.todo.add", [&data](const json& params) {
-        const std::lock_guard lock(data.mutex);
+        std::unique_lock lock(data.mutex);
         const std::int64_t id = 700 + static_cast<std::int64_t>(data.activities.size());
         data.activities[id] = {{"ID", std::to_string(id)},
                                {"OWNER_ID", std::to_string(IdOf(params, "ownerId"))},
@@ -183,9 +199,10 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
                                {"DEADLINE", params.value("deadline", "")},
                                {"COMPLETED", "N"},
                                {"RESPONSIBLE_ID", std::to_string(IdOf(params, "responsibleId"))},
-                               {"CREATED", "2026-11-02T12:00:00+03:00"},
-                               {"LAST_UPDATED", "2026-11-02T12:00:00+03:00"}};
-        return Ok({{"id", id}});
+                               {"CREATED", NowOf(data)},
+                               {"LAST_UPDATED", NowOf(data)}};
+        lock.unlock();
+        return Fire(data, "ONCRMACTIVITYADD", id, Ok({{"id", id}}));
     });
     portal.On("tasks.task.get", [&data](const json& params) {
         const std::lock_guard lock(data.mutex);
@@ -206,7 +223,7 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         return Page(rows, params, true);
     });
     portal.On("tasks.task.add", [&data](const json& params) {
-        const std::lock_guard lock(data.mutex);
+        std::unique_lock lock(data.mutex);
         const json fields = params.value("fields", json::object());
         const std::int64_t id = 3700 + static_cast<std::int64_t>(data.tasks.size());
         json task = {{"id", std::to_string(id)},
@@ -215,10 +232,11 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
                      {"status", "2"},
                      {"responsibleId", Text(fields.value("RESPONSIBLE_ID", json()))},
                      {"ufCrmTask", fields.value("UF_CRM_TASK", json::array())},
-                     {"createdDate", "2026-11-02T12:00:00+03:00"},
-                     {"changedDate", "2026-11-02T12:00:00+03:00"}};
+                     {"createdDate", NowOf(data)},
+                     {"changedDate", NowOf(data)}};
         data.tasks[id] = task;
-        return Ok({{"task", task}});
+        lock.unlock();
+        return Fire(data, "ONTASKADD", id, Ok({{"task", task}}));
     });
     portal.On("crm.timeline.comment.get", [&data](const json& params) {
         const std::lock_guard lock(data.mutex);
@@ -237,16 +255,17 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         return Page(rows, params);
     });
     portal.On("crm.timeline.comment.add", [&data](const json& params) {
-        const std::lock_guard lock(data.mutex);
+        std::unique_lock lock(data.mutex);
         const json fields = params.value("fields", json::object());
         const std::int64_t id = 900 + static_cast<std::int64_t>(data.comments.size());
         data.comments[id] = {{"ID", std::to_string(id)},
                              {"ENTITY_ID", std::to_string(IdOf(fields, "ENTITY_ID"))},
                              {"ENTITY_TYPE", fields.value("ENTITY_TYPE", "")},
-                             {"CREATED", "2026-11-02T12:00:00+03:00"},
+                             {"CREATED", NowOf(data)},
                              {"COMMENT", fields.value("COMMENT", "")},
                              {"AUTHOR_ID", "1"}};
-        return Ok(id);
+        lock.unlock();
+        return Fire(data, "ONCRMTIMELINECOMMENTADD", id, Ok(id));
     });
     portal.On("crm.stagehistory.list", [&data](const json& params) {
         const std::lock_guard lock(data.mutex);

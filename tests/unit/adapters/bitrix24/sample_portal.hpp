@@ -4,6 +4,7 @@
 // crm.status.list of the default pipeline and of pipeline 1, user.get, crm.deal.userfield.list),
 // and deals, to-dos, tasks and comments in the shapes of its samples, served by a FakePortal.
 
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,6 +28,12 @@ struct SampleData {
     std::map<std::int64_t, nlohmann::json> tasks{};  // camelCase, as tasks.task.get answers
     std::map<std::int64_t, nlohmann::json> comments{};
     nlohmann::json stage_history = nlohmann::json::array();
+    /// The portal's time of a write ("2026-11-02T12:00:00+03:00" unless set).
+    std::function<std::string()> now{};
+    /// Told of every write after it is done, with the event the portal fires for it
+    /// ("ONCRMTIMELINECOMMENTADD", "ONCRMACTIVITYADD", "ONTASKADD", "ONCRMDEALUPDATE") and the
+    /// entity's id: the portal's outbound events. Called without the lock held.
+    std::function<void(const std::string& event, const std::string& id)> changed{};
 };
 
 /// Serves the directory and `data` on `portal`: crm.category.list, crm.status.list, user.get,
