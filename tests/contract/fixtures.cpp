@@ -9,7 +9,6 @@ std::vector<std::unique_ptr<Fixture>> AllFixtures() {
     fixtures.push_back(MakeGenericFixture());
     fixtures.push_back(MakeAmoCrmFixture());
     fixtures.push_back(MakeBitrix24Fixture());
-    fixtures.push_back(MakeBodyTokenFixture());
     return fixtures;
 }
 

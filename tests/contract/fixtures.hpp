@@ -10,7 +10,5 @@ namespace fg::contract {
 std::unique_ptr<Fixture> MakeGenericFixture();
 std::unique_ptr<Fixture> MakeAmoCrmFixture();
 std::unique_ptr<Fixture> MakeBitrix24Fixture();
-/// A test adapter (not registered) that takes its credential inside the body.
-std::unique_ptr<Fixture> MakeBodyTokenFixture();
 
 }  // namespace fg::contract
