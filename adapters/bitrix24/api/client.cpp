@@ -170,6 +170,11 @@ std::string Client::Redact(std::string text) const {
     return text;
 }
 
+std::string Client::Blocked() const {
+    const std::lock_guard lock(blocked_mutex_);
+    return blocked_;
+}
+
 Result<Envelope> Client::Call(const std::string& method, const json& params, bool retry,
                               CallInfo* info_out) {
     CallInfo info;
@@ -199,6 +204,10 @@ Result<Envelope> Client::CallOnce(const std::string& method, const json& params,
         info.code = "unusable";
         info.not_sent = true;
         return MakeError(ErrorCode::kInvalidInput, "{}: {}", method, setup_error_);
+    }
+    if (const std::string blocked = Blocked(); !blocked.empty()) {
+        info.not_sent = true;
+        return MakeError(ErrorCode::kUnavailable, "{}: the portal is blocked: {}", method, blocked);
     }
     if (const Duration blocked = limiter_->MethodBlockedFor(method); blocked > Duration{0}) {
         info.code = "OPERATION_TIME_LIMIT";
@@ -288,6 +297,14 @@ Result<Envelope> Client::CallOnce(const std::string& method, const json& params,
             limiter_->BlockMethod(method, until);
             info.retry_after = std::max(Duration{1}, until - clock_.Now());
             info.not_sent = true;
+            return Error{ErrorCode::kUnavailable, said};
+        }
+        if (error.code == "ACCESS_DENIED" || error.code == "OVERLOAD_LIMIT" ||
+            error.code == "PORTAL_DELETED") {
+            const std::lock_guard lock(blocked_mutex_);
+            if (blocked_.empty()) {
+                blocked_ = said;
+            }
             return Error{ErrorCode::kUnavailable, said};
         }
         const http::Classification classification = http::ClassifyStatus(response.status);

@@ -96,6 +96,7 @@ std::string BuildQuery(const nlohmann::json& params);
 /// other 401/403 → kUnauthorized; 503 QUERY_LIMIT_EXCEEDED → every caller holds back, and a
 /// retryable call waits and tries again (up to max_attempts); 429 OPERATION_TIME_LIMIT → the
 /// method is blocked until `operating_reset_at` and the call fails kUnavailable with that wait;
+/// ACCESS_DENIED, OVERLOAD_LIMIT or PORTAL_DELETED block the portal (Blocked);
 /// 5xx and no answer → kUnavailable (retried when retryable); a 302 (a renamed portal) →
 /// kInvalidInput naming the new host, never followed; other 4xx → kInvalidInput. Errors name
 /// the method, never the webhook token, the access token or a body.
@@ -121,6 +122,10 @@ public:
     bool UsesOAuth() const { return options_.webhook_token.empty(); }
     /// `text` with every known secret replaced by "[redacted]".
     std::string Redact(std::string text) const;
+    /// Empty while the portal can be called; otherwise why not: it answered ACCESS_DENIED (REST
+    /// needs a commercial plan), OVERLOAD_LIMIT (blocked by Bitrix24's support for load) or
+    /// PORTAL_DELETED, which no retry fixes. Every later call fails fast, sending nothing.
+    std::string Blocked() const;
 
 private:
     Result<Envelope> CallOnce(const std::string& method, const nlohmann::json& params,
@@ -140,6 +145,8 @@ private:
     std::string refresh_token_;
     mutable std::mutex secrets_mutex_;
     std::vector<std::string> secrets_;
+    mutable std::mutex blocked_mutex_;
+    std::string blocked_;
 };
 
 }  // namespace fg::adapters::bitrix24

@@ -27,7 +27,7 @@ std::vector<std::string> NeededEvents(bool oauth_app);
 ///   URL (handlers of this tenant's hook path at another address are unbound); an inbound
 ///   webhook cannot bind, so Connect answers the outbound webhook's settings for the
 ///   administrator (Connection::manual) and Disconnect says to delete it by hand.
-/// - Sink: the Writer.
+/// - Sink: the Writer. Blocked: Client::Blocked.
 class Bitrix24Connector final : public crm::Connector {
 public:
     Bitrix24Connector(std::shared_ptr<Client> client, std::shared_ptr<CatalogCache> catalog,
@@ -38,7 +38,7 @@ public:
     Result<crm::Connection> Connect(const std::string& hook_url) override;
     Result<void> Disconnect(const std::string& hook_url) override;
     outbox::ActionSink& Sink() override { return writer_; }
-    std::string Blocked() const override { return {}; }
+    std::string Blocked() const override { return client_->Blocked(); }
 
     /// Reloads the catalog (what the fetcher and the writer call on an unknown stage).
     Result<void> RefreshCatalog();

@@ -176,6 +176,23 @@ TEST_CASE("OPERATION_TIME_LIMIT blocks the method until operating_reset_at") {
     CHECK(portal.Requests() == 3);
 }
 
+TEST_CASE("A portal that denies REST blocks it: later calls fail fast and send nothing") {
+    FakePortal portal;
+    portal.On("crm.deal.get",
+              Fail(403, "ACCESS_DENIED", "REST API is available only on commercial plans"));
+    Setup setup;
+    Client client = setup.WebhookClient(portal);
+    CHECK(client.Blocked().empty());
+    const Result<Envelope> denied = client.Call("crm.deal.get", {{"id", 1}});
+    REQUIRE_FALSE(denied);
+    CHECK(portal.Requests() == 1);
+    CHECK(client.Blocked().find("commercial plans") != std::string::npos);
+    CallInfo info;
+    CHECK_FALSE(client.Call("crm.deal.list", json::object(), true, &info));
+    CHECK(info.not_sent);
+    CHECK(portal.Requests() == 1);
+}
+
 TEST_CASE("batch: up to 50 sub-calls in one request, errors from result_error, [] accepted") {
     FakePortal portal;
     portal.On("crm.deal.get", [](const json& params) {
