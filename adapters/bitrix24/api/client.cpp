@@ -184,7 +184,7 @@ Result<Envelope> Client::Call(const std::string& method, const json& params, boo
         info = CallInfo{};
         Result<Envelope> result = CallOnce(method, params, info, refreshed);
         const bool retryable = !result && result.error().code == ErrorCode::kUnavailable && retry &&
-                               attempt < options_.max_attempts && info.code != "unusable";
+                               attempt < options_.max_attempts && Blocked().empty();
         const Duration wait =
             info.retry_after.value_or(Duration{static_cast<std::int64_t>(std::ceil(backoff))});
         if (!retryable || wait > options_.max_retry_wait) {
@@ -201,7 +201,6 @@ Result<Envelope> Client::Call(const std::string& method, const json& params, boo
 Result<Envelope> Client::CallOnce(const std::string& method, const json& params, CallInfo& info,
                                   bool& refreshed) {
     if (!http_) {
-        info.code = "unusable";
         info.not_sent = true;
         return MakeError(ErrorCode::kInvalidInput, "{}: {}", method, setup_error_);
     }
