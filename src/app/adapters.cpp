@@ -3,6 +3,7 @@
 #include "src/app/adapters.hpp"
 
 #include "adapters/amocrm/adapter.hpp"
+#include "adapters/bitrix24/adapter.hpp"
 #include "adapters/generic/adapter.hpp"
 #include "adapters/slack/notifier.hpp"
 #include "adapters/telegram/notifier.hpp"
@@ -13,6 +14,7 @@ const crm::AdapterList& CrmAdapters() {
     static const crm::AdapterList adapters = {
         &adapters::generic::Adapter(),
         &adapters::amocrm::Adapter(),
+        &adapters::bitrix24::Adapter(),
     };
     return adapters;
 }

@@ -137,6 +137,13 @@ int RunConnect(const TenantCommand& command, bool connect) {
     if (!done) {
         return fail(done.error());
     }
+    if (!done->manual.empty()) {
+        std::cout << fmt::format(
+            "{}: {}: the CRM cannot register webhooks through this API "
+            "access; enter these settings by hand:\n{}\n",
+            name, tenant->id, done->manual);
+        return 0;
+    }
     std::cout << fmt::format("{}: {}: webhook {} {}", name, tenant->id, shown,
                              done->changed ? "registered" : "already registered");
     if (done->earlier_removed > 0) {

@@ -45,6 +45,9 @@ struct PullPage {
 struct Connection {
     bool changed = false;     // false: it was registered already, with everything it needs
     int earlier_removed = 0;  // funnelguard's own webhooks at an earlier address, removed
+    /// Non-empty when the CRM's API cannot register it (Bitrix24's inbound webhooks cannot bind
+    /// events): the exact settings the administrator must enter by hand, printed as they are.
+    std::string manual{};
 };
 
 /// The outbound half of an adapter for one tenant's account: reading its state through the API,

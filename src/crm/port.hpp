@@ -85,6 +85,10 @@ public:
         (void)body;
         return {};
     }
+    /// `body` as it may be stored and logged: without credentials its CRM puts in webhook bodies
+    /// (Bitrix24's OAuth tokens in auth[...]). Called once the sender is authenticated, before
+    /// the body is decoded, keyed or stored; decoding the result must say what the original says.
+    virtual std::string Scrub(std::string body) const { return body; }
     /// The media type its CRM posts, e.g. "application/x-www-form-urlencoded".
     virtual std::string_view MediaType() const = 0;
     /// Why a webhook of this media type (lower-case, without parameters) cannot come from its

@@ -19,14 +19,22 @@ constexpr Duration kFreshWindow = std::chrono::hours{24};
 // Open violations a summary reads at most (a tenant with more has other problems).
 constexpr int kMaxViolations = 100'000;
 
-outbox::SummaryItem ItemOf(const storage::Violation& violation) {
+outbox::SummaryItem ItemOf(const config::TenantConfig& tenant,
+                           const storage::Violation& violation) {
+    std::string reason;
+    const char* key = tenant.locale == "en" ? "reason_en" : "reason";
+    if (const auto found = violation.details.find(key);
+        found != violation.details.end() && found->is_string()) {
+        reason = found->get<std::string>();
+    }
     return {.violation_id = violation.id,
             .deal = violation.deal_id,
             .deal_title = violation.deal_title,
             .rule = violation.rule,
             .responsible = violation.responsible,
             .opened_at = violation.opened_at,
-            .message = violation.message};
+            .message = violation.message,
+            .reason = std::move(reason)};
 }
 
 std::string SummaryText(const config::TenantConfig& tenant, const outbox::SummaryBody& body) {
@@ -105,13 +113,13 @@ JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context) 
         // Oldest first: what has waited longest leads.
         for (auto it = open.rbegin(); it != open.rend(); ++it) {
             if (whose.count(it->responsible) != 0) {
-                body.open.push_back(ItemOf(*it));
+                body.open.push_back(ItemOf(tenant, *it));
             }
         }
         if (person.role == config::Role::kHead) {
             for (auto it = fresh.rbegin(); it != fresh.rend(); ++it) {
                 if (whose.count(it->responsible) != 0) {
-                    body.fresh.push_back(ItemOf(*it));
+                    body.fresh.push_back(ItemOf(tenant, *it));
                 }
             }
         }

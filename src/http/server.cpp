@@ -173,7 +173,7 @@ void AcceptWebhook(engine::Engine& engine, const crm::Adapter& adapter,
     // Decoded here, on a pool thread, once: the result goes with the body to its processing.
     crm::WebhookRequest webhook{.tenant = tenant_id,
                                 .content_type = request.get_header_value("Content-Type"),
-                                .body = std::move(body),
+                                .body = adapter.Scrub(std::move(body)),
                                 .received_at = engine.clock().Now()};
     auto decoded = engine.Decoder(crm).ValidateAndDecode(webhook);
     if (!decoded) {

@@ -211,6 +211,9 @@ Message ComposeManagerSummary(const config::TenantConfig& tenant,
         action.violation.id = open.violation_id;
         action.violation.rule = open.rule;
         action.violation.message = open.message;
+        if (!open.reason.empty()) {
+            action.violation.details = {{"reason", open.reason}};
+        }
         Append(message.blocks, Fill(item, ViolationSpans(tenant, action)));
     }
     return message;

@@ -55,6 +55,7 @@ struct SummaryItem {
     std::string responsible{};  // the manager (CRM user id)
     Timestamp opened_at{};
     std::string message{};
+    std::string reason{};  // what the rule found, in the tenant's language (may be empty)
 };
 /// The morning summary for the person the CRM knows as `to`: a manager's open violations
 /// (`open`), and for a head also their team's violations opened in the last day (`fresh`); the

@@ -60,7 +60,8 @@ Json EncodeItems(const std::vector<SummaryItem>& items) {
                        {"rule", item.rule},
                        {"responsible", item.responsible},
                        {"opened_at", FormatIso8601(item.opened_at)},
-                       {"message", item.message}});
+                       {"message", item.message},
+                       {"reason", item.reason}});
     }
     return out;
 }
@@ -88,7 +89,7 @@ Result<std::vector<SummaryItem>> DecodeItems(const Json& summary, const char* ke
         for (auto [name, out] :
              {std::pair{"deal", &item.deal}, std::pair{"deal_title", &item.deal_title},
               std::pair{"rule", &item.rule}, std::pair{"responsible", &item.responsible},
-              std::pair{"message", &item.message}}) {
+              std::pair{"message", &item.message}, std::pair{"reason", &item.reason}}) {
             auto value = Text(element, path, name, false);
             if (!value) {
                 return value.error();

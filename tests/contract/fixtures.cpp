@@ -8,7 +8,7 @@ std::vector<std::unique_ptr<Fixture>> AllFixtures() {
     std::vector<std::unique_ptr<Fixture>> fixtures;
     fixtures.push_back(MakeGenericFixture());
     fixtures.push_back(MakeAmoCrmFixture());
-    fixtures.push_back(MakeBodyTokenFixture());
+    fixtures.push_back(MakeBitrix24Fixture());
     return fixtures;
 }
 

@@ -9,7 +9,6 @@ namespace fg::contract {
 
 std::unique_ptr<Fixture> MakeGenericFixture();
 std::unique_ptr<Fixture> MakeAmoCrmFixture();
-/// A test adapter (not registered) that takes its credential inside the body.
-std::unique_ptr<Fixture> MakeBodyTokenFixture();
+std::unique_ptr<Fixture> MakeBitrix24Fixture();
 
 }  // namespace fg::contract

@@ -220,4 +220,14 @@ std::int64_t Intake::Stored() {
     return storage::GetInboxStats(**reader).pending;
 }
 
+std::vector<std::string> Intake::StoredBodies() {
+    auto reader = state_->engine->OpenReader();
+    REQUIRE(reader);
+    std::vector<std::string> bodies;
+    for (const storage::InboxItem& item : storage::PendingInbox(**reader, 1000)) {
+        bodies.push_back(storage::InboxBody(**reader, item.seq));
+    }
+    return bodies;
+}
+
 }  // namespace fg::contract

@@ -119,6 +119,9 @@ public:
 
     /// Credentials of the fixture's CRM API (tokens): never in an error or a response.
     virtual std::vector<std::string> Secrets() const { return {}; }
+    /// Credentials the samples' bodies (with the tenant's token, WithBodyToken) carry that the
+    /// adapter must scrub before a body is stored (crm::Adapter::Scrub), e.g. OAuth tokens.
+    virtual std::vector<std::string> BodySecrets() const { return {}; }
 };
 
 /// The fixtures the contracts run against (fixtures.cpp), each made afresh.
@@ -219,6 +222,8 @@ public:
     httplib::Result Post(const HookRequest& request);
     /// Webhooks stored (and not processed) so far.
     std::int64_t Stored();
+    /// Their bodies, as the inbox holds them.
+    std::vector<std::string> StoredBodies();
 
 private:
     struct State;

@@ -87,5 +87,28 @@ TEST_CASE("Contract: a redelivered webhook is stored once") {
     });
 }
 
+TEST_CASE("Contract: a stored webhook holds none of the credentials its body carried") {
+    ForEachFixture([](const Fixture& fixture) {
+        const std::vector<std::string> secrets = fixture.BodySecrets();
+        if (secrets.empty()) {
+            return;  // its bodies carry none
+        }
+        Intake intake(fixture);
+        for (const Sample& sample : fixture.Samples()) {
+            const httplib::Result response =
+                intake.Post(MakeHookRequest(fixture, kTenant, sample.body, kTenantSecret));
+            REQUIRE(response);
+            CHECK(response->status == 200);
+        }
+        const std::vector<std::string> bodies = intake.StoredBodies();
+        CHECK(bodies.size() == fixture.Samples().size());
+        for (const std::string& body : bodies) {
+            for (const std::string& secret : secrets) {
+                CHECK_MESSAGE(body.find(secret) == std::string::npos, secret);
+            }
+        }
+    });
+}
+
 }  // namespace
 }  // namespace fg::contract

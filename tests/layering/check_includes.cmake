@@ -40,6 +40,11 @@ forbid("adapters/slack/fake/*" "\"(src/(notify|config)/|adapters/slack/[a-eg-z])
 # it: none of the adapter's headers (its own sim/ and the demo account's header aside), no other CRM.
 forbid("adapters/bitrix24/sim/*" "\"(src/(crm|config|engine|outbox)/|adapters/(amocrm|generic)/|adapters/bitrix24/[a-rt-z])"
        "the Bitrix24 simulator knows nothing of the adapter")
+# Bitrix24's wire is pure (no network, no API): the decoder runs before the 200. Its adapter
+# shares nothing with amoCRM's (what both need is CRM-neutral, in src/).
+forbid("adapters/bitrix24/wire/*" "adapters/bitrix24/api/|src/http/|httplib" "the wire is pure")
+forbid("adapters/bitrix24/api/*" "adapters/(amocrm|generic)/" "the Bitrix24 API is its own")
+forbid("adapters/bitrix24/wire/*" "adapters/(amocrm|generic)/" "the Bitrix24 wire is its own")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")

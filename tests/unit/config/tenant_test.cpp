@@ -73,19 +73,20 @@ TEST_CASE("Tenant identity is validated") {
 }
 
 TEST_CASE("A crm with no adapter in this build is refused, naming the ones there are") {
-    SUBCASE("bitrix24, with its adapter section not reported again") {
+    SUBCASE("a CRM of another build, with its adapter section not reported again") {
         const LoadResult result = Load(
-            "[[tenant]]\nid = \"b\"\nsecret = \"s\"\ncrm = \"bitrix24\"\n"
-            "[tenant.bitrix24]\nportal = \"x\"\n");
+            "[[tenant]]\nid = \"b\"\nsecret = \"s\"\ncrm = \"hubspot\"\n"
+            "[tenant.hubspot]\nportal = \"x\"\n");
         INFO(Dump(result.problems));
         REQUIRE(result.problems.size() == 1);
-        CHECK(result.problems[0].message == "must be one of generic | amocrm, not \"bitrix24\"");
+        CHECK(result.problems[0].message ==
+              "must be one of generic | amocrm | bitrix24, not \"hubspot\"");
     }
     SUBCASE("an unknown CRM") {
         const LoadResult result = Load(TenantWith("id = \"a\"\nsecret = \"s\"\ncrm = \"amo\"\n"));
-        CHECK(
-            HasProblem(result, "tenant \"a\".crm",
-                       "must be one of generic | amocrm, not \"amo\" (did you mean \"amocrm\"?)"));
+        CHECK(HasProblem(result, "tenant \"a\".crm",
+                         "must be one of generic | amocrm | bitrix24, not \"amo\" (did you mean "
+                         "\"amocrm\"?)"));
     }
 }
 

@@ -1,0 +1,57 @@
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "adapters/bitrix24/api/catalog.hpp"
+#include "adapters/bitrix24/api/client.hpp"
+#include "adapters/bitrix24/api/mapping.hpp"
+#include "adapters/bitrix24/api/writer.hpp"
+#include "src/crm/connector.hpp"
+
+namespace fg::adapters::bitrix24 {
+
+/// The events funnelguard needs from a portal (what Connect binds, and what an administrator
+/// enters for an outbound webhook). ONCRMDEALMOVETOCATEGORY can be bound by an app only.
+std::vector<std::string> NeededEvents(bool oauth_app);
+
+/// One portal as the core sees it, sharing one client (limiter, OAuth session) and one catalog
+/// with the tenant's fetcher:
+/// - FetchDirectory: LoadCatalog into the cache, as a crm::Directory.
+/// - Pull: crm.deal.list (order ID ASC, filter >ID, start=-1: no count), 50 deals a page with
+///   their to-dos, tasks and comments read in batches; then crm.stagehistory.list by ID for the
+///   transitions no event reported (pipeline moves included), as StageObserved. `since` filters
+///   both (>=DATE_MODIFY, >=CREATED_TIME). The cursor names the phase and the last ID read, so a
+///   run resumes in another process.
+/// - Connect / Disconnect: for an OAuth app event.bind / event.unbind of NeededEvents at the hook
+///   URL (handlers of this tenant's hook path at another address are unbound); an inbound
+///   webhook cannot bind, so Connect answers the outbound webhook's settings for the
+///   administrator (Connection::manual) and Disconnect says to delete it by hand.
+/// - Sink: the Writer. Blocked: Client::Blocked.
+class Bitrix24Connector final : public crm::Connector {
+public:
+    Bitrix24Connector(std::shared_ptr<Client> client, std::shared_ptr<CatalogCache> catalog,
+                      MapContext context, WriteTasksAs tasks_as);
+
+    Result<crm::Directory> FetchDirectory() override;
+    Result<crm::PullPage> Pull(const crm::PullRequest& request) override;
+    Result<crm::Connection> Connect(const std::string& hook_url) override;
+    Result<void> Disconnect(const std::string& hook_url) override;
+    outbox::ActionSink& Sink() override { return writer_; }
+    std::string Blocked() const override { return client_->Blocked(); }
+
+    /// Reloads the catalog (what the fetcher and the writer call on an unknown stage).
+    Result<void> RefreshCatalog();
+
+private:
+    Result<crm::PullPage> PullDeals(const crm::PullRequest& request, std::int64_t after);
+    Result<crm::PullPage> PullHistory(const crm::PullRequest& request, std::int64_t after);
+    MapContext ContextNow(std::shared_ptr<const Catalog>& hold) const;
+
+    std::shared_ptr<Client> client_;
+    std::shared_ptr<CatalogCache> catalog_;
+    MapContext context_;
+    Writer writer_;
+};
+
+}  // namespace fg::adapters::bitrix24
