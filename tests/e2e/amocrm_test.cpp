@@ -210,21 +210,31 @@ double Metric(const std::string& page, const std::string& name) {
 // planned, and the simulator queued no new webhook meanwhile. Any reaction to what happened (a
 // wrong second revert, a duplicate note or task) has reached the CRM by then, so an absence can be
 // asserted: the positive marker instead of leaving "room" for a reaction to show.
+// What is still going on (empty: settled), kept by Settled for the failure's message.
+std::string g_unsettled;
+
 bool Settled(const sim::Simulator& crm, Service& service) {
     const sim::WebhookStats before = crm.Stats().webhooks;
     if (before.pending != 0) {
+        g_unsettled = fmt::format("the simulator has {} webhook(s) to deliver", before.pending);
         return false;
     }
     const auto metrics = service.Get("/metrics");
     if (!metrics || !*metrics || (*metrics)->status != 200) {
+        g_unsettled = "serve does not answer /metrics";
         return false;
     }
     const std::string& page = (*metrics)->body;
-    if (Metric(page, "funnelguard_inbox_pending") != 0 ||
-        Metric(page, "funnelguard_outbox_items{status=\"pending\"}") != 0) {
+    const double inbox = Metric(page, "funnelguard_inbox_pending");
+    const double outbox = Metric(page, "funnelguard_outbox_items{status=\"pending\"}");
+    if (inbox != 0 || outbox != 0) {
+        g_unsettled =
+            fmt::format("serve: {} inbox item(s) and {} outbox item(s) pending", inbox, outbox);
         return false;
     }
     const sim::WebhookStats after = crm.Stats().webhooks;
+    g_unsettled =
+        fmt::format("the simulator queued {} webhook(s) meanwhile", after.queued - before.queued);
     return after.pending == 0 && after.queued == before.queued;
 }
 
@@ -274,7 +284,8 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
         const json resolved = service.Violations(fmt::format("state=resolved&deal={}", skipper));
         return resolved.size() == 1 && resolved[0]["resolution"] == "corrected";
     }));
-    REQUIRE(Eventually([&] { return Settled(crm, service); }));  // a second reaction would show
+    REQUIRE_MESSAGE(Eventually([&] { return Settled(crm, service); }),
+                    g_unsettled);  // a second reaction would show
     const json all = service.Violations(fmt::format("state=all&deal={}", skipper));
     REQUIRE(all.size() == 1);
     CHECK(all[0]["rule"] == "stage_order");
@@ -299,7 +310,7 @@ TEST_CASE("amocrm: a skip is reverted with a note; a dropped webhook is repaired
     REQUIRE(crm.MoveLead(quiet, stages.at("Квалификация"), 0, kManager));
     CHECK(crm.WaitWebhooksIdle(10'000ms));
     CHECK(crm.Stats().webhooks.dropped == dropped_before + 1);
-    REQUIRE(Eventually([&] { return Settled(crm, service); }));
+    REQUIRE_MESSAGE(Eventually([&] { return Settled(crm, service); }), g_unsettled);
     REQUIRE(service.Deal(quiet));
     CHECK((*service.Deal(quiet))["stage"] == "Новая заявка");
     std::optional<fg::Timestamp> moved_at;
@@ -421,7 +432,8 @@ TEST_CASE(
         }
         return notes_written() >= kLate;
     }));
-    REQUIRE(Eventually([&] { return Settled(crm, *service); }));  // a duplicate would show
+    REQUIRE_MESSAGE(Eventually([&] { return Settled(crm, *service); }),
+                    g_unsettled);  // a duplicate would show
     for (const std::int64_t id : bare) {
         CHECK_MESSAGE(TasksByFunnelguard(crm, id).size() == 1, "lead ", id);
         CHECK_MESSAGE(NotesByFunnelguard(crm, id).empty(), "lead ", id);
