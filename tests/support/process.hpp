@@ -51,6 +51,9 @@ private:
     std::string path_;
 };
 
+/// `text` split at its newlines (the last line need not end in one).
+std::vector<std::string> SplitLines(const std::string& text);
+
 /// A loopback TCP port free now, for a server that keeps its port across a restart (its URL is
 /// registered somewhere). It lies below the kernel's ephemeral range, which port-0 binds and
 /// outgoing connections draw from, so no other test's server or connection is given it between a
