@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 #include <sys/stat.h>
 
 #include "adapters/bitrix24/api/limiter.hpp"
@@ -80,8 +81,10 @@ TEST_CASE("A renamed portal's 302 is reported with its new host and not followed
     fg::testing::FakeHttpServer portal;
     portal.ServeAll([](const httplib::Request&, httplib::Response& response) {
         response.status = 302;
-        response.set_header("Location", std::string("https://new-name.bitrix24.ru/rest/1/") +
-                                            kWebhookToken + "/crm.deal.get.json");
+        // fmt, not string +: GCC 12 -O2 reports a false -Warray-bounds on the concatenation.
+        response.set_header(
+            "Location",
+            fmt::format("https://new-name.bitrix24.ru/rest/1/{}/crm.deal.get.json", kWebhookToken));
     });
     portal.Start();
     Setup setup;
