@@ -8,13 +8,12 @@
 
 #include "adapters/bitrix24/api/directory.hpp"
 #include "adapters/bitrix24/api/fetcher.hpp"
+#include "adapters/bitrix24/api/pull.hpp"
 
 namespace fg::adapters::bitrix24 {
 namespace {
 
 using nlohmann::json;
-
-constexpr std::int64_t kPage = 50;  // the portal's fixed page size
 
 std::string CursorOf(const std::string& phase, std::int64_t after) {
     return json{{"phase", phase}, {"after", after}}.dump();
@@ -94,23 +93,24 @@ Result<crm::PullPage> Bitrix24Connector::Pull(const crm::PullRequest& request) {
 
 Result<crm::PullPage> Bitrix24Connector::PullDeals(const crm::PullRequest& request,
                                                    std::int64_t after) {
-    json filter = {{">ID", after}};
+    ChainedList list{.method = "crm.deal.list",
+                     .params = {{"order", {{"ID", "ASC"}}}, {"select", {"*", "UF_*"}}},
+                     .rows_path = "",
+                     .id_key = "ID",
+                     .id_filter = "ID"};
     if (request.since) {
-        filter[">=DATE_MODIFY"] = FormatIso8601(*request.since);
+        list.params["filter"][">=DATE_MODIFY"] = FormatIso8601(*request.since);
     }
-    auto listed = client_->Call(
-        "crm.deal.list",
-        {{"order", {{"ID", "ASC"}}}, {"filter", filter}, {"select", {"*", "UF_*"}}, {"start", -1}});
+    auto listed = ReadChained(*client_, list, after);
     if (!listed) {
         return listed.error();
     }
     std::shared_ptr<const Catalog> hold;
     MapContext context = ContextNow(hold);
     crm::PullPage page;
-    const json rows = listed->result.is_array() ? listed->result : json::array();
     std::vector<std::string> ids;
     bool refreshed = false;
-    for (const json& row : rows) {
+    for (const json& row : listed->rows) {
         auto deal = MapDeal(row, context);
         if (!deal && deal.error().code == ErrorCode::kUnavailable && !refreshed) {
             refreshed = true;
@@ -120,80 +120,57 @@ Result<crm::PullPage> Bitrix24Connector::PullDeals(const crm::PullRequest& reque
             context = ContextNow(hold);
             deal = MapDeal(row, context);
         }
-        const std::string id = FieldText(row, "ID");
-        after = std::max<std::int64_t>(after, id.empty() ? 0 : std::stoll(id));
         if (!deal) {
             continue;  // a deal of a stage the portal's own directory does not list
         }
-        ids.push_back(id);
+        ids.push_back(FieldText(row, "ID"));
         page.events.push_back(std::move(deal).value());
     }
-    // The deals' to-dos, tasks and comments: three sub-calls a deal, 50 a batch.
-    std::vector<BatchCommand> commands;
-    for (const std::string& id : ids) {
-        for (BatchCommand& command : DealChildrenCommands("d" + id, id, context_.deal_tasks)) {
-            commands.push_back(std::move(command));
-        }
+    ChildDensity density;
+    {
+        const std::lock_guard lock(density_mutex_);
+        density = density_;
     }
-    std::map<std::string, json> answers;
-    for (std::size_t start = 0; start < commands.size(); start += Client::kMaxBatch) {
-        const std::size_t end = std::min(commands.size(), start + Client::kMaxBatch);
-        const std::vector<BatchCommand> chunk(commands.begin() + static_cast<std::ptrdiff_t>(start),
-                                              commands.begin() + static_cast<std::ptrdiff_t>(end));
-        auto items = client_->Batch(chunk);
-        if (!items) {
-            return items.error();
-        }
-        for (std::size_t i = 0; i < chunk.size(); ++i) {
-            const BatchItem& item = (*items)[i];
-            if (item.LimitExceeded()) {
-                return MakeError(ErrorCode::kUnavailable, "{}: {}", chunk[i].command.substr(0, 40),
-                                 item.error);
-            }
-            if (!item.failed) {
-                answers[chunk[i].key] = item.result;
-            }
-        }
+    auto children = ReadChildren(*client_, ids, context_.deal_tasks, density);
+    if (!children) {
+        return children.error();
     }
-    for (const std::string& id : ids) {
-        const std::string key = "d" + id;
-        MapDealChildren(answers[key + "_todos"], answers[key + "_tasks"],
-                        answers[key + "_comments"], context, page.events);
+    {
+        const std::lock_guard lock(density_mutex_);
+        density_ = density;
     }
+    MapDealChildren(children->todos, json{{"tasks", children->tasks}}, children->comments, context,
+                    page.events);
     page.progress = "deals";
-    page.cursor = rows.size() < static_cast<std::size_t>(kPage) ? CursorOf("history", 0)
-                                                                : CursorOf("deals", after);
+    page.cursor = listed->end ? CursorOf("history", 0) : CursorOf("deals", listed->last_id);
     return page;
 }
 
 Result<crm::PullPage> Bitrix24Connector::PullHistory(const crm::PullRequest& request,
                                                      std::int64_t after) {
-    json filter = {{">ID", after}};
+    ChainedList list{
+        .method = "crm.stagehistory.list",
+        .params = {{"entityTypeId", 2},
+                   {"order", {{"ID", "ASC"}}},
+                   {"select",
+                    {"ID", "TYPE_ID", "OWNER_ID", "CREATED_TIME", "CATEGORY_ID", "STAGE_ID"}}},
+        .rows_path = "[items]",
+        .id_key = "ID",
+        .id_filter = "ID"};
     if (request.since) {
-        filter[">=CREATED_TIME"] = FormatIso8601(*request.since);
+        list.params["filter"][">=CREATED_TIME"] = FormatIso8601(*request.since);
     }
-    auto listed = client_->Call(
-        "crm.stagehistory.list",
-        {{"entityTypeId", 2},
-         {"order", {{"ID", "ASC"}}},
-         {"filter", filter},
-         {"select", {"ID", "TYPE_ID", "OWNER_ID", "CREATED_TIME", "CATEGORY_ID", "STAGE_ID"}},
-         {"start", 0}});
+    auto listed = ReadChained(*client_, list, after);
     if (!listed) {
         return listed.error();
     }
-    const json items = ObjectOr(listed->result).value("items", json::array());
     std::shared_ptr<const Catalog> hold;
     const MapContext context = ContextNow(hold);
     crm::PullPage page;
-    page.events = MapStageHistory(items, context);
-    for (const json& item : items.is_array() ? items : json::array()) {
-        const std::string id = FieldText(item, "ID");
-        after = std::max<std::int64_t>(after, id.empty() ? 0 : std::stoll(id));
-    }
+    page.events = MapStageHistory(json(listed->rows), context);
     page.progress = "stage history";
-    page.done = !items.is_array() || items.size() < static_cast<std::size_t>(kPage);
-    page.cursor = CursorOf("history", after);
+    page.done = listed->end;
+    page.cursor = CursorOf("history", listed->last_id);
     return page;
 }
 

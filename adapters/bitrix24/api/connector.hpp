@@ -1,11 +1,13 @@
 #pragma once
 
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "adapters/bitrix24/api/catalog.hpp"
 #include "adapters/bitrix24/api/client.hpp"
 #include "adapters/bitrix24/api/mapping.hpp"
+#include "adapters/bitrix24/api/pull.hpp"
 #include "adapters/bitrix24/api/writer.hpp"
 #include "src/crm/connector.hpp"
 
@@ -18,9 +20,11 @@ std::vector<std::string> NeededEvents(bool oauth_app);
 /// One portal as the core sees it, sharing one client (limiter, OAuth session) and one catalog
 /// with the tenant's fetcher:
 /// - FetchDirectory: LoadCatalog into the cache, as a crm::Directory.
-/// - Pull: crm.deal.list (order ID ASC, filter >ID, start=-1: no count), 50 deals a page with
-///   their to-dos, tasks and comments read in batches; then crm.stagehistory.list by ID for the
-///   transitions no event reported (pipeline moves included), as StageObserved. `since` filters
+/// - Pull: a page is one `batch` of 50 crm.deal.list sub-calls chained by $result (order ID ASC,
+///   filter >ID, start=-1: no count), up to 2,500 deals, then their to-dos, tasks and comments
+///   read by deal-ID lists, 50 sub-calls a request (pull.hpp); then crm.stagehistory.list, 50
+///   chained pages a request, for the transitions no event reported (pipeline moves
+///   included), as StageObserved. `since` filters
 ///   both (>=DATE_MODIFY, >=CREATED_TIME). The cursor names the phase and the last ID read, so a
 ///   run resumes in another process.
 /// - Connect / Disconnect: for an OAuth app event.bind / event.unbind of NeededEvents at the hook
@@ -52,6 +56,8 @@ private:
     std::shared_ptr<CatalogCache> catalog_;
     MapContext context_;
     Writer writer_;
+    std::mutex density_mutex_;
+    ChildDensity density_;  // the last page's children per deal: sizes the next page's lists
 };
 
 }  // namespace fg::adapters::bitrix24

@@ -52,73 +52,7 @@ struct Setup {
     std::unique_ptr<Bitrix24Connector> connector;
 };
 
-json HistoryRow(int id, int type, int deal, const char* at, int category, const char* stage) {
-    return {{"ID", id},           {"TYPE_ID", type},         {"OWNER_ID", deal},
-            {"CREATED_TIME", at}, {"CATEGORY_ID", category}, {"STAGE_ID", stage}};
-}
-
-TEST_CASE("Pull: deals by ID with start=-1, then the stage history, resumable by cursor") {
-    Setup setup;
-    for (int i = 1; i <= 60; ++i) {
-        setup.data.deals[i * 10] = SampleDeal(std::to_string(i * 10), "NEW");
-    }
-    setup.data.activities[5] = {
-        {"ID", "5"},         {"OWNER_ID", "20"}, {"OWNER_TYPE_ID", "2"},
-        {"SUBJECT", "Call"}, {"COMPLETED", "N"}, {"LAST_UPDATED", "2024-08-30T15:00:00+02:00"}};
-    // Deal 20 went NEW → PREPARATION, then to another pipeline (no event for an outbound webhook).
-    setup.data.stage_history =
-        json::array({HistoryRow(1, 1, 20, "2024-04-25T14:59:11+00:00", 0, "NEW"),
-                     HistoryRow(2, 2, 20, "2024-04-26T10:00:00+00:00", 0, "PREPARATION"),
-                     HistoryRow(3, 5, 20, "2024-04-27T10:00:00+00:00", 1, "C1:NEW")});
-
-    const Result<crm::PullPage> first =
-        setup.connector->Pull({.since = std::nullopt, .cursor = ""});
-    REQUIRE_MESSAGE(first, (first ? "" : first.error().message));
-    CHECK_FALSE(first->done);
-    std::set<std::string> deals;
-    int tasks = 0;
-    for (const domain::Event& event : first->events) {
-        if (const auto* deal = std::get_if<domain::DealUpserted>(&event.body)) {
-            deals.insert(deal->deal.id);
-        }
-        tasks += std::holds_alternative<domain::TaskUpserted>(event.body) ? 1 : 0;
-    }
-    CHECK(deals.size() == 50);
-    CHECK(tasks == 1);
-    const auto lists = setup.portal.CallsOf("crm.deal.list");
-    REQUIRE(lists.size() == 1);
-    CHECK(lists[0].params["start"] == -1);
-    CHECK(lists[0].params["order"]["ID"] == "ASC");
-    CHECK(lists[0].params["filter"][">ID"] == 0);
-
-    // The cursor alone says where the next page starts.
-    const Result<crm::PullPage> second =
-        setup.connector->Pull({.since = std::nullopt, .cursor = first->cursor});
-    REQUIRE(second);
-    CHECK(setup.portal.CallsOf("crm.deal.list").back().params["filter"][">ID"] == 500);
-    CHECK_FALSE(second->done);
-    const Result<crm::PullPage> history =
-        setup.connector->Pull({.since = std::nullopt, .cursor = second->cursor});
-    REQUIRE(history);
-    CHECK(history->done);
-    REQUIRE(history->events.size() == 3);
-    const auto& moved = std::get<domain::StageObserved>(history->events[2].body);
-    CHECK(moved.deal_id == "20");
-    CHECK(moved.pipeline == "1");
-    CHECK(moved.stage == "Registered");
-    CHECK(FormatIso8601(history->events[2].at) == "2024-04-27T10:00:00Z");
-    CHECK(setup.portal.CallsOf("crm.stagehistory.list").front().params["entityTypeId"] == 2);
-
-    SUBCASE("since filters deals by DATE_MODIFY and history by CREATED_TIME") {
-        const Timestamp since = *ParseIso8601("2026-11-01T00:00:00Z");
-        REQUIRE(setup.connector->Pull({.since = since, .cursor = ""}));
-        CHECK(setup.portal.CallsOf("crm.deal.list").back().params["filter"][">=DATE_MODIFY"] ==
-              "2026-11-01T00:00:00Z");
-    }
-    SUBCASE("a cursor of something else is refused") {
-        CHECK_FALSE(setup.connector->Pull({.since = std::nullopt, .cursor = "page=2"}));
-    }
-}
+// The pull is tested against the simulator (pull_test.cpp): it needs `batch` $result references.
 
 TEST_CASE("Connect for an inbound webhook: the outbound webhook's settings, bound by hand") {
     Setup setup;
