@@ -227,8 +227,9 @@ public:
 
     PullCrm StartPullCrm() const override {
         auto portal = std::make_unique<SamplePortal>();
-        // crm.deal.list's page is 50 rows: two pages of deals.
-        constexpr std::size_t kPage = 50;
+        // A pull's page is one batch of 50 chained crm.deal.list pages of 50 rows: 2,500 deals;
+        // two pages of deals.
+        constexpr std::size_t kPage = 2500;
         PullCrm crm{.crm = nullptr, .deals = {}, .page_size = kPage};
         for (std::size_t i = 0; i < kPage + 7; ++i) {
             const std::string id = std::to_string(1000 + i * 3);

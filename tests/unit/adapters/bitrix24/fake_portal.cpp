@@ -1,5 +1,9 @@
 #include "tests/unit/adapters/bitrix24/fake_portal.hpp"
 
+#include <algorithm>
+#include <cctype>
+#include <regex>
+
 #include "adapters/bitrix24/wire/form.hpp"
 
 namespace fg::adapters::bitrix24::testing {
@@ -91,6 +95,47 @@ Reply FakePortal::Answer(const std::string& method, const json& params, bool in_
     return handler(params);
 }
 
+namespace {
+
+// A sub-call's `$result[name][key]...` as the portal resolves it: the value an earlier sub-call
+// of the batch produced, or empty when there is none (e.g. after a short page).
+std::string Substitute(const std::string& command, const json& results) {
+    static const std::regex kReference(R"(\$result((?:\[[^\]]*\])+))");
+    std::string out;
+    std::size_t last = 0;
+    for (auto it = std::sregex_iterator(command.begin(), command.end(), kReference);
+         it != std::sregex_iterator(); ++it) {
+        out.append(command, last, static_cast<std::size_t>(it->position()) - last);
+        last = static_cast<std::size_t>(it->position() + it->length());
+        const std::string path = (*it)[1].str();
+        const json* node = &results;
+        for (std::size_t at = 0; at < path.size() && node != nullptr;) {
+            const std::size_t close = path.find(']', at);
+            const std::string key = path.substr(at + 1, close - at - 1);
+            at = close + 1;
+            const bool index = !key.empty() && std::all_of(key.begin(), key.end(), [](char c) {
+                return std::isdigit(static_cast<unsigned char>(c)) != 0;
+            });
+            if (node->is_object() && node->contains(key)) {
+                node = &(*node)[key];
+            } else if (node->is_array() && index && std::stoul(key) < node->size()) {
+                node = &(*node)[std::stoul(key)];
+            } else {
+                node = nullptr;
+            }
+        }
+        if (node != nullptr && node->is_string()) {
+            out += node->get<std::string>();
+        } else if (node != nullptr && node->is_number()) {
+            out += node->dump();
+        }
+    }
+    out.append(command, last);
+    return out;
+}
+
+}  // namespace
+
 // As the portal runs a batch: each "method?query" through its handler; failures in
 // result_error, and PHP's [] for every empty map.
 Reply FakePortal::Batch(const json& params, const std::string& path) {
@@ -107,7 +152,7 @@ Reply FakePortal::Batch(const json& params, const std::string& path) {
         return Fail(400, "ERROR_BATCH_LENGTH_EXCEEDED", "Max batch length exceeded");
     }
     for (auto it = cmd.begin(); it != cmd.end(); ++it) {
-        const std::string command = it->get<std::string>();
+        const std::string command = Substitute(it->get<std::string>(), results);
         const std::size_t question = command.find('?');
         const std::string method = command.substr(0, question);
         json sub = json::object();
