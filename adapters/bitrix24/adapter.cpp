@@ -9,30 +9,16 @@
 #include "adapters/bitrix24/api/limiter.hpp"
 #include "adapters/bitrix24/config.hpp"
 #include "adapters/bitrix24/demo_account.hpp"
+#include "adapters/bitrix24/portal_client.hpp"
 #include "adapters/bitrix24/sim/command.hpp"
 #include "adapters/bitrix24/wire/decoder.hpp"
 
 namespace fg::adapters::bitrix24 {
 namespace {
 
-ClientOptions ClientOptionsFor(const config::TenantConfig& tenant) {
-    const Bitrix24Settings& settings = SettingsOf(tenant);
-    ClientOptions options;
-    options.tenant = tenant.id;
-    options.portal_url = settings.portal_url;
-    options.webhook_user = settings.webhook_user;
-    options.webhook_token = settings.webhook_token;
-    options.client_id = settings.client_id;
-    options.client_secret = settings.client_secret;
-    options.token_file = settings.token_file;
-    options.oauth_url = settings.oauth_url;
-    options.ca_file = settings.ca_file;
-    return options;
-}
-
 // One process's Bitrix24 portals: each tenant's client (its limiter and OAuth session) and
-// catalog are shared by its connector and its fetcher. The leaky bucket is the portal's, so two
-// tenants of one portal share one.
+// catalog are shared by its connector and its fetcher. The client is the process's
+// (PortalClient), so the Bitrix24 notifier and two tenants of one portal share its bucket.
 class Bitrix24Instance final : public crm::AdapterInstance {
 public:
     Bitrix24Instance(const config::AppConfig& config, const Clock& clock) : clock_(clock) {
@@ -41,12 +27,8 @@ public:
             if (settings == nullptr) {
                 continue;
             }
-            std::shared_ptr<PortalLimiter>& limiter = limiters_[settings->portal_url];
-            if (!limiter) {
-                limiter = std::make_shared<PortalLimiter>(settings->rate, settings->burst, clock_);
-            }
             Portal& portal = portals_[tenant.id];
-            portal.client = std::make_shared<Client>(ClientOptionsFor(tenant), limiter, clock_);
+            portal.client = PortalClient(tenant, clock_);
             portal.catalog = std::make_shared<CatalogCache>();
             portal.context = MapContext{.tenant = tenant.id,
                                         .time_zone = tenant.timezone,
@@ -98,7 +80,6 @@ private:
     };
 
     const Clock& clock_;
-    std::map<std::string, std::shared_ptr<PortalLimiter>> limiters_;
     std::map<std::string, Portal> portals_;
 };
 

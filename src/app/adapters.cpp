@@ -4,6 +4,7 @@
 
 #include "adapters/amocrm/adapter.hpp"
 #include "adapters/bitrix24/adapter.hpp"
+#include "adapters/bitrix24/notify/notifier.hpp"
 #include "adapters/generic/adapter.hpp"
 #include "adapters/slack/notifier.hpp"
 #include "adapters/telegram/notifier.hpp"
@@ -23,6 +24,7 @@ const notify::NotifierList& Notifiers() {
     static const notify::NotifierList notifiers = {
         &adapters::telegram::Notifier(),
         &adapters::slack::Notifier(),
+        &adapters::bitrix24::notify::Notifier(),
     };
     return notifiers;
 }

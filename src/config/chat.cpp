@@ -161,6 +161,22 @@ void ParseChat(TableReader& tenant, TenantConfig& config, const NotifierSchemas&
             continue;
         }
         auto settings = notifier.parse(reader, base_dir);
+        if (settings && !notifier.crm.empty() && config.crm != notifier.crm) {
+            reader.Problem(notifier.switch_key,
+                           fmt::format("{} is for crm = \"{}\" tenants; this tenant's crm is "
+                                       "\"{}\"",
+                                       notifier.switch_key, notifier.crm, config.crm));
+            continue;
+        }
+        if (settings && notifier.implied_address) {
+            for (Person& person : config.people) {
+                if (person.addresses.count(notifier.name) == 0) {
+                    if (std::string implied = notifier.implied_address(person); !implied.empty()) {
+                        person.addresses.emplace(notifier.name, std::move(implied));
+                    }
+                }
+            }
+        }
         if (settings && HasAddressee(config, notifier)) {
             config.chat_channels.emplace(notifier.name, std::move(settings));
         }

@@ -115,6 +115,8 @@ public:
     virtual ~ChannelSettings() = default;
 };
 
+struct Person;
+
 /// What the loader knows of one chat notifier (notify::Notifier::Schema).
 struct NotifierSchema {
     std::string name{};  // the outbox channel, e.g. "telegram"
@@ -137,6 +139,14 @@ struct NotifierSchema {
     std::function<std::shared_ptr<const ChannelSettings>(TableReader& chat,
                                                          const std::string& base_dir)>
         parse{};
+    /// The address a person has on it when their person_key is absent (Bitrix24 notifications:
+    /// the crm_user, when it is a Bitrix24 user id); empty function or empty answer: none.
+    /// Applied only for tenants that use the notifier.
+    std::function<std::string(const Person& person)> implied_address{};
+    /// The only CRM whose tenants may use it (Bitrix24 notifications: "bitrix24"; empty: any);
+    /// a tenant of another CRM whose `[tenant.chat]` turns it on gets a problem on `switch_key`.
+    std::string crm{};
+    std::string switch_key{};
 };
 using NotifierSchemas = std::vector<NotifierSchema>;
 

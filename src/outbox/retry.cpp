@@ -46,4 +46,13 @@ std::optional<double> RateLimiter::TryAcquire(double now_seconds) {
     return (1 - tokens_) / rate_;
 }
 
+double RateLimiter::WaitSeconds(double now_seconds) {
+    std::lock_guard lock(mutex_);
+    double tokens = tokens_;
+    if (last_ >= 0 && now_seconds > last_) {
+        tokens = std::min(burst_, tokens_ + (now_seconds - last_) * rate_);
+    }
+    return tokens >= 1 - kEpsilon ? 0 : (1 - tokens) / rate_;
+}
+
 }  // namespace fg::outbox

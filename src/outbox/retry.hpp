@@ -20,6 +20,9 @@ public:
     /// Takes a token if one is available at steady time `now_seconds`; otherwise returns how many
     /// seconds until one will be.
     std::optional<double> TryAcquire(double now_seconds);
+    /// How many seconds until TryAcquire at `now_seconds` would take a token (0: now), taking
+    /// none: for callers that ask before they queue.
+    double WaitSeconds(double now_seconds);
 
 private:
     std::mutex mutex_;

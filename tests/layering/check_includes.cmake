@@ -45,6 +45,10 @@ forbid("adapters/bitrix24/sim/*" "\"(src/(crm|config|engine|outbox)/|adapters/(a
 forbid("adapters/bitrix24/wire/*" "adapters/bitrix24/api/|src/http/|httplib" "the wire is pure")
 forbid("adapters/bitrix24/api/*" "adapters/(amocrm|generic)/" "the Bitrix24 API is its own")
 forbid("adapters/bitrix24/wire/*" "adapters/(amocrm|generic)/" "the Bitrix24 wire is its own")
+# Bitrix24 notifications call the portal through the CRM adapter's client (one bucket, one OAuth
+# session), never the simulator or another chat service.
+forbid("adapters/bitrix24/notify/*" "adapters/(amocrm|generic|telegram|slack)/|adapters/bitrix24/(sim|wire)/"
+       "Bitrix24 notifications use the portal's client only")
 forbid("src/engine/*" "adapters/|httplib" "the engine knows adapters only through ports")
 forbid("src/notify/*" "src/(storage|http|engine|app)/|adapters/|httplib|SQLite" "the notifier port is a port")
 forbid("src/outbox/*" "src/(storage|http|engine|app|config)/|adapters/|httplib|SQLite" "actions are plain values")

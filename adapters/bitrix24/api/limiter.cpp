@@ -1,6 +1,7 @@
 #include "adapters/bitrix24/api/limiter.hpp"
 
 #include <thread>
+#include <utility>
 
 namespace fg::adapters::bitrix24 {
 
@@ -54,6 +55,15 @@ Duration PortalLimiter::MethodBlockedFor(const std::string& method) const {
     return found->second - clock_.Now();
 }
 
+double PortalLimiter::WaitSeconds() {
+    double held = 0;
+    {
+        const std::lock_guard lock(mutex_);
+        held = held_until_ - NowSeconds();
+    }
+    return std::max(held, bucket_.WaitSeconds(NowSeconds()));
+}
+
 void PortalLimiter::HoldAfterQueryLimit(double hold) {
     const std::lock_guard lock(mutex_);
     held_until_ = std::max(held_until_, NowSeconds() + hold);
@@ -63,6 +73,23 @@ void PortalLimiter::BlockMethod(const std::string& method, Timestamp reset_at) {
     const std::lock_guard lock(mutex_);
     Timestamp& until = blocked_methods_[method];
     until = std::max(until, reset_at);
+}
+
+std::shared_ptr<PortalLimiter> SharedPortalLimiter(const std::string& portal_url, double rate,
+                                                   int burst, const Clock& clock, Pace pace) {
+    static std::mutex mutex;
+    // Weak: a limiter lives as long as its users, so a later setup (a test, a reload) with
+    // another clock or limit starts afresh.
+    static std::map<std::pair<std::string, const Clock*>, std::weak_ptr<PortalLimiter>> limiters;
+    const std::lock_guard lock(mutex);
+    std::weak_ptr<PortalLimiter>& slot = limiters[{portal_url, &clock}];
+    if (auto limiter = slot.lock()) {
+        return limiter;
+    }
+    std::erase_if(limiters, [](const auto& entry) { return entry.second.expired(); });
+    auto limiter = std::make_shared<PortalLimiter>(rate, burst, clock, std::move(pace));
+    limiters[{portal_url, &clock}] = limiter;
+    return limiter;
 }
 
 }  // namespace fg::adapters::bitrix24

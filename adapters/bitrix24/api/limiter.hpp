@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 
@@ -36,6 +37,10 @@ public:
     /// `method` is blocked until `reset_at` (CRM time).
     void BlockMethod(const std::string& method, Timestamp reset_at);
 
+    /// How long a request would wait now (the bucket, a hold after QUERY_LIMIT_EXCEEDED), taking
+    /// nothing: callers that must not block (the notifier's WaitFor) ask this first.
+    double WaitSeconds();
+
     double rate() const { return rate_; }
     double NowSeconds() const;
     void Sleep(double seconds) const;
@@ -49,5 +54,13 @@ private:
     double held_until_ = 0;
     std::map<std::string, Timestamp> blocked_methods_;
 };
+
+/// The process's limiter of the portal at `portal_url` on `clock`: the portal's limit holds per
+/// portal (and source address), so whoever calls it in this process (the CRM connector, the
+/// fetcher, the writer, the Bitrix24 notifier, several tenants of one portal) takes from one
+/// bucket. Made with `rate`, `burst` and `pace` by its first caller and kept while anyone holds
+/// it; later callers get that one whatever they pass. Thread-safe.
+std::shared_ptr<PortalLimiter> SharedPortalLimiter(const std::string& portal_url, double rate,
+                                                   int burst, const Clock& clock, Pace pace = {});
 
 }  // namespace fg::adapters::bitrix24
