@@ -251,10 +251,15 @@ std::optional<Timestamp> NextWaitingAttempt(Db& db) {
 
 bool MarkInboxFetched(Db& db, std::int64_t seq, Timestamp at, std::string_view reason,
                       const std::optional<std::string>& fetched) {
+    // The item gives up its dedupe key: what it names was read as of now, so the same bytes
+    // again (Bitrix24 sends byte-identical bodies for two changes of a deal within one second,
+    // and never redelivers) are a later change, to be stored and fetched again. Until its fetch a
+    // copy is a duplicate: the fetch to come reads the later state too.
     static constexpr const char* kSql = R"sql(
         UPDATE inbox SET state = 'fetched', reason = ?3, processed_at = NULL, fetched_at = ?2,
                          fetched = ?4, fetch_error = NULL, next_attempt_at = NULL,
-                         attempts = attempts + 1
+                         attempts = attempts + 1,
+                         dedupe_key = dedupe_key || '#fetched:' || seq
         WHERE seq = ?1 AND state = 'waiting'
     )sql";
     const std::string reason_text(reason);
