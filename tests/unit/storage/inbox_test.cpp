@@ -342,4 +342,24 @@ TEST_CASE("Inbox counts every state, by tenant; applied and ignored ones without
     CHECK(counts("acme") == std::vector<std::int64_t>{2, 0, 0, 2, 2, 0});
 }
 
+TEST_CASE(
+    "A thin item gives up its dedupe key once fetched: the same bytes after are a new change") {
+    auto db = Memory();
+    const InboxItem item{.tenant = "acme",
+                         .crm = "bitrix24",
+                         .dedupe_key = "ONCRMDEALUPDATE|410|1733600000",
+                         .body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=410",
+                         .received_at = T(100)};
+    REQUIRE(InsertInbox(*db, item));
+    const std::int64_t seq = PendingInbox(*db, 10).at(0).seq;
+    SettleInbox(*db, seq, T(101), {.state = InboxState::kWaiting, .reason = "fetch"});
+    // Before the fetch a copy is a duplicate: the fetch to come reads the later state too.
+    CHECK_FALSE(InsertInbox(*db, item));
+    REQUIRE(MarkInboxFetched(*db, seq, T(102), "fetch", std::string("[]")));
+    // After it, the same bytes are a later change (Bitrix24 never redelivers): stored anew.
+    CHECK(InsertInbox(*db, item));
+    CHECK(Count(*db, "inbox") == 2);
+    CHECK_FALSE(InsertInbox(*db, item));  // and that one deduplicates until its own fetch
+}
+
 }  // namespace fg::storage
