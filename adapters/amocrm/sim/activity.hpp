@@ -8,8 +8,8 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/amocrm/sim/rng.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
+#include "src/common/rng.hpp"
 #include "src/common/time.hpp"
 
 namespace fg::adapters::amocrm::sim {

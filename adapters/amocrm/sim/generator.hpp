@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "adapters/amocrm/sim/model.hpp"
-#include "adapters/amocrm/sim/rng.hpp"
+#include "src/common/rng.hpp"
 #include "src/common/time.hpp"
 
 namespace fg::adapters::amocrm::sim {

@@ -21,11 +21,11 @@
 #include <nlohmann/json.hpp>
 
 #include "adapters/amocrm/sim/model.hpp"
-#include "adapters/amocrm/sim/rng.hpp"
 #include "adapters/amocrm/sim/simulator.hpp"
 #include "adapters/amocrm/sim/webhooks.hpp"
 #include "src/common/clock.hpp"
 #include "src/common/result.hpp"
+#include "src/common/rng.hpp"
 #include "src/common/time.hpp"
 
 namespace fg::adapters::amocrm::sim {

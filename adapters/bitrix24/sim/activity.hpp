@@ -9,8 +9,8 @@
 #include <thread>
 #include <vector>
 
-#include "adapters/bitrix24/sim/rng.hpp"
 #include "adapters/bitrix24/sim/simulator.hpp"
+#include "src/common/rng.hpp"
 #include "src/common/time.hpp"
 
 namespace fg::adapters::bitrix24::sim {

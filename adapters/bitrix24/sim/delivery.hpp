@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "adapters/bitrix24/sim/rng.hpp"
+#include "src/common/rng.hpp"
 
 namespace fg::adapters::bitrix24::sim {
 

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "adapters/bitrix24/sim/rng.hpp"
+#include "src/common/rng.hpp"
 
 namespace fg::adapters::bitrix24::sim {
 

@@ -19,9 +19,9 @@
 #include "adapters/bitrix24/sim/delivery.hpp"
 #include "adapters/bitrix24/sim/limits.hpp"
 #include "adapters/bitrix24/sim/model.hpp"
-#include "adapters/bitrix24/sim/rng.hpp"
 #include "adapters/bitrix24/sim/simulator.hpp"
 #include "src/common/clock.hpp"
+#include "src/common/rng.hpp"
 
 namespace fg::adapters::bitrix24::sim {
 

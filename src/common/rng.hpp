@@ -1,12 +1,14 @@
 #pragma once
+// One generator for every simulated account, so that a seed means the same thing in each.
 
 #include <cstddef>
 #include <cstdint>
 
-namespace fg::adapters::amocrm::sim {
+namespace fg {
 
-/// A small seeded generator (splitmix64) whose sequence is the same on every platform and
-/// standard library, unlike std::uniform_*_distribution. Not thread-safe.
+/// A small seeded generator (splitmix64) for the simulators and the demo's managers whose sequence
+/// is the same on every platform and standard library, unlike std::uniform_*_distribution. Not
+/// thread-safe.
 class Rng {
 public:
     explicit Rng(std::uint64_t seed) : state_(seed ^ 0x5851f42d4c957f2dULL) {}
@@ -38,4 +40,4 @@ private:
     std::uint64_t state_;
 };
 
-}  // namespace fg::adapters::amocrm::sim
+}  // namespace fg
