@@ -275,6 +275,11 @@ void FetchWorker::FetchElements(storage::Db& reader, const std::string& tenant,
     if (pending.empty()) {
         return;
     }
+    std::vector<std::int64_t> reading;
+    for (const Pending& entry : pending) {
+        reading.push_back(entry.item->seq);
+    }
+    ReleaseDedupe(reading);
 
     // The tenant's distinct references, in the order its items name them: one call per batch.
     std::vector<std::string> references;
@@ -392,6 +397,25 @@ void FetchWorker::FetchElements(storage::Db& reader, const std::string& tenant,
                          .crm = item.crm,
                          .reason = std::string(storage::inbox_reason::kFetch),
                          .fetched = storage::EncodeFetched(doc)});
+    }
+}
+
+void FetchWorker::ReleaseDedupe(const std::vector<std::int64_t>& seqs) {
+    // Before the CRM is read, not after: a copy of the same bytes arriving during the read may be
+    // a change the read misses (Bitrix24 sends identical bodies for two changes within a second).
+    auto released = writer_
+                        ->Transact([&seqs](storage::Db& db) {
+                            for (const std::int64_t seq : seqs) {
+                                storage::ReleaseInboxDedupe(db, seq);
+                            }
+                            return true;
+                        })
+                        .get();
+    if (!released) {
+        // The fetch goes on: its outcome gives the keys up as it is recorded.
+        FetchWorkerLog().warn(
+            "The fetch stage could not release its items' dedupe keys. items={} error={}",
+            seqs.size(), released.error().message);
     }
 }
 

@@ -117,6 +117,8 @@ private:
     void FetchElements(storage::Db& reader, const std::string& tenant,
                        const std::vector<const storage::WaitingItem*>& items, Timestamp now,
                        std::vector<Step>& steps);
+    // The items about to be read give up their dedupe keys (storage::ReleaseInboxDedupe).
+    void ReleaseDedupe(const std::vector<std::int64_t>& seqs);
     int Record(const std::vector<Step>& steps);
 
     const Clock* clock_;

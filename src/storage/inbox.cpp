@@ -3,6 +3,8 @@
 #include <array>
 #include <utility>
 
+#include <fmt/format.h>
+
 #include "src/storage/database.hpp"
 #include "src/storage/query.hpp"
 
@@ -249,21 +251,41 @@ std::optional<Timestamp> NextWaitingAttempt(Db& db) {
     return OptionalTime(query->getColumn(0));
 }
 
+// The suffix an item's dedupe key takes when the item gives it up: unique to the item, so any
+// later copy of the same bytes is stored.
+constexpr const char* kReleasedKey = R"sql(
+    CASE WHEN substr(dedupe_key, -length('#fetched:' || seq)) = '#fetched:' || seq
+         THEN dedupe_key ELSE dedupe_key || '#fetched:' || seq END
+)sql";
+
+bool ReleaseInboxDedupe(Db& db, std::int64_t seq) {
+    // Bitrix24 sends byte-identical bodies for two changes of a deal within one second, and
+    // never redelivers: a copy arriving while the fetch reads the CRM may be a change the read
+    // missed. Given up before the read, the key lets that copy in; one before it is still a
+    // duplicate (the read to come sees the later state too).
+    static const std::string kSql = fmt::format(R"sql(
+        UPDATE inbox SET dedupe_key = {}
+        WHERE seq = ?1 AND state = 'waiting'
+          AND substr(dedupe_key, -length('#fetched:' || seq)) <> '#fetched:' || seq
+    )sql",
+                                                kReleasedKey);
+    Query query(db, kSql.c_str());
+    query->bind(1, seq);
+    return query->exec() == 1;
+}
+
 bool MarkInboxFetched(Db& db, std::int64_t seq, Timestamp at, std::string_view reason,
                       const std::optional<std::string>& fetched) {
-    // The item gives up its dedupe key: what it names was read as of now, so the same bytes
-    // again (Bitrix24 sends byte-identical bodies for two changes of a deal within one second,
-    // and never redelivers) are a later change, to be stored and fetched again. Until its fetch a
-    // copy is a duplicate: the fetch to come reads the later state too.
-    static constexpr const char* kSql = R"sql(
+    // The key is given up here too, for a fetch stage that did not release it first.
+    static const std::string kSql = fmt::format(R"sql(
         UPDATE inbox SET state = 'fetched', reason = ?3, processed_at = NULL, fetched_at = ?2,
                          fetched = ?4, fetch_error = NULL, next_attempt_at = NULL,
-                         attempts = attempts + 1,
-                         dedupe_key = dedupe_key || '#fetched:' || seq
+                         attempts = attempts + 1, dedupe_key = {}
         WHERE seq = ?1 AND state = 'waiting'
-    )sql";
+    )sql",
+                                                kReleasedKey);
     const std::string reason_text(reason);
-    Query query(db, kSql);
+    Query query(db, kSql.c_str());
     query->bind(1, seq);
     BindTime(*query, 2, at);
     BindText(*query, 3, reason_text);

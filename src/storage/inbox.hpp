@@ -118,6 +118,10 @@ struct WaitingItem {
 std::vector<WaitingItem> DueWaitingInbox(Db& db, Timestamp now, int limit);
 /// When the next waiting item falls due (nullopt: none waits).
 std::optional<Timestamp> NextWaitingAttempt(Db& db);
+/// The fetch stage is about to read what a waiting item names: the item gives up its dedupe key,
+/// so the same bytes arriving from now on are stored as a change of their own (the read may
+/// precede it). False when the item no longer waits or gave its key up already.
+bool ReleaseInboxDedupe(Db& db, std::int64_t seq);
 /// The fetch stage completed a waiting item at `at`: state fetched, pending for the writer, with
 /// `fetched` (EncodeFetched's document; nullopt: decode the body again). `reason` says what it
 /// was fetched for. False (nothing changed) when the item no longer waits.

@@ -46,6 +46,14 @@ std::optional<Duration> RetryAfterSeconds(const std::string& value) {
 
 FakeDealsApi::FakeDealsApi() {
     server_.ServeAll([this](const httplib::Request& request, httplib::Response& response) {
+        std::function<void()> during_call;
+        {
+            std::lock_guard lock(mutex_);
+            during_call = during_call_;
+        }
+        if (during_call) {
+            during_call();
+        }
         std::lock_guard lock(mutex_);
         if (status_ != 200) {
             response.status = status_;
@@ -66,6 +74,11 @@ FakeDealsApi::FakeDealsApi() {
         response.set_content(out.dump(), "application/json");
     });
     server_.Start();
+}
+
+void FakeDealsApi::DuringCall(std::function<void()> hook) {
+    std::lock_guard lock(mutex_);
+    during_call_ = std::move(hook);
 }
 
 void FakeDealsApi::Put(const std::string& id, const std::string& stage,

@@ -5,6 +5,7 @@
 // FakeDealsApi on loopback.
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -30,6 +31,8 @@ public:
     void Put(const std::string& id, const std::string& stage, const std::string& updated_at);
     void Refuse(const std::string& id, const std::string& why);
     void Answer(int status, const std::string& retry_after = "");
+    /// Runs `hook` on each call before it is answered (e.g. a webhook arriving meanwhile).
+    void DuringCall(std::function<void()> hook);
     std::string Url() const { return server_.Url(); }
     std::size_t Calls() const { return server_.Count(); }
     /// The `ids` parameter of each call, in order.
@@ -43,6 +46,7 @@ private:
     std::map<std::string, std::string> refused_;
     int status_ = 200;
     std::string retry_after_;
+    std::function<void()> during_call_;
 };
 
 /// Bodies {"events": [generic events...], "deals": ["101", ...]}: the generic events are whole,

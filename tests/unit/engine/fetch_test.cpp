@@ -361,6 +361,38 @@ TEST_CASE("Fetch stage: a restart loses nothing, and fetches nothing twice") {
     CHECK(thin.Counts().at(InboxState::kApplied) == 2);
 }
 
+TEST_CASE("Fetch stage: the same bytes arriving while the CRM is read are a change of their own") {
+    // Bitrix24 posts byte-identical bodies for two changes of a deal within one second and never
+    // redelivers: a copy that arrives during the read may name a change the read did not see.
+    fg::testing::FakeDealsApi api;
+    api.Put("101", "Новая", "2026-11-02T08:00:00+03:00");
+    ThinEngine thin(api, {});
+    const std::string body = ThinBody({"101"});
+    thin.Post(body);
+    CHECK_FALSE(thin.engine->Intake("acme", "thin", body, thin.clock.Now()).get().value());
+    thin.Drain();
+    std::optional<bool> copy_stored;
+    api.DuringCall([&] {
+        const fg::Result<bool> stored =
+            thin.engine->Intake("acme", "thin", body, thin.clock.Now()).get();
+        copy_stored = stored && *stored;
+    });
+    CHECK(thin.Fetch() == 1);  // the first read answers "Новая"
+    api.DuringCall({});
+    REQUIRE(copy_stored.has_value());
+    CHECK(*copy_stored);  // stored, not taken for the item being read
+    // The change the copy announced lands after the first read.
+    api.Put("101", "Квалификация", "2026-11-02T08:01:00+03:00");
+    thin.Drain();  // the first item applied; the copy waits for its own fetch
+    CHECK(thin.Deal("101")->deal.stage == "Новая");
+    CHECK(thin.Items(InboxState::kWaiting).size() == 1);
+    CHECK(thin.Fetch() == 1);
+    CHECK(thin.Drain() == 1);
+    CHECK(api.Calls() == 2);
+    CHECK(thin.Deal("101")->deal.stage == "Квалификация");
+    CHECK(thin.Counts().at(InboxState::kApplied) == 2);
+}
+
 TEST_CASE("Fetch stage: thin webhooks of a tenant whose adapter has no fetcher fail with why") {
     fg::testing::FakeDealsApi api;
     ThinEngine thin(api, {.fetcher = false, .background = false, .timers = false, .max_batch = 50});

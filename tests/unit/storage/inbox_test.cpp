@@ -362,4 +362,28 @@ TEST_CASE(
     CHECK_FALSE(InsertInbox(*db, item));  // and that one deduplicates until its own fetch
 }
 
+TEST_CASE("A thin item gives up its dedupe key when its read starts, once") {
+    auto db = Memory();
+    const InboxItem item{.tenant = "acme",
+                         .crm = "bitrix24",
+                         .dedupe_key = "ONCRMDEALUPDATE|410|1733600000",
+                         .body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=410",
+                         .received_at = T(100)};
+    REQUIRE(InsertInbox(*db, item));
+    const std::int64_t seq = PendingInbox(*db, 10).at(0).seq;
+    CHECK_FALSE(ReleaseInboxDedupe(*db, seq));  // stored, not waiting: nothing reads it yet
+    SettleInbox(*db, seq, T(101), {.state = InboxState::kWaiting, .reason = "fetch"});
+    REQUIRE(ReleaseInboxDedupe(*db, seq));
+    CHECK_FALSE(ReleaseInboxDedupe(*db, seq));  // given up already
+    CHECK(InsertInbox(*db, item));              // a copy during the read is stored
+    REQUIRE(MarkInboxFetched(*db, seq, T(102), "fetch", std::string("[]")));
+    SQLite::Statement keys(db->sql(), "SELECT dedupe_key FROM inbox ORDER BY seq");
+    std::vector<std::string> stored;
+    while (keys.executeStep()) {
+        stored.push_back(keys.getColumn(0).getString());
+    }
+    CHECK(stored == std::vector<std::string>{fmt::format("{}#fetched:{}", item.dedupe_key, seq),
+                                             item.dedupe_key});
+}
+
 }  // namespace fg::storage
