@@ -6,7 +6,7 @@ set -euo pipefail
 
 PACKAGES=(
   build-essential cmake pkg-config git ca-certificates
-  ninja-build clang-14        # tests/run.sh: Ninja builds; the sanitized build is clang's
+  ninja-build clang-14 lld    # tests/run.sh: Ninja builds; the sanitized build is clang's; lld links
   libcpp-httplib-dev          # cpp-httplib 0.11.4 (compiled library; link through pkg-config)
   libsqlitecpp-dev libsqlite3-dev
   nlohmann-json3-dev
