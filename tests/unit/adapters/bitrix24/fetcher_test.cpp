@@ -6,6 +6,8 @@
 #include <fmt/format.h>
 
 #include "adapters/bitrix24/api/directory.hpp"
+#include "adapters/bitrix24/wire/decoder.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "tests/unit/adapters/bitrix24/sample_portal.hpp"
 
 namespace fg::adapters::bitrix24 {
@@ -354,6 +356,38 @@ TEST_CASE("A deal at a stage the directory lacks refreshes it once") {
     const auto& deal = std::get<domain::DealUpserted>(fetched[0].events[0].body).deal;
     CHECK(deal.pipeline == "1");
     CHECK(deal.stage == "Paid");
+}
+
+TEST_CASE("An event's auth[client_endpoint] and server_endpoint are never called") {
+    Setup setup;
+    setup.data.deals[410] = SampleDeal("410", "PREPARATION");
+    REQUIRE(setup.Refresh());
+    // Another loopback server that answers like a portal, named by the event as its portal.
+    fg::testing::FakeHttpServer elsewhere;
+    elsewhere.ServeAll([](const httplib::Request&, httplib::Response& response) {
+        response.set_content(R"({"result":{"result":{},"result_error":[]}})", "application/json");
+    });
+    elsewhere.Start();
+    const std::string endpoint = httplib::detail::encode_query_param(elsewhere.Url("/rest/"));
+    const std::string body =
+        "event=ONCRMDEALUPDATE&data[FIELDS][ID]=410&ts=1793599200&"
+        "auth[domain]=" +
+        httplib::detail::encode_query_param(elsewhere.Url().substr(7)) +
+        "&auth[client_endpoint]=" + endpoint + "&auth[server_endpoint]=" + endpoint +
+        "&auth[member_id]=d897063e1ce7c5eb9f04b9751eef5915"
+        "&auth[access_token]=at1&auth[application_token]=app";
+    const Bitrix24Decoder decoder;
+    auto decoded = decoder.DecodeElements({.tenant = "acme",
+                                           .content_type = "application/x-www-form-urlencoded",
+                                           .body = body,
+                                           .received_at = setup.clock.Now()});
+    REQUIRE(decoded);
+    REQUIRE(decoded->fetch == std::vector<std::string>{"deal:410"});
+    const std::size_t before = setup.portal.Requests();
+    const std::vector<crm::Fetched> fetched = setup.Fetcher().Fetch(decoded->fetch);
+    REQUIRE(fetched[0].outcome == crm::Fetched::Outcome::kEvents);
+    CHECK(setup.portal.Requests() == before + 1);
+    CHECK(elsewhere.Count() == 0);
 }
 
 }  // namespace fetcher_test
