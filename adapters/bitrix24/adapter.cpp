@@ -90,6 +90,11 @@ public:
     // Bitrix24 signs nothing: its events carry the handler's application token in the body.
     crm::Credential WebhookCredential() const override { return crm::Credential::kBodyToken; }
     std::string BodyToken(std::string_view body) const override { return ApplicationToken(body); }
+    std::string ForeignAccount(const config::TenantConfig& tenant,
+                               std::string_view body) const override {
+        const Bitrix24Settings& settings = SettingsOf(tenant);
+        return ForeignPortal(body, settings.domain, settings.member_id);
+    }
     std::string Scrub(std::string body) const override { return ScrubTokens(body); }
     std::string_view MediaType() const override { return "application/x-www-form-urlencoded"; }
     std::string RefusedMediaType(std::string_view type) const override {

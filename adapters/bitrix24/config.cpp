@@ -1,5 +1,7 @@
 #include "adapters/bitrix24/config.hpp"
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 
 #include <fmt/format.h>
@@ -113,6 +115,47 @@ void ReadCredentials(config::TableReader& reader, const toml::table& table,
     }
 }
 
+// A host name a portal can be known by: not an IP address (nor localhost), which events'
+// auth[domain] never carries.
+bool IsPortalName(const std::string& host) {
+    if (host.empty() || tls::IsLoopbackHost(host) || host.find(':') != std::string::npos) {
+        return false;
+    }
+    return host.find_first_not_of("0123456789.") != std::string::npos;
+}
+
+void ReadIdentity(config::TableReader& reader, Bitrix24Settings& config) {
+    if (!config.portal_url.empty()) {
+        const std::string host = config::PartsOf(config.portal_url).host;
+        if (IsPortalName(host)) {
+            config.domain = host;
+        }
+    }
+    if (auto domain = reader.String("domain")) {
+        std::string lower = *domain;
+        std::transform(lower.begin(), lower.end(), lower.begin(),
+                       [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+        if (lower.empty() || lower.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") !=
+                                 std::string::npos) {
+            reader.Problem("domain",
+                           "must be the portal's host name as its events name it in "
+                           "auth[domain], e.g. \"acme.bitrix24.ru\" (no scheme, port or path)");
+        } else {
+            config.domain = lower;
+        }
+    }
+    if (auto member_id = reader.String("member_id")) {
+        if (member_id->empty() || member_id->size() > 64 ||
+            member_id->find_first_not_of("0123456789abcdefABCDEF") != std::string::npos) {
+            reader.Problem("member_id",
+                           "must be the portal's member_id (32 hexadecimal digits, as the app's "
+                           "install handler receives it)");
+        } else {
+            config.member_id = *member_id;
+        }
+    }
+}
+
 template <class Enum>
 void ReadEnum(config::TableReader& reader, const char* key,
               std::initializer_list<std::pair<const char*, Enum>> choices, Enum& out) {
@@ -155,6 +198,7 @@ std::shared_ptr<const config::CrmSettings> ParseSettings(config::TableReader& te
         config.portal_url = *url;
     }
     ReadCredentials(reader, *table, config, base_dir);
+    ReadIdentity(reader, config);
     if (auto rate = reader.Number("rate")) {
         if (!(*rate > 0) || *rate > 1000) {
             reader.Problem("rate",

@@ -31,6 +31,11 @@ struct Bitrix24Settings final : config::CrmSettings {
     std::string ca_file{};
     DealTasks deal_tasks = DealTasks::kBoth;
     WriteTasksAs write_tasks_as = WriteTasksAs::kTodo;
+    // Who may send this tenant's events: the portal's name as auth[domain] carries it (`domain`,
+    // by default portal_url's host when that is a name, not an address), and the portal's
+    // auth[member_id] when `member_id` is set. Empty: not checked.
+    std::string domain{};
+    std::string member_id{};  // like a secret: never repeated
 
     bool UsesOAuth() const { return webhook_token.empty(); }
     /// A deal as people open it in the portal.

@@ -85,6 +85,16 @@ public:
         (void)body;
         return {};
     }
+    /// Why `body`, whose credential is right, comes from another account of the CRM than
+    /// `tenant`'s (Bitrix24: an event whose auth[domain] or auth[member_id] names another
+    /// portal), or empty when it is the tenant's or the adapter cannot tell. Such a body is
+    /// refused (403, with the reason) and not stored; the reason repeats no secret.
+    virtual std::string ForeignAccount(const config::TenantConfig& tenant,
+                                       std::string_view body) const {
+        (void)tenant;
+        (void)body;
+        return {};
+    }
     /// `body` as it may be stored and logged: without credentials its CRM puts in webhook bodies
     /// (Bitrix24's OAuth tokens in auth[...]). Called once the sender is authenticated, before
     /// the body is decoded, keyed or stored; decoding the result must say what the original says.

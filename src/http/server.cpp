@@ -130,7 +130,9 @@ const config::TenantConfig* FindTenantOf(engine::Engine& engine, std::string_vie
 // the reason for a body the decoder refuses (for the CRM adapters, only one that is not a form
 // at all: what a form holds that cannot be understood fails later, element by element); 503 when
 // it cannot be stored.
-// A token inside the body (crm::Credential::kBodyToken) is checked once the body is read.
+// A token inside the body (crm::Credential::kBodyToken) is checked once the body is read; then
+// the adapter's ForeignAccount: 403 for a body of another account of the CRM (another Bitrix24
+// portal whose handler holds the same token).
 void AcceptWebhook(engine::Engine& engine, const crm::Adapter& adapter,
                    const config::TenantConfig& tenant, const httplib::Request& request,
                    httplib::Response& response, const httplib::ContentReader& reader) {
@@ -169,6 +171,10 @@ void AcceptWebhook(engine::Engine& engine, const crm::Adapter& adapter,
         !SecretEquals(adapter.BodyToken(body), tenant.secret)) {
         engine.metrics().WebhookRejected(crm, "unauthorized");
         return ReplyError(response, 401, "missing or wrong token in the body");
+    }
+    if (const std::string foreign = adapter.ForeignAccount(tenant, body); !foreign.empty()) {
+        engine.metrics().WebhookRejected(crm, "foreign_account");
+        return ReplyError(response, 403, foreign);
     }
     // Decoded here, on a pool thread, once: the result goes with the body to its processing.
     crm::WebhookRequest webhook{.tenant = tenant_id,

@@ -159,7 +159,8 @@ public:
 
     // A local OAuth app, the one kind of access that can bind events (the echo contract).
     std::string TenantToml(const std::string& api_url) const override {
-        const std::string portal = api_url.empty() ? "https://contract.bitrix24.ru" : api_url;
+        // Without an API: the portal the verbatim samples come from (their auth[domain]).
+        const std::string portal = api_url.empty() ? "https://some-domain.bitrix24.com" : api_url;
         return fmt::format(
             "  [tenant.bitrix24]\n  portal_url = \"{}\"\n  client_id = \"local.contract\"\n"
             "  client_secret = \"{}\"\n  token_file = \"{}\"\n  oauth_url = \"{}\"\n"

@@ -183,8 +183,11 @@ Result<Envelope> Client::Call(const std::string& method, const json& params, boo
     for (int attempt = 1;; ++attempt) {
         info = CallInfo{};
         Result<Envelope> result = CallOnce(method, params, info, refreshed);
+        // A failed refresh is not repeated within the call: the stale token would only fetch
+        // another expired_token, hiding the refresh's reason.
         const bool retryable = !result && result.error().code == ErrorCode::kUnavailable && retry &&
-                               attempt < options_.max_attempts && Blocked().empty();
+                               !info.refresh_failed && attempt < options_.max_attempts &&
+                               Blocked().empty();
         const Duration wait =
             info.retry_after.value_or(Duration{static_cast<std::int64_t>(std::ceil(backoff))});
         if (!retryable || wait > options_.max_retry_wait) {
@@ -273,6 +276,7 @@ Result<Envelope> Client::CallOnce(const std::string& method, const json& params,
             refreshed = true;
             if (auto fresh = Refresh(token); !fresh) {
                 info.not_sent = true;
+                info.refresh_failed = true;
                 return fresh.error();
             }
             continue;
@@ -440,9 +444,12 @@ Result<void> Client::Refresh(const std::string& rejected) {
     if (!url) {
         return MakeError(ErrorCode::kInvalidInput, "oauth_url: {}", url.error().message);
     }
+    // An on-premise portal refreshes its tokens itself (oauth_url = portal_url), under the
+    // private CA ca_file names; the CA only adds to the system store, so the cloud's
+    // oauth.bitrix.info verifies as before.
     auto client = http::Client::Make(*url, {.connect_timeout = options_.connect_timeout,
                                             .read_timeout = Duration{20},
-                                            .ca_file = {},
+                                            .ca_file = url->https() ? options_.ca_file : "",
                                             .max_idle = 1,
                                             .user_agent = "funnelguard",
                                             .clock = &clock_});
@@ -461,7 +468,14 @@ Result<void> Client::Refresh(const std::string& rejected) {
                                                    .body_retry_after = false});
     if (!outcome) {
         return MakeError(ErrorCode::kUnavailable, "OAuth token refresh: {}",
-                         outcome.failure.reason);
+                         Redact(outcome.failure.reason));
+    }
+    if (outcome->status >= 300 && outcome->status < 400) {
+        // The query carries client_secret and the refresh token: never to another host.
+        return MakeError(ErrorCode::kInvalidInput,
+                         "OAuth token refresh: HTTP {}: a redirect to {}, not followed (set "
+                         "oauth_url to the OAuth server's address)",
+                         outcome->status, http::LocationAuthority(outcome->location));
     }
     const json answer = json::parse(outcome->body, nullptr, false);
     const std::string access = answer.is_object() ? Text(answer.value("access_token", json())) : "";

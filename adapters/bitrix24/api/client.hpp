@@ -53,6 +53,7 @@ struct CallInfo {
     std::string code{};                     // Bitrix24's `error`
     std::optional<Duration> retry_after{};  // how long to wait before asking again
     bool not_sent = false;                  // the portal certainly did nothing with it
+    bool refresh_failed = false;  // the OAuth refresh failed: its error is the call's, as is
 };
 
 /// One sub-call of a batch: its key and "method?query" (BuildQuery).

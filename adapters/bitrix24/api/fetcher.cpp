@@ -1,5 +1,9 @@
 #include "adapters/bitrix24/api/fetcher.hpp"
 
+#include <algorithm>
+#include <deque>
+#include <map>
+
 #include <fmt/format.h>
 
 #include "adapters/bitrix24/wire/references.hpp"
@@ -13,8 +17,39 @@ const json kTaskSelect = {"ID",           "TITLE",          "DEADLINE",
                           "STATUS",       "RESPONSIBLE_ID", "UF_CRM_TASK",
                           "CREATED_DATE", "CHANGED_DATE",   "CLOSED_DATE"};
 
+constexpr std::size_t kPageRows = 50;  // the portal's fixed page size
+
 std::string Command(const std::string& method, const json& params) {
     return method + "?" + BuildQuery(params);
+}
+
+bool Wanted(DealChild child, DealTasks deal_tasks) {
+    switch (child) {
+        case DealChild::kTodos:
+            return deal_tasks != DealTasks::kTasks;
+        case DealChild::kTasks:
+            return deal_tasks != DealTasks::kTodos;
+        case DealChild::kComments:
+            return true;
+    }
+    return false;
+}
+
+std::string_view SuffixOf(DealChild child) {
+    switch (child) {
+        case DealChild::kTodos:
+            return "_todos";
+        case DealChild::kTasks:
+            return "_tasks";
+        case DealChild::kComments:
+            return "_comments";
+    }
+    return "";
+}
+
+std::int64_t RowId(DealChild child, const json& row) {
+    const std::string id = FieldText(row, child == DealChild::kTasks ? "id" : "ID");
+    return IsId(id) && id.size() < 19 ? std::stoll(id) : 0;
 }
 
 // The commands that read one reference, the first being the entity itself.
@@ -62,10 +97,114 @@ crm::Fetched Events(std::vector<domain::Event> events) {
             .retry_after = std::nullopt};
 }
 
-const json& ResultOf(const std::map<std::string, const BatchItem*>& items, const std::string& key) {
-    static const json kNone;
-    const auto found = items.find(key);
-    return found == items.end() || found->second->failed ? kNone : found->second->result;
+// A fetched deal while its to-dos, tasks and comments are read, page by page.
+struct DealRead {
+    std::size_t reference = 0;  // its index in Fetch's references
+    std::string label{};        // the reference, for reasons
+    std::shared_ptr<const Catalog> catalog{};
+    std::vector<domain::Event> events{};  // the deal's own
+    std::map<DealChild, json> rows{};
+    std::optional<crm::Fetched> failed{};
+};
+
+// A child list of a deal read that goes on after a full page.
+struct Continuation {
+    std::size_t read = 0;  // index into the reads
+    DealChild child = DealChild::kTodos;
+    std::int64_t after = 0;
+};
+
+std::string_view MethodOf(DealChild child) {
+    switch (child) {
+        case DealChild::kTodos:
+            return "crm.activity.list";
+        case DealChild::kTasks:
+            return "tasks.task.list";
+        case DealChild::kComments:
+            return "crm.timeline.comment.list";
+    }
+    return "";
+}
+
+// Takes one page of a child list into `read`; the ID its list goes on after, or 0 when the list
+// is complete (or `read` failed). A list that fails for good (a webhook without the task scope)
+// adds nothing, as the portal shows nothing to that user; a limit or a portal fault fails the
+// read for a retry, since judging the deal without its children would find a task missing.
+std::int64_t TakePage(DealRead& read, DealChild child, const BatchItem& item, std::int64_t after) {
+    if (item.failed) {
+        if (item.LimitExceeded() || item.error == "INTERNAL_SERVER_ERROR") {
+            read.failed = Retry(fmt::format("{}: {}: {} {}", read.label, MethodOf(child),
+                                            item.error, item.description.substr(0, 200)));
+        }
+        return 0;
+    }
+    const json& rows = DealChildRows(child, item.result);
+    json& into = read.rows[child];
+    if (!into.is_array()) {
+        into = json::array();
+    }
+    std::int64_t last = after;
+    for (const json& row : rows) {
+        last = std::max(last, RowId(child, row));
+        into.push_back(row);
+    }
+    if (rows.size() < kPageRows) {
+        return 0;
+    }
+    if (last <= after) {
+        read.failed =
+            Failed(fmt::format("{}: {} answered a full page without rows after ID {}: "
+                               "the portal ignores filter[>ID]",
+                               read.label, MethodOf(child), after));
+        return 0;
+    }
+    return last;
+}
+
+// The pages after the first of every deal's child list, the lists of all the deals together, 50
+// a request: a long-lived deal has hundreds of activities, and its open to-do may be the newest.
+void ReadRemainingPages(Client& client, std::vector<DealRead>& reads,
+                        std::deque<Continuation>& continuations) {
+    while (!continuations.empty()) {
+        std::vector<Continuation> round;
+        std::vector<BatchCommand> commands;
+        while (!continuations.empty() && round.size() < Client::kMaxBatch) {
+            const Continuation next = continuations.front();
+            continuations.pop_front();
+            DealRead& read = reads[next.read];
+            if (read.failed) {
+                continue;
+            }
+            const std::string deal =
+                std::get<domain::DealUpserted>(read.events.front().body).deal.id;
+            commands.push_back(
+                {fmt::format("p{}", round.size()), DealChildCommand(next.child, deal, next.after)});
+            round.push_back(next);
+        }
+        if (round.empty()) {
+            break;
+        }
+        CallInfo info;
+        auto answer = client.Batch(commands, true, &info);
+        for (std::size_t c = 0; c < round.size(); ++c) {
+            DealRead& read = reads[round[c].read];
+            if (read.failed) {
+                continue;
+            }
+            if (!answer) {
+                read.failed =
+                    answer.error().code == ErrorCode::kInvalidInput
+                        ? Failed(fmt::format("{}: {}", read.label, answer.error().message))
+                        : Retry(fmt::format("{}: {}", read.label, answer.error().message),
+                                info.retry_after);
+                continue;
+            }
+            if (const std::int64_t after =
+                    TakePage(read, round[c].child, (*answer)[c], round[c].after)) {
+                continuations.push_back({round[c].read, round[c].child, after});
+            }
+        }
+    }
 }
 
 }  // namespace
@@ -73,37 +212,69 @@ const json& ResultOf(const std::map<std::string, const BatchItem*>& items, const
 std::vector<BatchCommand> DealChildrenCommands(const std::string& prefix, const std::string& deal,
                                                DealTasks deal_tasks) {
     std::vector<BatchCommand> commands;
-    if (deal_tasks != DealTasks::kTasks) {
-        commands.push_back(
-            {prefix + "_todos",
-             Command("crm.activity.list", {{"filter", {{"OWNER_TYPE_ID", 2}, {"OWNER_ID", deal}}},
-                                           {"order", {{"ID", "ASC"}}}})});
+    for (const DealChild child : {DealChild::kTodos, DealChild::kTasks, DealChild::kComments}) {
+        if (Wanted(child, deal_tasks)) {
+            commands.push_back(
+                {prefix + std::string(SuffixOf(child)), DealChildCommand(child, deal, 0)});
+        }
     }
-    if (deal_tasks != DealTasks::kTodos) {
-        commands.push_back({prefix + "_tasks",
-                            Command("tasks.task.list", {{"filter", {{"UF_CRM_TASK", "D_" + deal}}},
-                                                        {"select", kTaskSelect}})});
-    }
-    commands.push_back({prefix + "_comments",
-                        Command("crm.timeline.comment.list",
-                                {{"filter", {{"ENTITY_TYPE", "deal"}, {"ENTITY_ID", deal}}}})});
     return commands;
+}
+
+std::string DealChildCommand(DealChild child, const std::string& deal, std::int64_t after) {
+    // ID order with start=-1: a page is 50 rows after `after`, the fastest form of a list
+    // (bitrix24.md §2.3), and a full page is continued after its last ID.
+    json params = {{"start", -1}};
+    json filter;
+    std::string method;
+    switch (child) {
+        case DealChild::kTodos:
+            method = "crm.activity.list";
+            filter = {{"OWNER_TYPE_ID", 2}, {"OWNER_ID", deal}};
+            params["order"] = {{"ID", "ASC"}};
+            break;
+        case DealChild::kTasks:
+            method = "tasks.task.list";
+            filter = {{"UF_CRM_TASK", "D_" + deal}};
+            params["order"] = {{"ID", "asc"}};
+            params["select"] = kTaskSelect;
+            break;
+        case DealChild::kComments:
+            method = "crm.timeline.comment.list";
+            filter = {{"ENTITY_TYPE", "deal"}, {"ENTITY_ID", deal}};
+            params["order"] = {{"ID", "ASC"}};
+            break;
+    }
+    if (after > 0) {
+        filter[">ID"] = after;
+    }
+    params["filter"] = std::move(filter);
+    return Command(method, params);
+}
+
+const json& DealChildRows(DealChild child, const json& result) {
+    static const json kNoRows = json::array();
+    if (child == DealChild::kTasks) {
+        const json& wrapped = ObjectOr(result);
+        const auto tasks = wrapped.find("tasks");
+        return tasks != wrapped.end() && tasks->is_array() ? *tasks : kNoRows;
+    }
+    return result.is_array() ? result : kNoRows;
 }
 
 void MapDealChildren(const json& todos, const json& tasks, const json& comments,
                      const MapContext& context, std::vector<domain::Event>& events) {
-    for (const json& row : todos.is_array() ? todos : json::array()) {
+    for (const json& row : DealChildRows(DealChild::kTodos, todos)) {
         if (auto event = MapActivity(row, context)) {
             events.push_back(std::move(*event));
         }
     }
-    const json task_rows = ObjectOr(tasks).value("tasks", json::array());
-    for (const json& row : task_rows.is_array() ? task_rows : json::array()) {
+    for (const json& row : DealChildRows(DealChild::kTasks, tasks)) {
         if (auto event = MapTask(row, context)) {
             events.push_back(std::move(*event));
         }
     }
-    for (const json& row : comments.is_array() ? comments : json::array()) {
+    for (const json& row : DealChildRows(DealChild::kComments, comments)) {
         if (auto event = MapComment(row, context)) {
             events.push_back(std::move(*event));
         }
@@ -140,6 +311,8 @@ std::vector<crm::Fetched> Bitrix24Fetcher::Fetch(const std::vector<std::string>&
             commands.back().push_back(std::move(command));
         }
     }
+    std::vector<DealRead> reads;
+    std::deque<Continuation> continuations;
     bool refreshed = false;
     for (std::size_t b = 0; b < batches.size(); ++b) {
         if (batches[b].empty()) {
@@ -199,11 +372,22 @@ std::vector<crm::Fetched> Bitrix24Fetcher::Fetch(const std::vector<std::string>&
                                          : Failed(deal.error().message);
                         continue;
                     }
-                    events.push_back(std::move(deal).value());
-                    MapDealChildren(ResultOf(items, key + "_todos"),
-                                    ResultOf(items, key + "_tasks"),
-                                    ResultOf(items, key + "_comments"), context, events);
-                    break;
+                    DealRead& read = reads.emplace_back();
+                    read.reference = i;
+                    read.label = references[i];
+                    read.catalog = catalog;
+                    read.events.push_back(std::move(deal).value());
+                    for (const DealChild child :
+                         {DealChild::kTodos, DealChild::kTasks, DealChild::kComments}) {
+                        const auto page = items.find(key + std::string(SuffixOf(child)));
+                        if (page == items.end()) {
+                            continue;
+                        }
+                        if (const std::int64_t after = TakePage(read, child, *page->second, 0)) {
+                            continuations.push_back({reads.size() - 1, child, after});
+                        }
+                    }
+                    continue;  // answered once its children are read
                 }
                 case Reference::Kind::kActivity:
                     if (auto event = MapActivity(item.result, context)) {
@@ -224,6 +408,18 @@ std::vector<crm::Fetched> Bitrix24Fetcher::Fetch(const std::vector<std::string>&
             }
             fetched[i] = Events(std::move(events));
         }
+    }
+    ReadRemainingPages(*client_, reads, continuations);
+    for (DealRead& read : reads) {
+        if (read.failed) {
+            fetched[read.reference] = std::move(*read.failed);
+            continue;
+        }
+        MapContext context = context_;
+        context.catalog = read.catalog.get();
+        MapDealChildren(read.rows[DealChild::kTodos], json{{"tasks", read.rows[DealChild::kTasks]}},
+                        read.rows[DealChild::kComments], context, read.events);
+        fetched[read.reference] = Events(std::move(read.events));
     }
     return fetched;
 }

@@ -121,8 +121,21 @@ Result<domain::Event> MapDeal(const json& deal, const MapContext& context) {
                          .body = domain::DealUpserted{.deal = std::move(mapped)}};
 }
 
+std::string NotAPlan(const json& activity) {
+    if (FieldText(activity, "DIRECTION") == "1") {
+        return "incoming";
+    }
+    const std::string provider = FieldText(activity, "PROVIDER_ID");
+    if (FieldText(activity, "TYPE_ID") == "3" || provider == "TASKS" || provider == "TASKS_TASK" ||
+        provider == "CRM_TASKS_TASK") {
+        return "a task's mirror";
+    }
+    return {};
+}
+
 std::optional<domain::Event> MapActivity(const json& activity, const MapContext& context) {
-    if (context.deal_tasks == DealTasks::kTasks || FieldText(activity, "OWNER_TYPE_ID") != "2") {
+    if (context.deal_tasks == DealTasks::kTasks || FieldText(activity, "OWNER_TYPE_ID") != "2" ||
+        !NotAPlan(activity).empty()) {
         return std::nullopt;
     }
     const std::string id = FieldText(activity, "ID");

@@ -32,9 +32,18 @@ std::optional<Timestamp> ParseTime(const nlohmann::json& value, const std::strin
 /// catalog does not know its pipeline or stage (refresh the directory and map again).
 Result<domain::Event> MapDeal(const nlohmann::json& deal, const MapContext& context);
 
+/// Why a deal's activity is not one of its planned activities, or empty when it is. A plan is
+/// what the deal card's "no planned activities" counts: to-dos (CRM_TODO), calls, meetings,
+/// outgoing e-mails and other providers' activities alike. Not a plan: an incoming one
+/// (DIRECTION 1: a received e-mail, an incoming or missed call, an open-line chat, a web form),
+/// which the portal counts as "incoming" for someone to answer, not as a plan of the deal; and a
+/// task's mirror (TYPE_ID 3, PROVIDER_ID TASKS / CRM_TASKS_TASK), the activity the portal keeps
+/// for a task bound to the deal, which counts through tasks.task.list per deal_tasks instead.
+std::string NotAPlan(const nlohmann::json& activity);
+
 /// crm.activity.get / list's row → TaskUpserted "todo:<ID>" of its deal (OWNER_TYPE_ID 2):
 /// DEADLINE → due, COMPLETED Y → done, SUBJECT → text; nullopt for an activity of anything but
-/// a deal, or when deal_tasks leaves to-dos out.
+/// a deal, one that is not a plan (NotAPlan), or when deal_tasks leaves to-dos out.
 std::optional<domain::Event> MapActivity(const nlohmann::json& activity, const MapContext& context);
 
 /// tasks.task.get / list's task (camelCase) → TaskUpserted "task:<id>" of the deal its

@@ -9,6 +9,7 @@
 
 #include "adapters/bitrix24/wire/form.hpp"
 #include "adapters/bitrix24/wire/references.hpp"
+#include "src/common/secret.hpp"
 
 namespace fg::adapters::bitrix24 {
 namespace {
@@ -191,6 +192,34 @@ std::string ApplicationToken(std::string_view body) {
 }
 
 std::string ScrubTokens(std::string_view body) { return form::WithoutPairs(body, IsTokenKey); }
+
+std::string ForeignPortal(std::string_view body, std::string_view domain,
+                          std::string_view member_id) {
+    auto form = form::Parse(body);
+    if (!form) {
+        return {};  // not a form: Validate refuses it with its own reason
+    }
+    const std::string named = Lower(StringAt(*form, {"auth", "domain"}));
+    if (!domain.empty() && !named.empty() && named != Lower(domain)) {
+        std::string shown;
+        for (const char c : named.substr(0, 100)) {
+            shown +=
+                std::isalnum(static_cast<unsigned char>(c)) != 0 || c == '.' || c == '-' || c == ':'
+                    ? c
+                    : '?';
+        }
+        return fmt::format(
+            "the event is from portal {} (auth[domain]), not this tenant's {} (set "
+            "[tenant.bitrix24] domain if the portal is reached under another name)",
+            shown, domain);
+    }
+    const std::string presented = StringAt(*form, {"auth", "member_id"});
+    if (!member_id.empty() && !presented.empty() && !SecretEquals(presented, member_id)) {
+        return "the event is from another portal: its auth[member_id] is not this tenant's "
+               "[tenant.bitrix24] member_id";
+    }
+    return {};
+}
 
 Result<void> Bitrix24Decoder::Validate(std::string_view body) const {
     auto form = ParseEventForm(body);

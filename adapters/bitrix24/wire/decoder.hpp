@@ -19,6 +19,14 @@ std::string ApplicationToken(std::string_view body);
 /// keep their bytes, so a scrubbed body decodes as the original did.
 std::string ScrubTokens(std::string_view body);
 
+/// Why `body`, an event whose application token is right, comes from another portal than the
+/// tenant's, or empty when it does not: its auth[domain] names another host than `domain`
+/// (compared case-insensitively), or its auth[member_id] is not `member_id` (compared in constant
+/// time: it is the portal's secret-like id, never repeated). An expectation left empty, or a body
+/// that names no domain or member_id, is not checked.
+std::string ForeignPortal(std::string_view body, std::string_view domain,
+                          std::string_view member_id);
+
 /// Decodes Bitrix24's outbound events (reference/bitrix24.md §1): form-encoded with PHP bracket
 /// keys, event names in any case. Events carry ids only, so most become references for the
 /// fetch stage (crm::Decoded::fetch, see references.hpp):

@@ -38,6 +38,14 @@ public:
         const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
         return json.is_object() ? json.value("token", "") : std::string{};
     }
+    // A body naming another account than its tenant's (as Bitrix24's auth[domain] does).
+    std::string ForeignAccount(const config::TenantConfig& tenant,
+                               std::string_view body) const override {
+        const nlohmann::json json = nlohmann::json::parse(body, nullptr, false);
+        const std::string account = json.is_object() ? json.value("account", "") : "";
+        return account.empty() || account == tenant.id ? std::string{}
+                                                       : "the body is of account " + account;
+    }
     std::string_view MediaType() const override { return "application/json"; }
     std::unique_ptr<crm::AdapterInstance> Bind(const config::AppConfig&,
                                                const Clock&) const override {
@@ -151,6 +159,23 @@ TEST_CASE("A token inside the body is checked once the body is read") {
     CHECK(right->status == 200);
     CHECK(right->body == R"({"status":"stored"})");
     CHECK(service.Mirrored("acme", "d2"));
+}
+
+TEST_CASE("A body of another account is refused with its reason although its token is right") {
+    testing::TempDir dir;
+    Service service(dir.File("fg.db"));
+    nlohmann::json body = nlohmann::json::parse(Body("body-secret", "d7"));
+    body["account"] = "other";
+    auto foreign = service.client->Post("/hooks/bodytoken/acme", body.dump(), "application/json");
+    REQUIRE(foreign);
+    CHECK(foreign->status == 403);
+    CHECK(foreign->body.find("the body is of account other") != std::string::npos);
+    CHECK_FALSE(service.Mirrored("acme", "d7"));
+    body["account"] = "acme";
+    auto own = service.client->Post("/hooks/bodytoken/acme", body.dump(), "application/json");
+    REQUIRE(own);
+    CHECK(own->status == 200);
+    CHECK(service.Mirrored("acme", "d7"));
 }
 
 TEST_CASE("Each route takes its adapter's credential, and only its own tenants") {

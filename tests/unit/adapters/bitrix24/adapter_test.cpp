@@ -55,5 +55,34 @@ TEST_CASE("Bound: a decoder, and per tenant a connector and a fetcher on the con
           "https://fg.example.com/hooks/bitrix24/a");
 }
 
+TEST_CASE("A body is foreign to a tenant whose portal it does not name") {
+    const config::LoadResult loaded = Load(
+        "[[tenant]]\nid = \"a\"\nsecret = \"app-token-1\"\ncrm = \"bitrix24\"\n"
+        "[tenant.bitrix24]\nportal_url = \"https://acme.bitrix24.ru\"\nclient_id = \"local.1\"\n"
+        "client_secret = \"cs\"\ntoken_file = \"t.json\"\n"
+        "member_id = \"d897063e1ce7c5eb9f04b9751eef5915\"\n"
+        "[[tenant]]\nid = \"sim\"\nsecret = \"app-token-2\"\ncrm = \"bitrix24\"\n"
+        "[tenant.bitrix24]\nportal_url = \"http://127.0.0.1:9100\"\nwebhook_user = 1\n"
+        "webhook_token = \"wh\"\n");
+    REQUIRE(loaded.ok());
+    const config::TenantConfig& acme = loaded.config.tenants[0];
+    const config::TenantConfig& sim = loaded.config.tenants[1];
+    const std::string own =
+        "event=ONCRMDEALUPDATE&data[FIELDS][ID]=1&auth[domain]=acme.bitrix24.ru&"
+        "auth[member_id]=d897063e1ce7c5eb9f04b9751eef5915&auth[application_token]=app-token-1";
+    CHECK(Adapter().ForeignAccount(acme, own).empty());
+    const std::string other_domain =
+        "event=ONCRMDEALUPDATE&data[FIELDS][ID]=1&auth[domain]=evil.bitrix24.ru&"
+        "auth[member_id]=d897063e1ce7c5eb9f04b9751eef5915&auth[application_token]=app-token-1";
+    CHECK(Adapter().ForeignAccount(acme, other_domain).find("evil.bitrix24.ru") !=
+          std::string::npos);
+    const std::string other_member =
+        "event=ONCRMDEALUPDATE&data[FIELDS][ID]=1&auth[domain]=acme.bitrix24.ru&"
+        "auth[member_id]=00000000000000000000000000000000&auth[application_token]=app-token-1";
+    CHECK(Adapter().ForeignAccount(acme, other_member).find("member_id") != std::string::npos);
+    // A portal reached by address (the simulator) names itself otherwise: not checked.
+    CHECK(Adapter().ForeignAccount(sim, other_domain).empty());
+}
+
 }  // namespace adapter_test
 }  // namespace fg::adapters::bitrix24

@@ -160,5 +160,31 @@ TEST_CASE("[tenant.bitrix24] problems name file, line and key, and never a secre
     }
 }
 
+TEST_CASE("The portal's identity: domain from portal_url's host or set, member_id when set") {
+    const auto settings = [](const std::string& keys) {
+        const LoadResult result =
+            Load(B24Tenant(keys + "webhook_user = 1\nwebhook_token = \"t\"\n"));
+        INFO(AllProblems(result));
+        REQUIRE(result.ok());
+        return SettingsOf(result.config.tenants[0]);
+    };
+    CHECK(settings(kPortal).domain == "acme.bitrix24.ru");
+    CHECK(settings(kPortal).member_id.empty());
+    CHECK(settings("portal_url = \"https://crm.internal:8443\"\ndomain = \"CRM.Acme.com\"\n")
+              .domain == "crm.acme.com");
+    CHECK(settings("portal_url = \"http://127.0.0.1:9100\"\n").domain.empty());
+    CHECK(settings("portal_url = \"https://10.0.0.5\"\n").domain.empty());
+    CHECK(settings(std::string(kPortal) + "member_id = \"d897063e1ce7c5eb9f04b9751eef5915\"\n")
+              .member_id == "d897063e1ce7c5eb9f04b9751eef5915");
+
+    const LoadResult bad =
+        Load(B24Tenant(std::string(kPortal) +
+                       "webhook_user = 1\nwebhook_token = \"t\"\ndomain = \"https://x.ru/\"\n"
+                       "member_id = \"not-hex-s3cr3t\"\n"));
+    CHECK(HasProblem(bad, "tenant \"a\".bitrix24.domain", "host name"));
+    CHECK(HasProblem(bad, "tenant \"a\".bitrix24.member_id", "hexadecimal"));
+    CHECK(AllProblems(bad).find("not-hex-s3cr3t") == std::string::npos);
+}
+
 }  // namespace config_test
 }  // namespace fg::adapters::bitrix24

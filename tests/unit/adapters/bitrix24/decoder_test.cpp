@@ -179,5 +179,29 @@ TEST_CASE("The dedupe key is the event, its ids and ts") {
           decoder.DedupeKey("event=ONCRMDEALUPDATE&data[FIELDS][ID]=1&ts=6"));
 }
 
+TEST_CASE("An event of another portal is told from the tenant's by auth[domain] and member_id") {
+    // Sample I is from some-domain.bitrix24.com, member d897...
+    CHECK(ForeignPortal(kSampleI, "some-domain.bitrix24.com", "").empty());
+    CHECK(ForeignPortal(kSampleI, "Some-Domain.Bitrix24.com", "").empty());
+    CHECK(ForeignPortal(kSampleI, "", "d897063e1ce7c5eb9f04b9751eef5915").empty());
+    const std::string domain = ForeignPortal(kSampleI, "acme.bitrix24.ru", "");
+    CHECK(domain.find("some-domain.bitrix24.com") != std::string::npos);
+    CHECK(domain.find("acme.bitrix24.ru") != std::string::npos);
+    const std::string member =
+        ForeignPortal(kSampleB, "some-domain.bitrix24.com", "d897063e1ce7c5eb9f04b9751eef5915");
+    CHECK(member.find("member_id") != std::string::npos);
+    // Neither id is repeated.
+    CHECK(member.find("a223c6b3") == std::string::npos);
+    CHECK(member.find("d897063e") == std::string::npos);
+    // Nothing expected, or nothing named: not checked.
+    CHECK(ForeignPortal(kSampleI, "", "").empty());
+    CHECK(ForeignPortal("event=ONCRMDEALADD&data[FIELDS][ID]=1", "acme.bitrix24.ru",
+                        "d897063e1ce7c5eb9f04b9751eef5915")
+              .empty());
+    // A name that is no host name is shown masked, not as sent.
+    CHECK(ForeignPortal("event=ONCRMDEALADD&auth[domain]=%3Cscript%3E", "acme.bitrix24.ru", "")
+              .find("<script>") == std::string::npos);
+}
+
 }  // namespace decoder_test
 }  // namespace fg::adapters::bitrix24

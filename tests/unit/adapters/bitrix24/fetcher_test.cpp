@@ -3,8 +3,11 @@
 #include "adapters/bitrix24/api/fetcher.hpp"
 
 #include <doctest/doctest.h>
+#include <fmt/format.h>
 
 #include "adapters/bitrix24/api/directory.hpp"
+#include "adapters/bitrix24/wire/decoder.hpp"
+#include "tests/support/fake_http_server.hpp"
 #include "tests/unit/adapters/bitrix24/sample_portal.hpp"
 
 namespace fg::adapters::bitrix24 {
@@ -164,6 +167,140 @@ TEST_CASE("A fetched deal comes with its to-dos, tasks and comments, in one batc
     }
 }
 
+// A long-lived deal: `count` activities, completed calls and to-dos, but for the newest one.
+void AddActivities(SampleData& data, std::int64_t deal, std::int64_t first, int count) {
+    for (int n = 0; n < count; ++n) {
+        const std::int64_t id = first + n;
+        const bool last = n == count - 1;
+        data.activities[id] = {{"ID", std::to_string(id)},
+                               {"OWNER_ID", std::to_string(deal)},
+                               {"OWNER_TYPE_ID", "2"},
+                               {"TYPE_ID", last ? "6" : "2"},
+                               {"PROVIDER_ID", last ? "CRM_TODO" : "VOXIMPLANT_CALL"},
+                               {"DIRECTION", last ? "0" : "2"},
+                               {"SUBJECT", last ? "Send the offer" : "Call"},
+                               {"DEADLINE", "2026-11-05T12:00:00+03:00"},
+                               {"COMPLETED", last ? "N" : "Y"},
+                               {"CREATED", "2026-10-01T10:00:00+03:00"},
+                               {"LAST_UPDATED", "2026-10-01T10:00:00+03:00"}};
+    }
+}
+
+std::vector<std::string> OpenTasks(const std::vector<domain::Event>& events, int& tasks) {
+    std::vector<std::string> open;
+    tasks = 0;
+    for (const domain::Event& event : events) {
+        if (const auto* upserted = std::get_if<domain::TaskUpserted>(&event.body)) {
+            ++tasks;
+            if (upserted->task.IsOpen()) {
+                open.push_back(upserted->task.id);
+            }
+        }
+    }
+    return open;
+}
+
+TEST_CASE("A deal's to-dos beyond the first page are read: the only open one is the 120th") {
+    Setup setup;
+    setup.data.deals[410] = SampleDeal("410", "PREPARATION");
+    AddActivities(setup.data, 410, 1, 120);
+    REQUIRE(setup.Refresh());
+    const std::size_t before = setup.portal.Requests();
+    Bitrix24Fetcher fetcher = setup.Fetcher();
+    const std::vector<crm::Fetched> fetched = fetcher.Fetch({"deal:410"});
+    REQUIRE(fetched[0].outcome == crm::Fetched::Outcome::kEvents);
+    int tasks = 0;
+    CHECK(OpenTasks(fetched[0].events, tasks) == std::vector<std::string>{"todo:120"});
+    CHECK(tasks == 120);
+    // The deal's batch, then pages 51-100 and 101-120.
+    CHECK(setup.portal.Requests() == before + 3);
+    const std::vector<testing::Call> pages = setup.portal.CallsOf("crm.activity.list");
+    REQUIRE(pages.size() == 3);
+    CHECK(pages[1].params["filter"][">ID"] == "50");
+    CHECK(pages[2].params["filter"][">ID"] == "100");
+
+    SUBCASE("several long deals share their follow-up requests") {
+        for (std::int64_t deal = 411; deal <= 415; ++deal) {
+            setup.data.deals[deal] = SampleDeal(std::to_string(deal), "NEW");
+            AddActivities(setup.data, deal, deal * 1000, 120);
+        }
+        const std::size_t start = setup.portal.Requests();
+        const std::vector<crm::Fetched> many =
+            fetcher.Fetch({"deal:410", "deal:411", "deal:412", "deal:413", "deal:414", "deal:415"});
+        CHECK(setup.portal.Requests() == start + 3);
+        for (std::size_t i = 1; i < many.size(); ++i) {
+            REQUIRE(many[i].outcome == crm::Fetched::Outcome::kEvents);
+            CHECK(OpenTasks(many[i].events, tasks) ==
+                  std::vector<std::string>{fmt::format("todo:{}", (410 + i) * 1000 + 119)});
+            CHECK(tasks == 120);
+        }
+    }
+}
+
+TEST_CASE(
+    "A deal's plans are its to-dos, calls and meetings; incoming ones and task mirrors "
+    "are not") {
+    Setup setup;
+    setup.data.deals[410] = SampleDeal("410", "PREPARATION");
+    const auto activity = [&](std::int64_t id, const char* type, const char* provider,
+                              const char* direction) {
+        setup.data.activities[id] = {
+            {"ID", std::to_string(id)}, {"OWNER_ID", "410"},
+            {"OWNER_TYPE_ID", "2"},     {"TYPE_ID", type},
+            {"PROVIDER_ID", provider},  {"DIRECTION", direction},
+            {"COMPLETED", "N"},         {"DEADLINE", "2026-11-05T12:00:00+03:00"}};
+    };
+    activity(1, "6", "CRM_TODO", "0");         // a to-do
+    activity(2, "2", "VOXIMPLANT_CALL", "2");  // a planned outgoing call
+    activity(3, "1", "CRM_MEETING", "0");      // a meeting
+    activity(4, "4", "CRM_EMAIL", "1");        // a received e-mail, still unanswered
+    activity(5, "2", "VOXIMPLANT_CALL", "1");  // a missed incoming call
+    activity(6, "3", "CRM_TASKS_TASK", "0");   // the mirror of a task bound to the deal
+    CHECK(NotAPlan(setup.data.activities[4]) == "incoming");
+    CHECK(NotAPlan(setup.data.activities[6]) == "a task's mirror");
+    CHECK(NotAPlan(setup.data.activities[2]).empty());
+    REQUIRE(setup.Refresh());
+    Bitrix24Fetcher fetcher = setup.Fetcher();
+    const std::vector<crm::Fetched> fetched = fetcher.Fetch({"deal:410", "activity:4"});
+    REQUIRE(fetched[0].outcome == crm::Fetched::Outcome::kEvents);
+    int tasks = 0;
+    CHECK(OpenTasks(fetched[0].events, tasks) ==
+          std::vector<std::string>{"todo:1", "todo:2", "todo:3"});
+    CHECK(tasks == 3);
+    REQUIRE(fetched[1].outcome == crm::Fetched::Outcome::kEvents);
+    CHECK(fetched[1].events.empty());
+}
+
+TEST_CASE("A limit on a later page retries the deal; a portal ignoring >ID fails it, no loop") {
+    Setup setup;
+    setup.data.deals[410] = SampleDeal("410", "PREPARATION");
+    REQUIRE(setup.Refresh());
+    json full_page = json::array();
+    for (int id = 1; id <= 50; ++id) {
+        full_page.push_back({{"ID", std::to_string(id)},
+                             {"OWNER_ID", "410"},
+                             {"OWNER_TYPE_ID", "2"},
+                             {"COMPLETED", "Y"}});
+    }
+    SUBCASE("a limit") {
+        setup.portal.On("crm.activity.list", [&](const json& params) {
+            return params.value("filter", json::object()).contains(">ID")
+                       ? testing::Fail(503, "QUERY_LIMIT_EXCEEDED", "Too many requests")
+                       : testing::Ok(full_page);
+        });
+        const std::vector<crm::Fetched> fetched = setup.Fetcher().Fetch({"deal:410"});
+        CHECK(fetched[0].outcome == crm::Fetched::Outcome::kRetry);
+        CHECK(fetched[0].reason.find("crm.activity.list") != std::string::npos);
+    }
+    SUBCASE(">ID ignored") {
+        setup.portal.On("crm.activity.list", testing::Ok(full_page));
+        const std::vector<crm::Fetched> fetched = setup.Fetcher().Fetch({"deal:410"});
+        CHECK(fetched[0].outcome == crm::Fetched::Outcome::kFailed);
+        CHECK(fetched[0].reason.find(">ID") != std::string::npos);
+        CHECK(setup.portal.CallsOf("crm.activity.list").size() == 2);
+    }
+}
+
 TEST_CASE("Activities, tasks and comments fetched on their own; other owners add nothing") {
     Setup setup;
     setup.data.activities[78] = {{"ID", "78"},
@@ -219,6 +356,38 @@ TEST_CASE("A deal at a stage the directory lacks refreshes it once") {
     const auto& deal = std::get<domain::DealUpserted>(fetched[0].events[0].body).deal;
     CHECK(deal.pipeline == "1");
     CHECK(deal.stage == "Paid");
+}
+
+TEST_CASE("An event's auth[client_endpoint] and server_endpoint are never called") {
+    Setup setup;
+    setup.data.deals[410] = SampleDeal("410", "PREPARATION");
+    REQUIRE(setup.Refresh());
+    // Another loopback server that answers like a portal, named by the event as its portal.
+    fg::testing::FakeHttpServer elsewhere;
+    elsewhere.ServeAll([](const httplib::Request&, httplib::Response& response) {
+        response.set_content(R"({"result":{"result":{},"result_error":[]}})", "application/json");
+    });
+    elsewhere.Start();
+    const std::string endpoint = httplib::detail::encode_query_param(elsewhere.Url("/rest/"));
+    const std::string body =
+        "event=ONCRMDEALUPDATE&data[FIELDS][ID]=410&ts=1793599200&"
+        "auth[domain]=" +
+        httplib::detail::encode_query_param(elsewhere.Url().substr(7)) +
+        "&auth[client_endpoint]=" + endpoint + "&auth[server_endpoint]=" + endpoint +
+        "&auth[member_id]=d897063e1ce7c5eb9f04b9751eef5915"
+        "&auth[access_token]=at1&auth[application_token]=app";
+    const Bitrix24Decoder decoder;
+    auto decoded = decoder.DecodeElements({.tenant = "acme",
+                                           .content_type = "application/x-www-form-urlencoded",
+                                           .body = body,
+                                           .received_at = setup.clock.Now()});
+    REQUIRE(decoded);
+    REQUIRE(decoded->fetch == std::vector<std::string>{"deal:410"});
+    const std::size_t before = setup.portal.Requests();
+    const std::vector<crm::Fetched> fetched = setup.Fetcher().Fetch(decoded->fetch);
+    REQUIRE(fetched[0].outcome == crm::Fetched::Outcome::kEvents);
+    CHECK(setup.portal.Requests() == before + 1);
+    CHECK(elsewhere.Count() == 0);
 }
 
 }  // namespace fetcher_test

@@ -40,6 +40,17 @@ std::string FilterText(const json& params, const char* key) {
     return {};
 }
 
+// filter[>ID] of a list read in ID order (0 without one).
+std::int64_t AfterId(const json& params) {
+    const std::string after = FilterText(params, ">ID");
+    return after.empty() ? 0 : std::atoll(after.c_str());
+}
+
+// The row's ID ("ID", or tasks' "id") is past filter[>ID].
+bool PastAfter(const json& row, const json& params, const char* id_key = "ID") {
+    return std::atoll(Text(row.value(id_key, json())).c_str()) > AfterId(params);
+}
+
 // 50 a page, as the portal's lists: start=-1 (no total) or an offset.
 Reply Page(const std::vector<json>& rows, const json& params, bool wrap_tasks = false) {
     std::int64_t start = 0;
@@ -181,7 +192,8 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         const std::string owner = FilterText(params, "OWNER_ID");
         std::vector<json> rows;
         for (const auto& [id, activity] : data.activities) {
-            if (owner.empty() || activity.value("OWNER_ID", "") == owner) {
+            if ((owner.empty() || activity.value("OWNER_ID", "") == owner) &&
+                PastAfter(activity, params)) {
                 rows.push_back(activity);
             }
         }
@@ -216,7 +228,9 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         std::vector<json> rows;
         for (const auto& [id, task] : data.tasks) {
             const json bound = task.value("ufCrmTask", json::array());
-            if (binding.empty() || std::find(bound.begin(), bound.end(), binding) != bound.end()) {
+            if ((binding.empty() ||
+                 std::find(bound.begin(), bound.end(), binding) != bound.end()) &&
+                PastAfter(task, params, "id")) {
                 rows.push_back(task);
             }
         }
@@ -248,7 +262,8 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         const std::string owner = FilterText(params, "ENTITY_ID");
         std::vector<json> rows;
         for (const auto& [id, comment] : data.comments) {
-            if (owner.empty() || comment.value("ENTITY_ID", "") == owner) {
+            if ((owner.empty() || comment.value("ENTITY_ID", "") == owner) &&
+                PastAfter(comment, params)) {
                 rows.push_back(comment);
             }
         }
