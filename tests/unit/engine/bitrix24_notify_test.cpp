@@ -183,6 +183,43 @@ TEST_CASE(
     }
 }
 
+TEST_CASE("Bitrix24 notify: nobody to cover or escalate to is said in the outbox") {
+    testing::TempDir dir;
+    ManualClock clock(kMonday);
+    Portal portal(clock);
+    // The head too is named as the portal shows her, without a Bitrix24 address.
+    std::string text = Config(dir, portal, kNoSummary);
+    const std::vector<std::pair<std::string, std::string>> renames = {
+        {"crm_user = \"1\"\n  name = \"Ирина Соколова\"", "crm_user = \"Ирина Соколова\""},
+        {"head = \"1\"", "head = \"Ирина Соколова\""}};
+    for (const auto& [from, to] : renames) {
+        REQUIRE(text.find(from) != std::string::npos);
+        text.replace(text.find(from), from.size(), to);
+    }
+    const config::AppConfig config = Load(text, dir);
+    Program program(config, clock);
+    portal.Skip("АО «Север»", kKuznetsova);
+    program.Pump(portal);
+    REQUIRE(program.engine->Deliver());
+    clock.Set(kMonday + 2h + 1min);
+    program.SweepAndDeliver();
+    CHECK(portal.Calls() == 0);
+    auto reader = program.engine->OpenReader();
+    REQUIRE(reader);
+    SQLite::Statement query((**reader).sql(),
+                            "SELECT kind, status, last_error FROM outbox ORDER BY kind");
+    std::vector<std::string> rows;
+    while (query.executeStep()) {
+        rows.push_back(fmt::format("{} {}: {}", query.getColumn(0).getString(),
+                                   query.getColumn(1).getString(), query.getColumn(2).getString()));
+    }
+    REQUIRE(rows.size() == 2);
+    CHECK(Contains(rows[0], "escalate dead"));
+    CHECK(Contains(rows[0], "has no head with a chat address"));
+    CHECK(Contains(rows[1], "notify dead"));
+    CHECK(Contains(rows[1], "has no chat address (nor a head with one)"));
+}
+
 // The portal behind a proxy that loses the answer to the first im.notify.system.add: the portal
 // made the notification, funnelguard heard a 502 (a front end's timeout).
 struct LossyProxy {
