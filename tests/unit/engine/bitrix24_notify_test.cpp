@@ -8,10 +8,12 @@
 #include <atomic>
 #include <map>
 #include <set>
+#include <sstream>
 
 #include <doctest/doctest.h>
 
 #include "adapters/telegram/fake/fake_bot_api.hpp"
+#include "src/app/users.hpp"
 #include "src/storage/store.hpp"
 #include "tests/unit/engine/bitrix24_notify_support.hpp"
 
@@ -44,6 +46,29 @@ TEST_CASE(
     CHECK(config::Warnings(config).empty());
     // ...she is covered by her head (chat issue point 1).
     CHECK(config.tenants[0].people[2].addresses.count("bitrix24") == 0);
+    {
+        // `funnelguard users` lists each person's Bitrix24 user id, implied or written.
+        auto db = storage::OpenDatabase(":memory:");
+        REQUIRE(db);
+        std::ostringstream listed;
+        app::PrintUsers(config.tenants[0], app::Notifiers(), **db, clock, listed);
+        std::map<std::string, std::string> column;  // crm_user -> the bitrix24 column
+        for (const std::string& line : testing::SplitLines(listed.str())) {
+            std::istringstream words(line);
+            std::vector<std::string> cells;
+            for (std::string word; words >> word;) {
+                cells.push_back(word);
+            }
+            if (cells.size() >= 2) {
+                column[cells.front()] = cells.back();
+            }
+        }
+        CAPTURE(listed.str());
+        CHECK(column["7"] == "7");
+        CHECK(column["Мария"] == "9");
+        CHECK(column["Ольга"] == "-");
+        CHECK(column["1"] == "1");
+    }
 
     Program program(config, clock);
     const std::int64_t petrov = portal.Skip("ООО «Ромашка» [B]VIP[/B]", kPetrov);
