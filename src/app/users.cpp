@@ -51,7 +51,9 @@ void PrintUsers(const config::TenantConfig& tenant, const notify::NotifierList& 
                 row.push_back(shown(*linked) + " (linked)");
                 continue;
             }
-            const auto configured = person.addresses.find(schema.person_key);
+            // Addresses are kept by channel (the loader's, implied ones included), not by the
+            // person key they were written with (slack_webhook, bitrix24_user).
+            const auto configured = person.addresses.find(name);
             if (configured != person.addresses.end() && !configured->second.empty()) {
                 row.push_back(shown(configured->second));
                 continue;

@@ -90,7 +90,8 @@ ChatHub::~ChatHub() { Stop(); }
 void ChatHub::AddTenant(
     const config::TenantConfig& tenant, std::vector<ChatChannel> channels,
     const ChatSinkMaker& make_sink, storage::Db& db,
-    const std::function<void(const std::string& channel, outbox::PacedSink)>& add_sink) {
+    const std::function<void(const std::string& channel, outbox::PacedSink)>& add_sink,
+    notify::UserNames user_names) {
     if (channels.empty()) {
         return;
     }
@@ -114,7 +115,8 @@ void ChatHub::AddTenant(
                                                  .channel = channel.channel,
                                                  .book = entry.book.get(),
                                                  .observer = &report_,
-                                                 .clock = &clock_}));
+                                                 .clock = &clock_,
+                                                 .user_names = user_names}));
     }
 }
 

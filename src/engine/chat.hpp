@@ -66,11 +66,13 @@ public:
     ChatHub& operator=(const ChatHub&) = delete;
 
     /// The tenant's channels and their sinks (added to `add_sink`), with the tenant's address
-    /// book loaded from `db`; at start, before the writer runs.
+    /// book loaded from `db`; at start, before the writer runs. `user_names`: the names the
+    /// tenant's CRM shows for its user ids (thread-safe; empty: people are found by id only).
     void AddTenant(
         const config::TenantConfig& tenant, std::vector<ChatChannel> channels,
         const ChatSinkMaker& make_sink, storage::Db& db,
-        const std::function<void(const std::string& channel, outbox::PacedSink)>& add_sink);
+        const std::function<void(const std::string& channel, outbox::PacedSink)>& add_sink,
+        notify::UserNames user_names = {});
     /// Binds the address books to the writer and, on a thread of its own, checks each channel
     /// (a failure is logged at error level and reported; its messages stay queued) and starts
     /// the listeners of those that work, each with an Inbound of its own.

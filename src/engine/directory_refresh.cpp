@@ -44,6 +44,7 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
         // for another load.
         std::lock_guard lock(directory_mutex_);
         directory_loaded_[tenant] = started;
+        user_names_[tenant] = directory->users;
     }
     // One that waits again is tried no sooner than the fetch stage would load it again.
     const Timestamp retry_at = started + FetchWorker::kDirectoryRetry;
@@ -75,6 +76,16 @@ Result<void> Engine::RefreshDirectory(const std::string& tenant) {
         directory->pipelines.size(), directory->users.size(), *stored);
     writer_->Kick();
     return Ok{};
+}
+
+std::string Engine::UserName(const std::string& tenant, const std::string& crm_user) const {
+    std::lock_guard lock(directory_mutex_);
+    const auto users = user_names_.find(tenant);
+    if (users == user_names_.end()) {
+        return {};
+    }
+    const auto name = users->second.find(crm_user);
+    return name == users->second.end() ? std::string() : name->second;
 }
 
 bool Engine::DirectoryTriedRecently(const std::string& tenant) const {

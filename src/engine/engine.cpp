@@ -49,6 +49,8 @@ Result<void> Engine::Start() {
         try {
             if (const std::optional<crm::Directory> stored = LoadDirectory(**db, tenant.id)) {
                 RecordNameProblems(tenant, *stored);
+                std::lock_guard lock(directory_mutex_);
+                user_names_[tenant.id] = stored->users;
             }
         } catch (const std::exception& error) {
             return MakeError(ErrorCode::kUnavailable, "cannot read the stored CRM directories: {}",
@@ -75,6 +77,9 @@ Result<void> Engine::Start() {
                     tenant, options_.make_chat_channels(tenant), options_.make_chat_sink, **db,
                     [this, &tenant](const std::string& channel, outbox::PacedSink sink) {
                         outbox_.AddSink(tenant.id, channel, std::move(sink));
+                    },
+                    [this, id = tenant.id](const std::string& crm_user) {
+                        return UserName(id, crm_user);
                     });
             } catch (const std::exception& error) {
                 return MakeError(ErrorCode::kUnavailable, "cannot read the stored chat links: {}",

@@ -220,6 +220,8 @@ private:
     // Whether a load of the tenant's directory started less than FetchWorker::kDirectoryRetry
     // ago (real time).
     bool DirectoryTriedRecently(const std::string& tenant) const;
+    // The name the tenant's CRM shows for `crm_user` (its directory), or empty.
+    std::string UserName(const std::string& tenant, const std::string& crm_user) const;
 
     EngineOptions options_;
     Metrics metrics_;
@@ -231,6 +233,9 @@ private:
     std::map<std::string, Timestamp> directory_loaded_;
     std::map<std::string, std::chrono::steady_clock::time_point> directory_tried_;
     std::map<std::string, std::vector<config::ConfigProblem>> name_problems_;
+    // The names each CRM tenant's users go by (its directory: stored, then refreshed), for the
+    // chat sinks, which find a [[tenant.person]] named as the CRM shows them.
+    std::map<std::string, std::map<std::string, std::string>> user_names_;
     std::shared_ptr<const config::AppConfig> effective_;
     std::map<std::string, std::unique_ptr<crm::Connector>> connectors_;
     // Before outbox_: the chat sinks use its address books and channels.

@@ -63,7 +63,8 @@ LocalMoment LocalMomentOf(Timestamp at, const std::string& time_zone) {
             .minute = static_cast<int>(minutes.count())};
 }
 
-JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context) {
+JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context,
+                                  const notify::UserNames& user_names) {
     JudgeOutcome outcome;
     const config::TenantConfig& tenant = context.tenant;
     if (tenant.mode == config::Mode::kObserve || !tenant.chat.configured ||
@@ -92,9 +93,15 @@ JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context) 
     filter.opened_since = context.now - kFreshWindow;
     const std::vector<storage::Violation> fresh = storage::ListViolations(db, filter);
 
+    // Whose a violation is: its responsible is a CRM user id, a person may be named by the name
+    // the CRM shows for it.
+    const auto person_of = [&](const storage::Violation& violation) {
+        return notify::FindPerson(tenant, violation.responsible,
+                                  user_names ? user_names(violation.responsible) : std::string());
+    };
     for (const config::Person& person : tenant.people) {
         outbox::SummaryBody body{.to = person.crm_user, .day = moment.day, .open = {}, .fresh = {}};
-        std::set<std::string> whose;  // the responsibles the summary covers
+        std::set<const config::Person*> whose;  // the people the summary covers
         if (person.role == config::Role::kHead) {
             std::set<std::string> teams;
             for (const config::Team& team : tenant.teams) {
@@ -104,21 +111,21 @@ JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context) 
             }
             for (const config::Person& member : tenant.people) {
                 if (teams.count(member.team) != 0) {
-                    whose.insert(member.crm_user);
+                    whose.insert(&member);
                 }
             }
         } else {
-            whose.insert(person.crm_user);
+            whose.insert(&person);
         }
         // Oldest first: what has waited longest leads.
         for (auto it = open.rbegin(); it != open.rend(); ++it) {
-            if (whose.count(it->responsible) != 0) {
+            if (whose.count(person_of(*it)) != 0) {
                 body.open.push_back(ItemOf(tenant, *it));
             }
         }
         if (person.role == config::Role::kHead) {
             for (auto it = fresh.rbegin(); it != fresh.rend(); ++it) {
-                if (whose.count(it->responsible) != 0) {
+                if (whose.count(person_of(*it)) != 0) {
                     body.fresh.push_back(ItemOf(tenant, *it));
                 }
             }

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "src/engine/judge.hpp"
+#include "src/notify/routing.hpp"
 
 namespace fg::engine {
 
@@ -22,7 +23,9 @@ LocalMoment LocalMomentOf(Timestamp at, const std::string& time_zone);
 /// (none: no message), a head's team's open violations and those opened in the last 24 h. The
 /// day is recorded as done in the same transaction, so a restart sends none twice. Nothing in
 /// observe mode, without [tenant.chat], or without a chat channel that has a sink. Runs in the
-/// caller's write transaction.
-JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context);
+/// caller's write transaction. A violation is a person's when its responsible is their crm_user
+/// or, through `user_names` (the CRM's directory), the name the CRM shows for it.
+JudgeOutcome PlanMorningSummaries(storage::Db& db, const JudgeContext& context,
+                                  const notify::UserNames& user_names = {});
 
 }  // namespace fg::engine

@@ -75,7 +75,9 @@ Result<int> Engine::Sweep() {
                     const JudgeContext context{
                         .tenant = tenant, .channels = Channels(tenant.id), .now = now};
                     outcomes.emplace_back(tenant.id, EscalateDue(db, context));
-                    PlanMorningSummaries(db, context);
+                    PlanMorningSummaries(db, context, [this, &tenant](const std::string& user) {
+                        return UserName(tenant.id, user);
+                    });
                 }
                 storage::PruneOwnWrites(db, now);
                 // Nothing waits for the fetch stage for ever (the directory may never load, or

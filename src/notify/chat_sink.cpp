@@ -247,9 +247,12 @@ void ChatSink::Plan(const Item& item, std::map<std::string, Group>& groups,
         group.items.push_back(planned_item);
     }
     if (!planned && !results[item.index]) {
-        const config::Person* person = FindPerson(tenant(), to);
-        const config::Person* target =
-            item.kind == MessageKind::kEscalate ? HeadOf(tenant(), *person) : person;
+        // Found by routing, so by the name the CRM shows for `to` when not by id.
+        const config::Person* person =
+            FindPerson(tenant(), to, parts_.user_names ? parts_.user_names(to) : std::string());
+        const config::Person* target = item.kind == MessageKind::kEscalate && person != nullptr
+                                           ? HeadOf(tenant(), *person)
+                                           : person;
         if (target != nullptr && Reachable(tenant(), *parts_.book, *target)) {
             results[item.index] = DeliveryResult{.status = DeliveryStatus::kDelivered};
         } else {
@@ -258,6 +261,11 @@ void ChatSink::Plan(const Item& item, std::map<std::string, Group>& groups,
                     ? fmt::format("\"{}\" has no head with a chat address (and the team no group "
                                   "chat) on {}: the escalation reaches no one",
                                   to, channel())
+                : item.kind == MessageKind::kSummary
+                    // A summary is never covered: the head's own summary lists the team.
+                    ? fmt::format("\"{}\" has no chat address: their morning summary reaches no "
+                                  "one (their head's summary lists their violations)",
+                                  to)
                     : fmt::format("\"{}\" has no chat address (nor a head with one): the message "
                                   "reaches no one",
                                   to));

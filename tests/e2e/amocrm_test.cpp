@@ -22,12 +22,14 @@
 #include "adapters/amocrm/sim/simulator.hpp"
 #include "src/common/time.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/service.hpp"
 
 namespace {
 
 namespace sim = fg::adapters::amocrm::sim;
 using nlohmann::json;
 using namespace std::chrono_literals;
+using fg::testing::Eventually;
 
 constexpr const char* kTenant = "acme";
 constexpr const char* kSecret = "hook-secret-acme-0123";
@@ -70,62 +72,12 @@ mode = "enforce"
                        fmt::arg("token", crm.Token()), fmt::arg("rules", rules));
 }
 
-// Polls until `done` holds, for at most `bound` (a bound, not a timing assertion).
-template <typename Predicate>
-// Generous: the bound only caps a failure, and the sanitized build on a loaded 2-core machine
-// (a 429 storm, a kill -9 and a restart) took over 30 s to settle.
-bool Eventually(Predicate done, std::chrono::milliseconds bound = 120s) {
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) {
-            return true;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
-}
-
-class Service {
+// serve as these tests run it: the helpers address kTenant with kAdmin.
+class Service : public fg::testing::Service {
 public:
     Service(const std::string& config_path, int port)
-        : process_(std::make_unique<fg::testing::ChildProcess>(
-              std::vector<std::string>{FG_BINARY, "serve", "--config", config_path})) {
-        const auto line = process_->ReadLine(30s);
-        REQUIRE(line.has_value());
-        REQUIRE(line->find(fmt::format(":{}", port)) != std::string::npos);
-        client_ = std::make_unique<httplib::Client>("127.0.0.1", port);
-        client_->set_read_timeout(30, 0);
-    }
-    int Stop(int signal) { return process_->Stop(signal); }
-
-    std::optional<json> Deal(std::int64_t id) {
-        auto response = client_->Get(fmt::format("/api/v1/deals/{}/{}", kTenant, id),
-                                     {{"Authorization", std::string("Bearer ") + kAdmin}});
-        if (!response || response->status != 200) {
-            return std::nullopt;
-        }
-        return json::parse(response->body);
-    }
-    json Violations(const std::string& query) {
-        auto response =
-            client_->Get("/api/v1/violations?tenant=" + std::string(kTenant) + "&" + query,
-                         {{"Authorization", std::string("Bearer ") + kAdmin}});
-        REQUIRE(response);
-        REQUIRE(response->status == 200);
-        return json::parse(response->body)["violations"];
-    }
-
-    std::optional<httplib::Result> Get(const std::string& path) { return client_->Get(path); }
-    int Ack(std::int64_t violation) {
-        auto response =
-            client_->Post(fmt::format("/api/v1/violations/{}/ack", violation),
-                          {{"Authorization", std::string("Bearer ") + kAdmin}}, "", "text/plain");
-        return response ? response->status : -1;
-    }
-
-private:
-    std::unique_ptr<fg::testing::ChildProcess> process_;
-    std::unique_ptr<httplib::Client> client_;
+        : fg::testing::Service(config_path, port,
+                               {.binary = FG_BINARY, .tenant = kTenant, .admin_token = kAdmin}) {}
 };
 
 std::map<std::string, std::int64_t> MainStages(const sim::Simulator& crm) {
@@ -192,19 +144,6 @@ void WaitCatalog(const sim::Simulator& crm) {
     WaitQuietAccount(crm);
 }
 
-// The value of the sample `name` (with its labels) in a /metrics page; -1 when absent.
-double Metric(const std::string& page, const std::string& name) {
-    const std::string start = name + " ";
-    for (std::size_t at = 0; at < page.size();) {
-        const std::size_t end = std::min(page.find('\n', at), page.size());
-        if (page.compare(at, start.size(), start) == 0) {
-            return std::stod(page.substr(at + start.size(), end - at - start.size()));
-        }
-        at = end + 1;
-    }
-    return -1;
-}
-
 // True once everything that happened so far has been handled on both sides: the simulator has no
 // webhook body to deliver now, serve has processed its whole inbox and delivered every action it
 // planned, and the simulator queued no new webhook meanwhile. Any reaction to what happened (a
@@ -222,17 +161,8 @@ bool Settled(const sim::Simulator& crm, Service& service) {
             fmt::format("the simulator has webhook(s) to deliver now ({} pending)", before.pending);
         return false;
     }
-    const auto metrics = service.Get("/metrics");
-    if (!metrics || !*metrics || (*metrics)->status != 200) {
-        g_unsettled = "serve does not answer /metrics";
-        return false;
-    }
-    const std::string& page = (*metrics)->body;
-    const double inbox = Metric(page, "funnelguard_inbox_pending");
-    const double outbox = Metric(page, "funnelguard_outbox_items{status=\"pending\"}");
-    if (inbox != 0 || outbox != 0) {
-        g_unsettled =
-            fmt::format("serve: {} inbox item(s) and {} outbox item(s) pending", inbox, outbox);
+    if (std::string busy = service.Busy(); !busy.empty()) {
+        g_unsettled = std::move(busy);
         return false;
     }
     const sim::WebhookStats after = crm.Stats().webhooks;
@@ -242,11 +172,7 @@ bool Settled(const sim::Simulator& crm, Service& service) {
 }
 
 std::string Connect(const std::string& config) {
-    const auto connected =
-        fg::testing::Run({FG_BINARY, "connect", "--config", config, "--tenant", kTenant}, true);
-    INFO(connected.out);
-    REQUIRE(connected.status == 0);
-    return connected.out;
+    return fg::testing::Connect(FG_BINARY, config, kTenant);
 }
 
 }  // namespace
@@ -795,17 +721,16 @@ TEST_CASE(
     json ready;
     REQUIRE(Eventually([&] {
         auto response = service.Get("/readyz");
-        if (!response || !*response || (*response)->status != 200) {
+        if (!response || response->status != 200) {
             return false;
         }
-        ready = json::parse((*response)->body);
+        ready = json::parse(response->body);
         return true;
     }));
     CHECK(ready["config_problems"] == 2);
-    auto metrics = service.Get("/metrics");
-    REQUIRE(metrics);
-    REQUIRE(*metrics);
-    CHECK(Contains((*metrics)->body,
+    const std::string metrics = service.Metrics();
+    REQUIRE_FALSE(metrics.empty());
+    CHECK(Contains(metrics,
                    fmt::format("funnelguard_config_unknown_names{{tenant=\"{}\"}} 2", kTenant)));
 
     // D. check names the responsible user, shows times with the tenant's offset.

@@ -22,13 +22,18 @@
 
 #include "adapters/bitrix24/sim/simulator.hpp"
 #include "src/common/time.hpp"
+#include "tests/support/bitrix24_settled.hpp"
 #include "tests/support/process.hpp"
+#include "tests/support/service.hpp"
 
 namespace {
 
 namespace sim = fg::adapters::bitrix24::sim;
 using nlohmann::json;
 using namespace std::chrono_literals;
+using fg::testing::Eventually;
+using fg::testing::Metric;
+using fg::testing::Settled;
 
 constexpr const char* kTenant = "acme";
 constexpr const char* kAdmin = "admin-token-0123456789";
@@ -96,107 +101,19 @@ void InstallApp(sim::Simulator& portal, const fg::testing::TempDir& dir) {
         path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
 }
 
-// Polls until `done` holds, for at most `bound` (a bound, not a timing assertion: generous for
-// the sanitized build on a loaded machine).
-template <typename Predicate>
-bool Eventually(Predicate done, std::chrono::milliseconds bound = 120s) {
-    const auto deadline = std::chrono::steady_clock::now() + bound;
-    while (std::chrono::steady_clock::now() < deadline) {
-        if (done()) {
-            return true;
-        }
-        std::this_thread::sleep_for(50ms);
-    }
-    return done();
-}
-
-// The value of the sample `name` (with its labels) in a /metrics page; -1 when absent.
-double Metric(const std::string& page, const std::string& name) {
-    const std::string start = name + " ";
-    for (std::size_t at = 0; at < page.size();) {
-        const std::size_t end = std::min(page.find('\n', at), page.size());
-        if (page.compare(at, start.size(), start) == 0) {
-            return std::stod(page.substr(at + start.size(), end - at - start.size()));
-        }
-        at = end + 1;
-    }
-    return -1;
-}
-
-class Service {
+// serve as these tests run it: ready once the portal's directory (pipelines, stages, users,
+// fields) is loaded; the helpers address kTenant with kAdmin.
+class Service : public fg::testing::Service {
 public:
     Service(const std::string& config_path, int port)
-        : process_(std::make_unique<fg::testing::ChildProcess>(
-              std::vector<std::string>{FG_BINARY, "serve", "--config", config_path})),
-          client_(std::make_unique<httplib::Client>("127.0.0.1", port)) {
-        const auto line = process_->ReadLine(30s);
-        REQUIRE(line.has_value());
-        REQUIRE(line->find(fmt::format(":{}", port)) != std::string::npos);
-        client_->set_read_timeout(30, 0);
-        // Ready once the portal's directory (pipelines, stages, users, fields) is loaded.
-        REQUIRE(Eventually([&] {
-            auto ready = client_->Get("/readyz");
-            return ready && ready->status == 200;
-        }));
-    }
-    int Stop(int signal) { return process_->Stop(signal); }
-
-    std::optional<json> Deal(std::int64_t id) {
-        auto response = client_->Get(fmt::format("/api/v1/deals/{}/{}", kTenant, id), Admin());
-        if (!response || response->status != 200) {
-            return std::nullopt;
-        }
-        return json::parse(response->body);
-    }
-    json Violations(const std::string& query) {
-        auto response =
-            client_->Get(fmt::format("/api/v1/violations?tenant={}&{}", kTenant, query), Admin());
-        REQUIRE(response);
-        REQUIRE(response->status == 200);
-        return json::parse(response->body)["violations"];
-    }
-    json Inbox(const std::string& state) {
-        auto response = client_->Get("/api/v1/inbox?state=" + state, Admin());
-        REQUIRE(response);
-        REQUIRE(response->status == 200);
-        return json::parse(response->body);
-    }
-    std::string Metrics() {
-        auto response = client_->Get("/metrics");
-        return response && response->status == 200 ? response->body : std::string();
+        : fg::testing::Service(
+              config_path, port,
+              {.binary = FG_BINARY, .tenant = kTenant, .admin_token = kAdmin, .wait_ready = true}) {
     }
     httplib::Result PostEvent(const std::string& body) {
-        return client_->Post(fmt::format("/hooks/bitrix24/{}", kTenant), body,
-                             "application/x-www-form-urlencoded");
+        return PostHook("bitrix24", body, "application/x-www-form-urlencoded");
     }
-
-private:
-    // fmt, not string +: GCC 12 reports a false -Warray-bounds on the concatenation here.
-    static httplib::Headers Admin() {
-        return {{"Authorization", fmt::format("Bearer {}", kAdmin)}};
-    }
-    std::unique_ptr<fg::testing::ChildProcess> process_;
-    std::unique_ptr<httplib::Client> client_;
 };
-
-// True once everything that happened so far has been handled on both sides: the portal has no
-// event left to post, serve has processed (and fetched) its whole inbox and delivered every
-// action it planned, and the portal queued no new event meanwhile. Any reaction (a second
-// revert, a duplicate comment or to-do) has reached the portal by then, so an absence can be
-// asserted.
-bool Settled(const sim::Simulator& portal, Service& service) {
-    const sim::EventStats before = portal.Stats().events;
-    if (before.pending != 0) {
-        return false;
-    }
-    const std::string page = service.Metrics();
-    if (page.empty() || Metric(page, "funnelguard_inbox_pending") != 0 ||
-        Metric(page, "funnelguard_outbox_items{status=\"pending\"}") != 0) {
-        return false;
-    }
-    const sim::EventStats after = portal.Stats().events;
-    return after.pending == 0 && after.queued == before.queued;
-}
 
 std::uint64_t Count(const std::map<std::string, std::uint64_t>& counts, const std::string& key) {
     const auto found = counts.find(key);
@@ -239,11 +156,7 @@ fg::Timestamp Now() {
 }
 
 std::string Connect(const std::string& config) {
-    const auto connected =
-        fg::testing::Run({FG_BINARY, "connect", "--config", config, "--tenant", kTenant}, true);
-    INFO(connected.out);
-    REQUIRE(connected.status == 0);
-    return connected.out;
+    return fg::testing::Connect(FG_BINARY, config, kTenant);
 }
 
 // A file's bytes ("" when it does not exist).
