@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
 
 #include <fmt/format.h>
@@ -76,6 +77,8 @@ int main(int argc, char** argv) {
     const std::uint64_t limited_before = portal.Stats().limit_errors;
     std::size_t rows_deals = 0, rows_tasks = 0, rows_notes = 0, rows_history = 0, pages = 0;
     std::string cursor;
+    std::map<std::string, std::map<std::uint64_t, int>> requests_per_page;  // phase -> n -> pages
+    std::uint64_t requests_so_far = before;
     const auto start = Steady::now();
     for (bool done = false; !done;) {
         auto page = connector.Pull({.since = std::nullopt, .cursor = cursor});
@@ -95,6 +98,9 @@ int main(int argc, char** argv) {
                 ++rows_history;
             }
         }
+        const std::uint64_t now_requests = portal.Stats().requests;
+        ++requests_per_page[page->progress][now_requests - requests_so_far];
+        requests_so_far = now_requests;
         cursor = page->cursor;
         done = page->done;
         if (pages % 10 == 0) {
@@ -116,6 +122,13 @@ int main(int argc, char** argv) {
         rows, rows_deals, rows_tasks, rows_notes, rows_history, pages);
     fmt::print("requests {} (minimum with batch {:.0f}), limit errors (503) {}, 429s {}\n",
                requests, minimum, limited, stats.operation_limit_errors);
+    for (const auto& [phase, histogram] : requests_per_page) {
+        std::string line;
+        for (const auto& [count, times] : histogram) {
+            line += fmt::format(" {} request(s) x {}", count, times);
+        }
+        fmt::print("pages of {}:{}\n", phase, line);
+    }
     fmt::print(
         "wall {:.1f} s; ceiling without the burst {:.1f} s: fraction {:.3f}; with the "
         "burst {:.1f} s: fraction {:.3f}\n",
