@@ -159,17 +159,18 @@ Seen PullAll(Setup& setup, Bitrix24Connector* connector, std::uint64_t* requests
 TEST_CASE(
     "the room the children's last request leaves reads the next page ahead: the same rows in "
     "fewer requests, and a cursor alone still resumes") {
-    Setup setup(6000);
+    Setup setup(3000);
+    REQUIRE(setup.connector->FetchDirectory());  // the catalog's requests counted by neither run
     std::uint64_t ahead_requests = 0, fresh_requests = 0;
     std::size_t ahead_pages = 0, fresh_pages = 0;
     const Seen ahead = PullAll(setup, setup.connector.get(), &ahead_requests, &ahead_pages);
     const Seen fresh = PullAll(setup, nullptr, &fresh_requests, &fresh_pages);
-    CHECK(ahead.deals.size() == 6000);
+    CHECK(ahead.deals.size() == 3000);
     CHECK(ahead.deals == fresh.deals);
     CHECK(ahead.tasks == fresh.tasks);
     CHECK(ahead.notes == fresh.notes);
     CHECK(ahead.stages == fresh.stages);
-    CHECK(ahead.stages > 6000);
+    CHECK(ahead.stages > 3000);
     // Without read-ahead every page of deals and the history's first page cost a request of
     // their own; the connector that keeps what it read ahead saves at least one of them.
     CHECK(ahead_requests < fresh_requests);

@@ -85,7 +85,7 @@ TEST_SUITE("bitrix24 simulator: list shortcuts") {
              {{"order", {{"ID", "ASC"}}},
               {"filter", {{">ID", 0}, {"=CATEGORY_ID", 1}}},
               {"select", {"*", "UF_*"}},
-              {"start", 100}}},
+              {"start", 50}}},
             {"crm.deal.list", {{"filter", {{"@ID", {3, 5, 10, 7}}}}}},
             {"crm.activity.list",
              {{"filter", {{"OWNER_TYPE_ID", 2}, {"OWNER_ID", Ids(1, 120)}}},
@@ -153,7 +153,8 @@ TEST_SUITE("bitrix24 simulator: list shortcuts") {
                                                                                 : result;
             non_empty += rows.empty() ? 0 : 1;
         }
-        // The comparison is not between empty answers.
+        // The comparison is not between empty answers: only the four filters that match nothing
+        // (">ID" "abc", OWNER_ID "x" and [], UF_CRM_TASK "7") answer none.
         CHECK(non_empty >= static_cast<int>(queries.size()) - 4);
     }
 
