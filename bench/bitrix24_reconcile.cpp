@@ -2,7 +2,7 @@
 // to-dos, tasks, comments and stage history, through the Bitrix24 connector and the portal's
 // limiter, against the simulator in-process at RATE req/s with a bucket of BURST.
 //
-//   bench_bitrix24_reconcile [DEALS] [RATE] [BURST]      defaults 100000 2 50
+//   bench_bitrix24_reconcile [DEALS] [RATE] [BURST] [CLIENT_BURST]   defaults 100000 2 50 BURST
 //
 // Times Bitrix24Connector::Pull from the first page to `done` (the catalog is loaded before the
 // clock starts), the way `reconcile` calls it, without storing what it reads (the core's apply
@@ -15,7 +15,9 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <map>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -38,8 +40,12 @@ int main(int argc, char** argv) {
     const int deals = argc > 1 ? std::atoi(argv[1]) : 100000;
     const double rate = argc > 2 ? std::atof(argv[2]) : 2;
     const int burst = argc > 3 ? std::atoi(argv[3]) : 50;
-    if (deals < 1 || rate <= 0 || burst < 1) {
-        std::fprintf(stderr, "usage: bench_bitrix24_reconcile [DEALS] [RATE] [BURST]\n");
+    // The tenant's `burst`: below the portal's keeps a margin (the simulator's bucket drains
+    // in whole seconds of its clock, funnelguard's limiter continuously).
+    const int client_burst = argc > 4 ? std::atoi(argv[4]) : burst;
+    if (deals < 1 || rate <= 0 || burst < 1 || client_burst < 1) {
+        std::fprintf(stderr,
+                     "usage: bench_bitrix24_reconcile [DEALS] [RATE] [BURST] [CLIENT_BURST]\n");
         return 2;
     }
     fg::SystemClock clock;
@@ -54,9 +60,11 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "simulator: %s\n", started.error().message.c_str());
         return 1;
     }
-    fmt::print("sim: {} deals, ready in {:.1f} s, {} req/s, bucket {}\n", portal.DealCount(),
-               Since(generate), rate, burst);
-    auto limiter = std::make_shared<b24::PortalLimiter>(rate, burst, clock);
+    fmt::print(
+        "sim: {} deals, ready in {:.1f} s, {} req/s, bucket {}; funnelguard's limiter: "
+        "bucket {}\n",
+        portal.DealCount(), Since(generate), rate, burst, client_burst);
+    auto limiter = std::make_shared<b24::PortalLimiter>(rate, client_burst, clock);
     auto client = std::make_shared<b24::Client>(b24::ClientOptions{.tenant = "bench",
                                                                    .portal_url = portal.Url(),
                                                                    .webhook_user = 1,
@@ -72,10 +80,19 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "catalog: %s\n", directory.error().message.c_str());
         return 1;
     }
+    // The catalog's requests took from both buckets: let them drain, so that the pull starts
+    // with the whole burst the ceiling counts.
+    const std::uint64_t catalog_requests = portal.Stats().requests;
+    std::this_thread::sleep_for(
+        std::chrono::duration<double>(static_cast<double>(catalog_requests) / rate + 0.5));
+    fmt::print("catalog: {} requests, then {:.1f} s for the bucket to drain\n", catalog_requests,
+               static_cast<double>(catalog_requests) / rate + 0.5);
     const std::uint64_t before = portal.Stats().requests;
     const std::uint64_t limited_before = portal.Stats().limit_errors;
     std::size_t rows_deals = 0, rows_tasks = 0, rows_notes = 0, rows_history = 0, pages = 0;
     std::string cursor;
+    std::map<std::string, std::map<std::uint64_t, int>> requests_per_page;  // phase -> n -> pages
+    std::uint64_t requests_so_far = before;
     const auto start = Steady::now();
     for (bool done = false; !done;) {
         auto page = connector.Pull({.since = std::nullopt, .cursor = cursor});
@@ -95,6 +112,9 @@ int main(int argc, char** argv) {
                 ++rows_history;
             }
         }
+        const std::uint64_t now_requests = portal.Stats().requests;
+        ++requests_per_page[page->progress][now_requests - requests_so_far];
+        requests_so_far = now_requests;
         cursor = page->cursor;
         done = page->done;
         if (pages % 10 == 0) {
@@ -116,12 +136,20 @@ int main(int argc, char** argv) {
         rows, rows_deals, rows_tasks, rows_notes, rows_history, pages);
     fmt::print("requests {} (minimum with batch {:.0f}), limit errors (503) {}, 429s {}\n",
                requests, minimum, limited, stats.operation_limit_errors);
+    for (const auto& [phase, histogram] : requests_per_page) {
+        std::string line;
+        for (const auto& [count, times] : histogram) {
+            line += fmt::format(" {} request(s) x {}", count, times);
+        }
+        fmt::print("pages of {}:{}\n", phase, line);
+    }
     fmt::print(
         "wall {:.1f} s; ceiling without the burst {:.1f} s: fraction {:.3f}; with the "
         "burst {:.1f} s: fraction {:.3f}\n",
         wall, ceiling, ceiling / wall, ceiling_burst, ceiling_burst / wall);
-    const bool met = ceiling / wall >= 0.9 && limited == 0;
-    fmt::print("goal (>= 0.9 of the ceiling without the burst, no limit error): {}\n",
+    // The burst is part of what the limiter allows: the goal counts the ceiling with it.
+    const bool met = ceiling_burst / wall >= 0.9 && limited == 0;
+    fmt::print("goal (>= 0.9 of the ceiling with the burst, no limit error): {}\n",
                met ? "met" : "MISSED");
     portal.Stop();
     return met ? 0 : 1;

@@ -15,6 +15,9 @@ namespace {
 
 using nlohmann::json;
 
+// How long deals read ahead for the next page stay good: the reconcile asks for it at once.
+constexpr auto kReadAheadFresh = std::chrono::seconds{60};
+
 std::string CursorOf(const std::string& phase, std::int64_t after) {
     return json{{"phase", phase}, {"after", after}}.dump();
 }
@@ -26,7 +29,59 @@ std::string PathOf(const std::string& url) {
     return path == std::string::npos ? "/" : url.substr(path);
 }
 
+ChainedList DealList(const crm::PullRequest& request) {
+    ChainedList list{.method = "crm.deal.list",
+                     .params = {{"order", {{"ID", "ASC"}}}, {"select", {"*", "UF_*"}}},
+                     .rows_path = "",
+                     .id_key = "ID",
+                     .id_filter = "ID"};
+    if (request.since) {
+        list.params["filter"][">=DATE_MODIFY"] = FormatIso8601(*request.since);
+    }
+    return list;
+}
+
+ChainedList HistoryList(const crm::PullRequest& request) {
+    ChainedList list{
+        .method = "crm.stagehistory.list",
+        .params = {{"entityTypeId", 2},
+                   {"order", {{"ID", "ASC"}}},
+                   {"select",
+                    {"ID", "TYPE_ID", "OWNER_ID", "CREATED_TIME", "CATEGORY_ID", "STAGE_ID"}}},
+        .rows_path = "[items]",
+        .id_key = "ID",
+        .id_filter = "ID"};
+    if (request.since) {
+        list.params["filter"][">=CREATED_TIME"] = FormatIso8601(*request.since);
+    }
+    return list;
+}
+
 }  // namespace
+
+std::optional<ChainedRows> Bitrix24Connector::TakeReadAhead(std::int64_t after,
+                                                            const ChainedList& list) {
+    const std::lock_guard lock(density_mutex_);
+    std::optional<ChainedRows> rows;
+    if (read_ahead_ && read_ahead_->after == after &&
+        read_ahead_->list == list.method + list.params.dump() &&
+        std::chrono::steady_clock::now() - read_ahead_->at < kReadAheadFresh) {
+        rows = std::move(read_ahead_->rows);
+    }
+    read_ahead_.reset();
+    return rows;
+}
+
+void Bitrix24Connector::KeepReadAhead(ReadAhead& ahead) {
+    if (!ahead.rows || ahead.list == nullptr) {
+        return;
+    }
+    const std::lock_guard lock(density_mutex_);
+    read_ahead_ = ReadAheadPage{.after = ahead.after,
+                                .list = ahead.list->method + ahead.list->params.dump(),
+                                .rows = std::move(*ahead.rows),
+                                .at = std::chrono::steady_clock::now()};
+}
 
 std::vector<std::string> NeededEvents(bool oauth_app) {
     std::vector<std::string> events = {
@@ -93,15 +148,10 @@ Result<crm::PullPage> Bitrix24Connector::Pull(const crm::PullRequest& request) {
 
 Result<crm::PullPage> Bitrix24Connector::PullDeals(const crm::PullRequest& request,
                                                    std::int64_t after) {
-    ChainedList list{.method = "crm.deal.list",
-                     .params = {{"order", {{"ID", "ASC"}}}, {"select", {"*", "UF_*"}}},
-                     .rows_path = "",
-                     .id_key = "ID",
-                     .id_filter = "ID"};
-    if (request.since) {
-        list.params["filter"][">=DATE_MODIFY"] = FormatIso8601(*request.since);
-    }
-    auto listed = ReadChained(*client_, list, after);
+    const ChainedList list = DealList(request);
+    std::optional<ChainedRows> read_ahead = TakeReadAhead(after, list);
+    auto listed = read_ahead ? Result<ChainedRows>(std::move(*read_ahead))
+                             : ReadChained(*client_, list, after);
     if (!listed) {
         return listed.error();
     }
@@ -131,7 +181,13 @@ Result<crm::PullPage> Bitrix24Connector::PullDeals(const crm::PullRequest& reque
         const std::lock_guard lock(density_mutex_);
         density = density_;
     }
-    auto children = ReadChildren(*client_, ids, context_.deal_tasks, density);
+    // The room the children's last request leaves reads the next page: more deals, or the
+    // start of the stage history after the last deals.
+    const ChainedList history = HistoryList(request);
+    ReadAhead ahead{.list = listed->end ? &history : &list,
+                    .after = listed->end ? 0 : listed->last_id,
+                    .rows = {}};
+    auto children = ReadChildren(*client_, ids, context_.deal_tasks, density, &ahead);
     if (!children) {
         return children.error();
     }
@@ -139,6 +195,7 @@ Result<crm::PullPage> Bitrix24Connector::PullDeals(const crm::PullRequest& reque
         const std::lock_guard lock(density_mutex_);
         density_ = density;
     }
+    KeepReadAhead(ahead);
     MapDealChildren(children->todos, json{{"tasks", children->tasks}}, children->comments, context,
                     page.events);
     page.progress = "deals";
@@ -148,19 +205,21 @@ Result<crm::PullPage> Bitrix24Connector::PullDeals(const crm::PullRequest& reque
 
 Result<crm::PullPage> Bitrix24Connector::PullHistory(const crm::PullRequest& request,
                                                      std::int64_t after) {
-    ChainedList list{
-        .method = "crm.stagehistory.list",
-        .params = {{"entityTypeId", 2},
-                   {"order", {{"ID", "ASC"}}},
-                   {"select",
-                    {"ID", "TYPE_ID", "OWNER_ID", "CREATED_TIME", "CATEGORY_ID", "STAGE_ID"}}},
-        .rows_path = "[items]",
-        .id_key = "ID",
-        .id_filter = "ID"};
-    if (request.since) {
-        list.params["filter"][">=CREATED_TIME"] = FormatIso8601(*request.since);
+    const ChainedList list = HistoryList(request);
+    std::optional<ChainedRows> read_ahead = TakeReadAhead(after, list);
+    if (read_ahead && !read_ahead->end) {
+        // History pages have no children to share a request with: a page read ahead goes on
+        // with a whole chain, so that each request still reads its 50 pages.
+        auto more = ReadChained(*client_, list, read_ahead->last_id);
+        if (!more) {
+            return more.error();
+        }
+        read_ahead->rows.insert(read_ahead->rows.end(), more->rows.begin(), more->rows.end());
+        read_ahead->last_id = more->last_id;
+        read_ahead->end = more->end;
     }
-    auto listed = ReadChained(*client_, list, after);
+    auto listed = read_ahead ? Result<ChainedRows>(std::move(*read_ahead))
+                             : ReadChained(*client_, list, after);
     if (!listed) {
         return listed.error();
     }

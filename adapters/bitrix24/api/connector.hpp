@@ -1,7 +1,9 @@
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "adapters/bitrix24/api/catalog.hpp"
@@ -58,6 +60,17 @@ private:
     Writer writer_;
     std::mutex density_mutex_;
     ChildDensity density_;  // the last page's children per deal: sizes the next page's lists
+    // The next page's deals as the last page's children request read them ahead (ReadAhead),
+    // for the Pull right after it: taken once, and only for the same cursor and list, soon.
+    struct ReadAheadPage {
+        std::int64_t after = 0;
+        std::string list{};
+        ChainedRows rows{};
+        std::chrono::steady_clock::time_point at{};
+    };
+    std::optional<ReadAheadPage> read_ahead_;  // under density_mutex_
+    std::optional<ChainedRows> TakeReadAhead(std::int64_t after, const ChainedList& list);
+    void KeepReadAhead(ReadAhead& ahead);
 };
 
 }  // namespace fg::adapters::bitrix24

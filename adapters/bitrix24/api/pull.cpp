@@ -13,7 +13,7 @@ using nlohmann::json;
 
 constexpr std::size_t kListPage = 50;  // the portal's fixed page size
 // Rows a children sub-call is sized for: under the page, so that most need no continuation.
-constexpr double kRowsAimed = 40;
+constexpr double kRowsAimed = 42;
 constexpr std::size_t kMaxIdsPerList = 200;  // keeps a sub-call's query short
 
 const json kChildTaskSelect = {"ID",           "TITLE",          "DEADLINE",
@@ -90,13 +90,11 @@ std::size_t IdsPerList(double per_deal) {
     return std::clamp<std::size_t>(static_cast<std::size_t>(ids), 1, kMaxIdsPerList);
 }
 
-}  // namespace
-
-Result<ChainedRows> ReadChained(Client& client, const ChainedList& list, std::int64_t after,
-                                std::size_t sub_calls) {
-    sub_calls = std::clamp<std::size_t>(sub_calls, 1, Client::kMaxBatch);
+// `count` chained sub-calls of `list` after `after`, keyed <prefix>00, <prefix>01, ...
+std::vector<BatchCommand> ChainCommands(const ChainedList& list, std::int64_t after,
+                                        std::size_t count, char prefix) {
     std::vector<BatchCommand> commands;
-    for (std::size_t i = 0; i < sub_calls; ++i) {
+    for (std::size_t i = 0; i < count; ++i) {
         json params = list.params;
         params["start"] = -1;
         std::string command = list.method + "?";
@@ -106,22 +104,23 @@ Result<ChainedRows> ReadChained(Client& client, const ChainedList& list, std::in
         } else {
             // The previous page's 50th row: absent after a short page, and then this sub-call
             // is not read.
-            command += BuildQuery(params) + fmt::format("&filter[>{}]=$result[l{:02}]{}[{}][{}]",
-                                                        list.id_filter, i - 1, list.rows_path,
-                                                        kListPage - 1, list.id_key);
+            command += BuildQuery(params) + fmt::format("&filter[>{}]=$result[{}{:02}]{}[{}][{}]",
+                                                        list.id_filter, prefix, i - 1,
+                                                        list.rows_path, kListPage - 1, list.id_key);
         }
         // Zero-padded keys: a JSON object's keys arrive sorted, and a reference must name a
         // sub-call that ran before it.
-        commands.push_back({fmt::format("l{:02}", i), std::move(command)});
+        commands.push_back({fmt::format("{}{:02}", prefix, i), std::move(command)});
     }
-    auto items = client.Batch(commands);
-    if (!items) {
-        return items.error();
-    }
-    ChainedRows out;
-    out.last_id = after;
-    for (std::size_t i = 0; i < commands.size(); ++i) {
-        const BatchItem& item = (*items)[i];
+    return commands;
+}
+
+// Adds the chain's answers (items[from, from + commands.size())) to `out`, up to the first short
+// page; what follows a short page is not read.
+Result<void> AddChained(const ChainedList& list, const std::vector<BatchCommand>& commands,
+                        const std::vector<BatchItem>& items, std::size_t from, ChainedRows& out) {
+    for (std::size_t i = 0; i < commands.size() && !out.end; ++i) {
+        const BatchItem& item = items[from + i];
         if (item.failed) {
             return SubCallError(commands[i], item);
         }
@@ -130,16 +129,31 @@ Result<ChainedRows> ReadChained(Client& client, const ChainedList& list, std::in
             out.last_id = std::max(out.last_id, IdOf(row, list.id_key));
             out.rows.push_back(row);
         }
-        if (rows.size() < kListPage) {
-            out.end = true;
-            break;
-        }
+        out.end = rows.size() < kListPage;
+    }
+    return Ok{};
+}
+
+}  // namespace
+
+Result<ChainedRows> ReadChained(Client& client, const ChainedList& list, std::int64_t after,
+                                std::size_t sub_calls) {
+    sub_calls = std::clamp<std::size_t>(sub_calls, 1, Client::kMaxBatch);
+    const std::vector<BatchCommand> commands = ChainCommands(list, after, sub_calls, 'l');
+    auto items = client.Batch(commands);
+    if (!items) {
+        return items.error();
+    }
+    ChainedRows out;
+    out.last_id = after;
+    if (auto added = AddChained(list, commands, *items, 0, out); !added) {
+        return added.error();
     }
     return out;
 }
 
 Result<ChildRows> ReadChildren(Client& client, const std::vector<std::string>& deal_ids,
-                               DealTasks deal_tasks, ChildDensity& per_deal) {
+                               DealTasks deal_tasks, ChildDensity& per_deal, ReadAhead* ahead) {
     std::deque<ChildQuery> pending;
     const auto split = [&](ChildKind kind, double density) {
         const std::size_t size = IdsPerList(density);
@@ -167,10 +181,29 @@ Result<ChildRows> ReadChildren(Client& client, const std::vector<std::string>& d
             round.push_back(std::move(pending.front()));
             pending.pop_front();
         }
+        // What may be the last request for these children: its room reads the next page's
+        // deals (after the children's "c" keys, which a JSON object sorts first). A request
+        // for continuations later extends that chain.
+        std::vector<BatchCommand> chain;
+        if (ahead != nullptr && ahead->list != nullptr && pending.empty() &&
+            commands.size() < Client::kMaxBatch && !(ahead->rows && ahead->rows->end)) {
+            if (!ahead->rows) {
+                ahead->rows = ChainedRows{.rows = {}, .last_id = ahead->after, .end = false};
+            }
+            chain = ChainCommands(*ahead->list, ahead->rows->last_id,
+                                  Client::kMaxBatch - commands.size(), 'p');
+            commands.insert(commands.end(), chain.begin(), chain.end());
+        }
         auto items = client.Batch(commands);
         ++out.requests;
         if (!items) {
             return items.error();
+        }
+        if (!chain.empty()) {
+            if (auto added = AddChained(*ahead->list, chain, *items, round.size(), *ahead->rows);
+                !added) {
+                return added.error();
+            }
         }
         for (std::size_t i = 0; i < round.size(); ++i) {
             const BatchItem& item = (*items)[i];

@@ -36,6 +36,14 @@ struct ChainedRows {
 Result<ChainedRows> ReadChained(Client& client, const ChainedList& list, std::int64_t after,
                                 std::size_t sub_calls = Client::kMaxBatch);
 
+/// The next page's deals, read ahead in the room the last request for this page's children
+/// leaves: a chain like ReadChained's, after `after`, in the sub-calls that would go unused.
+struct ReadAhead {
+    const ChainedList* list = nullptr;  // null: no next page (nothing is read ahead)
+    std::int64_t after = 0;             // the next page's deals come after this ID
+    std::optional<ChainedRows> rows{};  // what was read, when there was room
+};
+
 /// The to-dos, tasks and comments of many deals, read by deal-ID lists (OWNER_ID, UF_CRM_TASK,
 /// ENTITY_ID given as arrays: IN) sized so that a sub-call answers about 40 rows, packed 50
 /// sub-calls a request whatever their method; a sub-call that answers a full page is continued
@@ -50,7 +58,9 @@ struct ChildRows {
 struct ChildDensity {
     double todos = 1, tasks = 1, comments = 1;
 };
+/// With `ahead`, the last request's unused sub-calls read the next page's deals into it.
 Result<ChildRows> ReadChildren(Client& client, const std::vector<std::string>& deal_ids,
-                               DealTasks deal_tasks, ChildDensity& per_deal);
+                               DealTasks deal_tasks, ChildDensity& per_deal,
+                               ReadAhead* ahead = nullptr);
 
 }  // namespace fg::adapters::bitrix24

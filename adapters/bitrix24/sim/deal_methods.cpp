@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/bitrix24/sim/index.hpp"
 #include "adapters/bitrix24/sim/listing.hpp"
 #include "adapters/bitrix24/sim/params.hpp"
 #include "adapters/bitrix24/sim/render.hpp"
@@ -50,19 +51,16 @@ std::optional<std::map<std::string, std::string>> DealFields(const json& params)
 }
 
 Reply DealList(Simulator::Impl& s, const json& params, const Caller&) {
-    std::vector<json> rows;
     const json filter = ObjectOr(Find(params, "filter"));
-    for (const auto& [id, deal] : s.model.deals) {
-        if (deal.deleted) {
-            continue;
-        }
-        json row = RenderDeal(s.model, deal);
-        if (Matches(row, filter)) {
-            rows.push_back(std::move(row));
-        }
-    }
-    Order(rows, ObjectOr(Find(params, "order")));
-    Page page = Paginate(std::move(rows), Find(params, "start"));
+    const json order = ObjectOr(Find(params, "order"));
+    const ListPlan plan =
+        s.model.fast_lists ? PlanList(filter, order, "ID", "", IndexValues::kIds) : ListPlan{};
+    const auto render = [&s](std::int64_t id) -> std::optional<json> {
+        const SimDeal& deal = s.model.deals.at(id);
+        return deal.deleted ? std::nullopt : std::optional<json>{RenderDeal(s.model, deal)};
+    };
+    Page page = CollectPage(plan, AllIds(s.model.deals), render, filter, order,
+                            Find(params, "start"), "ID");
     const json* select = Find(params, "select");
     const json chosen = select != nullptr && select->is_array() && !select->empty()
                             ? *select
@@ -271,15 +269,19 @@ Reply StageHistoryList(Simulator::Impl& s, const json& params, const Caller&) {
         return Reply::Fail(400, "INVALID_ARG_VALUE", "Invalid value for parameter {filter}");
     }
     const json conditions = ObjectOr(filter);
-    std::vector<json> rows;
-    for (const SimStageHistory& row : s.model.history) {
-        json item = RenderHistory(row);
-        if (Matches(item, conditions)) {
-            rows.push_back(std::move(item));
-        }
-    }
-    Order(rows, ObjectOr(Find(params, "order")));
-    Page page = Paginate(std::move(rows), Find(params, "start"));
+    const json order = ObjectOr(Find(params, "order"));
+    s.model.index.CatchUp(s.model);
+    const ListIndex& index = s.model.index;
+    const ListPlan plan = s.model.fast_lists
+                              ? PlanList(conditions, order, "ID", "OWNER_ID", IndexValues::kIds)
+                              : ListPlan{};
+    const auto render = [&s, &index](std::int64_t id) -> std::optional<json> {
+        return RenderHistory(s.model.history[index.history_at.at(id)]);
+    };
+    Page page = CollectPage(plan,
+                            plan.index_values ? AmongIds(index.history.Ids(*plan.index_values))
+                                              : AllIds(index.history_at),
+                            render, conditions, order, Find(params, "start"), "ID");
     const json* select = Find(params, "select");
     for (json& row : page.rows) {
         row = Select(row, select != nullptr ? *select : json::array());

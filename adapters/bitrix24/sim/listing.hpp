@@ -1,7 +1,9 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
+#include <limits>
 #include <optional>
 #include <string>
 #include <vector>
@@ -45,6 +47,39 @@ struct Page {
     std::optional<long> total{};  // absent with start = -1
     std::optional<long> next{};   // present when more rows follow
 };
+
+/// What a list's filter and order let the simulator skip without changing its answer (the
+/// general path renders every row, matches, sorts and pages; see CollectPage).
+struct ListPlan {
+    bool id_order = false;  // the answer is in ascending id order: the rows come that way
+    std::int64_t min_id = std::numeric_limits<std::int64_t>::min();  // no row below matches
+    /// Only rows whose indexed key holds one of these can match (an equality or IN condition on
+    /// it); nullopt = any row can.
+    std::optional<std::vector<std::string>> index_values{};
+};
+
+/// How the indexed key's values compare: kIds decimal ids (OWNER_ID "15"), kText exact text
+/// (UF_CRM_TASK "D_15").
+enum class IndexValues { kIds, kText };
+
+/// The plan for `filter` and the effective `order` (after any default the method applies).
+/// `index_key` is the row key an index exists for ("" = none). Anything the plan cannot prove
+/// is left to the general path, so the answer is the same either way.
+ListPlan PlanList(const nlohmann::json& filter, const nlohmann::json& order,
+                  const std::string& id_key, const std::string& index_key, IndexValues values,
+                  const KeyMap& map = {});
+
+/// The smallest candidate id >= its argument, or nullopt when none is left.
+using NextId = std::function<std::optional<std::int64_t>(std::int64_t)>;
+/// A candidate's row, or nullopt when it is not listed (deleted).
+using RenderRow = std::function<std::optional<nlohmann::json>(std::int64_t)>;
+
+/// A list answer over candidate ids walked in ascending order from `plan.min_id`: each row
+/// rendered, kept when it Matches, then Order and Paginate as the general path does; in id
+/// order with start = -1 it stops after the first 50 matches.
+Page CollectPage(const ListPlan& plan, const NextId& next, const RenderRow& render,
+                 const nlohmann::json& filter, const nlohmann::json& order,
+                 const nlohmann::json* start, const std::string& id_key, const KeyMap& map = {});
 
 /// Rows [start, start + 50). `start` = -1 takes the first 50 and counts nothing (no total, no
 /// next), as the portal's fast mode does.

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "adapters/bitrix24/sim/index.hpp"
 #include "src/common/time.hpp"
 
 namespace fg::adapters::bitrix24::sim {
@@ -177,6 +178,10 @@ public:
     std::uint64_t comment_events = 0;
     std::int64_t next_deal = 1, next_activity = 1, next_task = 1, next_comment = 1;
     std::int64_t next_history = 1, next_notification = 1, next_handler = 1, next_other = 1;
+    /// The list methods' shortcuts (ListPlan, the owner indexes); off = the general path of
+    /// rendering, matching and sorting every row, which answers the same.
+    bool fast_lists = true;
+    ListIndex index{};  // caught up by the list methods
 
     const SimCategory* Category(int id) const;
     /// The stage `stage_id` and its category, or nullptr.

@@ -177,6 +177,7 @@ Result<void> Simulator::Start() {
         std::lock_guard lock(s.mutex);
         s.model = Model{};
         s.model.comment_id_shape = s.options.comment_id_shape;
+        s.model.fast_lists = s.options.fast_lists;
         BuildCatalog(s.model);
         GenerateDeals(s.model, s.options.seed, s.options.deals, s.clock->Now());
         s.webhook_token =

@@ -50,6 +50,9 @@ struct SimulatorOptions {
     double drop_events = 0;  // share of event POSTs lost on purpose (seeded)
     std::chrono::milliseconds delivery_timeout{2000};
     CommentIdShape comment_id_shape = CommentIdShape::kFields;
+    /// Lists walk ID order and the owner indexes where the answer allows (a cost, not a
+    /// behaviour); false renders and sorts every row, for tests that compare the two.
+    bool fast_lists = true;
     // HTTP worker threads: cpp-httplib holds one per open connection (keep-alive ones too), so
     // a flood of parallel clients is answered at once rather than queued behind idle sockets.
     int threads = 128;

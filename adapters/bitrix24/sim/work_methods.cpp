@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "adapters/bitrix24/sim/index.hpp"
 #include "adapters/bitrix24/sim/listing.hpp"
 #include "adapters/bitrix24/sim/params.hpp"
 #include "adapters/bitrix24/sim/render.hpp"
@@ -55,22 +56,23 @@ Reply ModelError(const std::string& error) {
 
 Reply ActivityList(Simulator::Impl& s, const json& params, const Caller&) {
     const json filter = ObjectOr(Find(params, "filter"));
-    std::vector<json> rows;
-    for (const auto& [id, activity] : s.model.activities) {
-        if (activity.deleted) {
-            continue;
-        }
-        json row = RenderActivity(activity);
-        if (Matches(row, filter)) {
-            rows.push_back(std::move(row));
-        }
-    }
     json order = ObjectOr(Find(params, "order"));
     if (order.empty()) {
         order = {{"START_TIME", "ASC"}};
     }
-    Order(rows, order);
-    Page page = Paginate(std::move(rows), Find(params, "start"));
+    s.model.index.CatchUp(s.model);
+    const ListPlan plan = s.model.fast_lists
+                              ? PlanList(filter, order, "ID", "OWNER_ID", IndexValues::kIds)
+                              : ListPlan{};
+    const auto render = [&s](std::int64_t id) -> std::optional<json> {
+        const SimActivity& activity = s.model.activities.at(id);
+        return activity.deleted ? std::nullopt : std::optional<json>{RenderActivity(activity)};
+    };
+    Page page =
+        CollectPage(plan,
+                    plan.index_values ? AmongIds(s.model.index.activities.Ids(*plan.index_values))
+                                      : AllIds(s.model.activities),
+                    render, filter, order, Find(params, "start"), "ID");
     const json* select = Find(params, "select");
     for (json& row : page.rows) {
         row = Select(row, select != nullptr ? *select : json::array());
@@ -258,21 +260,24 @@ Reply TaskList(Simulator::Impl& s, const json& params, const Caller&) {
         filter.erase("STATUS");
     }
     const Timestamp now = s.clock->Now();
-    std::vector<json> rows;
-    for (const auto& [id, task] : s.model.tasks) {
-        if (task.deleted) {
-            continue;
+    const json order = ObjectOr(Find(params, "order"));
+    s.model.index.CatchUp(s.model);
+    const ListPlan plan = s.model.fast_lists ? PlanList(filter, order, "id", "ufCrmTask",
+                                                        IndexValues::kText, &TaskKey)
+                                             : ListPlan{};
+    const auto render = [&s, overdue_only, now](std::int64_t id) -> std::optional<json> {
+        const SimTask& task = s.model.tasks.at(id);
+        if (task.deleted ||
+            (overdue_only && (task.status == 5 || !task.deadline || *task.deadline >= now))) {
+            return std::nullopt;
         }
-        if (overdue_only && (task.status == 5 || !task.deadline || *task.deadline >= now)) {
-            continue;
-        }
-        json row = RenderTask(task);
-        if (Matches(row, filter, &TaskKey)) {
-            rows.push_back(std::move(row));
-        }
-    }
-    Order(rows, ObjectOr(Find(params, "order")), "id", &TaskKey);
-    Page page = Paginate(std::move(rows), Find(params, "start"));
+        return RenderTask(task);
+    };
+    Page page =
+        CollectPage(plan,
+                    plan.index_values ? AmongIds(s.model.index.tasks.Ids(*plan.index_values))
+                                      : AllIds(s.model.tasks),
+                    render, filter, order, Find(params, "start"), "id", &TaskKey);
     json tasks = json::array();
     for (const json& row : page.rows) {
         tasks.push_back(TaskSelected(s.model.tasks.at(std::stoll(row["id"].get<std::string>())),
@@ -408,15 +413,19 @@ Reply CommentList(Simulator::Impl& s, const json& params, const Caller&) {
         return Reply::Fail(400, "ERROR_ARGUMENT",
                            "ENTITY_ID and ENTITY_TYPE are required in the filter");
     }
-    std::vector<json> rows;
-    for (const auto& [id, comment] : s.model.comments) {
-        json row = RenderComment(comment);
-        if (Matches(row, filter)) {
-            rows.push_back(std::move(row));
-        }
-    }
-    Order(rows, ObjectOr(Find(params, "order")));
-    Page page = Paginate(std::move(rows), Find(params, "start"));
+    const json order = ObjectOr(Find(params, "order"));
+    s.model.index.CatchUp(s.model);
+    const ListPlan plan = s.model.fast_lists
+                              ? PlanList(filter, order, "ID", "ENTITY_ID", IndexValues::kIds)
+                              : ListPlan{};
+    const auto render = [&s](std::int64_t id) -> std::optional<json> {
+        return RenderComment(s.model.comments.at(id));
+    };
+    Page page =
+        CollectPage(plan,
+                    plan.index_values ? AmongIds(s.model.index.comments.Ids(*plan.index_values))
+                                      : AllIds(s.model.comments),
+                    render, filter, order, Find(params, "start"), "ID");
     Reply reply = Done(WorkRows(std::move(page.rows)));
     reply.total = page.total;
     reply.next = page.next;
