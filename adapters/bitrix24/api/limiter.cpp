@@ -1,12 +1,16 @@
 #include "adapters/bitrix24/api/limiter.hpp"
 
+#include <algorithm>
 #include <thread>
 #include <utility>
 
 namespace fg::adapters::bitrix24 {
 
 PortalLimiter::PortalLimiter(double rate, int burst, const Clock& clock, Pace pace)
-    : rate_(rate), clock_(clock), pace_(std::move(pace)), bucket_(rate, burst) {}
+    : rate_(rate),
+      clock_(clock),
+      pace_(std::move(pace)),
+      bucket_(rate, std::max(1, burst - kBurstMargin)) {}
 
 double PortalLimiter::NowSeconds() const {
     if (pace_.now_seconds) {

@@ -23,9 +23,13 @@ struct Pace {
 /// request. Besides the bucket it holds the portal's refusals: after a QUERY_LIMIT_EXCEEDED every
 /// caller waits until the portal's bucket has drained a little, and a method blocked by
 /// OPERATION_TIME_LIMIT waits until its `operating_reset_at` (CRM time, from `clock`).
-/// Thread-safe.
+/// Two of the bucket's places are kept free (kBurstMargin): the portal's counter and this one
+/// drain on different clocks, and with both full the portal's can be up to two requests fuller
+/// (seen as one QUERY_LIMIT_EXCEEDED in a 100,000-deal reconcile at the full 50). Thread-safe.
 class PortalLimiter {
 public:
+    static constexpr int kBurstMargin = 2;
+
     PortalLimiter(double rate, int burst, const Clock& clock, Pace pace = {});
 
     /// Blocks until a request may start (taking its place in the bucket).

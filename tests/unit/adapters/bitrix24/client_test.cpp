@@ -239,7 +239,8 @@ TEST_CASE("BuildQuery writes PHP's bracket form, and [] reads as an empty object
 TEST_CASE("The leaky bucket lets a burst through, then drains at the rate; it is shared") {
     ManualClock clock{Timestamp{}};
     ManualPace pace;
-    PortalLimiter limiter(2.0, 3, clock, pace.Make());
+    // A portal's bucket of 5: three at once, two places kept free (kBurstMargin).
+    PortalLimiter limiter(2.0, 3 + PortalLimiter::kBurstMargin, clock, pace.Make());
     for (int i = 0; i < 3; ++i) {
         limiter.Acquire();
     }
