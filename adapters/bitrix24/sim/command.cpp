@@ -1,10 +1,15 @@
 #include "adapters/bitrix24/sim/command.hpp"
 
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <iostream>
 #include <memory>
 
+#include <fcntl.h>
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include "src/common/signals.hpp"
 
@@ -35,11 +40,36 @@ SimulatorOptions CommandSimulatorOptions(const SimCommandOptions& command, const
     options.activity = command.activity;
     options.host = host;
     options.port = port;
+    for (const std::string& url : command.outbound) {
+        options.outbound.push_back({.url = url, .events = {}});
+    }
     return options;
 }
 
+Result<void> WriteAppTokens(const std::string& path, const SimTokens& tokens) {
+    const std::string text = nlohmann::json{{"access_token", tokens.access_token},
+                                            {"refresh_token", tokens.refresh_token}}
+                                 .dump(2) +
+                             "\n";
+    // 0600 from the start (O_CREAT's mode), and again for a file that existed with another.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        return MakeError(ErrorCode::kUnavailable, "cannot write {}: {}", path,
+                         std::strerror(errno));
+    }
+    const bool written = ::fchmod(fd, 0600) == 0 &&
+                         ::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+    const int saved = errno;
+    ::close(fd);
+    if (!written) {
+        return MakeError(ErrorCode::kUnavailable, "cannot write {}: {}", path,
+                         std::strerror(saved));
+    }
+    return Ok{};
+}
+
 std::vector<std::string> Banner(const Simulator& simulator, const SimCommandOptions& command) {
-    return {
+    std::vector<std::string> lines{
         fmt::format("Bitrix24 simulator listening on {}", simulator.Url()),
         fmt::format("inbound webhook: {}", simulator.WebhookUrl()),
         fmt::format("application token: {}", simulator.ApplicationToken()),
@@ -48,6 +78,18 @@ std::vector<std::string> Banner(const Simulator& simulator, const SimCommandOpti
         fmt::format("Point a tenant at it: secret = \"<application token>\", [tenant.bitrix24] "
                     "portal_url = \"{}\", webhook_user = {}, webhook_token = \"<from the URL>\"",
                     simulator.Url(), simulator.WebhookUser())};
+    for (const std::string& url : command.outbound) {
+        lines.push_back(fmt::format(
+            "outbound webhook: every event (but ONCRMDEALMOVETOCATEGORY) is posted to {}", url));
+    }
+    if (!command.app_tokens.empty()) {
+        lines.push_back(fmt::format(
+            "local app: client_id = \"{}\", client_secret = \"{}\", token_file = \"{}\" (its "
+            "first tokens, as its install handler would get them), oauth_url = \"{}\"; "
+            "`connect` binds its events",
+            simulator.ClientId(), simulator.ClientSecret(), command.app_tokens, simulator.Url()));
+    }
+    return lines;
 }
 
 namespace {
@@ -64,6 +106,13 @@ int Run(const SimCommandOptions& command) {
     if (auto started = simulator.Start(); !started) {
         std::cerr << "sim bitrix24: " << started.error().message << "\n";
         return 1;
+    }
+    if (!command.app_tokens.empty()) {
+        if (auto written = WriteAppTokens(command.app_tokens, simulator.IssueTokens()); !written) {
+            std::cerr << "sim bitrix24: --app-tokens: " << written.error().message << "\n";
+            simulator.Stop();
+            return 1;
+        }
     }
     for (const std::string& line : Banner(simulator, command)) {
         std::cout << line << std::endl;
@@ -94,6 +143,10 @@ void AddSimCommand(CLI::App& sim, int& exit_code) {
         ->check(CLI::NonNegativeNumber)
         ->capture_default_str();
     sub->add_flag("--activity", command->activity, "Simulated managers at work (real time)");
+    sub->add_option("--outbound", command->outbound,
+                    "An outbound webhook: every event is posted to this handler URL (repeatable)");
+    sub->add_option("--app-tokens", command->app_tokens,
+                    "Install a local OAuth app: its first tokens go to this file (0600)");
     sub->callback([command, &exit_code] { exit_code = Run(*command); });
 }
 

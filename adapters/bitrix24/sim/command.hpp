@@ -9,6 +9,7 @@
 #include <CLI/CLI.hpp>
 
 #include "adapters/bitrix24/sim/simulator.hpp"
+#include "src/common/result.hpp"
 
 namespace fg::adapters::bitrix24::sim {
 
@@ -18,6 +19,8 @@ struct SimCommandOptions {
     std::uint64_t seed = 1;
     int deals = 200;
     bool activity = false;
+    std::vector<std::string> outbound{};  // handler URLs posted every event (outbound webhooks)
+    std::string app_tokens{};             // a file for a local app's first tokens ("": none)
 };
 
 /// "host:port" (port 0 = any free one), or nullopt.
@@ -31,8 +34,13 @@ SimulatorOptions CommandSimulatorOptions(const SimCommandOptions& command, const
 /// inbound-webhook URL and the application token (the simulator's own, made up at start).
 std::vector<std::string> Banner(const Simulator& simulator, const SimCommandOptions& command);
 
-/// Adds `sim bitrix24 --listen ADDR [--seed N] [--deals N] [--activity]` under `sim`: serves
-/// until SIGINT or SIGTERM; the exit code goes to `exit_code` (2 for a bad --listen).
+/// Writes `tokens` to `path` as a local app's install handler would keep them (the token_file of
+/// [tenant.bitrix24]: {"access_token", "refresh_token"}), created 0600; an error says why.
+Result<void> WriteAppTokens(const std::string& path, const SimTokens& tokens);
+
+/// Adds `sim bitrix24 --listen ADDR [--seed N] [--deals N] [--activity] [--outbound URL]...
+/// [--app-tokens FILE]` under `sim`: serves until SIGINT or SIGTERM; the exit code goes to
+/// `exit_code` (2 for a bad --listen, 1 when the token file cannot be written).
 void AddSimCommand(CLI::App& sim, int& exit_code);
 
 }  // namespace fg::adapters::bitrix24::sim

@@ -140,7 +140,10 @@ TEST_SUITE("bitrix24 simulator: list shortcuts") {
                  "crm.deal.list?order[ID]=ASC&start=-1&filter[>ID]=$result[l01][49][ID]"}}}}},
         };
         int non_empty = 0;
-        for (const auto& [method, params] : queries) {
+        for (const auto& query : queries) {
+            // Not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+            const std::string& method = query.first;
+            const json& params = query.second;
             CAPTURE(method);
             CAPTURE(params.dump());
             const auto fast = twins.fast.Call(method, params);
