@@ -8,6 +8,7 @@
 
 #include "adapters/bitrix24/api/connector.hpp"
 #include "adapters/bitrix24/sim/simulator.hpp"
+#include "tests/support/sanitized.hpp"
 
 namespace fg::adapters::bitrix24 {
 namespace pull_test {
@@ -156,21 +157,24 @@ Seen PullAll(Setup& setup, Bitrix24Connector* connector, std::uint64_t* requests
     return seen;
 }
 
+// Two full pulls of 2,600 deals: 8 s in the optimized build, 23 s under ASan, where the first
+// case already runs the read-ahead (of the history's first pages).
 TEST_CASE(
     "the room the children's last request leaves reads the next page ahead: the same rows in "
-    "fewer requests, and a cursor alone still resumes") {
-    Setup setup(3000);
+    "fewer requests, and a cursor alone still resumes" *
+    doctest::skip(fg::testing::kSanitized)) {
+    Setup setup(2600);                           // two pages of deals, the second short
     REQUIRE(setup.connector->FetchDirectory());  // the catalog's requests counted by neither run
     std::uint64_t ahead_requests = 0, fresh_requests = 0;
     std::size_t ahead_pages = 0, fresh_pages = 0;
     const Seen ahead = PullAll(setup, setup.connector.get(), &ahead_requests, &ahead_pages);
     const Seen fresh = PullAll(setup, nullptr, &fresh_requests, &fresh_pages);
-    CHECK(ahead.deals.size() == 3000);
+    CHECK(ahead.deals.size() == 2600);
     CHECK(ahead.deals == fresh.deals);
     CHECK(ahead.tasks == fresh.tasks);
     CHECK(ahead.notes == fresh.notes);
     CHECK(ahead.stages == fresh.stages);
-    CHECK(ahead.stages > 3000);
+    CHECK(ahead.stages > 2600);
     // Without read-ahead every page of deals and the history's first page cost a request of
     // their own; the connector that keeps what it read ahead saves at least one of them.
     CHECK(ahead_requests < fresh_requests);
