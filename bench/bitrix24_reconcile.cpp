@@ -40,8 +40,8 @@ int main(int argc, char** argv) {
     const int deals = argc > 1 ? std::atoi(argv[1]) : 100000;
     const double rate = argc > 2 ? std::atof(argv[2]) : 2;
     const int burst = argc > 3 ? std::atoi(argv[3]) : 50;
-    // The tenant's `burst`: below the portal's keeps a margin (the simulator's bucket drains
-    // in whole seconds of its clock, funnelguard's limiter continuously).
+    // The tenant's `burst` (default: the portal's; the limiter keeps
+    // PortalLimiter::kBurstMargin places of it free).
     const int client_burst = argc > 4 ? std::atoi(argv[4]) : burst;
     if (deals < 1 || rate <= 0 || burst < 1 || client_burst < 1) {
         std::fprintf(stderr,

@@ -342,14 +342,19 @@ TEST_CASE("Inbox counts every state, by tenant; applied and ignored ones without
     CHECK(counts("acme") == std::vector<std::int64_t>{2, 0, 0, 2, 2, 0});
 }
 
+// A Bitrix24 event as the inbox stores it: only ids, so the same bytes can mean a later change.
+InboxItem ThinDealUpdate() {
+    return {.tenant = "acme",
+            .crm = "bitrix24",
+            .dedupe_key = "ONCRMDEALUPDATE|410|1733600000",
+            .body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=410",
+            .received_at = T(100)};
+}
+
 TEST_CASE(
     "A thin item gives up its dedupe key once fetched: the same bytes after are a new change") {
     auto db = Memory();
-    const InboxItem item{.tenant = "acme",
-                         .crm = "bitrix24",
-                         .dedupe_key = "ONCRMDEALUPDATE|410|1733600000",
-                         .body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=410",
-                         .received_at = T(100)};
+    const InboxItem item = ThinDealUpdate();
     REQUIRE(InsertInbox(*db, item));
     const std::int64_t seq = PendingInbox(*db, 10).at(0).seq;
     SettleInbox(*db, seq, T(101), {.state = InboxState::kWaiting, .reason = "fetch"});
@@ -364,11 +369,7 @@ TEST_CASE(
 
 TEST_CASE("A thin item gives up its dedupe key when its read starts, once") {
     auto db = Memory();
-    const InboxItem item{.tenant = "acme",
-                         .crm = "bitrix24",
-                         .dedupe_key = "ONCRMDEALUPDATE|410|1733600000",
-                         .body = "event=ONCRMDEALUPDATE&data%5BFIELDS%5D%5BID%5D=410",
-                         .received_at = T(100)};
+    const InboxItem item = ThinDealUpdate();
     REQUIRE(InsertInbox(*db, item));
     const std::int64_t seq = PendingInbox(*db, 10).at(0).seq;
     CHECK_FALSE(ReleaseInboxDedupe(*db, seq));  // stored, not waiting: nothing reads it yet

@@ -52,14 +52,17 @@ bool PastAfter(const json& row, const json& params, const char* id_key = "ID") {
 }
 
 // 50 a page, as the portal's lists: start=-1 (no total) or an offset.
-Reply Page(const std::vector<json>& rows, const json& params, bool wrap_tasks = false) {
-    std::int64_t start = 0;
+// A list call's `start` (a number or its text; -1: the first 50, no total).
+std::int64_t StartOf(const json& params) {
     const json given = params.value("start", json());
     if (given.is_number_integer()) {
-        start = given.get<std::int64_t>();
-    } else if (given.is_string()) {
-        start = std::atoll(given.get<std::string>().c_str());
+        return given.get<std::int64_t>();
     }
+    return given.is_string() ? std::atoll(given.get<std::string>().c_str()) : 0;
+}
+
+Reply Page(const std::vector<json>& rows, const json& params, bool wrap_tasks = false) {
+    std::int64_t start = StartOf(params);
     const bool no_total = start < 0;
     start = std::max<std::int64_t>(start, 0);
     json page = json::array();
@@ -160,9 +163,7 @@ void ServeSamplePortal(FakePortal& portal, SampleData& data) {
         const std::int64_t above = after.empty() ? 0 : std::atoll(after.c_str());
         // start=-1 answers the first 50 and no total: copying only those keeps the pull's 2,500
         // deals a page cheap (the contract's pull took 21 s under ASan copying every row).
-        const json start = params.value("start", json());
-        const bool first_50 = (start.is_number_integer() && start.get<std::int64_t>() < 0) ||
-                              (start.is_string() && start.get<std::string>() == "-1");
+        const bool first_50 = StartOf(params) < 0;
         std::vector<json> rows;
         for (auto it = data.deals.upper_bound(above);
              it != data.deals.end() && (!first_50 || rows.size() < 50); ++it) {
